@@ -1,0 +1,355 @@
+#include "core/config.h"
+
+#include <cctype>
+#include <charconv>
+#include <fstream>
+#include <set>
+#include <sstream>
+#include <utility>
+
+#include <yaml-cpp/yaml.h>
+
+#include "core/loop.h"
+#include "core/net.h"
+
+namespace weir::core {
+
+namespace config {
+std::string env_name_for(std::string_view key_path) {
+  std::string out = "WEIR_";
+  for (char c : key_path) out += std::isalnum(static_cast<unsigned char>(c)) ? char(std::toupper(c)) : '_';
+  return out;
+}
+}  // namespace config
+
+namespace {
+
+using config::ByteSize;
+using config::IntRange;
+using config::NoCheck;
+using config::OneOf;
+
+// Key paths set from the environment, with the variable that set them.
+using EnvOrigins = std::map<std::string, std::string>;
+
+bool parse_int(std::string_view s, int64_t& out) {
+  if (!s.empty() && s.front() == '+') s.remove_prefix(1);
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+}
+
+bool parse_byte_size(std::string_view s, int64_t& out) {
+  size_t digits = 0;
+  while (digits < s.size() && (std::isdigit(static_cast<unsigned char>(s[digits])) || (digits == 0 && s[0] == '-')))
+    ++digits;
+  int64_t n = 0;
+  if (!parse_int(s.substr(0, digits), n)) return false;
+  std::string_view unit = s.substr(digits);
+  while (!unit.empty() && unit.front() == ' ') unit.remove_prefix(1);
+  int64_t mult = 1;
+  if (unit.empty() || unit == "B") mult = 1;
+  else if (unit == "K" || unit == "KiB" || unit == "k") mult = 1024;
+  else if (unit == "M" || unit == "MiB") mult = 1024 * 1024;
+  else if (unit == "G" || unit == "GiB") mult = 1024LL * 1024 * 1024;
+  else return false;
+  if (n != 0 && (n > INT64_MAX / mult || n < INT64_MIN / mult)) return false;
+  out = n * mult;
+  return true;
+}
+
+class YamlLoader {
+ public:
+  YamlLoader(YAML::Node node, std::string path, std::vector<std::string>& errors, const EnvOrigins& env)
+      : node_(std::move(node)), path_(std::move(path)), errors_(errors), env_(env) {}
+
+  template <class T, class C>
+  void field(const char* key, T& out, const C& check, const char* /*doc*/) {
+    known_.insert(key);
+    if (!node_.IsMap()) return;
+    YAML::Node n = std::as_const(node_)[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    std::string p = child(key);
+    if (!n.IsScalar()) {
+      error(p, n, "expected a single value, not a list or map");
+      return;
+    }
+    parse(p, n, n.Scalar(), out, check);
+  }
+
+  template <class S>
+  void section(const char* key, S& s) {
+    known_.insert(key);
+    if (!node_.IsMap()) return;
+    YAML::Node n = std::as_const(node_)[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    std::string p = child(key);
+    if (!n.IsMap()) {
+      error(p, n, "expected a map of settings");
+      return;
+    }
+    YamlLoader sub(n, p, errors_, env_);
+    s.visit(sub);
+    sub.finish();
+  }
+
+  template <class S>
+  void map(const char* key, std::map<std::string, S>& m, const char* /*doc*/) {
+    known_.insert(key);
+    if (!node_.IsMap()) return;
+    YAML::Node n = std::as_const(node_)[key];
+    if (!n.IsDefined() || n.IsNull()) return;
+    std::string p = child(key);
+    if (!n.IsMap()) {
+      error(p, n, "expected a map of names to settings");
+      return;
+    }
+    for (auto it = n.begin(); it != n.end(); ++it) {
+      std::string name = it->first.Scalar();
+      std::string ep = p + "." + name;
+      if (!valid_name(name)) {
+        error(ep, it->first, "name may hold only letters, digits, '_', '-', '.', or be \"*\"");
+        continue;
+      }
+      S s{};
+      if (!it->second.IsNull()) {
+        if (!it->second.IsMap()) {
+          error(ep, it->second, "expected a map of settings");
+          continue;
+        }
+        YamlLoader sub(it->second, ep, errors_, env_);
+        s.visit(sub);
+        sub.finish();
+      }
+      m[name] = s;
+    }
+  }
+
+  void finish() {
+    if (!node_.IsMap()) return;
+    for (auto it = node_.begin(); it != node_.end(); ++it) {
+      const std::string& k = it->first.Scalar();
+      if (!known_.count(k)) error(child(k), it->first, "unknown key");
+    }
+  }
+
+  static bool valid_name(const std::string& n) {
+    if (n == "*") return true;
+    if (n.empty() || n.size() > 64) return false;
+    for (char c : n)
+      if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.')) return false;
+    return true;
+  }
+
+ private:
+  std::string child(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+
+  void error(const std::string& path, const YAML::Node& n, const std::string& what) {
+    auto e = env_.find(path);
+    if (e != env_.end()) {
+      errors_.push_back(path + " (from " + e->second + "): " + what);
+    } else {
+      auto mark = n.Mark();
+      if (mark.line >= 0) errors_.push_back(path + " (line " + std::to_string(mark.line + 1) + "): " + what);
+      else errors_.push_back(path + ": " + what);
+    }
+  }
+
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, bool& out, const NoCheck&) {
+    static const std::set<std::string> yes = {"true", "True", "TRUE", "yes", "on", "1"};
+    static const std::set<std::string> no = {"false", "False", "FALSE", "no", "off", "0"};
+    if (yes.count(s)) out = true;
+    else if (no.count(s)) out = false;
+    else error(p, n, "expected true or false, got '" + s + "'");
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, int64_t& out, const IntRange& r) {
+    int64_t v;
+    if (!parse_int(s, v)) return error(p, n, "expected an integer, got '" + s + "'");
+    if (v < r.min || v > r.max)
+      return error(p, n, "must be from " + std::to_string(r.min) + " to " + std::to_string(r.max) + ", got " + s);
+    out = v;
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, ByteSize& out, const IntRange& r) {
+    int64_t v;
+    if (!parse_byte_size(s, v))
+      return error(p, n, "expected a byte size such as 65536, 512KiB, 64MiB or 1GiB, got '" + s + "'");
+    if (v < r.min || v > r.max)
+      return error(p, n, "must be from " + std::to_string(r.min) + " to " + std::to_string(r.max) + " bytes, got " + s);
+    out = ByteSize(uint64_t(v));
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const NoCheck&) {
+    out = s;
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const OneOf& o) {
+    std::string all;
+    for (const char* v : o.values) {
+      if (s == v) {
+        out = s;
+        return;
+      }
+      all += all.empty() ? v : std::string("|") + v;
+    }
+    error(p, n, "must be one of " + all + ", got '" + s + "'");
+  }
+
+  YAML::Node node_;
+  std::string path_;
+  std::vector<std::string>& errors_;
+  const EnvOrigins& env_;
+  std::set<std::string> known_;
+};
+
+// Lists scalar key paths (with docs). Maps expand over the names given.
+class KeyLister {
+ public:
+  KeyLister(std::string path, std::vector<std::pair<std::string, std::string>>& out,
+            const std::vector<std::string>& map_names)
+      : path_(std::move(path)), out_(out), map_names_(map_names) {}
+
+  template <class T, class C>
+  void field(const char* key, T&, const C&, const char* doc) {
+    out_.emplace_back(child(key), doc);
+  }
+  template <class S>
+  void section(const char* key, S& s) {
+    KeyLister sub(child(key), out_, map_names_);
+    s.visit(sub);
+  }
+  template <class S>
+  void map(const char* key, std::map<std::string, S>&, const char*) {
+    for (const auto& name : map_names_) {
+      S s{};
+      KeyLister sub(child(key) + "." + name, out_, map_names_);
+      s.visit(sub);
+    }
+  }
+
+ private:
+  std::string child(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
+  std::string path_;
+  std::vector<std::pair<std::string, std::string>>& out_;
+  const std::vector<std::string>& map_names_;
+};
+
+void set_path(YAML::Node root, const std::string& path, const std::string& value) {
+  // Walk/create maps along the dotted path. App names may contain '.', so the
+  // path is split against the known structure: sections and "apps.<name>".
+  std::vector<std::string> parts;
+  size_t start = 0;
+  if (path.rfind("apps.", 0) == 0) {
+    size_t last = path.rfind('.');
+    parts = {"apps", path.substr(5, last - 5), path.substr(last + 1)};
+  } else {
+    for (size_t i = 0; i <= path.size(); ++i) {
+      if (i == path.size() || path[i] == '.') {
+        parts.push_back(path.substr(start, i - start));
+        start = i + 1;
+      }
+    }
+  }
+  std::vector<YAML::Node> chain{root};
+  for (size_t i = 0; i + 1 < parts.size(); ++i) {
+    YAML::Node next = chain.back()[parts[i]];
+    if (!next.IsMap()) next = YAML::Node(YAML::NodeType::Map);
+    chain.back()[parts[i]] = next;
+    chain.push_back(chain.back()[parts[i]]);
+  }
+  chain.back()[parts.back()] = value;
+}
+
+Result<Config> load_from_node(YAML::Node root, const std::string& source, char** env) {
+  Config cfg;
+  cfg.source_path = source;
+  std::vector<std::string> errors;
+  if (root.IsNull()) root = YAML::Node(YAML::NodeType::Map);
+  if (!root.IsMap()) return Status::error("config: the file must be a YAML map of settings");
+
+  // Environment overrides: match WEIR_* names against every known key path
+  // (apps expanded over the names in the file).
+  std::vector<std::string> app_names;
+  if (root["apps"].IsMap())
+    for (auto it = root["apps"].begin(); it != root["apps"].end(); ++it) app_names.push_back(it->first.Scalar());
+  std::vector<std::pair<std::string, std::string>> keys;
+  KeyLister lister("", keys, app_names);
+  Config probe;
+  probe.visit(lister);
+  std::map<std::string, std::string> by_env;
+  for (auto& [path, doc] : keys) by_env[config::env_name_for(path)] = path;
+  EnvOrigins origins;
+  for (char** e = env; e && *e; ++e) {
+    std::string_view kv(*e);
+    if (kv.rfind("WEIR_", 0) != 0) continue;
+    size_t eq = kv.find('=');
+    if (eq == std::string_view::npos) continue;
+    std::string name(kv.substr(0, eq));
+    std::string value(kv.substr(eq + 1));
+    auto it = by_env.find(name);
+    if (it == by_env.end()) {
+      cfg.warnings.push_back("environment variable " + name + " names no config key; ignored");
+      continue;
+    }
+    set_path(root, it->second, value);
+    origins[it->second] = name;
+  }
+
+  YamlLoader loader(root, "", errors, origins);
+  cfg.visit(loader);
+  loader.finish();
+
+  // Cross-field checks.
+  if (auto a = parse_listen_address(cfg.rtmp.listen); !a) errors.push_back("rtmp.listen: " + a.error());
+  if (auto a = parse_listen_address(cfg.http.listen); !a) errors.push_back("http.listen: " + a.error());
+  for (auto& [name, app] : cfg.apps) {
+    if (app.viewer_skip_bytes >= app.viewer_max_bytes)
+      errors.push_back("apps." + name + ".viewer_skip_bytes: must be below viewer_max_bytes");
+  }
+  if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
+
+  if (!errors.empty()) {
+    std::string msg = "config " + source + ": ";
+    for (size_t i = 0; i < errors.size(); ++i) msg += (i ? "; " : "") + errors[i];
+    return Status::error(msg);
+  }
+  return cfg;
+}
+
+}  // namespace
+
+const AppConfig* Config::find_app(std::string_view app) const {
+  auto it = apps.find(std::string(app));
+  if (it != apps.end()) return &it->second;
+  it = apps.find("*");
+  return it != apps.end() ? &it->second : nullptr;
+}
+
+int Config::effective_workers() const { return workers > 0 ? int(workers) : available_cores(); }
+
+Result<Config> load_config_text(const std::string& text, char** env) {
+  try {
+    return load_from_node(YAML::Load(text), "<text>", env);
+  } catch (const YAML::Exception& e) {
+    return Status::errorf("config <text>: YAML syntax error at line {}: {}", e.mark.line + 1, e.msg);
+  }
+}
+
+Result<Config> load_config_file(const std::string& path, char** env) {
+  std::ifstream in(path);
+  if (!in) return Status::errorf("config {}: cannot open the file", path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  try {
+    return load_from_node(YAML::Load(ss.str()), path, env);
+  } catch (const YAML::Exception& e) {
+    return Status::errorf("config {}: YAML syntax error at line {}: {}", path, e.mark.line + 1, e.msg);
+  }
+}
+
+std::vector<std::pair<std::string, std::string>> list_config_keys() {
+  std::vector<std::pair<std::string, std::string>> keys;
+  std::vector<std::string> names{"<name>"};
+  KeyLister lister("", keys, names);
+  Config c;
+  c.visit(lister);
+  return keys;
+}
+
+}  // namespace weir::core

@@ -1,0 +1,155 @@
+// Typed server configuration, loaded from YAML and validated at start.
+//
+// Every field is listed once in its struct's visit(); see config_schema.h.
+// Invariants after load_config() succeeds: every value is inside its range,
+// `apps` is non-empty, listen addresses parse. Read-only after start (shared
+// by every loop without locks).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/config_schema.h"
+#include "core/status.h"
+
+namespace weir::core {
+
+struct LogConfig {
+  std::string level = "info";
+  std::string format = "text";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("level", level, config::OneOf{{"trace", "debug", "info", "warn", "error", "off"}},
+            "Least severe level written: trace|debug|info|warn|error|off.");
+    v.field("format", format, config::OneOf{{"text", "json"}},
+            "text: one human-readable line per event; json: one JSON object per line.");
+  }
+};
+
+struct RtmpConfig {
+  std::string listen = "0.0.0.0:1935";
+  int64_t chunk_size = 60000;
+  int64_t handshake_timeout_ms = 5000;
+  int64_t idle_timeout_ms = 30000;
+  config::ByteSize max_message_size = 16 * config::MiB - 1;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("listen", listen, config::NoCheck{}, "Address RTMP listens on, HOST:PORT (port 0 = any free port).");
+    v.field("chunk_size", chunk_size, config::IntRange{128, 16777215},
+            "Chunk size Weir sends to players (bytes). Large values mean fewer chunk headers.");
+    v.field("handshake_timeout_ms", handshake_timeout_ms, config::IntRange{100, 600000},
+            "Close a connection that has not finished the handshake and connect in this time.");
+    v.field("idle_timeout_ms", idle_timeout_ms, config::IntRange{1000, 3600000},
+            "Close a connection that sends nothing for this long (players send acks).");
+    v.field("max_message_size", max_message_size, config::IntRange{4096, 16777215},
+            "Largest RTMP message accepted (bytes); a larger declared length closes the session.");
+  }
+};
+
+struct HttpConfig {
+  std::string listen = "0.0.0.0:8080";
+  int64_t request_timeout_ms = 10000;
+  config::ByteSize max_header_size = 16 * config::KiB;
+  std::string cors_origin = "*";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("listen", listen, config::NoCheck{}, "Address HTTP listens on, HOST:PORT (port 0 = any free port).");
+    v.field("request_timeout_ms", request_timeout_ms, config::IntRange{100, 600000},
+            "Close a connection that has not sent a complete request in this time.");
+    v.field("max_header_size", max_header_size, config::IntRange{1024, 1048576},
+            "Largest request head (request line + headers) accepted, bytes.");
+    v.field("cors_origin", cors_origin, config::NoCheck{},
+            "Access-Control-Allow-Origin sent with media responses (empty = no CORS headers).");
+  }
+};
+
+struct LimitsConfig {
+  int64_t max_connections = 20000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("max_connections", max_connections, config::IntRange{0, 10000000},
+            "Accepted connections open at once across all listeners (0 = no limit).");
+  }
+};
+
+// Settings of one application (the first path element of a stream URL).
+struct AppConfig {
+  bool gop_cache = true;
+  int64_t gop_cache_max_ms = 10000;
+  config::ByteSize gop_cache_max_bytes = 64 * config::MiB;
+  int64_t reconnect_grace_ms = 5000;
+  bool allow_takeover = false;
+  int64_t play_wait_ms = 0;
+  config::ByteSize viewer_skip_bytes = 2 * config::MiB;
+  config::ByteSize viewer_max_bytes = 8 * config::MiB;
+  int64_t viewer_send_timeout_ms = 10000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("gop_cache", gop_cache, config::NoCheck{},
+            "Start new viewers at the latest keyframe from memory (instant start).");
+    v.field("gop_cache_max_ms", gop_cache_max_ms, config::IntRange{0, 600000},
+            "Media kept in each stream's packet ring, ms; whole GOPs are evicted past it.");
+    v.field("gop_cache_max_bytes", gop_cache_max_bytes, config::IntRange{64 * 1024, 4LL << 30},
+            "Hard byte cap of each stream's packet ring; whole GOPs are evicted past it.");
+    v.field("reconnect_grace_ms", reconnect_grace_ms, config::IntRange{0, 600000},
+            "After the publisher drops, keep viewers attached this long for it to come back.");
+    v.field("allow_takeover", allow_takeover, config::NoCheck{},
+            "A second publisher of a live stream replaces the first (otherwise it is refused).");
+    v.field("play_wait_ms", play_wait_ms, config::IntRange{0, 600000},
+            "Hold a play request for a stream not yet published this long (0 = answer 404 at once).");
+    v.field("viewer_skip_bytes", viewer_skip_bytes, config::IntRange{16 * 1024, 1LL << 30},
+            "A viewer this many bytes behind live skips ahead to the newest keyframe (counted).");
+    v.field("viewer_max_bytes", viewer_max_bytes, config::IntRange{64 * 1024, 4LL << 30},
+            "A viewer this many bytes behind (unsent backlog) is closed.");
+    v.field("viewer_send_timeout_ms", viewer_send_timeout_ms, config::IntRange{1000, 600000},
+            "Close a viewer whose socket accepts nothing for this long.");
+  }
+};
+
+struct Config {
+  int64_t workers = 0;
+  LogConfig log;
+  RtmpConfig rtmp;
+  HttpConfig http;
+  LimitsConfig limits;
+  std::map<std::string, AppConfig> apps;
+
+  // Not from the file: where it came from, and warnings to log once logging is up.
+  std::string source_path;
+  std::vector<std::string> warnings;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("workers", workers, config::IntRange{0, 256}, "Event loops (threads) serving clients; 0 = one per core.");
+    v.section("log", log);
+    v.section("rtmp", rtmp);
+    v.section("http", http);
+    v.section("limits", limits);
+    v.map("apps", apps,
+          "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
+          "not listed.");
+  }
+
+  // The app's settings, the wildcard's if `app` is not listed, or nullptr.
+  const AppConfig* find_app(std::string_view app) const;
+  int effective_workers() const;
+};
+
+// Loads and validates. `env` is the process environment (environ format);
+// WEIR_* variables override keys (see env_name_for). On error, the message
+// names the key path and, when it came from the file, the line.
+Result<Config> load_config_file(const std::string& path, char** env);
+Result<Config> load_config_text(const std::string& yaml_text, char** env);
+// Every scalar key path with its documentation, for --print-keys and the test
+// that keeps conf/weir.yaml complete. Apps appear as "apps.<name>.<key>".
+std::vector<std::pair<std::string, std::string>> list_config_keys();
+
+}  // namespace weir::core

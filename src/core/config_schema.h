@@ -1,0 +1,37 @@
+// The field-visitor machinery behind the typed config: each config struct lists
+// its fields once in a visit() method; visitors walk that list to parse YAML,
+// to apply environment overrides and to list every key. Keeping one list means
+// a key cannot be parsed but undocumented, or documented but unparsed.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace weir::core::config {
+
+// Constraints attached to a field.
+struct IntRange {
+  int64_t min;
+  int64_t max;
+};
+struct OneOf {
+  std::initializer_list<const char*> values;
+};
+struct NoCheck {};
+// Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
+struct ByteSize {
+  uint64_t v = 0;
+  ByteSize() = default;
+  constexpr ByteSize(uint64_t x) : v(x) {}
+  operator uint64_t() const { return v; }
+};
+inline constexpr uint64_t KiB = 1024, MiB = 1024 * KiB, GiB = 1024 * MiB;
+
+// Upper-case environment variable name for a key path: "rtmp.listen" ->
+// "WEIR_RTMP_LISTEN"; any character other than a letter or digit becomes '_'.
+std::string env_name_for(std::string_view key_path);
+
+}  // namespace weir::core::config

@@ -1,0 +1,135 @@
+// One accepted (or connected) TCP stream on one loop.
+//
+// Thread: loop thread only.
+// Ownership: a TcpConn frees itself after its handles are closed, right after
+// Handler::on_closed(); the handler must drop its pointer there.
+// Writes: bytes are queued as (ByteView, hold) pairs; the ByteViews must stay
+// valid while their holds live, and the conn keeps the holds until the kernel
+// has the bytes. At most one uv_write is in flight; queued bytes go out in order.
+// Reads: on_read gets a view into a per-loop scratch buffer, valid only during
+// the call.
+#pragma once
+
+#include <uv.h>
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "core/buffer.h"
+#include "core/loop.h"
+#include "core/net.h"
+
+namespace weir::core {
+
+class TcpConn {
+ public:
+  class Handler {
+   public:
+    virtual ~Handler() = default;
+    virtual void on_read(ByteView data) = 0;
+    // The peer closed (UV_EOF), or a read or write failed. The conn is still
+    // open; most handlers close it.
+    virtual void on_read_end(int uv_status) = 0;
+    // Everything queued has been written; fan-out writers pull more here.
+    virtual void on_drained() {}
+    // Idle or send-stall timeout; `what` says which. Default: close.
+    virtual void on_timeout(const char* what);
+    // Handles are closed; the conn is freed right after this returns.
+    virtual void on_closed() = 0;
+
+   protected:
+    friend class TcpConn;
+    TcpConn* conn_ = nullptr;
+  };
+
+  // Wraps an accepted stream: call from the listener's connection callback.
+  static TcpConn* accept_from(Loop& loop, uv_stream_t* server);
+  // Connects to addr (numeric); `on_connected(status)` runs on the loop.
+  static TcpConn* connect_to(Loop& loop, const SocketAddress& addr, std::function<void(TcpConn*, int)> on_connected);
+
+  void set_handler(Handler* h);
+  void start_reading();
+  void stop_reading();
+
+  // Queue bytes and keep `hold` alive until they are written.
+  void append(ByteView bytes) {
+    if (bytes.empty()) return;
+    queue_bufs_.push_back(uv_buf_init(const_cast<char*>(reinterpret_cast<const char*>(bytes.data())),
+                                      unsigned(bytes.size())));
+    pending_bytes_ += bytes.size();
+  }
+  void keep(Ref<const RefCounted> hold) { queue_holds_.push_back(std::move(hold)); }
+  void append(const Slice& s) {
+    append(s.view());
+    if (s.buffer()) keep(Ref<const RefCounted>(s.buffer()));
+  }
+  // Starts writing what is queued. Returns true if everything queued so far is
+  // already in the kernel (nothing pending); never calls back synchronously.
+  bool flush();
+  void send(const Slice& s) {
+    append(s);
+    flush();
+  }
+  // Bytes queued or in flight, not yet accepted by the kernel.
+  size_t pending_bytes() const { return pending_bytes_; }
+
+  // Closes once: pending writes are cancelled. `reason` is logged by the owner.
+  void close();
+  bool closing() const { return closing_; }
+
+  // Timeouts in ms; 0 disables. Idle: no bytes read for that long. Send stall:
+  // a write pending with no progress for that long.
+  void set_idle_timeout(uint64_t ms);
+  void set_send_timeout(uint64_t ms);
+  void touch() { last_read_ = uv_now(loop_->uv()); }
+
+  Loop& loop() { return *loop_; }
+  const std::string& peer() const { return peer_; }
+  uint64_t bytes_read() const { return bytes_read_; }
+  uint64_t bytes_written() const { return bytes_written_; }
+  uv_tcp_t* handle() { return &tcp_; }
+  // Accepted connections open in the process (all loops).
+  static int64_t open_accepted() { return s_open_accepted.load(std::memory_order_relaxed); }
+
+ private:
+  explicit TcpConn(Loop& loop);
+  ~TcpConn() = default;
+  static void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf);
+  static void on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
+  static void on_write_cb(uv_write_t* req, int status);
+  static void on_close_cb(uv_handle_t* h);
+  static void on_timer_cb(uv_timer_t* t);
+  void written(size_t n);
+  void release_inflight();
+  void arm_timer();
+  void fail(const char* what, int uv_status);
+
+  Loop* loop_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  uv_write_t req_{};
+  uv_connect_t connect_req_{};
+  std::function<void(TcpConn*, int)> on_connected_;
+  Handler* handler_ = nullptr;
+  std::string peer_;
+
+  std::vector<uv_buf_t> queue_bufs_, inflight_bufs_;
+  std::vector<Ref<const RefCounted>> queue_holds_, inflight_holds_;
+  size_t inflight_first_ = 0;
+  size_t pending_bytes_ = 0;
+  bool writing_ = false;
+  bool closing_ = false;
+  bool reading_ = false;
+  int handles_open_ = 0;
+
+  uint64_t idle_ms_ = 0, send_ms_ = 0;
+  uint64_t last_read_ = 0, last_write_progress_ = 0;
+  uint64_t bytes_read_ = 0, bytes_written_ = 0;
+  bool accepted_ = false;
+  static std::atomic<int64_t> s_open_accepted;
+};
+
+}  // namespace weir::core

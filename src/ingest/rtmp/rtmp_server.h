@@ -1,0 +1,32 @@
+// RtmpServer: the RTMP listener of one loop. Accepts connections and gives
+// each to an RtmpSession on the same loop.
+//
+// Thread: its loop. Lifetime: tracked by the loop (closed on shutdown).
+#pragma once
+
+#include "core/loop.h"
+#include "core/net.h"
+#include "core/status.h"
+
+namespace weir::core {
+class TcpListener;
+}
+namespace weir::origin {
+class Origin;
+}
+
+namespace weir::ingest::rtmp {
+
+class RtmpServer {
+ public:
+  // Listens on `fd` (from core::open_tcp_listener). Returns nullptr with
+  // `err` set on failure. The server lives until the loop stops.
+  static RtmpServer* start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err);
+  const core::SocketAddress& bound() const;
+
+ private:
+  RtmpServer() = default;
+  core::TcpListener* listener_ = nullptr;
+};
+
+}  // namespace weir::ingest::rtmp

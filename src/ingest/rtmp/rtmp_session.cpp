@@ -1,0 +1,461 @@
+#include "ingest/rtmp/rtmp_session.h"
+
+#include <atomic>
+
+#include <spdlog/spdlog.h>
+
+#include "origin/origin.h"
+#include "origin/registry.h"
+#include "origin/stream_hub.h"
+#include "protocol/amf0.h"
+#include "protocol/flv_tag.h"
+#include "protocol/rtmp_aggregate.h"
+
+namespace weir::ingest::rtmp {
+
+using core::Status;
+using protocol::AmfValue;
+using protocol::Command;
+using protocol::RtmpMessage;
+namespace rtmp_type = protocol::rtmp_type;
+
+namespace {
+std::atomic<uint64_t> g_next_id{1};
+
+constexpr uint32_t kWindowAckSize = 2500000;
+constexpr uint32_t kCommandCsid = 3;
+constexpr uint32_t kDataCsid = 5;
+constexpr uint64_t kFinalFlushTimeoutMs = 3000;
+
+// "name?query" -> name, query
+std::pair<std::string, std::string> split_query(std::string_view s) {
+  size_t q = s.find('?');
+  if (q == std::string_view::npos) return {std::string(s), {}};
+  return {std::string(s.substr(0, q)), std::string(s.substr(q + 1))};
+}
+
+std::string first_string_arg(const Command& c) {
+  if (!c.args.empty() && c.args[0].is_string()) return c.args[0].string();
+  return {};
+}
+}  // namespace
+
+void RtmpSession::accept(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn) {
+  auto* s = new RtmpSession(loop, origin, conn);
+  conn->set_handler(s);
+  conn->set_idle_timeout(uint64_t(origin.config().rtmp.handshake_timeout_ms));
+  loop.track(s);
+  conn->start_reading();
+}
+
+RtmpSession::RtmpSession(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn)
+    : loop_(loop),
+      origin_(origin),
+      conn_(conn),
+      id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
+      peer_(conn->peer()),
+      reader_(protocol::ChunkReaderLimits{uint32_t(origin.config().rtmp.max_message_size), 16, 256}),
+      wait_timer_(loop) {}
+
+RtmpSession::~RtmpSession() = default;
+
+// I/O ------------------------------------------------------------------------
+
+void RtmpSession::on_read(core::ByteView data) {
+  if (closing_ || close_when_flushed_) return;
+  if (!handshake_.done()) {
+    core::ByteWriter out(3073);
+    auto used = handshake_.feed(data, out);
+    if (!used) {
+      origin_.metrics().sessions_rejected_total++;
+      return close("handshake: " + used.error());
+    }
+    if (out.size()) conn_->send(out.finish());
+    data = data.subspan(*used);
+    if (!handshake_.done() || data.empty()) return;
+  }
+  Status st = reader_.feed(data, [this](RtmpMessage&& m) { return on_message(std::move(m)); });
+  if (closing_) return;
+  if (!st) {
+    origin_.metrics().sessions_rejected_total++;
+    return close(st.message());
+  }
+  if (ack_window_ && reader_.bytes_received() - last_ack_ >= ack_window_) {
+    last_ack_ = reader_.bytes_received();
+    conn_->send(protocol::make_acknowledgement(out_chunk_size_, uint32_t(last_ack_)));
+  }
+  if (role_ == Role::kPublisher && hub_) hub_->flush();
+}
+
+void RtmpSession::on_read_end(int uv_status) {
+  close(uv_status == UV_EOF ? "peer closed the connection" : std::string("socket: ") + uv_strerror(uv_status));
+}
+
+void RtmpSession::on_drained() {
+  if (close_when_flushed_) return close(close_reason_);
+  if (writer_) writer_->on_writable();
+}
+
+void RtmpSession::on_timeout(const char* what) { close(what); }
+
+void RtmpSession::on_closed() {
+  conn_ = nullptr;
+  if (!closing_) close("connection closed");
+  delete this;
+}
+
+void RtmpSession::close(const std::string& why) {
+  if (closing_) return;
+  closing_ = true;
+  if (role_ == Role::kPublisher)
+    spdlog::info("rtmp #{} {}: publisher of {}/{} closed: {}", id_, peer_, app_, stream_, why);
+  else if (role_ == Role::kPlayer)
+    spdlog::debug("rtmp #{} {}: player of {}/{} closed: {}", id_, peer_, app_, stream_, why);
+  else
+    spdlog::info("rtmp #{} {}: closed: {}", id_, peer_, why);
+  end_role(why.c_str());
+  if (wait_id_) origin_.registry().cancel_wait(wait_id_);
+  wait_id_ = 0;
+  wait_timer_.stop();
+  loop_.untrack(this);
+  if (conn_) conn_->close();
+}
+
+void RtmpSession::close_after_flush(const std::string& why) {
+  if (!conn_ || conn_->pending_bytes() == 0) return close(why);
+  close_when_flushed_ = true;
+  close_reason_ = why;
+  conn_->stop_reading();
+  wait_timer_.start(kFinalFlushTimeoutMs, [this] { close(close_reason_ + " (final reply not drained)"); });
+}
+
+// Messages -----------------------------------------------------------------------
+
+Status RtmpSession::on_message(RtmpMessage&& m) {
+  if (closing_ || close_when_flushed_) return Status::error("session closing");
+  switch (m.type_id) {
+    case rtmp_type::kSetChunkSize:
+    case rtmp_type::kAbort:
+    case rtmp_type::kAcknowledgement:
+    case rtmp_type::kSetPeerBandwidth:
+      return Status::ok();  // applied by the reader, or nothing to do
+    case rtmp_type::kWindowAckSize: {
+      auto w = protocol::parse_u32_control(m);
+      if (!w) return w.status();
+      ack_window_ = *w;
+      return Status::ok();
+    }
+    case rtmp_type::kUserControl: {
+      auto uc = protocol::parse_user_control(m);
+      if (!uc) return uc.status();
+      if (uc->event == protocol::UserControlEvent::kPingRequest)
+        conn_->send(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kPingResponse, uc->value));
+      return Status::ok();
+    }
+    case rtmp_type::kAudio:
+    case rtmp_type::kVideo:
+      return on_media(std::move(m));
+    case rtmp_type::kDataAmf0:
+    case rtmp_type::kDataAmf3:
+      return on_data(m);
+    case rtmp_type::kCommandAmf0:
+    case rtmp_type::kCommandAmf3:
+      return on_command(m);
+    case rtmp_type::kAggregate:
+      return protocol::for_each_aggregate_part(m, [this](RtmpMessage&& part) -> Status {
+        if (part.type_id == rtmp_type::kAudio || part.type_id == rtmp_type::kVideo) return on_media(std::move(part));
+        if (part.type_id == rtmp_type::kDataAmf0) return on_data(part);
+        return Status::ok();
+      });
+    default:
+      spdlog::debug("rtmp #{} {}: ignoring message type {}", id_, peer_, m.type_id);
+      return Status::ok();
+  }
+}
+
+Status RtmpSession::on_media(RtmpMessage&& m) {
+  if (role_ != Role::kPublisher) {
+    if (role_ == Role::kPlayer) return Status::ok();  // a player echoing media is odd but harmless
+    return Status::errorf("{} message before publish", m.type_id == rtmp_type::kVideo ? "video" : "audio");
+  }
+  if (m.payload.empty()) return Status::ok();  // RTMP "silence" message
+  uint8_t track = 0;
+  auto pkt = protocol::make_media_packet(m.type_id, m.timestamp, std::move(m.payload), &track);
+  if (!pkt) return pkt.status();
+  if (track != 0) return Status::ok();  // E-RTMP multitrack: only the default track is carried
+  hub_->publish(publisher_, std::move(*pkt));
+  return Status::ok();
+}
+
+Status RtmpSession::on_data(const RtmpMessage& m) {
+  if (role_ != Role::kPublisher) return Status::ok();
+  auto values = protocol::parse_data(m);
+  if (!values) return Status::errorf("data message: {}", values.error());
+  std::vector<AmfValue>& v = *values;
+  if (!v.empty() && v[0].is_string() && v[0].string() == "@setDataFrame") v.erase(v.begin());
+  if (v.empty() || !v[0].is_string()) return Status::ok();
+  const bool metadata = v[0].string() == "onMetaData";
+  // FLV script tags are AMF0: re-encode once (also turns AMF3 data into AMF0).
+  core::ByteWriter w(m.payload.size() + 16);
+  for (const AmfValue& x : v) protocol::amf0_encode(w, x);
+  core::MediaPacket pkt;
+  pkt.track = core::TrackType::kData;
+  pkt.codec = core::Codec::kAmf;
+  pkt.flags = metadata ? core::packet_flags::kConfig : 0;
+  pkt.dts = pkt.pts = m.timestamp;
+  pkt.body = w.finish();
+  hub_->publish(publisher_, std::move(pkt));
+  return Status::ok();
+}
+
+Status RtmpSession::on_command(const RtmpMessage& m) {
+  auto parsed = protocol::parse_command(m);
+  if (!parsed) return Status::errorf("command: {}", parsed.error());
+  const Command& c = *parsed;
+  if (!connected_ && c.name != "connect") return Status::errorf("command '{}' before connect", c.name);
+  if (c.name == "connect") return cmd_connect(c);
+  if (c.name == "createStream") return cmd_create_stream(c);
+  if (c.name == "publish") return cmd_publish(c, m.stream_id);
+  if (c.name == "play") return cmd_play(c, m.stream_id);
+  if (c.name == "pause") return cmd_pause(c, m.stream_id);
+  if (c.name == "releaseStream" || c.name == "FCPublish" || c.name == "getStreamLength" || c.name == "_checkbw") {
+    if (c.transaction_id > 0)
+      send_result(c.transaction_id, AmfValue::null(),
+                  c.name == "getStreamLength" ? AmfValue::number(0) : AmfValue::undefined());
+    return Status::ok();
+  }
+  if (c.name == "FCUnpublish" || c.name == "deleteStream" || c.name == "closeStream") {
+    end_role(c.name == "FCUnpublish" ? "unpublished" : "stream closed by client");
+    return Status::ok();
+  }
+  if (c.name == "_result" || c.name == "_error" || c.name == "onStatus" || c.name == "receiveAudio" ||
+      c.name == "receiveVideo" || c.name == "FCSubscribe" || c.name == "onBWDone")
+    return Status::ok();
+  spdlog::debug("rtmp #{} {}: unknown command '{}'", id_, peer_, c.name);
+  if (c.transaction_id > 0) {
+    conn_->send(protocol::make_command(
+        out_chunk_size_, kCommandCsid, 0, "_error", c.transaction_id,
+        {AmfValue::null(), AmfValue::object({{"level", AmfValue::string("error")},
+                                             {"code", AmfValue::string("NetConnection.Call.Failed")},
+                                             {"description", AmfValue::string("Method not found: " + c.name)}})}));
+  }
+  return Status::ok();
+}
+
+// Commands -------------------------------------------------------------------------
+
+Status RtmpSession::cmd_connect(const Command& c) {
+  if (connected_) return Status::error("second connect on one connection");
+  const AmfValue& obj = c.command_object;
+  auto [app, query] = split_query(obj.get_string("app"));
+  while (!app.empty() && app.back() == '/') app.pop_back();
+  app_ = app;
+  app_query_ = query;
+  tc_url_ = std::string(obj.get_string("tcUrl"));
+  object_encoding_ = obj.get_number("objectEncoding", 0);
+
+  std::string refusal;
+  if (auto st = origin::validate_stream_path(app_, "x"); !st) refusal = st.message();
+  else if (!origin_.config().find_app(app_)) refusal = "app '" + app_ + "' is not configured";
+  if (!refusal.empty()) {
+    origin_.metrics().publish_refused_total++;
+    conn_->send(protocol::make_command(
+        out_chunk_size_, kCommandCsid, 0, "_error", c.transaction_id,
+        {AmfValue::null(), AmfValue::object({{"level", AmfValue::string("error")},
+                                             {"code", AmfValue::string("NetConnection.Connect.Rejected")},
+                                             {"description", AmfValue::string(refusal)}})}));
+    close_after_flush("connect refused: " + refusal);
+    return Status::ok();
+  }
+
+  const uint32_t cs = uint32_t(origin_.config().rtmp.chunk_size);
+  conn_->append(protocol::make_window_ack_size(out_chunk_size_, kWindowAckSize));
+  conn_->append(protocol::make_set_peer_bandwidth(out_chunk_size_, kWindowAckSize, protocol::BandwidthLimit::kDynamic));
+  conn_->append(protocol::make_set_chunk_size(out_chunk_size_, cs));
+  out_chunk_size_ = cs;
+
+  AmfValue props = AmfValue::object({{"fmsVer", AmfValue::string("FMS/3,5,3,888")},
+                                     {"capabilities", AmfValue::number(127)},
+                                     {"mode", AmfValue::number(1)}});
+  // Enhanced RTMP: answer the client's FourCC list with what Weir carries.
+  if (const AmfValue* list = obj.get("fourCcList"); list && list->is_strict_array()) {
+    AmfValue ours = AmfValue::strict_array();
+    for (const AmfValue& f : list->items()) {
+      if (!f.is_string()) continue;
+      const std::string& s = f.string();
+      if (s == "hvc1" || s == "av01" || s == "vp09" || s == "avc1" || s == "*")
+        ours.push(AmfValue::string(s == "*" ? "hvc1" : s));
+    }
+    props.set("fourCcList", std::move(ours));
+  }
+  send_result(c.transaction_id, std::move(props),
+              AmfValue::object({{"level", AmfValue::string("status")},
+                                {"code", AmfValue::string("NetConnection.Connect.Success")},
+                                {"description", AmfValue::string("Connection succeeded.")},
+                                {"objectEncoding", AmfValue::number(object_encoding_)}}));
+  connected_ = true;
+  conn_->set_idle_timeout(uint64_t(origin_.config().rtmp.idle_timeout_ms));
+  spdlog::debug("rtmp #{} {}: connected to app '{}' ({})", id_, peer_, app_, tc_url_);
+  return Status::ok();
+}
+
+Status RtmpSession::cmd_create_stream(const Command& c) {
+  // Every stream of a connection is message stream 1: the shared RTMP framing
+  // of each packet is written for stream id 1 once, for every player.
+  send_result(c.transaction_id, AmfValue::null(), AmfValue::number(origin::kRtmpPlayStreamId));
+  return Status::ok();
+}
+
+Status RtmpSession::cmd_publish(const Command& c, uint32_t stream_id) {
+  if (role_ != Role::kNone) return Status::error("publish on a connection that already publishes or plays");
+  auto [name, query] = split_query(first_string_arg(c));
+  stream_ = name;
+  stream_query_ = query;
+  auto handle = std::make_shared<origin::PublisherHandle>();
+  handle->loop = &loop_;
+  handle->session = this;
+  handle->peer = peer_;
+  handle->protocol = "rtmp";
+  auto r = origin_.registry().publish(app_, stream_, handle);
+  if (!r.hub) {
+    origin_.metrics().publish_refused_total++;
+    send_status(stream_id, "error", "NetStream.Publish.BadName", r.reason);
+    close_after_flush("publish refused: " + r.reason);
+    return Status::ok();
+  }
+  publisher_ = std::move(handle);
+  hub_ = std::move(r.hub);
+  role_ = Role::kPublisher;
+  origin_.metrics().publishes_total++;
+  origin_.metrics().publishers_open++;
+  conn_->append(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kStreamBegin, stream_id));
+  send_status(stream_id, "status", "NetStream.Publish.Start", stream_ + " is now published.");
+  spdlog::info("rtmp #{} {}: publishing {}/{}", id_, peer_, app_, stream_);
+  return Status::ok();
+}
+
+Status RtmpSession::cmd_play(const Command& c, uint32_t stream_id) {
+  if (role_ == Role::kPublisher) return Status::error("play on a connection that publishes");
+  if (role_ == Role::kPlayer) end_role("play called again");
+  auto [name, query] = split_query(first_string_arg(c));
+  stream_ = name;
+  stream_query_ = query;
+  if (auto st = origin::validate_stream_path(app_, stream_); !st) {
+    send_status(stream_id, "error", "NetStream.Play.StreamNotFound", st.message());
+    close_after_flush("play refused: " + st.message());
+    return Status::ok();
+  }
+  if (stream_id != origin::kRtmpPlayStreamId)
+    spdlog::debug("rtmp #{} {}: play on message stream {}; media goes on stream 1", id_, peer_, stream_id);
+  if (auto hub = origin_.registry().find(app_, stream_)) {
+    start_playing(hub);
+    return Status::ok();
+  }
+  const core::AppConfig* app = origin_.config().find_app(app_);
+  if (app && app->play_wait_ms > 0) {
+    wait_id_ = origin_.registry().wait_for(app_, stream_, loop_, [this](std::shared_ptr<origin::StreamHub> hub) {
+      if (closing_ || !wait_id_) return;
+      wait_id_ = 0;
+      wait_timer_.stop();
+      start_playing(hub);
+    });
+    wait_timer_.start(uint64_t(app->play_wait_ms), [this, stream_id] {
+      origin_.registry().cancel_wait(wait_id_);
+      wait_id_ = 0;
+      send_status(stream_id, "error", "NetStream.Play.StreamNotFound", app_ + "/" + stream_ + " is not published");
+      close_after_flush("play: stream not published within play_wait_ms");
+    });
+    return Status::ok();
+  }
+  send_status(stream_id, "error", "NetStream.Play.StreamNotFound", app_ + "/" + stream_ + " is not published");
+  close_after_flush("play: stream not found");
+  return Status::ok();
+}
+
+void RtmpSession::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
+  const uint32_t sid = origin::kRtmpPlayStreamId;
+  const core::AppConfig& app = hub->app_config();
+  role_ = Role::kPlayer;
+  hub_ = hub;
+  // Players may stay silent for minutes (acks come per 2.5 MB); a stuck
+  // socket is caught by the send timeout instead.
+  conn_->set_idle_timeout(0);
+  conn_->set_send_timeout(uint64_t(app.viewer_send_timeout_ms));
+  conn_->append(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kStreamBegin, sid));
+  send_status(sid, "status", "NetStream.Play.Reset", "Playing and resetting " + stream_ + ".");
+  send_status(sid, "status", "NetStream.Play.Start", "Started playing " + stream_ + ".");
+  conn_->append(protocol::make_data(out_chunk_size_, kDataCsid, sid, 0,
+                                    {AmfValue::string("|RtmpSampleAccess"), AmfValue::boolean(true),
+                                     AmfValue::boolean(true)}));
+  writer_ = std::make_unique<origin::StreamWriter>(origin_, conn_, origin::Framing::kRtmp, this);
+  if (!writer_->start(hub, app.gop_cache ? origin::StartAt::kLatestKeyframe : origin::StartAt::kLiveEdge)) {
+    writer_.reset();
+    role_ = Role::kNone;
+    send_status(sid, "error", "NetStream.Play.StreamNotFound", app_ + "/" + stream_ + " has ended");
+    close_after_flush("play: stream ended");
+    return;
+  }
+  conn_->flush();
+}
+
+Status RtmpSession::cmd_pause(const Command& c, uint32_t stream_id) {
+  if (role_ != Role::kPlayer || !hub_) return Status::ok();
+  bool pause = c.args.size() > 0 && c.args[0].is_boolean() && c.args[0].boolean();
+  if (pause) {
+    writer_.reset();
+    send_status(stream_id, "status", "NetStream.Pause.Notify", "Paused live stream.");
+  } else if (!writer_) {
+    send_status(stream_id, "status", "NetStream.Unpause.Notify", "Unpaused live stream.");
+    writer_ = std::make_unique<origin::StreamWriter>(origin_, conn_, origin::Framing::kRtmp, this);
+    if (!writer_->start(hub_, origin::StartAt::kLatestKeyframe)) {
+      writer_.reset();
+      close_after_flush("stream ended while paused");
+    }
+  }
+  return Status::ok();
+}
+
+void RtmpSession::end_role(const char* why) {
+  if (role_ == Role::kPublisher && publisher_) {
+    publisher_->session = nullptr;
+    if (hub_) {
+      hub_->flush();
+      hub_->end_publish(publisher_);
+    }
+    origin_.metrics().publishers_open--;
+    spdlog::info("rtmp #{} {}: stopped publishing {}/{}: {}", id_, peer_, app_, stream_, why);
+  }
+  writer_.reset();
+  publisher_.reset();
+  hub_.reset();
+  role_ = Role::kNone;
+}
+
+void RtmpSession::on_writer_done(const std::string& why) {
+  // Called from inside the writer: keep it alive until the session is freed.
+  retired_writer_ = std::move(writer_);
+  if (why.rfind("stream ended", 0) == 0 && conn_) {
+    send_status(origin::kRtmpPlayStreamId, "status", "NetStream.Play.UnpublishNotify", why);
+    conn_->append(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kStreamEof,
+                                              origin::kRtmpPlayStreamId));
+    close_after_flush(why);
+  } else {
+    spdlog::info("rtmp #{} {}: {}", id_, peer_, why);
+    close(why);
+  }
+}
+
+// Replies ----------------------------------------------------------------------------
+
+void RtmpSession::send_result(double txid, AmfValue obj, AmfValue info) {
+  conn_->send(protocol::make_command(out_chunk_size_, kCommandCsid, 0, "_result", txid, {std::move(obj), std::move(info)}));
+}
+
+void RtmpSession::send_status(uint32_t stream_id, const char* level, const char* code, const std::string& description) {
+  conn_->send(protocol::make_command(out_chunk_size_, kCommandCsid, stream_id, "onStatus", 0,
+                                     {AmfValue::null(), AmfValue::object({{"level", AmfValue::string(level)},
+                                                                          {"code", AmfValue::string(code)},
+                                                                          {"description", AmfValue::string(description)}})}));
+}
+
+}  // namespace weir::ingest::rtmp

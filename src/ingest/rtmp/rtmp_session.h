@@ -1,0 +1,106 @@
+// RtmpSession: one RTMP connection, from handshake to close. After `connect`
+// it becomes a publisher (feeding a StreamHub) or a player (its socket is
+// written by an origin StreamWriter with the shared RTMP framing; the session
+// keeps reading the player's acks, pings and commands).
+//
+// Thread: its loop only. Ownership: owns its TcpConn (closed through it) and
+// frees itself from on_closed(). Any protocol error closes this session only,
+// with one log line giving the peer and the reason.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "core/loop.h"
+#include "core/tcp_conn.h"
+#include "core/timer.h"
+#include "origin/publisher.h"
+#include "origin/stream_writer.h"
+#include "protocol/amf_value.h"
+#include "protocol/rtmp_chunk_reader.h"
+#include "protocol/rtmp_handshake.h"
+#include "protocol/rtmp_messages.h"
+
+namespace weir::origin {
+class Origin;
+class StreamHub;
+}
+
+namespace weir::ingest::rtmp {
+
+class RtmpSession final : public core::TcpConn::Handler,
+                          public core::Closable,
+                          public origin::Publisher,
+                          public origin::StreamWriter::Owner {
+ public:
+  static void accept(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn);
+
+  // TcpConn::Handler
+  void on_read(core::ByteView data) override;
+  void on_read_end(int uv_status) override;
+  void on_drained() override;
+  void on_timeout(const char* what) override;
+  void on_closed() override;
+  // Closable
+  void close_for_shutdown() override { close("server shutting down"); }
+  // Publisher
+  void kick(const std::string& why) override { close(why); }
+  // StreamWriter::Owner
+  void on_writer_done(const std::string& why) override;
+
+ private:
+  enum class Role { kNone, kPublisher, kPlayer };
+
+  RtmpSession(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn);
+  ~RtmpSession() override;
+
+  core::Status on_message(protocol::RtmpMessage&& m);
+  core::Status on_command(const protocol::RtmpMessage& m);
+  core::Status on_media(protocol::RtmpMessage&& m);
+  core::Status on_data(const protocol::RtmpMessage& m);
+
+  core::Status cmd_connect(const protocol::Command& c);
+  core::Status cmd_create_stream(const protocol::Command& c);
+  core::Status cmd_publish(const protocol::Command& c, uint32_t stream_id);
+  core::Status cmd_play(const protocol::Command& c, uint32_t stream_id);
+  core::Status cmd_pause(const protocol::Command& c, uint32_t stream_id);
+  void end_role(const char* why);
+  void start_playing(const std::shared_ptr<origin::StreamHub>& hub);
+
+  void send_result(double txid, protocol::AmfValue obj, protocol::AmfValue info);
+  void send_status(uint32_t stream_id, const char* level, const char* code, const std::string& description);
+  // Closes after what is queued has been written (for final onStatus replies).
+  void close_after_flush(const std::string& why);
+  void close(const std::string& why);
+
+  core::Loop& loop_;
+  origin::Origin& origin_;
+  core::TcpConn* conn_;
+  const uint64_t id_;
+  std::string peer_;
+
+  protocol::HandshakeServer handshake_;
+  protocol::ChunkReader reader_;
+  uint32_t out_chunk_size_ = 128;
+  uint64_t ack_window_ = 0;  // peer asked for acks every this many bytes (0: never)
+  uint64_t last_ack_ = 0;
+
+  bool connected_ = false;
+  std::string app_, app_query_, tc_url_;
+  double object_encoding_ = 0;
+  Role role_ = Role::kNone;
+  std::string stream_, stream_query_;
+
+  origin::PublisherRef publisher_;
+  std::shared_ptr<origin::StreamHub> hub_;
+  std::unique_ptr<origin::StreamWriter> writer_;
+  std::unique_ptr<origin::StreamWriter> retired_writer_;  // finished; freed with the session
+  uint64_t wait_id_ = 0;  // registry wait for a stream to play
+  core::Timer wait_timer_;
+
+  bool closing_ = false;
+  bool close_when_flushed_ = false;
+  std::string close_reason_;
+};
+
+}  // namespace weir::ingest::rtmp

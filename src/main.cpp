@@ -1,0 +1,179 @@
+// weir: wiring only. Loads the config, starts the loops, opens the listeners
+// (sinks before sources: the origin's per-loop state exists before any
+// ingest or play connection can arrive), waits for a signal, shuts down.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <iostream>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#ifdef WEIR_WITH_JEMALLOC
+#include <jemalloc/jemalloc.h>
+#endif
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/net.h"
+#include "ingest/rtmp/rtmp_server.h"
+#include "origin/http/http_server.h"
+#include "origin/origin.h"
+#include "origin/routes.h"
+
+extern char** environ;
+
+namespace {
+
+void usage() {
+  std::puts(
+      "usage: weir [-c FILE] [--check-config] [--print-keys] [--version]\n"
+      "  -c, --config FILE   YAML config (default: conf/weir.yaml)\n"
+      "  --check-config      validate the config (with WEIR_* overrides) and exit; non-zero on error\n"
+      "  --print-keys        list every config key with its documentation and exit\n"
+      "  --version           print the version and exit\n"
+      "Environment: WEIR_<KEY_PATH> overrides a key, e.g. WEIR_RTMP_LISTEN=127.0.0.1:19350 sets rtmp.listen.");
+}
+
+std::string allocator_name() {
+#ifdef WEIR_WITH_JEMALLOC
+  const char* v = nullptr;
+  size_t len = sizeof(v);
+  if (mallctl("version", &v, &len, nullptr, 0) == 0 && v) return std::string("jemalloc ") + v;
+  return "jemalloc";
+#else
+  return "system malloc";
+#endif
+}
+
+// Opens one listening socket per loop on the same address. The first binds
+// (port 0 picks a free port); the rest reuse the port it got.
+weir::core::Result<std::vector<int>> open_listeners(const std::string& what, const std::string& text, size_t count) {
+  auto addr = weir::core::parse_listen_address(text);
+  if (!addr) return weir::core::Status::errorf("{}.listen: {}", what, addr.error());
+  std::vector<int> fds;
+  weir::core::SocketAddress a = *addr;
+  for (size_t i = 0; i < count; ++i) {
+    auto fd = weir::core::open_tcp_listener(a, 1024);
+    if (!fd) {
+      for (int f : fds) ::close(f);
+      return weir::core::Status::errorf("{}.listen: {}", what, fd.error());
+    }
+    if (i == 0) {
+      auto bound = weir::core::local_address_of(*fd);
+      if (bound) a = *bound;
+    }
+    fds.push_back(*fd);
+  }
+  return fds;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string config_path = "conf/weir.yaml";
+  bool check_only = false;
+  for (int i = 1; i < argc; ++i) {
+    std::string a = argv[i];
+    if ((a == "-c" || a == "--config") && i + 1 < argc) {
+      config_path = argv[++i];
+    } else if (a == "--check-config") {
+      check_only = true;
+    } else if (a == "--version" || a == "-v") {
+      std::printf("weir %s (%s, libuv %s)\n", WEIR_VERSION, allocator_name().c_str(), uv_version_string());
+      return 0;
+    } else if (a == "--print-keys") {
+      for (auto& [key, doc] : weir::core::list_config_keys()) std::printf("%s\t%s\n", key.c_str(), doc.c_str());
+      return 0;
+    } else if (a == "-h" || a == "--help") {
+      usage();
+      return 0;
+    } else {
+      std::fprintf(stderr, "weir: unknown argument '%s'\n", a.c_str());
+      usage();
+      return 2;
+    }
+  }
+
+  auto loaded = weir::core::load_config_file(config_path, environ);
+  if (!loaded) {
+    std::fprintf(stderr, "weir: %s\n", loaded.error().c_str());
+    return 1;
+  }
+  weir::core::Config& cfg = *loaded;
+  if (check_only) {
+    for (auto& w : cfg.warnings) std::fprintf(stderr, "weir: warning: %s\n", w.c_str());
+    std::printf("weir: config %s is valid\n", config_path.c_str());
+    return 0;
+  }
+  if (auto st = weir::core::init_logging(cfg.log.level, cfg.log.format); !st) {
+    std::fprintf(stderr, "weir: %s\n", st.message().c_str());
+    return 1;
+  }
+  for (auto& w : cfg.warnings) spdlog::warn("{}", w);
+
+  // Signals are taken by sigwait on the main thread only.
+  sigset_t sigs;
+  sigemptyset(&sigs);
+  sigaddset(&sigs, SIGINT);
+  sigaddset(&sigs, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
+  signal(SIGPIPE, SIG_IGN);
+
+  const int workers = cfg.effective_workers();
+  auto rtmp_fds = open_listeners("rtmp", cfg.rtmp.listen, size_t(workers));
+  auto http_fds = rtmp_fds ? open_listeners("http", cfg.http.listen, size_t(workers))
+                           : weir::core::Result<std::vector<int>>(rtmp_fds.status());
+  if (!rtmp_fds || !http_fds) {
+    spdlog::error("{}", !rtmp_fds ? rtmp_fds.error() : http_fds.error());
+    return 1;
+  }
+
+  weir::core::LoopGroup loops(workers);
+  weir::origin::Origin origin(cfg, loops);
+  auto router = weir::origin::build_routes(origin);
+
+  std::vector<std::string> failures;
+  std::mutex failures_mu;
+  std::string rtmp_bound, http_bound;
+  loops.start([&](weir::core::Loop& loop) {
+    origin.at(loop.index()).start();
+    weir::core::Status err;
+    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[size_t(loop.index())], cfg.http, router,
+                                                       int(cfg.limits.max_connections), err);
+    auto* rtmp = http ? weir::ingest::rtmp::RtmpServer::start(loop, (*rtmp_fds)[size_t(loop.index())], origin, err)
+                      : nullptr;
+    std::lock_guard<std::mutex> lk(failures_mu);
+    if (!http || !rtmp) failures.push_back(err.message());
+    if (loop.index() == 0 && http && rtmp) {
+      rtmp_bound = rtmp->bound().to_string();
+      http_bound = http->bound().to_string();
+    }
+  });
+  if (!failures.empty()) {
+    spdlog::error("start failed: {}", failures.front());
+    loops.stop();
+    return 1;
+  }
+
+  nlohmann::json listening = {{"event", "listening"}, {"rtmp", rtmp_bound}, {"http", http_bound},
+                              {"workers", workers},   {"pid", getpid()},    {"version", WEIR_VERSION}};
+  std::printf("%s\n", listening.dump().c_str());
+  std::fflush(stdout);
+  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, config {}, {}", WEIR_VERSION, workers, rtmp_bound,
+               http_bound, config_path, allocator_name());
+
+  int sig = 0;
+  sigwait(&sigs, &sig);
+  spdlog::info("signal {}: shutting down", strsignal(sig));
+  origin.registry().end_all("server shutting down");
+  loops.stop();
+  spdlog::info("stopped");
+  return 0;
+}

@@ -1,0 +1,172 @@
+#include "origin/flv_play.h"
+
+#include <spdlog/spdlog.h>
+
+#include "core/timer.h"
+#include "origin/loop_hub.h"
+#include "origin/origin.h"
+#include "origin/stream_hub.h"
+#include "protocol/ws_frame.h"
+
+namespace weir::origin {
+
+namespace {
+
+// FLV file header + PreviousTagSize0, by (has_audio, has_video).
+constexpr uint8_t kFlvHeaders[4][13] = {
+    {'F', 'L', 'V', 1, 0x00, 0, 0, 0, 9, 0, 0, 0, 0},
+    {'F', 'L', 'V', 1, 0x01, 0, 0, 0, 9, 0, 0, 0, 0},
+    {'F', 'L', 'V', 1, 0x04, 0, 0, 0, 9, 0, 0, 0, 0},
+    {'F', 'L', 'V', 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0},
+};
+// The same, each as one binary WebSocket frame (2-byte header, 13 bytes).
+constexpr uint8_t kWsFlvHeaders[4][15] = {
+    {0x82, 13, 'F', 'L', 'V', 1, 0x00, 0, 0, 0, 9, 0, 0, 0, 0},
+    {0x82, 13, 'F', 'L', 'V', 1, 0x01, 0, 0, 0, 9, 0, 0, 0, 0},
+    {0x82, 13, 'F', 'L', 'V', 1, 0x04, 0, 0, 0, 9, 0, 0, 0, 0},
+    {0x82, 13, 'F', 'L', 'V', 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0},
+};
+
+class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner {
+ public:
+  FlvPlaySession(Origin& origin, std::string key) : origin_(origin), key_(std::move(key)) {}
+
+  // Starts streaming `hub` on the exchange; deletes itself on failure.
+  void start(const http::ExchangeRef& ex, const std::shared_ptr<StreamHub>& hub, bool websocket) {
+    auto lh = origin_.current().attach(hub);
+    if (!lh) {
+      ex->respond(404, {{"Content-Type", "text/plain"}}, "stream " + key_ + " has ended\n");
+      delete this;
+      return;
+    }
+    const GopRing& ring = lh->ring();
+    bool has_video = ring.video_seen() || ring.video_config();
+    bool has_audio = ring.audio_seen() || ring.audio_config();
+    if (!has_video && !has_audio) has_video = has_audio = true;
+    const int flags = (has_audio ? 2 : 0) | (has_video ? 1 : 0);
+
+    conn_ = websocket ? ex->accept_websocket(this)
+                      : ex->start_stream(200,
+                                         {{"Content-Type", "video/x-flv"},
+                                          {"Cache-Control", "no-cache, no-store"},
+                                          {"Pragma", "no-cache"}},
+                                         this);
+    if (!conn_) {
+      origin_.current().release_if_unused(lh.get());
+      delete this;  // the exchange answered the error (bad upgrade)
+      return;
+    }
+    const core::AppConfig& app = hub->app_config();
+    conn_->set_idle_timeout(0);
+    conn_->set_send_timeout(uint64_t(app.viewer_send_timeout_ms));
+    if (websocket) conn_->append(core::ByteView(kWsFlvHeaders[flags], 15));
+    else conn_->append(core::ByteView(kFlvHeaders[flags], 13));
+    writer_ = std::make_unique<StreamWriter>(origin_, conn_, websocket ? Framing::kWsFlv : Framing::kFlv, this);
+    bool ok = writer_->start(hub, app.gop_cache ? StartAt::kLatestKeyframe : StartAt::kLiveEdge);
+    origin_.current().release_if_unused(lh.get());
+    if (!ok) return on_writer_done("stream ended: before the first packet");
+    conn_->flush();
+  }
+
+  void on_writable() override {
+    if (writer_) writer_->on_writable();
+  }
+  void on_closed() override {
+    conn_ = nullptr;
+    writer_.reset();
+    delete this;
+  }
+  void on_writer_done(const std::string& why) override {
+    spdlog::debug("flv {}: {}", key_, why);
+    retired_ = std::move(writer_);
+    if (conn_) conn_->close();  // ends the close-delimited body / the WebSocket
+  }
+
+ private:
+  ~FlvPlaySession() override = default;
+  Origin& origin_;
+  std::string key_;
+  core::TcpConn* conn_ = nullptr;
+  std::unique_ptr<StreamWriter> writer_;
+  std::unique_ptr<StreamWriter> retired_;
+};
+
+// Holds a request until the stream is published or the app's wait runs out.
+struct PlayWait {
+  Origin& origin;
+  http::ExchangeRef ex;
+  bool websocket;
+  std::string app, stream;
+  uint64_t wait_id = 0;
+  core::Timer timer;
+  PlayWait(Origin& o, http::ExchangeRef e, bool ws, std::string a, std::string s, core::Loop& loop)
+      : origin(o), ex(std::move(e)), websocket(ws), app(std::move(a)), stream(std::move(s)), timer(loop) {}
+};
+
+void not_found(const http::ExchangeRef& ex, const std::string& key) {
+  ex->respond(404, {{"Content-Type", "text/plain"}}, "stream " + key + " is not published\n");
+}
+
+}  // namespace
+
+bool split_stream_path(std::string_view path, std::string_view ext, std::string& app, std::string& stream) {
+  if (path.size() < ext.size() + 4 || path.front() != '/' || path.substr(path.size() - ext.size()) != ext) return false;
+  std::string_view rest = path.substr(1, path.size() - 1 - ext.size());
+  size_t slash = rest.find('/');
+  if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos) return false;
+  app = std::string(rest.substr(0, slash));
+  stream = std::string(rest.substr(slash + 1));
+  return true;
+}
+
+void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
+  const http::HttpRequest& req = ex->request();
+  std::string app, stream;
+  if (!split_stream_path(req.path, ".flv", app, stream)) {
+    ex->respond(404, {{"Content-Type", "text/plain"}}, "expected /{app}/{stream}.flv\n");
+    return;
+  }
+  if (auto st = validate_stream_path(app, stream); !st) {
+    ex->respond(400, {{"Content-Type", "text/plain"}}, st.message() + "\n");
+    return;
+  }
+  const core::AppConfig* app_cfg = origin.config().find_app(app);
+  if (!app_cfg) {
+    ex->respond(404, {{"Content-Type", "text/plain"}}, "app '" + app + "' is not configured\n");
+    return;
+  }
+  const bool websocket = req.upgrade;
+  std::string key = app + "/" + stream;
+  if (auto hub = origin.registry().find(app, stream)) {
+    (new FlvPlaySession(origin, key))->start(ex, hub, websocket);
+    return;
+  }
+  if (app_cfg->play_wait_ms <= 0) return not_found(ex, key);
+
+  core::Loop& loop = *core::Loop::current();
+  auto wait = std::make_shared<PlayWait>(origin, ex, websocket, app, stream, loop);
+  std::weak_ptr<PlayWait> weak = wait;
+  wait->wait_id = origin.registry().wait_for(app, stream, loop, [wait](std::shared_ptr<StreamHub> hub) {
+    if (!wait->wait_id) return;  // timed out or aborted already
+    wait->wait_id = 0;
+    wait->timer.stop();
+    if (!wait->ex->alive()) return;
+    (new FlvPlaySession(wait->origin, wait->app + "/" + wait->stream))->start(wait->ex, hub, wait->websocket);
+  });
+  wait->timer.start(uint64_t(app_cfg->play_wait_ms), [weak, key] {
+    auto w = weak.lock();
+    if (!w || !w->wait_id) return;
+    w->origin.registry().cancel_wait(w->wait_id);
+    w->wait_id = 0;
+    not_found(w->ex, key);
+  });
+  ex->on_abort([weak] {
+    auto w = weak.lock();
+    if (!w || !w->wait_id) return;
+    w->origin.registry().cancel_wait(w->wait_id);
+    w->wait_id = 0;
+    w->timer.stop();
+  });
+}
+
+}  // namespace weir::origin

@@ -1,0 +1,26 @@
+#include "origin/hub_packet.h"
+
+#include "protocol/flv_writer.h"
+#include "protocol/rtmp_chunk_writer.h"
+#include "protocol/ws_frame.h"
+
+namespace weir::origin {
+
+core::Ref<const HubPacket> HubPacket::make(core::MediaPacket media, uint32_t chunk_size) {
+  auto* p = new HubPacket();
+  p->media_ = std::move(media);
+  p->rtmp_chunk_size_ = chunk_size;
+  const auto& m = p->media_;
+  const uint32_t size = uint32_t(m.body.size());
+  const uint32_t ts32 = uint32_t(uint64_t(m.dts));
+  const uint8_t type = m.flv_tag_type();
+  protocol::write_tag_header(p->flv_hdr_, type, size, ts32);
+  protocol::write_prev_tag_size(p->flv_prev_, 11 + size);
+  p->ws_hdr_len_ = uint8_t(protocol::write_ws_frame_header(p->ws_hdr_, 0x2, true, uint64_t(11) + size + 4));
+  const uint32_t csid = m.is_video() ? kCsidVideo : m.is_audio() ? kCsidAudio : kCsidData;
+  p->rtmp_hdr_len_ = uint8_t(protocol::write_fmt0_header(p->rtmp_hdr_, csid, ts32, size, type, kRtmpPlayStreamId));
+  p->rtmp_cont_len_ = uint8_t(protocol::write_fmt3_header(p->rtmp_cont_, csid, ts32));
+  return core::Ref<const HubPacket>(p);
+}
+
+}  // namespace weir::origin

@@ -1,0 +1,31 @@
+// Process-wide counters exported at /metrics (Prometheus text format).
+//
+// Thread: counters are relaxed atomics, bumped from any loop; export reads
+// them without locks. Gauges computed at scrape time live with the exporter.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+
+namespace weir::origin {
+
+struct Metrics {
+  using Counter = std::atomic<uint64_t>;
+  Counter publishes_total{0};            // publisher sessions accepted
+  Counter publish_refused_total{0};      // refused (bad name, busy, unknown app)
+  Counter republish_total{0};            // publisher came back within grace
+  Counter takeovers_total{0};
+  Counter streams_ended_total{0};
+  Counter packets_in_total{0};
+  Counter bytes_in_total{0};
+  Counter viewers_total{0};              // viewer sessions started
+  Counter viewer_skips_total{0};         // jumps to the newest keyframe
+  Counter viewers_slow_closed_total{0};  // closed past the hard byte cap
+  Counter viewer_bytes_out_total{0};
+  Counter inbox_overflow_total{0};
+  Counter sessions_rejected_total{0};    // malformed input closed a session
+  std::atomic<int64_t> viewers_open{0};
+  std::atomic<int64_t> publishers_open{0};
+};
+
+}  // namespace weir::origin

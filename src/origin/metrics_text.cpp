@@ -1,0 +1,48 @@
+#include "origin/metrics_text.h"
+
+#include <fmt/format.h>
+
+#include "core/tcp_conn.h"
+#include "origin/origin.h"
+#include "origin/stream_hub.h"
+
+namespace weir::origin {
+
+namespace {
+void metric(std::string& out, const char* name, const char* type, const char* help, double value) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
+}
+}  // namespace
+
+std::string metrics_text(Origin& origin) {
+  const Metrics& m = origin.metrics();
+  std::string out;
+  out.reserve(4096);
+  auto c = [&](const char* name, const char* help, const Metrics::Counter& v) {
+    metric(out, name, "counter", help, double(v.load(std::memory_order_relaxed)));
+  };
+  c("weir_publishes_total", "Publisher sessions accepted.", m.publishes_total);
+  c("weir_publish_refused_total", "Publish or connect attempts refused.", m.publish_refused_total);
+  c("weir_republish_total", "Publishers that came back within the reconnect grace.", m.republish_total);
+  c("weir_takeovers_total", "Publishers replaced by a new publisher.", m.takeovers_total);
+  c("weir_streams_ended_total", "Streams that ended.", m.streams_ended_total);
+  c("weir_packets_in_total", "Media packets received from publishers.", m.packets_in_total);
+  c("weir_bytes_in_total", "Media payload bytes received from publishers.", m.bytes_in_total);
+  c("weir_viewers_total", "Viewer sessions started.", m.viewers_total);
+  c("weir_viewer_skips_total", "Times a lagging viewer skipped ahead to the newest keyframe.", m.viewer_skips_total);
+  c("weir_viewers_slow_closed_total", "Viewers closed for exceeding the backlog cap.", m.viewers_slow_closed_total);
+  c("weir_viewer_bytes_out_total", "Bytes queued to viewers.", m.viewer_bytes_out_total);
+  c("weir_inbox_overflow_total", "Packets dropped at a full cross-loop inbox.", m.inbox_overflow_total);
+  c("weir_sessions_rejected_total", "Sessions closed for malformed input.", m.sessions_rejected_total);
+  metric(out, "weir_viewers", "gauge", "Viewers connected now.", double(m.viewers_open.load()));
+  metric(out, "weir_publishers", "gauge", "Publishers connected now.", double(m.publishers_open.load()));
+  metric(out, "weir_streams", "gauge", "Streams known now (live or in reconnect grace).",
+         double(origin.registry().list().size()));
+  metric(out, "weir_connections", "gauge", "Accepted TCP connections open now.", double(core::TcpConn::open_accepted()));
+  uint64_t refused = 0;
+  for (size_t i = 0; i < origin.loops().size(); ++i) refused += origin.loops().at(i).tasks_refused();
+  metric(out, "weir_loop_tasks_refused_total", "counter", "Cross-loop tasks refused at a full queue.", double(refused));
+  return out;
+}
+
+}  // namespace weir::origin

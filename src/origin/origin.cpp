@@ -1,0 +1,119 @@
+#include "origin/origin.h"
+
+#include <spdlog/spdlog.h>
+
+#include "origin/loop_hub.h"
+#include "origin/stream_hub.h"
+
+namespace weir::origin {
+
+namespace {
+constexpr uint64_t kSweepMs = 500;
+}
+
+OriginLoop::OriginLoop(Origin& origin, core::Loop& loop) : origin_(origin), loop_(loop) {}
+
+OriginLoop::~OriginLoop() = default;
+
+void OriginLoop::start() {
+  uv_async_init(loop_.uv(), &async_, &OriginLoop::on_wake);
+  async_.data = this;
+  uv_timer_init(loop_.uv(), &sweep_);
+  sweep_.data = this;
+  uv_timer_start(&sweep_, &OriginLoop::on_sweep, kSweepMs, kSweepMs);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&sweep_));
+  started_ = true;
+}
+
+std::shared_ptr<LoopHub> OriginLoop::attach(const std::shared_ptr<StreamHub>& hub) {
+  auto it = hubs_.find(hub.get());
+  if (it != hubs_.end() && !it->second->ended()) return it->second;
+  auto lh = hub->attach(loop_);
+  if (lh) hubs_[hub.get()] = lh;
+  return lh;
+}
+
+void OriginLoop::release_if_unused(LoopHub* lh) {
+  if (lh->consumer_count() != 0) return;
+  auto it = hubs_.find(lh->stream().get());
+  if (it == hubs_.end() || it->second.get() != lh) return;
+  auto keep = it->second;
+  hubs_.erase(it);
+  keep->stream()->detach(keep);
+}
+
+void OriginLoop::forget(LoopHub* lh) {
+  auto it = hubs_.find(lh->stream().get());
+  if (it != hubs_.end() && it->second.get() == lh) hubs_.erase(it);
+}
+
+void OriginLoop::enqueue(const std::shared_ptr<LoopHub>& lh, const PacketRef& pkt) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (inbox_.size() >= kInboxCap) {
+    origin_.metrics().inbox_overflow_total.fetch_add(1, std::memory_order_relaxed);
+    // Drop it; drain() resyncs that LoopHub at the next sync point.
+    for (auto& o : overflowed_)
+      if (o == lh) return;
+    overflowed_.push_back(lh);
+    return;
+  }
+  inbox_.push_back(Item{lh, pkt});
+}
+
+void OriginLoop::wake() {
+  if (started_) uv_async_send(&async_);
+}
+
+void OriginLoop::on_wake(uv_async_t* h) { static_cast<OriginLoop*>(h->data)->drain(); }
+
+void OriginLoop::drain() {
+  std::vector<std::shared_ptr<LoopHub>> overflowed;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    draining_.swap(inbox_);
+    overflowed.swap(overflowed_);
+  }
+  touched_.clear();
+  for (auto& item : draining_) {
+    LoopHub* lh = item.lh.get();
+    if (lh->ended()) continue;
+    lh->append(std::move(item.pkt));
+    if (touched_.empty() || touched_.back() != lh) touched_.push_back(lh);
+  }
+  draining_.clear();
+  // Packets were lost after the ones just appended: restart at the next sync point.
+  for (auto& lh : overflowed) {
+    if (lh->ended()) continue;
+    spdlog::warn("loop {}: inbox overflow for stream {}; its viewers resync at the next keyframe", loop_.index(),
+                 lh->stream()->key());
+    lh->resync();
+  }
+  // Keep the LoopHubs alive while notifying: a consumer closing can release one.
+  std::vector<std::shared_ptr<LoopHub>> alive;
+  for (LoopHub* lh : touched_) {
+    auto it = hubs_.find(lh->stream().get());
+    if (it != hubs_.end() && it->second.get() == lh) alive.push_back(it->second);
+  }
+  for (auto& lh : alive) lh->notify();
+}
+
+void OriginLoop::on_sweep(uv_timer_t* t) {
+  auto* self = static_cast<OriginLoop*>(t->data);
+  std::vector<std::shared_ptr<LoopHub>> hubs;
+  hubs.reserve(self->hubs_.size());
+  for (auto& [k, lh] : self->hubs_) hubs.push_back(lh);
+  for (auto& lh : hubs) lh->sweep();
+}
+
+Origin::Origin(const core::Config& config, core::LoopGroup& loops) : config_(config), loops_(loops), registry_(*this) {
+  for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
+}
+
+Origin::~Origin() = default;
+
+OriginLoop& Origin::current() {
+  core::Loop* l = core::Loop::current();
+  return *loops_ctx_[size_t(l ? l->index() : 0)];
+}
+
+}  // namespace weir::origin

@@ -1,0 +1,96 @@
+// Origin: the process-wide origin state (config, registry, one OriginLoop per
+// event loop, metrics), and OriginLoop: what the origin keeps on each loop.
+//
+// Thread: Origin is created on the main thread before the loops start and is
+// read-only afterwards (except its thread-safe members). OriginLoop methods
+// run on their loop's thread, except enqueue(), which any thread may call.
+#pragma once
+
+#include <uv.h>
+
+#include <memory>
+#include <mutex>
+#include <unordered_map>
+#include <vector>
+
+#include "core/config.h"
+#include "core/loop.h"
+#include "origin/hub_packet.h"
+#include "origin/metrics.h"
+#include "origin/registry.h"
+
+namespace weir::origin {
+
+class LoopHub;
+class StreamHub;
+
+class OriginLoop {
+ public:
+  // Hard cap on packets queued to this loop from publishers on other loops.
+  // Overflow action: drop the packet and resync the LoopHub at the next sync
+  // point (its viewers skip ahead; counted in weir_inbox_overflow_total).
+  static constexpr size_t kInboxCap = 16384;
+
+  OriginLoop(class Origin& origin, core::Loop& loop);
+  ~OriginLoop();
+  // Loop thread: creates the inbox wake-up and the backlog sweep timer.
+  void start();
+
+  core::Loop& loop() { return loop_; }
+  // Loop thread: this loop's LoopHub for `hub` (attached on first use);
+  // nullptr if the stream has ended.
+  std::shared_ptr<LoopHub> attach(const std::shared_ptr<StreamHub>& hub);
+  // Loop thread: detaches the LoopHub once it has no consumers left.
+  void release_if_unused(LoopHub* lh);
+  // Loop thread: forget a LoopHub that ended.
+  void forget(LoopHub* lh);
+
+  // Any thread (under the hub lock): queue a packet for a LoopHub on this loop.
+  void enqueue(const std::shared_ptr<LoopHub>& lh, const PacketRef& pkt);
+  void wake();
+
+ private:
+  struct Item {
+    std::shared_ptr<LoopHub> lh;
+    PacketRef pkt;
+  };
+  static void on_wake(uv_async_t* h);
+  static void on_sweep(uv_timer_t* t);
+  void drain();
+
+  class Origin& origin_;
+  core::Loop& loop_;
+  uv_async_t async_{};
+  uv_timer_t sweep_{};
+  bool started_ = false;
+  std::unordered_map<const StreamHub*, std::shared_ptr<LoopHub>> hubs_;
+
+  std::mutex mu_;
+  std::vector<Item> inbox_;      // guarded by mu_
+  std::vector<std::shared_ptr<LoopHub>> overflowed_;  // guarded by mu_
+  std::vector<Item> draining_;   // loop thread
+  std::vector<LoopHub*> touched_;
+};
+
+class Origin {
+ public:
+  Origin(const core::Config& config, core::LoopGroup& loops);
+  ~Origin();
+
+  const core::Config& config() const { return config_; }
+  Registry& registry() { return registry_; }
+  Metrics& metrics() { return metrics_; }
+  core::LoopGroup& loops() { return loops_; }
+  OriginLoop& at(int loop_index) { return *loops_ctx_[size_t(loop_index)]; }
+  // The calling loop's OriginLoop (loop threads only).
+  OriginLoop& current();
+
+ private:
+  const core::Config& config_;
+  core::LoopGroup& loops_;
+  Registry registry_;
+  Metrics metrics_;
+  std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
+};
+
+}  // namespace weir::origin

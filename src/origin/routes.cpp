@@ -1,0 +1,119 @@
+#include "origin/routes.h"
+
+#include <atomic>
+#include <mutex>
+
+#include <nlohmann/json.hpp>
+
+#include "core/tcp_conn.h"
+#include "core/timer.h"
+#include "origin/flv_play.h"
+#include "origin/metrics_text.h"
+#include "origin/origin.h"
+#include "origin/stream_hub.h"
+
+namespace weir::origin {
+
+namespace {
+
+constexpr uint64_t kHealthTimeoutMs = 1000;
+
+// /healthz: every loop must run a posted task within a second.
+void handle_health(Origin& origin, http::ExchangeRef ex) {
+  struct Probe {
+    http::ExchangeRef ex;
+    core::Loop* home;
+    std::mutex mu;
+    std::vector<bool> answered;
+    size_t remaining;
+    bool done = false;
+    core::Timer timer;
+    Probe(http::ExchangeRef e, core::Loop& h, size_t n) : ex(std::move(e)), home(&h), answered(n), remaining(n), timer(h) {}
+  };
+  core::Loop& home = *core::Loop::current();
+  size_t n = origin.loops().size();
+  auto probe = std::make_shared<Probe>(ex, home, n);
+  auto finish = [](const std::shared_ptr<Probe>& p, bool ok) {
+    if (p->done) return;
+    p->done = true;
+    p->timer.stop();
+    if (!p->ex->alive()) return;
+    if (ok) {
+      p->ex->respond(200, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "ok\n");
+      return;
+    }
+    std::string stuck;
+    std::lock_guard<std::mutex> lk(p->mu);
+    for (size_t i = 0; i < p->answered.size(); ++i)
+      if (!p->answered[i]) stuck += (stuck.empty() ? "" : ",") + std::to_string(i);
+    p->ex->respond(503, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}},
+                   "loops not answering: " + stuck + "\n");
+  };
+  probe->timer.start(kHealthTimeoutMs, [probe, finish] { finish(probe, false); });
+  for (size_t i = 0; i < n; ++i) {
+    bool posted = origin.loops().at(i).post([probe, i, finish] {
+      bool all = false;
+      {
+        std::lock_guard<std::mutex> lk(probe->mu);
+        probe->answered[i] = true;
+        all = --probe->remaining == 0;
+      }
+      if (all) probe->home->post([probe, finish] { finish(probe, true); });
+    });
+    if (!posted) return finish(probe, false);
+  }
+}
+
+nlohmann::json stream_json(const StreamStats& s) {
+  return {{"app", s.app},
+          {"name", s.name},
+          {"live", s.live},
+          {"publisher", {{"peer", s.publisher_peer}, {"protocol", s.publisher_protocol}}},
+          {"published_at_ms", s.published_at_ms},
+          {"publishes", s.publishes},
+          {"packets", s.packets},
+          {"bytes", s.bytes},
+          {"video_frames", s.video_frames},
+          {"keyframes", s.keyframes},
+          {"audio_frames", s.audio_frames},
+          {"last_dts_ms", s.last_dts},
+          {"loops_attached", s.loops},
+          {"ring", {{"packets", s.ring_packets}, {"bytes", s.ring_bytes}, {"duration_ms", s.ring_ms}}}};
+}
+
+void handle_streams(Origin& origin, http::ExchangeRef ex) {
+  const std::string& path = ex->request().path;
+  const std::string prefix = "/api/streams";
+  nlohmann::json out;
+  if (path == prefix || path == prefix + "/") {
+    out = nlohmann::json::array();
+    for (auto& hub : origin.registry().list()) out.push_back(stream_json(hub->stats()));
+  } else {
+    std::string rest = path.substr(prefix.size() + 1);
+    size_t slash = rest.find('/');
+    auto hub = slash == std::string::npos ? nullptr : origin.registry().find(rest.substr(0, slash), rest.substr(slash + 1));
+    if (!hub) {
+      ex->respond(404, {{"Content-Type", "application/json"}}, R"({"error":"no such stream"})" "\n");
+      return;
+    }
+    out = stream_json(hub->stats());
+  }
+  ex->respond(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, out.dump() + "\n");
+}
+
+}  // namespace
+
+std::shared_ptr<const http::Router> build_routes(Origin& origin) {
+  auto r = std::make_shared<http::Router>();
+  Origin* o = &origin;
+  r->add_exact("GET", "/healthz", [o](http::ExchangeRef ex) { handle_health(*o, std::move(ex)); });
+  r->add_exact("GET", "/metrics", [o](http::ExchangeRef ex) {
+    ex->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}},
+                metrics_text(*o));
+  });
+  r->add_prefix("GET", "/api/streams", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
+  r->add_suffix("GET", ".flv", [o](http::ExchangeRef ex) { handle_flv_request(*o, std::move(ex)); });
+  return r;
+}
+
+}  // namespace weir::origin

@@ -1,0 +1,250 @@
+#include "origin/stream_hub.h"
+
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "core/loop.h"
+#include "origin/loop_hub.h"
+#include "origin/origin.h"
+
+namespace weir::origin {
+
+namespace {
+// A new publisher's first packet lands this long after the previous one's last.
+constexpr int64_t kRebaseGapMs = 20;
+// A timestamp this far behind the timeline is a reset, not jitter.
+constexpr int64_t kBackJumpMs = 3000;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+GopRing::Limits ring_limits(const core::AppConfig& app) {
+  return GopRing::Limits{app.gop_cache_max_ms, app.gop_cache_max_bytes};
+}
+
+// The grace timer lives on the publisher's loop and frees itself when closed.
+struct GraceTimer {
+  uv_timer_t timer;
+  std::weak_ptr<StreamHub> hub;
+  uint64_t generation;
+};
+}  // namespace
+
+StreamHub::StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config)
+    : origin_(origin),
+      app_(std::move(app)),
+      name_(std::move(name)),
+      key_(app_ + "/" + name_),
+      app_config_(app_config),
+      master_(ring_limits(app_config)) {
+  stats_.app = app_;
+  stats_.name = name_;
+}
+
+StreamHub::~StreamHub() = default;
+
+StreamHub::State StreamHub::state() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return state_;
+}
+
+StreamStats StreamHub::stats() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  StreamStats s = stats_;
+  s.live = state_ == State::kLive && publisher_;
+  s.loops = loop_hubs_.size();
+  s.ring_packets = master_.packet_count();
+  s.ring_bytes = master_.bytes();
+  s.ring_ms = master_.duration_ms();
+  s.last_dts = last_dts_;
+  return s;
+}
+
+bool StreamHub::take_publisher(PublisherRef p) {
+  PublisherRef old;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (state_ == State::kEnded) return false;
+    if (state_ == State::kLive && publisher_) {
+      if (!app_config_.allow_takeover) return false;
+      old = publisher_;
+      origin_.metrics().takeovers_total++;
+    } else if (state_ == State::kGrace) {
+      origin_.metrics().republish_total++;
+    }
+    publisher_ = std::move(p);
+    state_ = State::kLive;
+    ++generation_;
+    rebase_ = true;
+    stats_.publisher_peer = publisher_->peer;
+    stats_.publisher_protocol = publisher_->protocol;
+    stats_.published_at_ms = wall_ms();
+    ++stats_.publishes;
+  }
+  if (old && old->loop) {
+    old->loop->post([old, key = key_] {
+      if (old->session) old->session->kick("stream " + key + " taken over by a new publisher");
+    });
+  }
+  return true;
+}
+
+void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
+  core::Loop* here = core::Loop::current();
+  std::shared_ptr<LoopHub> local;
+  PacketRef hp;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (publisher_ != p || state_ != State::kLive) return;
+    // Timeline continuity across publishers and resets.
+    if (pkt.is_config() || pkt.is_data()) {
+      if (rebase_) {
+        offset_ = have_output_ ? last_dts_ + kRebaseGapMs - pkt.dts : 0;
+        rebase_ = false;
+      }
+      int64_t cts = pkt.pts - pkt.dts;
+      pkt.dts = std::max(pkt.dts + offset_, have_output_ ? last_dts_ : pkt.dts + offset_);
+      pkt.pts = pkt.dts + cts;
+    } else {
+      if (rebase_) {
+        offset_ = have_output_ ? last_dts_ + kRebaseGapMs - pkt.dts : 0;
+        rebase_ = false;
+      } else if (have_output_ && pkt.dts + offset_ < last_dts_ - kBackJumpMs) {
+        spdlog::warn("stream {}: timestamp went back from {} to {} ms; rebasing", key_, last_dts_, pkt.dts + offset_);
+        offset_ = last_dts_ + kRebaseGapMs - pkt.dts;
+      }
+      pkt.dts += offset_;
+      pkt.pts += offset_;
+      last_dts_ = std::max(last_dts_, pkt.dts);
+      have_output_ = true;
+    }
+    ++stats_.packets;
+    stats_.bytes += pkt.body.size();
+    if (pkt.is_video() && !pkt.is_config()) {
+      ++stats_.video_frames;
+      if (pkt.is_keyframe()) ++stats_.keyframes;
+    } else if (pkt.is_audio() && !pkt.is_config()) {
+      ++stats_.audio_frames;
+    }
+    origin_.metrics().packets_in_total.fetch_add(1, std::memory_order_relaxed);
+    origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
+
+    hp = HubPacket::make(std::move(pkt), uint32_t(origin_.config().rtmp.chunk_size));
+    master_.push(hp);
+    for (const auto& lh : loop_hubs_) {
+      if (here && &lh->loop() == here) {
+        local = lh;
+      } else {
+        origin_.at(lh->loop().index()).enqueue(lh, hp);
+        touched_loops_ |= uint64_t(1) << (lh->loop().index() & 63);
+      }
+    }
+  }
+  if (local) local->append(std::move(hp));
+}
+
+void StreamHub::flush() {
+  uint64_t touched;
+  std::shared_ptr<LoopHub> local;
+  core::Loop* here = core::Loop::current();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    touched = touched_loops_;
+    touched_loops_ = 0;
+    for (const auto& lh : loop_hubs_)
+      if (here && &lh->loop() == here) local = lh;
+  }
+  for (size_t i = 0; touched && i < origin_.loops().size(); ++i)
+    if (touched & (uint64_t(1) << (i & 63))) origin_.at(int(i)).wake();
+  if (local) local->notify();
+}
+
+void StreamHub::end_publish(const PublisherRef& p) {
+  uint64_t gen;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (publisher_ != p || state_ != State::kLive) return;
+    publisher_.reset();
+    gen = ++generation_;
+    if (app_config_.reconnect_grace_ms > 0) state_ = State::kGrace;
+  }
+  if (app_config_.reconnect_grace_ms <= 0) {
+    end("publisher left");
+    return;
+  }
+  core::Loop* loop = core::Loop::current();
+  if (!loop) return;
+  auto* gt = new GraceTimer{};
+  gt->hub = weak_from_this();
+  gt->generation = gen;
+  uv_timer_init(loop->uv(), &gt->timer);
+  gt->timer.data = gt;
+  uv_timer_start(&gt->timer, [](uv_timer_t* t) {
+    auto* g = static_cast<GraceTimer*>(t->data);
+    if (auto hub = g->hub.lock()) hub->grace_expired(g->generation);
+    uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete static_cast<GraceTimer*>(h->data); });
+  }, uint64_t(app_config_.reconnect_grace_ms), 0);
+}
+
+void StreamHub::grace_expired(uint64_t generation) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (generation != generation_ || state_ != State::kGrace) return;
+  }
+  end("publisher did not come back within " + std::to_string(app_config_.reconnect_grace_ms) + " ms");
+}
+
+void StreamHub::end_locked(const std::string& why, std::vector<std::shared_ptr<LoopHub>>& to_end) {
+  if (state_ == State::kEnded) return;
+  state_ = State::kEnded;
+  ++generation_;
+  to_end.swap(loop_hubs_);
+  master_.clear();
+  origin_.metrics().streams_ended_total++;
+  spdlog::info("stream {} ended: {}", key_, why);
+}
+
+void StreamHub::end(const std::string& why) {
+  std::vector<std::shared_ptr<LoopHub>> to_end;
+  PublisherRef pub;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    pub = std::move(publisher_);
+    end_locked(why, to_end);
+  }
+  origin_.registry().remove(this);
+  if (pub && pub->loop) {
+    pub->loop->post([pub, why] {
+      if (pub->session) pub->session->kick(why);
+    });
+  }
+  for (auto& lh : to_end) {
+    lh->loop().post([lh, why, o = &origin_] {
+      o->current().forget(lh.get());
+      lh->end(why);
+    });
+  }
+}
+
+std::shared_ptr<LoopHub> StreamHub::attach(core::Loop& loop) {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (state_ == State::kEnded) return nullptr;
+  for (auto& lh : loop_hubs_)
+    if (&lh->loop() == &loop) return lh;
+  auto lh = std::make_shared<LoopHub>(loop, shared_from_this(), ring_limits(app_config_), app_config_);
+  // Seed with the master ring: packets published after this point are queued
+  // to this loop (the publisher sees lh in loop_hubs_ under the same lock).
+  for (uint64_t s = master_.first_seq(); s < master_.end_seq(); ++s) lh->ring_for_seed().push(master_.at(s));
+  loop_hubs_.push_back(lh);
+  return lh;
+}
+
+void StreamHub::detach(const std::shared_ptr<LoopHub>& lh) {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::erase(loop_hubs_, lh);
+}
+
+}  // namespace weir::origin

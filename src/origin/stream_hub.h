@@ -1,0 +1,108 @@
+// StreamHub: one live stream (app/name). Receives the publisher's packets,
+// gives them a continuous timeline across publisher reconnects, wraps them
+// once as HubPackets, keeps the master ring (the source new loops are seeded
+// from) and forwards each packet once to every loop that has viewers.
+//
+// Ownership: the Registry owns hubs (shared_ptr); a hub ends when its
+// publisher is gone past the app's reconnect grace, and is then removed.
+// Thread: all state is under mu_. publish()/flush()/end_publish() run on the
+// publisher's loop; attach()/detach() on a viewer's loop. Lock order:
+// Registry::mu_ -> StreamHub::mu_ -> OriginLoop inbox mutex.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+#include "core/media_packet.h"
+#include "origin/gop_ring.h"
+#include "origin/publisher.h"
+
+namespace weir::core {
+class Loop;
+}
+
+namespace weir::origin {
+
+class LoopHub;
+class Origin;
+
+struct StreamStats {
+  std::string app, name;
+  bool live = false;  // a publisher is attached
+  std::string publisher_peer, publisher_protocol;
+  int64_t published_at_ms = 0;  // wall clock
+  uint64_t packets = 0, bytes = 0, video_frames = 0, keyframes = 0, audio_frames = 0;
+  int64_t last_dts = 0;
+  size_t loops = 0;
+  uint64_t ring_packets = 0, ring_bytes = 0;
+  int64_t ring_ms = 0;
+  uint32_t publishes = 0;  // publisher sessions so far (reconnects + 1)
+};
+
+class StreamHub : public std::enable_shared_from_this<StreamHub> {
+ public:
+  enum class State { kLive, kGrace, kEnded };
+
+  StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config);
+  ~StreamHub();
+
+  const std::string& app() const { return app_; }
+  const std::string& name() const { return name_; }
+  const std::string& key() const { return key_; }
+  const core::AppConfig& app_config() const { return app_config_; }
+  State state() const;
+  StreamStats stats() const;
+
+  // Publisher side ----------------------------------------------------------
+  // Installs `p` as the publisher. Returns false (and changes nothing) when
+  // another publisher is live and the app does not allow takeover. On
+  // takeover the old publisher is kicked. A hub in grace resumes.
+  bool take_publisher(PublisherRef p);
+  // Publishes one packet from `p` (ignored if `p` is no longer the publisher).
+  void publish(const PublisherRef& p, core::MediaPacket pkt);
+  // Wakes the loops that received packets since the last flush. Call once
+  // per read burst.
+  void flush();
+  // The publisher is gone: keep viewers for the reconnect grace, then end.
+  void end_publish(const PublisherRef& p);
+  // Ends the hub now (shutdown, admin drop).
+  void end(const std::string& why);
+
+  // Viewer side ---------------------------------------------------------------
+  // The calling loop's LoopHub, seeded from the master ring; nullptr if the
+  // hub has ended. Call only through OriginLoop (which caches it).
+  std::shared_ptr<LoopHub> attach(core::Loop& loop);
+  void detach(const std::shared_ptr<LoopHub>& lh);
+
+ private:
+  void grace_expired(uint64_t generation);
+  void end_locked(const std::string& why, std::vector<std::shared_ptr<LoopHub>>& to_end);
+
+  Origin& origin_;
+  const std::string app_, name_, key_;
+  const core::AppConfig& app_config_;
+
+  mutable std::mutex mu_;
+  State state_ = State::kLive;
+  PublisherRef publisher_;
+  uint64_t generation_ = 0;  // bumps on every publisher change
+  GopRing master_;
+  std::vector<std::shared_ptr<LoopHub>> loop_hubs_;
+  uint64_t touched_loops_ = 0;  // bitmask of loops with unflushed inbox items
+
+  // Timeline: out = in + offset_. Rebased on each new publisher and on a
+  // backwards jump, so the timeline viewers see never goes back.
+  bool rebase_ = true;
+  bool have_output_ = false;
+  int64_t offset_ = 0;
+  int64_t last_dts_ = 0;
+
+  StreamStats stats_;
+};
+
+}  // namespace weir::origin

@@ -1,0 +1,108 @@
+#include "origin/stream_writer.h"
+
+#include <spdlog/spdlog.h>
+
+#include "origin/origin.h"
+#include "origin/stream_hub.h"
+
+namespace weir::origin {
+
+namespace {
+// Bytes taken from the ring per writev when a viewer is behind.
+constexpr size_t kBatchBytes = 256 * 1024;
+}  // namespace
+
+StreamWriter::StreamWriter(Origin& origin, core::TcpConn* conn, Framing framing, Owner* owner)
+    : origin_(origin), conn_(conn), framing_(framing), owner_(owner) {}
+
+StreamWriter::~StreamWriter() { stop(); }
+
+bool StreamWriter::start(const std::shared_ptr<StreamHub>& hub, StartAt at) {
+  lh_ = origin_.current().attach(hub);
+  if (!lh_) return false;
+  lh_->add_consumer(this, at);
+  origin_.metrics().viewers_total++;
+  origin_.metrics().viewers_open++;
+  pump();
+  return true;
+}
+
+void StreamWriter::stop() {
+  if (!lh_) return;
+  auto lh = std::move(lh_);
+  lh_.reset();
+  lh->remove_consumer(this);
+  origin_.current().release_if_unused(lh.get());
+  origin_.metrics().viewers_open--;
+  conn_ = nullptr;
+}
+
+void StreamWriter::frame(const PacketRef& p) {
+  const core::ByteView body = p->media().body.view();
+  switch (framing_) {
+    case Framing::kWsFlv:
+      conn_->append(p->ws_header());
+      [[fallthrough]];
+    case Framing::kFlv:
+      conn_->append(p->flv_tag_header());
+      conn_->append(body);
+      conn_->append(p->flv_prev_size());
+      break;
+    case Framing::kRtmp: {
+      conn_->append(p->rtmp_header());
+      const size_t cs = p->rtmp_chunk_size();
+      for (size_t off = 0; off < body.size(); off += cs) {
+        if (off) conn_->append(p->rtmp_continuation());
+        conn_->append(body.subspan(off, std::min(cs, body.size() - off)));
+      }
+      break;
+    }
+  }
+  conn_->keep(core::Ref<const core::RefCounted>(p));
+}
+
+void StreamWriter::pump() {
+  // pump() can be re-entered from a callback it triggers; one level suffices.
+  if (pumping_ || !lh_ || !conn_ || done_) return;
+  pumping_ = true;
+  // Take more only once the kernel holds everything queued so far: a viewer
+  // at the live edge gets each packet at once, one that is behind gets
+  // batches of many packets per writev.
+  while (lh_ && conn_ && conn_->flush()) {
+    batch_.clear();
+    ReadResult r = lh_->read(*this, batch_, kBatchBytes);
+    if (skips() != reported_skips_) {
+      origin_.metrics().viewer_skips_total += skips() - reported_skips_;
+      reported_skips_ = skips();
+    }
+    if (r == ReadResult::kTooSlow) {
+      pumping_ = false;
+      on_too_slow(lh_->backlog(*this));
+      return;
+    }
+    if (r == ReadResult::kEmpty) break;
+    size_t before = conn_->pending_bytes();
+    for (const PacketRef& p : batch_) frame(p);
+    origin_.metrics().viewer_bytes_out_total.fetch_add(conn_->pending_bytes() - before, std::memory_order_relaxed);
+    batch_.clear();
+  }
+  pumping_ = false;
+}
+
+void StreamWriter::on_stream_end(const std::string& why) { finish("stream ended: " + why); }
+
+void StreamWriter::on_too_slow(uint64_t backlog_bytes) {
+  origin_.metrics().viewers_slow_closed_total++;
+  std::string peer = conn_ ? conn_->peer() : "?";
+  finish(fmt::format("viewer {} too slow: {} bytes behind (cap {})", peer, backlog_bytes,
+                     lh_ ? uint64_t(lh_->stream()->app_config().viewer_max_bytes) : 0));
+}
+
+void StreamWriter::finish(const std::string& why) {
+  if (done_) return;
+  done_ = true;
+  if (lh_) stop();
+  if (owner_) owner_->on_writer_done(why);
+}
+
+}  // namespace weir::origin

@@ -1,0 +1,71 @@
+// StreamWriter: sends one stream to one viewer socket. It is the viewer's
+// Consumer: it holds a cursor, takes batches of shared packets from its
+// LoopHub and queues their precomputed framing plus body as iovecs (no copy,
+// no per-packet allocation once its batch vector has grown). At the live edge
+// each packet is written as soon as it arrives (TCP_NODELAY); a viewer that is
+// behind gets many packets per writev.
+//
+// Thread: the viewer's loop. Ownership: owned by the viewer session, which
+// also owns the TcpConn; the writer never closes the conn itself but reports
+// through Owner::on_writer_done, after which it is detached.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/tcp_conn.h"
+#include "origin/consumer.h"
+#include "origin/loop_hub.h"
+
+namespace weir::origin {
+
+class Origin;
+class StreamHub;
+
+enum class Framing { kFlv, kWsFlv, kRtmp };
+
+class StreamWriter final : public Consumer {
+ public:
+  class Owner {
+   public:
+    virtual ~Owner() = default;
+    // The writer stopped for `why` (stream ended, too slow); close the viewer.
+    virtual void on_writer_done(const std::string& why) = 0;
+  };
+
+  StreamWriter(Origin& origin, core::TcpConn* conn, Framing framing, Owner* owner);
+  ~StreamWriter() override;
+
+  // Attaches to this loop's mirror of `hub` and starts sending. False if the
+  // stream has ended meanwhile.
+  bool start(const std::shared_ptr<StreamHub>& hub, StartAt at);
+  // The socket drained: send more. The owner forwards TcpConn's on_drained.
+  void on_writable() { pump(); }
+  // Detaches from the hub (idempotent). Call before the conn goes away.
+  void stop();
+  // The loop's ring for this viewer (valid while started).
+  const GopRing* ring() const { return lh_ ? &lh_->ring() : nullptr; }
+
+  void on_packets() override { pump(); }
+  void on_stream_end(const std::string& why) override;
+  size_t queued_bytes() const override { return conn_ ? conn_->pending_bytes() : 0; }
+  void on_too_slow(uint64_t backlog_bytes) override;
+
+ private:
+  void pump();
+  void frame(const PacketRef& p);
+  void finish(const std::string& why);
+
+  Origin& origin_;
+  core::TcpConn* conn_;
+  Framing framing_;
+  Owner* owner_;
+  std::shared_ptr<LoopHub> lh_;
+  std::vector<PacketRef> batch_;
+  bool pumping_ = false;
+  bool done_ = false;
+  uint64_t reported_skips_ = 0;
+};
+
+}  // namespace weir::origin

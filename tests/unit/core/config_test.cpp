@@ -1,0 +1,158 @@
+#include <catch2/catch.hpp>
+
+#include <string>
+#include <vector>
+
+#include "core/config.h"
+
+using namespace weir::core;
+
+namespace {
+struct Env {
+  std::vector<std::string> store;
+  std::vector<char*> ptrs;
+  Env(std::initializer_list<std::string> kv) : store(kv) {
+    for (auto& s : store) ptrs.push_back(s.data());
+    ptrs.push_back(nullptr);
+  }
+  char** get() { return ptrs.data(); }
+};
+char* kNoEnv[] = {nullptr};
+}  // namespace
+
+TEST_CASE("defaults load from an empty document") {
+  auto c = load_config_text("", kNoEnv);
+  REQUIRE(c.is_ok());
+  CHECK(c->rtmp.listen == "0.0.0.0:1935");
+  CHECK(c->http.listen == "0.0.0.0:8080");
+  CHECK(c->log.format == "text");
+  CHECK(c->workers == 0);
+  CHECK(c->effective_workers() >= 1);
+}
+
+TEST_CASE("typed values parse, including byte sizes") {
+  auto c = load_config_text(R"(
+workers: 2
+log: {level: debug, format: json}
+rtmp: {listen: "127.0.0.1:0", chunk_size: 4096}
+apps:
+  live:
+    gop_cache: off
+    gop_cache_max_bytes: 32MiB
+    viewer_skip_bytes: 512KiB
+    reconnect_grace_ms: 1500
+  "*":
+    allow_takeover: yes
+)",
+                            kNoEnv);
+  REQUIRE(c.is_ok());
+  CHECK(c->workers == 2);
+  CHECK(c->log.level == "debug");
+  CHECK(c->rtmp.chunk_size == 4096);
+  const AppConfig* live = c->find_app("live");
+  REQUIRE(live);
+  CHECK_FALSE(live->gop_cache);
+  CHECK(uint64_t(live->gop_cache_max_bytes) == 32u * 1024 * 1024);
+  CHECK(uint64_t(live->viewer_skip_bytes) == 512u * 1024);
+  CHECK(live->reconnect_grace_ms == 1500);
+  const AppConfig* other = c->find_app("anything");
+  REQUIRE(other);
+  CHECK(other->allow_takeover);
+}
+
+TEST_CASE("an app that is not configured is not found without a wildcard") {
+  auto c = load_config_text("apps: {live: {}}", kNoEnv);
+  REQUIRE(c.is_ok());
+  CHECK(c->find_app("live") != nullptr);
+  CHECK(c->find_app("other") == nullptr);
+}
+
+TEST_CASE("errors name the key path and the line") {
+  auto unknown = load_config_text("workers: 1\nrtmp:\n  lisen: 1.2.3.4:1\n", kNoEnv);
+  REQUIRE_FALSE(unknown.is_ok());
+  CHECK_THAT(unknown.error(), Catch::Contains("rtmp.lisen (line 3): unknown key"));
+
+  auto range = load_config_text("apps:\n  live:\n    gop_cache_max_ms: -5\n", kNoEnv);
+  REQUIRE_FALSE(range.is_ok());
+  CHECK_THAT(range.error(), Catch::Contains("apps.live.gop_cache_max_ms (line 3): must be from 0 to"));
+
+  auto type = load_config_text("apps: {live: {gop_cache: maybe}}", kNoEnv);
+  REQUIRE_FALSE(type.is_ok());
+  CHECK_THAT(type.error(), Catch::Contains("apps.live.gop_cache"));
+  CHECK_THAT(type.error(), Catch::Contains("expected true or false"));
+
+  auto oneof = load_config_text("log: {format: xml}", kNoEnv);
+  REQUIRE_FALSE(oneof.is_ok());
+  CHECK_THAT(oneof.error(), Catch::Contains("log.format (line 1): must be one of text|json"));
+
+  auto size = load_config_text("apps: {live: {gop_cache_max_bytes: 12 parsecs}}", kNoEnv);
+  REQUIRE_FALSE(size.is_ok());
+  CHECK_THAT(size.error(), Catch::Contains("apps.live.gop_cache_max_bytes"));
+
+  auto addr = load_config_text("http: {listen: 'example.com:80'}", kNoEnv);
+  REQUIRE_FALSE(addr.is_ok());
+  CHECK_THAT(addr.error(), Catch::Contains("http.listen"));
+
+  auto shape = load_config_text("rtmp: [1, 2]", kNoEnv);
+  REQUIRE_FALSE(shape.is_ok());
+  CHECK_THAT(shape.error(), Catch::Contains("rtmp (line 1): expected a map"));
+
+  auto syntax = load_config_text("rtmp: {listen: [", kNoEnv);
+  REQUIRE_FALSE(syntax.is_ok());
+  CHECK_THAT(syntax.error(), Catch::Contains("YAML syntax error"));
+
+  auto appname = load_config_text("apps: {'bad/name': {}}", kNoEnv);
+  REQUIRE_FALSE(appname.is_ok());
+  CHECK_THAT(appname.error(), Catch::Contains("apps.bad/name"));
+}
+
+TEST_CASE("several errors are reported together") {
+  auto c = load_config_text("workers: 999\nbogus: 1\n", kNoEnv);
+  REQUIRE_FALSE(c.is_ok());
+  CHECK_THAT(c.error(), Catch::Contains("workers (line 1)"));
+  CHECK_THAT(c.error(), Catch::Contains("bogus (line 2): unknown key"));
+}
+
+TEST_CASE("environment variables override keys") {
+  Env env{"WEIR_RTMP_LISTEN=127.0.0.1:19350", "WEIR_HTTP_LISTEN=127.0.0.1:0", "WEIR_APPS_LIVE_GOP_CACHE=false",
+          "WEIR_WORKERS=3", "PATH=/usr/bin"};
+  auto c = load_config_text("rtmp: {listen: '0.0.0.0:1935'}\napps: {live: {gop_cache: true}}\n", env.get());
+  REQUIRE(c.is_ok());
+  CHECK(c->rtmp.listen == "127.0.0.1:19350");
+  CHECK(c->http.listen == "127.0.0.1:0");
+  CHECK(c->workers == 3);
+  CHECK_FALSE(c->find_app("live")->gop_cache);
+  CHECK(c->warnings.empty());
+}
+
+TEST_CASE("a bad value from the environment names the variable") {
+  Env env{"WEIR_WORKERS=lots"};
+  auto c = load_config_text("", env.get());
+  REQUIRE_FALSE(c.is_ok());
+  CHECK_THAT(c.error(), Catch::Contains("workers (from WEIR_WORKERS): expected an integer"));
+}
+
+TEST_CASE("an unknown WEIR_ variable is a warning, not an error") {
+  Env env{"WEIR_NO_SUCH_KEY=1"};
+  auto c = load_config_text("apps: {live: {}}", env.get());
+  REQUIRE(c.is_ok());
+  REQUIRE(c->warnings.size() == 1);
+  CHECK_THAT(c->warnings[0], Catch::Contains("WEIR_NO_SUCH_KEY names no config key"));
+}
+
+TEST_CASE("env_name_for maps key paths") {
+  CHECK(config::env_name_for("rtmp.listen") == "WEIR_RTMP_LISTEN");
+  CHECK(config::env_name_for("apps.my-app.gop_cache") == "WEIR_APPS_MY_APP_GOP_CACHE");
+}
+
+TEST_CASE("every key is listed with documentation") {
+  auto keys = list_config_keys();
+  bool saw_listen = false, saw_app_key = false;
+  for (auto& [k, doc] : keys) {
+    CHECK_FALSE(doc.empty());
+    if (k == "rtmp.listen") saw_listen = true;
+    if (k == "apps.<name>.gop_cache") saw_app_key = true;
+  }
+  CHECK(saw_listen);
+  CHECK(saw_app_key);
+}

@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# Weir set-up on a fresh Debian 12 machine (run as root, or with sudo available).
+#
+#   tools/dev.sh run     install what is missing, build, start weir on conf/weir.yaml
+#   tools/dev.sh test    install what is missing, build, run every test
+#                        (unit, integration, fuzz smoke, sanitizer build)
+#   tools/dev.sh build   build only (build/src/weir)
+#   tools/dev.sh deps    install the Debian packages only
+#
+# Everything comes from Debian's packages (and the npm registry for browser
+# tests); nothing else is downloaded.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+BUILD_PKGS=(
+  build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
+  libuv1-dev libsrt-openssl-dev libssl-dev
+  libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
+  node-llhttp libjemalloc-dev catch2 libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
+)
+TEST_PKGS=(
+  ffmpeg srt-tools python3 python3-pytest python3-pytest-xdist curl procps
+)
+
+JOBS=$(nproc 2>/dev/null || echo 2)
+
+sudo_if_needed() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+install_missing() {
+  local missing=()
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    echo "dev.sh: installing ${missing[*]}"
+    sudo_if_needed apt-get update -qq
+    sudo_if_needed env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+  fi
+}
+
+build() {
+  cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DWEIR_TESTS=ON >/dev/null
+  cmake --build build -j"$JOBS"
+}
+
+# Unit tests under ASan+UBSan and the fuzz targets, with clang (no jemalloc,
+# no server binary: only what the unit tests and fuzzers need).
+build_checks() {
+  cmake -S . -B build-check -G Ninja -DCMAKE_BUILD_TYPE=Debug \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
+    -DWEIR_FUZZ=ON -DWEIR_TESTS=ON -DWEIR_SERVER=OFF >/dev/null
+  cmake --build build-check -j"$JOBS"
+}
+
+case "${1:-}" in
+  deps)
+    install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+    ;;
+  build)
+    install_missing "${BUILD_PKGS[@]}"
+    build
+    ;;
+  run)
+    install_missing "${BUILD_PKGS[@]}"
+    build
+    exec build/src/weir -c conf/weir.yaml
+    ;;
+  test)
+    install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+    build
+    build_checks
+    echo "dev.sh: unit + integration tests (build/)"
+    ctest --test-dir build --output-on-failure -j2
+    echo "dev.sh: sanitizer unit tests + fuzz smoke runs (build-check/)"
+    ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      ctest --test-dir build-check --output-on-failure -j2
+    echo "dev.sh: all tests passed"
+    ;;
+  *)
+    sed -n '2,12p' "$0"
+    exit 2
+    ;;
+esac
