@@ -4,6 +4,9 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/socket.h>
+
+#include <cerrno>
 #include <cstdio>
 #include <cstring>
 #include <iostream>
@@ -52,22 +55,30 @@ std::string allocator_name() {
 #endif
 }
 
-// Opens one listening socket per loop on the same address. The first binds
-// (port 0 picks a free port); the rest reuse the port it got.
+// Opens one listening socket per loop on the same address. SO_REUSEPORT
+// would also let a second weir (same user) share the port and silently take
+// half the connections, so a plain bind without it goes first: it fails with
+// "address in use" if anyone holds the port, and resolves port 0.
 weir::core::Result<std::vector<int>> open_listeners(const std::string& what, const std::string& text, size_t count) {
   auto addr = weir::core::parse_listen_address(text);
   if (!addr) return weir::core::Status::errorf("{}.listen: {}", what, addr.error());
-  std::vector<int> fds;
   weir::core::SocketAddress a = *addr;
+  int probe = ::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
+  int one = 1;
+  if (probe >= 0) ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  if (probe < 0 || ::bind(probe, a.sa(), a.len) != 0) {
+    int e = errno;
+    if (probe >= 0) ::close(probe);
+    return weir::core::Status::errorf("{}.listen: bind {}: {}", what, a.to_string(), std::strerror(e));
+  }
+  if (auto bound = weir::core::local_address_of(probe)) a = *bound;
+  ::close(probe);
+  std::vector<int> fds;
   for (size_t i = 0; i < count; ++i) {
     auto fd = weir::core::open_tcp_listener(a, 1024);
     if (!fd) {
       for (int f : fds) ::close(f);
       return weir::core::Status::errorf("{}.listen: {}", what, fd.error());
-    }
-    if (i == 0) {
-      auto bound = weir::core::local_address_of(*fd);
-      if (bound) a = *bound;
     }
     fds.push_back(*fd);
   }

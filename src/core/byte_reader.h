@@ -57,7 +57,7 @@ class ByteReader {
     return true;
   }
   bool u64be(uint64_t& out) {
-    uint32_t hi, lo;
+    uint32_t hi = 0, lo = 0;
     if (remaining() < 8) return false;
     u32be(hi);
     u32be(lo);

@@ -12,7 +12,11 @@ core::Ref<const HubPacket> HubPacket::make(core::MediaPacket media, uint32_t chu
   p->rtmp_chunk_size_ = chunk_size;
   const auto& m = p->media_;
   const uint32_t size = uint32_t(m.body.size());
-  const uint32_t ts32 = uint32_t(uint64_t(m.dts));
+  // onMetaData goes out at timestamp 0 wherever it falls: FFmpeg's FLV demuxer
+  // (libavformat/flvdec.c) takes a metadata tag with a non-zero timestamp for a
+  // subtitle packet. The packet keeps its place in the timeline.
+  const bool metadata = m.is_data() && m.is_config();
+  const uint32_t ts32 = metadata ? 0 : uint32_t(uint64_t(m.dts));
   const uint8_t type = m.flv_tag_type();
   protocol::write_tag_header(p->flv_hdr_, type, size, ts32);
   protocol::write_prev_tag_size(p->flv_prev_, 11 + size);

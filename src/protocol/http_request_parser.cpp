@@ -322,9 +322,9 @@ bool HttpRequestParser::take_expect_continue() {
 }
 
 HttpRequest HttpRequestParser::take_request() {
+  if (!has_request_) return HttpRequest();
   HttpRequest out = std::move(req_);
   req_ = HttpRequest();
-  if (!has_request_) return out;
   has_request_ = false;
   started_ = false;
   headers_done_ = false;

@@ -327,6 +327,23 @@ core::Status ChunkReader::feed(core::ByteView data, const Callback& on_message) 
         pos += take;
         break;
       }
+      if (used < carry_len_) {
+        // The header ended inside the carried bytes: a fmt 3 header whose next
+        // 4 bytes turned out not to repeat the extended timestamp. The rest
+        // of the carry is chunk payload; parse it before any new input.
+        size_t extra = carry_len_ - used;
+        uint8_t leftover[sizeof(carry_)];
+        std::memcpy(leftover, carry_ + used, extra);
+        carry_len_ = 0;
+        if (auto st = begin_chunk(h); !st) return fail(st);
+        if (!current_) {
+          ChunkStream* cs = find_stream(h.csid);
+          if (auto st = complete_message(*cs, on_message); !st) return fail(st);
+        }
+        bytes_received_ -= extra;  // counted when they first arrived
+        if (auto st = feed(core::ByteView(leftover, extra), on_message); !st) return st;
+        continue;
+      }
       pos += used - carry_len_;
       carry_len_ = 0;
     }

@@ -146,7 +146,7 @@ core::Result<size_t> HandshakeServer::feed(core::ByteView in, core::ByteWriter& 
         return failure_;
       }
     }
-    std::memcpy(c0c1_.data() + have_, in.data(), take);
+    if (take > 0) std::memcpy(c0c1_.data() + have_, in.data(), take);
     have_ += take;
     used += take;
     if (have_ < c0c1_.size()) return used;
@@ -219,7 +219,7 @@ core::Result<size_t> HandshakeClient::feed(core::ByteView in, core::ByteWriter& 
     failure_ = core::Status::errorf("rtmp handshake: server sent version byte {} (want 3)", in[0]);
     return failure_;
   }
-  std::memcpy(s_.data() + have_, in.data(), take);
+  if (take > 0) std::memcpy(s_.data() + have_, in.data(), take);
   have_ += take;
   if (have_ == s_.size()) {
     if (auto st = finish(out); !st) {

@@ -98,18 +98,20 @@ void HttpConnection::release_sink() {
 
 void HttpConnection::on_read(core::ByteView data) {
   if (!conn_) return;
+  if (finishing_) {
+    // Discarded: we are closing. Reads reset the idle timer, so a client that
+    // keeps sending is cut off here once the linger time is up.
+    if (lingering_ && now() - linger_start_ >= kLingerMs) conn_->close();
+    return;
+  }
   switch (mode_) {
     case Mode::kWebSocket:
-      if (!finishing_) feed_ws(data);
+      feed_ws(data);
       return;
     case Mode::kStream:
       return;  // a streaming client has nothing to say; read only to see it leave
     case Mode::kHttp:
       break;
-  }
-  if (finishing_) {
-    if (lingering_ && now() - linger_start_ >= kLingerMs) conn_->close();
-    return;  // discarded: we are closing
   }
   if ((current_ || waiting_drain_) && inbuf_.size() - in_off_ + data.size() > kMaxBufferedInput) {
     spdlog::info("http {}: closing: more than {} bytes sent while a request is pending", peer_, kMaxBufferedInput);
@@ -380,9 +382,14 @@ void HttpConnection::on_ws_message(const protocol::WsMessage& m) {
   namespace ws = protocol::ws;
   switch (m.opcode) {
     case ws::kPing:
+      // A client that pings without reading must not grow our queue: past
+      // kMaxPongsQueued unsent pongs, later pings go unanswered (RFC 6455
+      // 5.5.3 allows answering only the most recent ping).
+      if (pongs_queued_ >= kMaxPongsQueued) break;
+      ++pongs_queued_;
       // Whole frame appended at once: never lands inside a caller's frame.
       conn_->append(protocol::make_ws_frame(ws::kPong, m.payload));
-      conn_->flush();
+      if (conn_->flush()) pongs_queued_ = 0;
       break;
     case ws::kPong:
       break;
@@ -428,6 +435,7 @@ void HttpConnection::on_drained() {
     return;
   }
   if (mode_ != Mode::kHttp) {
+    pongs_queued_ = 0;
     if (sink_) sink_->on_writable();
     return;
   }

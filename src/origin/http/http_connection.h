@@ -51,6 +51,7 @@ class HttpConnection final : public core::TcpConn::Handler, public core::Closabl
   static constexpr size_t kMaxQueuedOutput = 4 << 20;
   static constexpr size_t kMaxWsMessage = 64 * 1024;
   static constexpr uint64_t kLingerMs = 2000;
+  static constexpr int kMaxPongsQueued = 16;
 
   // Takes over an accepted conn and starts reading.
   static void start(core::TcpConn* conn, std::shared_ptr<const ServerContext> ctx);
@@ -116,6 +117,7 @@ class HttpConnection final : public core::TcpConn::Handler, public core::Closabl
   StreamSink* sink_ = nullptr;
   std::unique_ptr<protocol::WsFrameParser> ws_;
   bool ws_counted_ = false;
+  int pongs_queued_ = 0;  // pongs appended since the write queue last drained
 };
 
 }  // namespace weir::origin::http

@@ -663,8 +663,8 @@ TEST_CASE("http server: oversize header gets 431, malformed request gets 400") {
 
 TEST_CASE("http server: counters") {
   auto& k = http_counters();
-  const uint64_t ok_before = k.responses_by_class[2].load();
-  const uint64_t nf_before = k.responses_by_class[4].load();
+  const uint64_t ok_before = k.requests_by_class[2].load();
+  const uint64_t nf_before = k.requests_by_class[4].load();
   Server s(basic_router());
   {
     Client c(s.port);
@@ -674,7 +674,36 @@ TEST_CASE("http server: counters") {
     c.send("GET /zzz HTTP/1.1\r\n\r\n");
     c.read_response();
   }
-  CHECK(k.responses_by_class[2].load() == ok_before + 1);
-  CHECK(k.responses_by_class[4].load() == nf_before + 1);
+  CHECK(k.requests_by_class[2].load() == ok_before + 1);
+  CHECK(k.requests_by_class[4].load() == nf_before + 1);
   CHECK(eventually([&] { return k.open_connections.load() == 0; }));
+}
+
+TEST_CASE("http server: Expect: 100-continue") {
+  Server s(basic_router());
+  Client c(s.port);
+  c.send("POST /echo HTTP/1.1\r\nContent-Length: 4\r\nExpect: 100-continue\r\n\r\n");
+  CHECK(c.read_n(25) == "HTTP/1.1 100 Continue\r\n\r\n");
+  c.send("body");
+  auto r = c.read_response();
+  CHECK(r.status == 200);
+  CHECK(r.body == "body");
+}
+
+TEST_CASE("http server: input sent while a request is held is capped") {
+  auto held = std::make_shared<std::vector<ExchangeRef>>();
+  std::atomic<int> aborts{0};
+  auto r = std::make_shared<Router>();
+  r->add_exact("GET", "/hold", [held, &aborts](ExchangeRef ex) {
+    ex->on_abort([&aborts] { aborts++; });
+    held->push_back(ex);
+  });
+  Server s(r);
+  Client c(s.port);
+  c.send("GET /hold HTTP/1.1\r\n\r\n");
+  const std::string junk(16 * 1024, 'j');
+  for (size_t sent = 0; sent < HttpConnection::kMaxBufferedInput + 64 * 1024; sent += junk.size()) c.send_quiet(junk);
+  CHECK(c.closed_by_peer());
+  CHECK(eventually([&] { return aborts.load() == 1; }));
+  s.group.stop();  // `held` is touched by the loop thread only until here
 }

@@ -427,6 +427,9 @@ TEST_CASE("AmfValue accessors and builders", "[amf]") {
   CHECK(AmfValue::number(1).string().empty());
   CHECK(AmfValue::string("x").number() == 0);
   CHECK(AmfValue().is_undefined());
+  CHECK(AmfValue::object({}).is_object());
+  CHECK(AmfValue::object({}).props().empty());
+  CHECK(AmfValue::ecma_array({}).is_ecma_array());
   CHECK(AmfValue::object({{"a", AmfValue::number(1)}}).debug_string() == "{a: 1}");
   CHECK(AmfValue::strict_array({AmfValue::string("s"), AmfValue::null()}).debug_string() ==
         "[\"s\", null]");
