@@ -26,6 +26,7 @@ namespace {
 
 using config::ByteSize;
 using config::IntRange;
+using config::ListenAddress;
 using config::NoCheck;
 using config::OneOf;
 
@@ -103,9 +104,14 @@ class YamlLoader {
       error(p, n, "expected a map of names to settings");
       return;
     }
+    std::set<std::string> seen;
     for (auto it = n.begin(); it != n.end(); ++it) {
       std::string name = it->first.Scalar();
       std::string ep = p + "." + name;
+      if (!seen.insert(name).second) {
+        error(ep, it->first, "duplicate key");
+        continue;
+      }
       if (!valid_name(name)) {
         error(ep, it->first, "name may hold only letters, digits, '_', '-', '.', or be \"*\"");
         continue;
@@ -126,9 +132,11 @@ class YamlLoader {
 
   void finish() {
     if (!node_.IsMap()) return;
+    std::set<std::string> seen;
     for (auto it = node_.begin(); it != node_.end(); ++it) {
       const std::string& k = it->first.Scalar();
-      if (!known_.count(k)) error(child(k), it->first, "unknown key");
+      if (!seen.insert(k).second) error(child(k), it->first, "duplicate key");
+      else if (!known_.count(k)) error(child(k), it->first, "unknown key");
     }
   }
 
@@ -177,6 +185,11 @@ class YamlLoader {
     out = ByteSize(uint64_t(v));
   }
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const NoCheck&) {
+    out = s;
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const ListenAddress&) {
+    auto a = parse_listen_address(s);
+    if (!a) return error(p, n, a.error());
     out = s;
   }
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const OneOf& o) {
@@ -296,11 +309,11 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
   loader.finish();
 
   // Cross-field checks.
-  if (auto a = parse_listen_address(cfg.rtmp.listen); !a) errors.push_back("rtmp.listen: " + a.error());
-  if (auto a = parse_listen_address(cfg.http.listen); !a) errors.push_back("http.listen: " + a.error());
   for (auto& [name, app] : cfg.apps) {
     if (app.viewer_skip_bytes >= app.viewer_max_bytes)
       errors.push_back("apps." + name + ".viewer_skip_bytes: must be below viewer_max_bytes");
+    if (app.viewer_sndbuf * 2 >= app.viewer_max_bytes)
+      errors.push_back("apps." + name + ".viewer_sndbuf: twice it (the kernel's real buffer) must be below viewer_max_bytes");
   }
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
 

@@ -39,7 +39,7 @@ struct RtmpConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("listen", listen, config::NoCheck{}, "Address RTMP listens on, HOST:PORT (port 0 = any free port).");
+    v.field("listen", listen, config::ListenAddress{}, "Address RTMP listens on, HOST:PORT (port 0 = any free port).");
     v.field("chunk_size", chunk_size, config::IntRange{128, 16777215},
             "Chunk size Weir sends to players (bytes). Large values mean fewer chunk headers.");
     v.field("handshake_timeout_ms", handshake_timeout_ms, config::IntRange{100, 600000},
@@ -59,7 +59,7 @@ struct HttpConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("listen", listen, config::NoCheck{}, "Address HTTP listens on, HOST:PORT (port 0 = any free port).");
+    v.field("listen", listen, config::ListenAddress{}, "Address HTTP listens on, HOST:PORT (port 0 = any free port).");
     v.field("request_timeout_ms", request_timeout_ms, config::IntRange{100, 600000},
             "Close a connection that has not sent a complete request in this time.");
     v.field("max_header_size", max_header_size, config::IntRange{1024, 1048576},
@@ -90,6 +90,7 @@ struct AppConfig {
   config::ByteSize viewer_skip_bytes = 2 * config::MiB;
   config::ByteSize viewer_max_bytes = 8 * config::MiB;
   int64_t viewer_send_timeout_ms = 10000;
+  config::ByteSize viewer_sndbuf = 256 * config::KiB;
 
   template <class V>
   void visit(V& v) {
@@ -111,6 +112,9 @@ struct AppConfig {
             "A viewer this many bytes behind (unsent backlog) is closed.");
     v.field("viewer_send_timeout_ms", viewer_send_timeout_ms, config::IntRange{1000, 600000},
             "Close a viewer whose socket accepts nothing for this long.");
+    v.field("viewer_sndbuf", viewer_sndbuf, config::IntRange{0, 64LL << 20},
+            "Kernel send buffer per viewer (SO_SNDBUF; the kernel doubles it; 0 = autotuning). Bytes in it "
+            "count towards the viewer's backlog, so keep it below viewer_skip_bytes.");
   }
 };
 

@@ -21,6 +21,8 @@ struct OneOf {
   std::initializer_list<const char*> values;
 };
 struct NoCheck {};
+// A HOST:PORT listen address (numeric host; see core/net.h).
+struct ListenAddress {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {
   uint64_t v = 0;

@@ -1,6 +1,8 @@
 #include "core/tcp_conn.h"
 
+#include <linux/sockios.h>
 #include <netinet/tcp.h>
+#include <sys/ioctl.h>
 
 #include <algorithm>
 
@@ -213,6 +215,20 @@ void TcpConn::on_close_cb(uv_handle_t* h) {
     self->handler_->on_closed();
   }
   delete self;
+}
+
+size_t TcpConn::kernel_queued() const {
+  uv_os_fd_t fd;
+  if (closing_ || uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) != 0) return 0;
+  int outq = 0;
+  if (::ioctl(fd, SIOCOUTQ, &outq) != 0 || outq < 0) return 0;
+  return size_t(outq);
+}
+
+void TcpConn::set_send_buffer(size_t bytes) {
+  if (bytes == 0 || closing_) return;
+  int v = int(std::min<size_t>(bytes, INT32_MAX));
+  uv_send_buffer_size(reinterpret_cast<uv_handle_t*>(&tcp_), &v);
 }
 
 void TcpConn::set_idle_timeout(uint64_t ms) {

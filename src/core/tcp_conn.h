@@ -76,6 +76,13 @@ class TcpConn {
   // Bytes queued or in flight, not yet accepted by the kernel.
   size_t pending_bytes() const { return pending_bytes_; }
 
+  // Bytes the kernel holds in this socket's send buffer, not yet sent or not
+  // yet acknowledged (SIOCOUTQ). One syscall: sample it, don't poll it.
+  size_t kernel_queued() const;
+  // Caps the kernel send buffer (SO_SNDBUF; Linux doubles the value). 0 keeps
+  // the kernel's autotuning.
+  void set_send_buffer(size_t bytes);
+
   // Closes once: pending writes are cancelled. `reason` is logged by the owner.
   void close();
   bool closing() const { return closing_; }

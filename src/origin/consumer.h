@@ -28,6 +28,9 @@ class Consumer {
   // Bytes this consumer has taken from the ring but not yet sent (socket
   // queue); counted with its ring backlog against the app's byte caps.
   virtual size_t queued_bytes() const { return 0; }
+  // Refreshes whatever queued_bytes() reads that is costly to measure (the
+  // kernel's socket queue). Called by the LoopHub's periodic sweep.
+  virtual void sample_queue() {}
   // Backlog past the hard cap; the consumer must close itself. Detached already.
   virtual void on_too_slow(uint64_t backlog_bytes) = 0;
 

@@ -45,6 +45,7 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
     if (!has_video && !has_audio) has_video = has_audio = true;
     const int flags = (has_audio ? 2 : 0) | (has_video ? 1 : 0);
 
+    websocket_ = websocket;
     conn_ = websocket ? ex->accept_websocket(this)
                       : ex->start_stream(200,
                                          {{"Content-Type", "video/x-flv"},
@@ -69,6 +70,10 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
   }
 
   void on_writable() override {
+    if (closing_) {
+      if (conn_) conn_->close();
+      return;
+    }
     if (writer_) writer_->on_writable();
   }
   void on_closed() override {
@@ -77,9 +82,22 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
     delete this;
   }
   void on_writer_done(const std::string& why) override {
-    spdlog::debug("flv {}: {}", key_, why);
+    if (why.rfind("stream ended", 0) == 0) spdlog::debug("flv {}: {}", key_, why);
+    else spdlog::info("flv {}: {}", key_, why);
     retired_ = std::move(writer_);
-    if (conn_) conn_->close();  // ends the close-delimited body / the WebSocket
+    if (!conn_) return;
+    if (why.rfind("stream ended", 0) != 0) {
+      conn_->close();  // too slow: no point sending its backlog
+      return;
+    }
+    if (websocket_) {
+      // RFC 6455 7.1.2: close with a Close frame, 1001 "going away".
+      conn_->append(protocol::make_ws_close_frame(1001, "stream ended"));
+    }
+    // Whole tags only: what is queued goes out before the close ends the
+    // close-delimited body (a send stall still closes via the send timeout).
+    closing_ = true;
+    if (conn_->flush()) conn_->close();
   }
 
  private:
@@ -89,6 +107,8 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
   core::TcpConn* conn_ = nullptr;
   std::unique_ptr<StreamWriter> writer_;
   std::unique_ptr<StreamWriter> retired_;
+  bool websocket_ = false;
+  bool closing_ = false;
 };
 
 // Holds a request until the stream is published or the app's wait runs out.

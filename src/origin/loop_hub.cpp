@@ -4,8 +4,9 @@
 
 namespace weir::origin {
 
-LoopHub::LoopHub(core::Loop& loop, std::shared_ptr<StreamHub> hub, GopRing::Limits limits, const core::AppConfig& app)
-    : loop_(loop), stream_(std::move(hub)), ring_(limits), app_(app) {}
+LoopHub::LoopHub(core::Loop& loop, std::shared_ptr<StreamHub> hub, GopRing::Limits limits, const core::AppConfig& app,
+                 std::atomic<uint64_t>* skip_counter)
+    : loop_(loop), stream_(std::move(hub)), ring_(limits), app_(app), skip_counter_(skip_counter) {}
 
 LoopHub::~LoopHub() = default;
 
@@ -35,6 +36,7 @@ void LoopHub::resync() {
     c->need_sync_ = true;
     c->send_start_ = false;
     ++c->skips_;
+    if (skip_counter_) skip_counter_->fetch_add(1, std::memory_order_relaxed);
   }
 }
 
@@ -77,6 +79,7 @@ void LoopHub::skip_to_latest(Consumer& c) {
     return;  // nothing newer to skip to
   }
   ++c.skips_;
+  if (skip_counter_) skip_counter_->fetch_add(1, std::memory_order_relaxed);
 }
 
 namespace {
@@ -147,7 +150,13 @@ void LoopHub::sweep() {
   // Copy: on_too_slow closes (and removes) the consumer.
   std::vector<Consumer*> slow;
   for (Consumer* c : consumers_) {
-    if (backlog(*c) > app_.viewer_max_bytes) slow.push_back(c);
+    c->sample_queue();
+    uint64_t lag = backlog(*c);
+    if (lag > app_.viewer_max_bytes) slow.push_back(c);
+    // A consumer with a write in flight reads again only when it drains;
+    // moving its cursor now makes that next read start at the newest
+    // keyframe (what is already queued goes out whole).
+    else if (lag > app_.viewer_skip_bytes) skip_to_latest(*c);
   }
   for (Consumer* c : slow) {
     uint64_t lag = backlog(*c);

@@ -7,6 +7,7 @@
 // by its StreamHub while attached, and by inbox items in flight.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -33,7 +34,9 @@ enum class ReadResult { kOk, kEmpty, kTooSlow };
 
 class LoopHub {
  public:
-  LoopHub(core::Loop& loop, std::shared_ptr<StreamHub> hub, GopRing::Limits limits, const core::AppConfig& app);
+  // `skip_counter` (may be null) counts every skip of every consumer.
+  LoopHub(core::Loop& loop, std::shared_ptr<StreamHub> hub, GopRing::Limits limits, const core::AppConfig& app,
+          std::atomic<uint64_t>* skip_counter = nullptr);
   ~LoopHub();
 
   core::Loop& loop() const { return loop_; }
@@ -62,8 +65,10 @@ class LoopHub {
 
   // Bytes `c` still has to send: its ring backlog plus its socket queue.
   uint64_t backlog(const Consumer& c) const { return ring_.bytes_from(c.cursor_) + c.queued_bytes(); }
-  // Checks every consumer's backlog against the hard cap (called by a timer,
-  // so consumers whose socket is stuck are found without per-packet work).
+  // Applies the lag rules to every consumer, including those with a write in
+  // flight (called by a timer, so stuck sockets are found without per-packet
+  // work): past the hard cap -> on_too_slow; past the skip size -> the next
+  // read starts at the newest keyframe.
   void sweep();
   // The stream is over: detach and tell every consumer.
   void end(const std::string& why);
@@ -77,6 +82,7 @@ class LoopHub {
   std::shared_ptr<StreamHub> stream_;
   GopRing ring_;
   const core::AppConfig& app_;
+  std::atomic<uint64_t>* skip_counter_;
   std::vector<Consumer*> consumers_;
   std::vector<Consumer*> waiting_;
   std::vector<Consumer*> notifying_;  // the batch being notified; removed entries become nullptr

@@ -123,11 +123,15 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
     }
     ++stats_.packets;
     stats_.bytes += pkt.body.size();
-    if (pkt.is_video() && !pkt.is_config()) {
-      ++stats_.video_frames;
-      if (pkt.is_keyframe()) ++stats_.keyframes;
-    } else if (pkt.is_audio() && !pkt.is_config()) {
-      ++stats_.audio_frames;
+    // Frames are packets with coded media: not configs, and not the
+    // end-of-sequence / command / metadata tags that carry no payload.
+    if (!pkt.is_config() && !pkt.payload().empty()) {
+      if (pkt.is_video()) {
+        ++stats_.video_frames;
+        if (pkt.is_keyframe()) ++stats_.keyframes;
+      } else if (pkt.is_audio()) {
+        ++stats_.audio_frames;
+      }
     }
     origin_.metrics().packets_in_total.fetch_add(1, std::memory_order_relaxed);
     origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
@@ -234,7 +238,8 @@ std::shared_ptr<LoopHub> StreamHub::attach(core::Loop& loop) {
   if (state_ == State::kEnded) return nullptr;
   for (auto& lh : loop_hubs_)
     if (&lh->loop() == &loop) return lh;
-  auto lh = std::make_shared<LoopHub>(loop, shared_from_this(), ring_limits(app_config_), app_config_);
+  auto lh = std::make_shared<LoopHub>(loop, shared_from_this(), ring_limits(app_config_), app_config_,
+                                      &origin_.metrics().viewer_skips_total);
   // Seed with the master ring: packets published after this point are queued
   // to this loop (the publisher sees lh in loop_hubs_ under the same lock).
   for (uint64_t s = master_.first_seq(); s < master_.end_seq(); ++s) lh->ring_for_seed().push(master_.at(s));

@@ -8,8 +8,10 @@
 namespace weir::origin {
 
 namespace {
-// Bytes taken from the ring per writev when a viewer is behind.
-constexpr size_t kBatchBytes = 256 * 1024;
+// Bytes taken from the ring per writev when a viewer is behind. Small enough
+// that a viewer on a slow link re-reads (and can skip) within a fraction of a
+// second; large enough that catching up a GOP is a handful of syscalls.
+constexpr size_t kBatchBytes = 64 * 1024;
 }  // namespace
 
 StreamWriter::StreamWriter(Origin& origin, core::TcpConn* conn, Framing framing, Owner* owner)
@@ -20,6 +22,7 @@ StreamWriter::~StreamWriter() { stop(); }
 bool StreamWriter::start(const std::shared_ptr<StreamHub>& hub, StartAt at) {
   lh_ = origin_.current().attach(hub);
   if (!lh_) return false;
+  conn_->set_send_buffer(size_t(hub->app_config().viewer_sndbuf));
   lh_->add_consumer(this, at);
   origin_.metrics().viewers_total++;
   origin_.metrics().viewers_open++;
@@ -71,10 +74,6 @@ void StreamWriter::pump() {
   while (lh_ && conn_ && conn_->flush()) {
     batch_.clear();
     ReadResult r = lh_->read(*this, batch_, kBatchBytes);
-    if (skips() != reported_skips_) {
-      origin_.metrics().viewer_skips_total += skips() - reported_skips_;
-      reported_skips_ = skips();
-    }
     if (r == ReadResult::kTooSlow) {
       pumping_ = false;
       on_too_slow(lh_->backlog(*this));

@@ -49,7 +49,9 @@ class StreamWriter final : public Consumer {
 
   void on_packets() override { pump(); }
   void on_stream_end(const std::string& why) override;
-  size_t queued_bytes() const override { return conn_ ? conn_->pending_bytes() : 0; }
+  // Our write queue plus the kernel's unsent bytes as last sampled.
+  size_t queued_bytes() const override { return conn_ ? conn_->pending_bytes() + kernel_queued_ : 0; }
+  void sample_queue() override { kernel_queued_ = conn_ ? conn_->kernel_queued() : 0; }
   void on_too_slow(uint64_t backlog_bytes) override;
 
  private:
@@ -65,7 +67,7 @@ class StreamWriter final : public Consumer {
   std::vector<PacketRef> batch_;
   bool pumping_ = false;
   bool done_ = false;
-  uint64_t reported_skips_ = 0;
+  size_t kernel_queued_ = 0;
 };
 
 }  // namespace weir::origin

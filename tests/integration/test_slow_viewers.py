@@ -27,8 +27,11 @@ def published_bytes(s):
 
 def test_slow_viewer_skips_and_stalled_viewer_is_closed(weir, tmp_path):
     s = weir({"log": {"level": "debug"},
+              # viewer_sndbuf in proportion to the small skip size: bytes in the
+              # kernel count as backlog, and what is already queued must drain
+              # (at 30 KB/s) before post-skip bytes can reach the slow viewer.
               "apps": {"live": {"viewer_skip_bytes": SKIP, "viewer_max_bytes": CAP, "viewer_send_timeout_ms": 3000,
-                                "reconnect_grace_ms": 0}}})
+                                "viewer_sndbuf": 64 * 1024, "reconnect_grace_ms": 0}}})
     # ~1.5 Mb/s (~190 KB/s) constant bitrate, 1 s GOPs, 10 s.
     pub = media.start_publisher(s.rtmp_url(), tmp_path, duration=10.0, gop=25, bitrate="1500k", cbr=True)
     s.wait_stream(pred=lambda i: i["video_frames"] >= 3)

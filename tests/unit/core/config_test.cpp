@@ -106,6 +106,25 @@ TEST_CASE("errors name the key path and the line") {
   CHECK_THAT(appname.error(), Catch::Contains("apps.bad/name"));
 }
 
+TEST_CASE("listen addresses are checked where they are written") {
+  auto file = load_config_text("workers: 1\nrtmp:\n  listen: nohost\n", kNoEnv);
+  REQUIRE_FALSE(file.is_ok());
+  CHECK_THAT(file.error(), Catch::Contains("rtmp.listen (line 3): 'nohost'"));
+  Env env{"WEIR_HTTP_LISTEN=localhost:notaport"};
+  auto from_env = load_config_text("", env.get());
+  REQUIRE_FALSE(from_env.is_ok());
+  CHECK_THAT(from_env.error(), Catch::Contains("http.listen (from WEIR_HTTP_LISTEN): 'localhost:notaport'"));
+}
+
+TEST_CASE("duplicate keys are refused") {
+  auto top = load_config_text("workers: 1\nworkers: 2\n", kNoEnv);
+  REQUIRE_FALSE(top.is_ok());
+  CHECK_THAT(top.error(), Catch::Contains("workers (line 2): duplicate key"));
+  auto app = load_config_text("apps:\n  live: {}\n  live: {gop_cache: false}\n", kNoEnv);
+  REQUIRE_FALSE(app.is_ok());
+  CHECK_THAT(app.error(), Catch::Contains("apps.live (line 3): duplicate key"));
+}
+
 TEST_CASE("several errors are reported together") {
   auto c = load_config_text("workers: 999\nbogus: 1\n", kNoEnv);
   REQUIRE_FALSE(c.is_ok());

@@ -163,6 +163,28 @@ TEST_CASE("backlog past the hard cap is too slow, on read and on sweep") {
   lh.remove_consumer(&reader);
 }
 
+TEST_CASE("the sweep skips a busy consumer ahead, so its next read starts at the newest keyframe") {
+  core::Loop loop(0);
+  core::AppConfig cfg = app_cfg();
+  LoopHub lh(loop, nullptr, {600000, 64 << 20}, cfg);
+  gop(lh, 0);
+  TestConsumer c;
+  lh.add_consumer(&c, StartAt::kLatestKeyframe);
+  std::vector<PacketRef> out;
+  REQUIRE(lh.read(c, out, 10 * 1024) == ReadResult::kOk);  // took a little, then its socket filled
+  c.queued = 150 * 1024;
+  for (int g = 1; g <= 3; ++g) gop(lh, g * 1000);
+  lh.sweep();  // backlog ~ 150 KiB queued + ~100 KiB ring > 200 KiB skip size
+  CHECK(c.skips() == 1);
+  CHECK(c.too_slow == 0);
+  c.queued = 0;
+  out.clear();
+  REQUIRE(lh.read(c, out, 1 << 30) == ReadResult::kOk);
+  CHECK(out.front()->media().is_keyframe());
+  CHECK(out.front()->media().dts == 3000);
+  lh.remove_consumer(&c);
+}
+
 TEST_CASE("end detaches every consumer and tells each why") {
   core::Loop loop(0);
   core::AppConfig cfg = app_cfg();
