@@ -211,16 +211,23 @@ class YamlLoader {
   std::set<std::string> known_;
 };
 
-// Lists scalar key paths (with docs). Maps expand over the names given.
+// Lists scalar keys (dotted path, path components, docs). Maps expand over
+// the names given.
+struct KeyInfo {
+  std::string path;
+  std::vector<std::string> parts;
+  std::string doc;
+};
+
 class KeyLister {
  public:
-  KeyLister(std::string path, std::vector<std::pair<std::string, std::string>>& out,
-            const std::vector<std::string>& map_names)
-      : path_(std::move(path)), out_(out), map_names_(map_names) {}
+  KeyLister(std::vector<std::string> parts, std::vector<KeyInfo>& out, const std::vector<std::string>& map_names)
+      : parts_(std::move(parts)), out_(out), map_names_(map_names) {}
 
   template <class T, class C>
   void field(const char* key, T&, const C&, const char* doc) {
-    out_.emplace_back(child(key), doc);
+    auto p = child(key);
+    out_.push_back(KeyInfo{join(p), p, doc});
   }
   template <class S>
   void section(const char* key, S& s) {
@@ -231,34 +238,30 @@ class KeyLister {
   void map(const char* key, std::map<std::string, S>&, const char*) {
     for (const auto& name : map_names_) {
       S s{};
-      KeyLister sub(child(key) + "." + name, out_, map_names_);
+      auto p = child(key);
+      p.push_back(name);
+      KeyLister sub(p, out_, map_names_);
       s.visit(sub);
     }
   }
 
  private:
-  std::string child(const std::string& k) const { return path_.empty() ? k : path_ + "." + k; }
-  std::string path_;
-  std::vector<std::pair<std::string, std::string>>& out_;
+  std::vector<std::string> child(const std::string& k) const {
+    auto p = parts_;
+    p.push_back(k);
+    return p;
+  }
+  static std::string join(const std::vector<std::string>& p) {
+    std::string s;
+    for (const auto& x : p) s += (s.empty() ? "" : ".") + x;
+    return s;
+  }
+  std::vector<std::string> parts_;
+  std::vector<KeyInfo>& out_;
   const std::vector<std::string>& map_names_;
 };
 
-void set_path(YAML::Node root, const std::string& path, const std::string& value) {
-  // Walk/create maps along the dotted path. App names may contain '.', so the
-  // path is split against the known structure: sections and "apps.<name>".
-  std::vector<std::string> parts;
-  size_t start = 0;
-  if (path.rfind("apps.", 0) == 0) {
-    size_t last = path.rfind('.');
-    parts = {"apps", path.substr(5, last - 5), path.substr(last + 1)};
-  } else {
-    for (size_t i = 0; i <= path.size(); ++i) {
-      if (i == path.size() || path[i] == '.') {
-        parts.push_back(path.substr(start, i - start));
-        start = i + 1;
-      }
-    }
-  }
+void set_path(YAML::Node root, const std::vector<std::string>& parts, const std::string& value) {
   std::vector<YAML::Node> chain{root};
   for (size_t i = 0; i + 1 < parts.size(); ++i) {
     YAML::Node next = chain.back()[parts[i]];
@@ -281,12 +284,12 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
   std::vector<std::string> app_names;
   if (root["apps"].IsMap())
     for (auto it = root["apps"].begin(); it != root["apps"].end(); ++it) app_names.push_back(it->first.Scalar());
-  std::vector<std::pair<std::string, std::string>> keys;
-  KeyLister lister("", keys, app_names);
+  std::vector<KeyInfo> keys;
+  KeyLister lister({}, keys, app_names);
   Config probe;
   probe.visit(lister);
-  std::map<std::string, std::string> by_env;
-  for (auto& [path, doc] : keys) by_env[config::env_name_for(path)] = path;
+  std::map<std::string, const KeyInfo*> by_env;
+  for (auto& k : keys) by_env[config::env_name_for(k.path)] = &k;
   EnvOrigins origins;
   for (char** e = env; e && *e; ++e) {
     std::string_view kv(*e);
@@ -300,8 +303,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       cfg.warnings.push_back("environment variable " + name + " names no config key; ignored");
       continue;
     }
-    set_path(root, it->second, value);
-    origins[it->second] = name;
+    set_path(root, it->second->parts, value);
+    origins[it->second->path] = name;
   }
 
   YamlLoader loader(root, "", errors, origins);
@@ -314,6 +317,14 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".viewer_skip_bytes: must be below viewer_max_bytes");
     if (app.viewer_sndbuf * 2 >= app.viewer_max_bytes)
       errors.push_back("apps." + name + ".viewer_sndbuf: twice it (the kernel's real buffer) must be below viewer_max_bytes");
+  }
+  for (auto& [name, app] : cfg.apps) {
+    if (app.hls.part_ms * 2 > app.hls.segment_ms)
+      errors.push_back("apps." + name + ".hls.part_ms: must be at most half of hls.segment_ms");
+    if (app.timeshift.enabled && !app.hls.enabled)
+      errors.push_back("apps." + name + ".timeshift.enabled: needs hls.enabled (the buffer holds HLS segments)");
+    if (app.timeshift.enabled && app.timeshift.dir.empty() && app.timeshift.disk_bytes > 0)
+      errors.push_back("apps." + name + ".timeshift.dir: must be set when disk_bytes > 0");
   }
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
 
@@ -357,12 +368,14 @@ Result<Config> load_config_file(const std::string& path, char** env) {
 }
 
 std::vector<std::pair<std::string, std::string>> list_config_keys() {
-  std::vector<std::pair<std::string, std::string>> keys;
+  std::vector<KeyInfo> keys;
   std::vector<std::string> names{"<name>"};
-  KeyLister lister("", keys, names);
+  KeyLister lister({}, keys, names);
   Config c;
   c.visit(lister);
-  return keys;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (auto& k : keys) out.emplace_back(k.path, k.doc);
+  return out;
 }
 
 }  // namespace weir::core

@@ -79,6 +79,62 @@ struct LimitsConfig {
   }
 };
 
+// HLS and LL-HLS output of an app's streams.
+struct HlsConfig {
+  bool enabled = true;
+  int64_t segment_ms = 2000;
+  int64_t window_segments = 6;
+  bool ll = true;
+  int64_t part_ms = 500;
+  int64_t idle_timeout_ms = 30000;
+  int64_t max_blocking_requests = 2000;
+  std::string encryption = "none";
+  int64_t key_rotation_segments = 10;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, config::NoCheck{},
+            "Serve /{app}/{stream}.m3u8 (MPEG-TS) and /{app}/{stream}/llhls.m3u8 (fMP4/CMAF).");
+    v.field("segment_ms", segment_ms, config::IntRange{1000, 30000},
+            "Target segment duration; segments are cut at the first keyframe past it.");
+    v.field("window_segments", window_segments, config::IntRange{2, 100},
+            "Segments listed in a live playlist (the sliding window).");
+    v.field("ll", ll, config::NoCheck{},
+            "Low-Latency HLS on the fMP4 playlist: partial segments, blocking reload, delta updates.");
+    v.field("part_ms", part_ms, config::IntRange{100, 5000}, "Target duration of LL-HLS partial segments.");
+    v.field("idle_timeout_ms", idle_timeout_ms, config::IntRange{1000, 3600000},
+            "Stop packaging a stream this long after its last HLS request (unless time-shift needs it).");
+    v.field("max_blocking_requests", max_blocking_requests, config::IntRange{1, 1000000},
+            "Blocking playlist/part requests held at once per stream; more are answered 503.");
+    v.field("encryption", encryption, config::OneOf{{"none", "aes-128"}},
+            "none, or aes-128: MPEG-TS segments encrypted (EXT-X-KEY METHOD=AES-128).");
+    v.field("key_rotation_segments", key_rotation_segments, config::IntRange{1, 100000},
+            "With aes-128, a new key every this many segments.");
+  }
+};
+
+// A rolling buffer of a stream's past segments, addressable by URL.
+struct TimeshiftConfig {
+  bool enabled = false;
+  int64_t window_ms = 600000;
+  config::ByteSize memory_bytes = 256 * config::MiB;
+  config::ByteSize disk_bytes = 4 * config::GiB;
+  std::string dir = "/tmp/weir-timeshift";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, config::NoCheck{},
+            "Keep past segments so players can ask for ?delay=, ?start=, ?end= (HLS) and ?delay= (HTTP-FLV).");
+    v.field("window_ms", window_ms, config::IntRange{10000, 7LL * 24 * 3600 * 1000},
+            "How far back positions can be asked for.");
+    v.field("memory_bytes", memory_bytes, config::IntRange{1 << 20, 64LL << 30},
+            "Segment bytes kept in memory per stream; older segments spill to disk.");
+    v.field("disk_bytes", disk_bytes, config::IntRange{0, 16LL << 40},
+            "Segment bytes kept on disk per stream; the oldest are deleted first (0 = no disk).");
+    v.field("dir", dir, config::NoCheck{}, "Directory for spilled segments (created if missing).");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -91,6 +147,8 @@ struct AppConfig {
   config::ByteSize viewer_max_bytes = 8 * config::MiB;
   int64_t viewer_send_timeout_ms = 10000;
   config::ByteSize viewer_sndbuf = 256 * config::KiB;
+  HlsConfig hls;
+  TimeshiftConfig timeshift;
 
   template <class V>
   void visit(V& v) {
@@ -115,6 +173,8 @@ struct AppConfig {
     v.field("viewer_sndbuf", viewer_sndbuf, config::IntRange{0, 64LL << 20},
             "Kernel send buffer per viewer (SO_SNDBUF; the kernel doubles it; 0 = autotuning). Bytes in it "
             "count towards the viewer's backlog, so keep it below viewer_skip_bytes.");
+    v.section("hls", hls);
+    v.section("timeshift", timeshift);
   }
 };
 

@@ -50,6 +50,7 @@ inline constexpr uint8_t kConfig = 1 << 1;      // decoder config record (AVC/HE
                                                 // on the data track: the stream's onMetaData
 inline constexpr uint8_t kDisposable = 1 << 2;  // may be dropped under pressure
 inline constexpr uint8_t kEndOfSequence = 1 << 3;
+inline constexpr uint8_t kDiscontinuity = 1 << 4;  // first packet of a new publisher (set by the hub)
 }  // namespace packet_flags
 
 struct MediaPacket {

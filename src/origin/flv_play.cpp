@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "core/timer.h"
+#include "origin/hls/flv_timeshift.h"
+#include "protocol/hls_query.h"
 #include "origin/loop_hub.h"
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
@@ -157,6 +159,26 @@ void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
   }
   const bool websocket = req.upgrade;
   std::string key = app + "/" + stream;
+  if (!req.query.empty()) {
+    auto q = protocol::parse_hls_query(req.query);
+    if (!q) {
+      ex->respond(400, {{"Content-Type", "text/plain"}}, q.error() + "\n");
+      return;
+    }
+    if (q->start_unix_s) {
+      ex->respond(400, {{"Content-Type", "text/plain"}}, "HTTP-FLV time-shift takes delay=SECONDS\n");
+      return;
+    }
+    if (q->delay_s && *q->delay_s > 0) {
+      auto hub = origin.registry().find(app, stream);
+      if (!hub) return not_found(ex, key);
+      if (websocket) {
+        ex->respond(400, {{"Content-Type", "text/plain"}}, "time-shift is served over plain HTTP-FLV\n");
+        return;
+      }
+      return hls::start_flv_timeshift(origin, std::move(ex), hub, *q->delay_s);
+    }
+  }
   if (auto hub = origin.registry().find(app, stream)) {
     (new FlvPlaySession(origin, key))->start(ex, hub, websocket);
     return;

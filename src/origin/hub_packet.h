@@ -30,6 +30,8 @@ class HubPacket final : public core::RefCounted {
   static core::Ref<const HubPacket> make(core::MediaPacket media, uint32_t rtmp_chunk_size);
 
   const core::MediaPacket& media() const { return media_; }
+  // Wall-clock time (ms since the Unix epoch) the packet reached the hub.
+  int64_t arrival_ms() const { return arrival_ms_; }
   size_t body_size() const { return media_.body.size(); }
   // Bytes a viewer sends for this packet in each framing.
   size_t flv_size() const { return 11 + body_size() + 4; }
@@ -44,6 +46,7 @@ class HubPacket final : public core::RefCounted {
  private:
   HubPacket() = default;
   core::MediaPacket media_;
+  int64_t arrival_ms_ = 0;
   uint32_t rtmp_chunk_size_ = 0;
   uint8_t flv_hdr_[11];
   uint8_t flv_prev_[4];

@@ -57,7 +57,10 @@ void LoopHub::add_consumer(Consumer* c, StartAt at) {
   c->hub_ = this;
   c->waiting_ = false;
   consumers_.push_back(c);
-  place_at(*c, at == StartAt::kLatestKeyframe ? ring_.latest_start() : nullptr);
+  const GopStart* start = at == StartAt::kLatestKeyframe   ? ring_.latest_start()
+                          : at == StartAt::kOldestKeyframe ? ring_.oldest_start()
+                                                           : nullptr;
+  place_at(*c, start);
 }
 
 void LoopHub::remove_consumer(Consumer* c) {

@@ -27,6 +27,7 @@ class StreamHub;
 
 enum class StartAt {
   kLatestKeyframe,  // GOP cache: start at the newest sync point
+  kOldestKeyframe,  // everything the ring still holds (packagers backfilling)
   kLiveEdge,        // start at the next sync point
 };
 

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "origin/hls/hls_service.h"
 #include "origin/loop_hub.h"
 #include "origin/stream_hub.h"
 
@@ -105,9 +106,12 @@ void OriginLoop::on_sweep(uv_timer_t* t) {
   for (auto& lh : hubs) lh->sweep();
 }
 
-Origin::Origin(const core::Config& config, core::LoopGroup& loops) : config_(config), loops_(loops), registry_(*this) {
+Origin::Origin(const core::Config& config, core::LoopGroup& loops)
+    : config_(config), loops_(loops), registry_(*this), hls_(std::make_unique<hls::HlsService>(*this)) {
   for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
 }
+
+void Origin::stream_created(const std::shared_ptr<StreamHub>& hub) { hls_->on_stream_created(hub); }
 
 Origin::~Origin() = default;
 

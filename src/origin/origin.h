@@ -23,6 +23,9 @@ namespace weir::origin {
 
 class LoopHub;
 class StreamHub;
+namespace hls {
+class HlsService;
+}
 
 class OriginLoop {
  public:
@@ -84,6 +87,9 @@ class Origin {
   OriginLoop& at(int loop_index) { return *loops_ctx_[size_t(loop_index)]; }
   // The calling loop's OriginLoop (loop threads only).
   OriginLoop& current();
+  hls::HlsService& hls() { return *hls_; }
+  // A new stream was created (publisher's loop, no locks held).
+  void stream_created(const std::shared_ptr<StreamHub>& hub);
 
  private:
   const core::Config& config_;
@@ -91,6 +97,7 @@ class Origin {
   Registry registry_;
   Metrics metrics_;
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
+  std::unique_ptr<hls::HlsService> hls_;
 };
 
 }  // namespace weir::origin

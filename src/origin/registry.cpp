@@ -44,23 +44,26 @@ Registry::PublishResult Registry::publish(std::string_view app, std::string_view
     r.reason = fmt::format("app '{}' is not configured", app);
     return r;
   }
-  std::lock_guard<std::mutex> lk(mu_);
-  std::string key = make_key(app, name);
-  auto it = hubs_.find(key);
-  if (it != hubs_.end()) {
-    if (!it->second->take_publisher(publisher)) {
-      r.refusal = PublishRefusal::kBadName;
-      r.reason = fmt::format("stream {} is already being published", key);
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    std::string key = make_key(app, name);
+    auto it = hubs_.find(key);
+    if (it != hubs_.end()) {
+      if (!it->second->take_publisher(publisher)) {
+        r.refusal = PublishRefusal::kBadName;
+        r.reason = fmt::format("stream {} is already being published", key);
+        return r;
+      }
+      r.hub = it->second;
       return r;
     }
-    r.hub = it->second;
-    return r;
+    auto hub = std::make_shared<StreamHub>(origin_, std::string(app), std::string(name), *cfg);
+    hub->take_publisher(std::move(publisher));
+    hubs_.emplace(key, hub);
+    wake_waiters_locked(key, hub);
+    r.hub = std::move(hub);
   }
-  auto hub = std::make_shared<StreamHub>(origin_, std::string(app), std::string(name), *cfg);
-  hub->take_publisher(std::move(publisher));
-  hubs_.emplace(key, hub);
-  wake_waiters_locked(key, hub);
-  r.hub = std::move(hub);
+  origin_.stream_created(r.hub);
   return r;
 }
 

@@ -75,6 +75,7 @@ bool StreamHub::take_publisher(PublisherRef p) {
     } else if (state_ == State::kGrace) {
       origin_.metrics().republish_total++;
     }
+    mark_discontinuity_ = publisher_ || state_ == State::kGrace || stats_.publishes > 0;
     publisher_ = std::move(p);
     state_ = State::kLive;
     ++generation_;
@@ -120,6 +121,10 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
       pkt.pts += offset_;
       last_dts_ = std::max(last_dts_, pkt.dts);
       have_output_ = true;
+    }
+    if (mark_discontinuity_) {
+      pkt.flags |= core::packet_flags::kDiscontinuity;
+      mark_discontinuity_ = false;
     }
     ++stats_.packets;
     stats_.bytes += pkt.body.size();

@@ -98,6 +98,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   // Timeline: out = in + offset_. Rebased on each new publisher and on a
   // backwards jump, so the timeline viewers see never goes back.
   bool rebase_ = true;
+  bool mark_discontinuity_ = false;  // flag the next packet (a publisher changed)
   bool have_output_ = false;
   int64_t offset_ = 0;
   int64_t last_dts_ = 0;

@@ -514,6 +514,9 @@ core::Result<Fmp4AddResult> Fmp4Muxer::on_config(const core::MediaPacket& pkt) {
     }
   }
   assign_track_ids();
+  // Whatever changed, the fragments for the new init start at a video sync
+  // sample, so the segment that starts with them is independent.
+  video_.started = false;
   change_pending_ = true;
   ++init_generation_;
   return Fmp4AddResult::kConfigChanged;

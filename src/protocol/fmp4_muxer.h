@@ -39,8 +39,11 @@
 // the held video sample is completed at the config packet's dts, and the next
 // flush_fragment() returns only those samples (the last fragment for the old
 // init). init_segment() already describes the new configuration; the caller
-// serves it (new EXT-X-MAP, usually after a segment cut) before the fragments
-// that follow. Decode times continue across the change.
+// closes the segment there and serves the new init (new EXT-X-MAP) before the
+// fragments that follow. Video samples are dropped after any change until the
+// next keyframe (also when only the audio config changed or an audio track
+// appeared), so the first fragment of the new init is independent. Decode
+// times continue across the change.
 //
 // Threading: not thread-safe; one muxer per hub output, used on one loop.
 // Bounds: at most max_pending_samples / max_pending_bytes may wait for a flush;

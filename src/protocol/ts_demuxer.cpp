@@ -97,7 +97,7 @@ size_t TsDemuxer::process(ByteView v, const TsPacketCallback& cb, Status& st) {
       }
     }
     if (found) {
-      if (p > pos || lost_sync_) ++stats_.resyncs;
+      if (p > pos || lost_sync_ || unsynced_ > 0) ++stats_.resyncs;
       stats_.garbage_bytes += p - pos;
       pos = p;
       synced_ = true;

@@ -167,7 +167,13 @@ uint8_t& TsMuxer::cc_for(uint16_t pid) {
 }
 
 uint8_t TsMuxer::next_continuity_counter(uint16_t pid) const {
-  return const_cast<TsMuxer*>(this)->cc_for(pid);
+  switch (pid) {
+    case kTsPidPat: return cc_pat_;
+    case kTsPidPmt: return cc_pmt_;
+    case kTsPidVideo: return cc_video_;
+    case kTsPidAudio: return cc_audio_;
+    default: return cc_other_;
+  }
 }
 
 void TsMuxer::write_section(core::ByteWriter& out, uint16_t pid, const std::vector<uint8_t>& section) {
@@ -407,6 +413,10 @@ Status TsMuxer::write_video(core::ByteWriter& out, const core::MediaPacket& pkt)
 }
 
 Status TsMuxer::write_audio(core::ByteWriter& out, const core::MediaPacket& pkt) {
+  // MP3 has no sequence header in FLV: the first frame configures the track.
+  if (!has_audio() && pkt.codec == Codec::kMP3) {
+    if (Status s = set_audio(Codec::kMP3, {}); !s) return s;
+  }
   if (!has_audio()) return Status::error("ts mux: audio packet but no audio track");
   if (pkt.codec != audio_.codec) {
     return Status::errorf("ts mux: {} audio packet on a {} track", core::codec_name(pkt.codec),

@@ -71,8 +71,9 @@ class TsMuxer {
   // kUnknown removes the track. A codec change bumps the PMT version; the new
   // tables are written before the next PES.
   core::Status set_video(core::Codec codec, core::ByteView decoder_config);
-  // Audio track: kAAC with an AudioSpecificConfig, kMP3 (config ignored) or
-  // kOpus (config: an OpusHead, or empty for stereo). kUnknown removes it.
+  // Audio track: kAAC with an AudioSpecificConfig, kMP3 (config ignored; an
+  // MP3 frame also configures the track by itself, as FLV has no MP3 config)
+  // or kOpus (config: an OpusHead, or empty for stereo). kUnknown removes it.
   core::Status set_audio(core::Codec codec, core::ByteView config);
 
   void set_timestamp_offset(int64_t ticks_90khz) { options_.timestamp_offset = ticks_90khz; }

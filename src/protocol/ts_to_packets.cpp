@@ -284,8 +284,19 @@ Status TsToPackets::video(ByteView annexb, int64_t pts90, int64_t dts90, const T
   return cb(pkt.value());
 }
 
-Status TsToPackets::emit_audio(core::Slice body, int64_t t90, const TsPacketCallback& cb) {
-  int64_t ms = track_ms(t90, audio_last_ms_);
+Status TsToPackets::emit_audio(core::Slice body, int64_t t90, bool config, const TsPacketCallback& cb) {
+  int64_t ms;
+  if (config) {
+    ms = std::max<int64_t>({to_ms(t90), audio_last_ms_, 0});
+  } else {
+    // Audio from before the timeline's zero (a stream joined mid-PES, audio
+    // muxed ahead of the first video) is dropped rather than stacked at 0.
+    if (to_ms(t90) < 0) {
+      ++stats_.before_start;
+      return Status::ok();
+    }
+    ms = track_ms(t90, audio_last_ms_);
+  }
   auto pkt = make_media_packet(kFlvTagAudio, ms, std::move(body));
   if (!pkt) return pkt.status();
   if (pkt->is_config()) {
@@ -330,17 +341,22 @@ Status TsToPackets::audio_framed(ByteView data, bool has_pts, int64_t pts90, con
     MpaFrame mpa;
     bool ok;
     if (aac) {
-      auto h = parse_adts_header(at);
-      ok = h.is_ok();
-      if (!ok && at.size() < min_header && at[0] == 0xFF && (at[1] & 0xF6) == 0xF0 && !(at[1] & 0x01)) {
+      // Cheap syncword test first: garbage is skipped byte by byte.
+      bool sync = at[0] == 0xFF && (at[1] & 0xF6) == 0xF0;
+      if (sync && at.size() < min_header && !(at[1] & 0x01)) {
         break;  // a CRC-protected header cut short: wait for the rest
       }
-      if (ok) {
-        adts = h.value();
-        len = adts.frame_length;
-        header = adts.header_size;
-        rate = adts.config.sampling_frequency;
-        samples = 1024 * uint32_t(adts.raw_data_blocks);
+      ok = false;
+      if (sync) {
+        auto h = parse_adts_header(at);
+        if (h.is_ok()) {
+          ok = true;
+          adts = h.value();
+          len = adts.frame_length;
+          header = adts.header_size;
+          rate = adts.config.sampling_frequency;
+          samples = 1024 * uint32_t(adts.raw_data_blocks);
+        }
       }
     } else {
       ok = parse_mpa_header(at, mpa);
@@ -361,6 +377,18 @@ Status TsToPackets::audio_framed(ByteView data, bool has_pts, int64_t pts90, con
       continue;
     }
     if (len > at.size()) break;  // the rest comes in the next PES
+    if (audio_skipping_ && at.size() >= len + 4) {
+      // After skipping bytes, a syncword may be a false one inside frame
+      // data: accept it only if another frame header follows it.
+      ByteView next = at.subspan(len);
+      MpaFrame m2;
+      bool next_ok = aac ? (next[0] == 0xFF && (next[1] & 0xF6) == 0xF0) : parse_mpa_header(next, m2);
+      if (!next_ok) {
+        ++stats_.audio_bytes_skipped;
+        ++pos;
+        continue;
+      }
+    }
     audio_skipping_ = false;
     // Time: the PES PTS applies to the first frame that starts in this PES.
     if (new_run && pos >= carried) {
@@ -389,26 +417,34 @@ Status TsToPackets::audio_framed(ByteView data, bool has_pts, int64_t pts90, con
       if (adts.raw_data_blocks != 1) {
         ++stats_.es_errors;  // several raw blocks per ADTS frame: not splittable without CRC positions
       } else {
-        auto asc = build_aac_audio_specific_config(adts.config);
-        if (!asc) {
-          ++stats_.es_errors;
-        } else {
-          bool stereo = adts.config.channel_configuration != 1;
-          ByteView a = asc->view();
-          if (a.size() != audio_config_.size() || !std::equal(a.begin(), a.end(), audio_config_.begin())) {
+        // The ASC only changes with these header fields.
+        uint32_t key = uint32_t(adts.config.object_type) << 16 |
+                       uint32_t(adts.config.sampling_frequency_index) << 8 | adts.config.channel_configuration;
+        bool stereo = adts.config.channel_configuration != 1;
+        bool good = true;
+        if (audio_config_.empty() || key != adts_key_) {
+          auto asc = build_aac_audio_specific_config(adts.config);
+          if (!asc) {
+            ++stats_.es_errors;
+            good = false;
+          } else {
+            adts_key_ = key;
+            ByteView a = asc->view();
             audio_config_.assign(a.begin(), a.end());
-            if (Status s = emit_audio(build_audio_tag_aac(kAacPacketSequenceHeader, a, stereo), t90, cb); !s) {
+            if (Status s = emit_audio(build_audio_tag_aac(kAacPacketSequenceHeader, a, stereo), t90, true, cb); !s) {
               return s;
             }
           }
-          if (Status s = emit_audio(build_audio_tag_aac(kAacPacketRaw, raw, stereo), t90, cb); !s) return s;
+        }
+        if (good) {
+          if (Status s = emit_audio(build_audio_tag_aac(kAacPacketRaw, raw, stereo), t90, false, cb); !s) return s;
         }
       }
     } else {
       core::ByteWriter w(raw.size() + 1);
       w.u8(flv_mp3_header(mpa));
       w.bytes(raw);
-      if (Status s = emit_audio(w.finish(), t90, cb); !s) return s;
+      if (Status s = emit_audio(w.finish(), t90, false, cb); !s) return s;
     }
     run_samples_ += samples;
     pos += len;
@@ -488,11 +524,11 @@ Status TsToPackets::audio_opus(ByteView data, bool has_pts, int64_t pts90, const
     if (audio_config_.empty()) {
       audio_config_ = opus_head(opus_channels_);
       ByteView h(audio_config_.data(), audio_config_.size());
-      if (Status s = emit_audio(build_audio_tag_enhanced(kFourccOpus, kAudioPacketSequenceStart, h), t90, cb); !s) {
+      if (Status s = emit_audio(build_audio_tag_enhanced(kFourccOpus, kAudioPacketSequenceStart, h), t90, true, cb); !s) {
         return s;
       }
     }
-    if (Status s = emit_audio(build_audio_tag_enhanced(kFourccOpus, kAudioPacketCodedFrames, packet), t90, cb); !s) {
+    if (Status s = emit_audio(build_audio_tag_enhanced(kFourccOpus, kAudioPacketCodedFrames, packet), t90, false, cb); !s) {
       return s;
     }
     run_samples_ += samples;

@@ -23,8 +23,9 @@
 //
 // Time: inputs are 90 kHz on the demuxer's continuous timeline (may be
 // negative near the start); outputs are ms, rounded to nearest. Per track, DTS
-// never goes backwards and never below 0: earlier values are raised (counted
-// in ts_clamped), with PTS kept >= DTS.
+// never goes backwards: earlier values are raised (counted in ts_clamped),
+// with PTS kept >= DTS. Video before 0 is raised to 0 (it may be the first
+// keyframe); audio frames before 0 are dropped (before_start).
 //
 // Ownership/threading: one converter per demuxer, used by one thread. Every
 // emitted packet owns its body. Memory: parameter sets (bounded counts) and at
@@ -51,6 +52,7 @@ struct TsEsStats {
   uint64_t es_errors = 0;            // unusable NAL units / audio frames / config builds
   uint64_t audio_bytes_skipped = 0;  // bytes skipped while looking for an audio syncword
   uint64_t ts_clamped = 0;           // timestamps raised to keep DTS >= 0 and monotonic
+  uint64_t before_start = 0;         // audio frames dropped for a time before the timeline's zero
 };
 
 class TsToPackets {
@@ -87,7 +89,7 @@ class TsToPackets {
   core::Status emit_video_config(int64_t dts_ms, const TsPacketCallback& cb);
   core::Status audio_framed(core::ByteView data, bool has_pts, int64_t pts90, const TsPacketCallback& cb);
   core::Status audio_opus(core::ByteView data, bool has_pts, int64_t pts90, const TsPacketCallback& cb);
-  core::Status emit_audio(core::Slice body, int64_t t90, const TsPacketCallback& cb);
+  core::Status emit_audio(core::Slice body, int64_t t90, bool config, const TsPacketCallback& cb);
   // ms for a 90 kHz time, made >= 0 and >= the track's last DTS.
   int64_t track_ms(int64_t t90, int64_t& last_ms);
 
@@ -103,6 +105,7 @@ class TsToPackets {
   core::Codec audio_codec_ = core::Codec::kUnknown;
   uint8_t opus_channels_ = 2;
   std::vector<uint8_t> audio_config_;  // last emitted AAC ASC / OpusHead
+  uint32_t adts_key_ = 0;              // object type, frequency index, channels of audio_config_
   std::vector<uint8_t> carry_;         // partial frame from the previous PES
   std::vector<uint8_t> work_;
   bool have_run_ = false;              // run_base90_ is valid

@@ -144,6 +144,22 @@ TEST_CASE("environment variables override keys") {
   CHECK(c->warnings.empty());
 }
 
+TEST_CASE("environment overrides reach nested app sections, also for app names with dots") {
+  Env env{"WEIR_APPS_LIVE_HLS_SEGMENT_MS=4000", "WEIR_APPS_TV_EU_TIMESHIFT_ENABLED=true"};
+  auto c = load_config_text("apps:\n  live: {}\n  tv.eu: {}\n", env.get());
+  REQUIRE(c.is_ok());
+  CHECK(c->find_app("live")->hls.segment_ms == 4000);
+  CHECK(c->find_app("tv.eu")->timeshift.enabled);
+  CHECK_FALSE(c->find_app("live")->timeshift.enabled);
+}
+
+TEST_CASE("nested app sections are validated with their full path") {
+  auto c = load_config_text("apps:\n  live:\n    hls:\n      segment_ms: 10\n      bogus: 1\n", kNoEnv);
+  REQUIRE_FALSE(c.is_ok());
+  CHECK_THAT(c.error(), Catch::Contains("apps.live.hls.segment_ms (line 4): must be from 1000"));
+  CHECK_THAT(c.error(), Catch::Contains("apps.live.hls.bogus (line 5): unknown key"));
+}
+
 TEST_CASE("a bad value from the environment names the variable") {
   Env env{"WEIR_WORKERS=lots"};
   auto c = load_config_text("", env.get());

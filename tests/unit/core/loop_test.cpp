@@ -55,3 +55,58 @@ TEST_CASE("stop closes every tracked object on its loop") {
   CHECK(a);
   CHECK(b);
 }
+
+#include <unistd.h>
+
+#include "core/async_fs.h"
+
+TEST_CASE("async file helpers write, read back, refuse oversize files and delete, off the loop") {
+  LoopGroup group(1);
+  group.start([](Loop&) {});
+  char tmpl[] = "/tmp/weir-async-fs-XXXXXX";
+  REQUIRE(mkdtemp(tmpl));
+  std::string dir = std::string(tmpl) + "/a/b";
+  std::string file = dir + "/seg1.ts";
+  // Results are recorded on the loop thread and checked here (Catch2 is not
+  // thread-safe).
+  std::atomic<bool> done{false};
+  std::vector<std::string> errors;
+  std::string got, err_big, err_missing;
+  Loop& l = group.at(0);
+  auto fail = [&](const Status& st) {
+    errors.push_back(st.message());
+    done = true;
+  };
+  l.post([&] {
+    mkdirs_async(l, dir, [&](Status st) {
+      if (!st) return fail(st);
+      write_file_async(l, file, Slice::copy_of(as_bytes("hello segment")), [&](Status w) {
+        if (!w) return fail(w);
+        read_file_async(l, file, 1024, [&](Result<Slice> r) {
+          if (!r) return fail(r.status());
+          got = std::string(as_chars(r->view()));
+          read_file_async(l, file, 4, [&](Result<Slice> big) {
+            err_big = big.is_ok() ? "" : big.error();
+            unlink_async(l, file, [&](Status u) {
+              if (!u) return fail(u);
+              read_file_async(l, file, 1024, [&](Result<Slice> gone) {
+                err_missing = gone.is_ok() ? "" : gone.error();
+                done = true;
+              });
+            });
+          });
+        });
+      });
+    });
+  });
+  for (int i = 0; i < 400 && !done; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  group.stop();
+  REQUIRE(done);
+  CHECK(errors.empty());
+  CHECK(got == "hello segment");
+  CHECK_THAT(err_big, Catch::Contains("over the 4 byte limit"));
+  CHECK_THAT(err_missing, Catch::Contains("open"));
+  rmdir(dir.c_str());
+  rmdir((std::string(tmpl) + "/a").c_str());
+  rmdir(tmpl);
+}

@@ -603,7 +603,9 @@ TEST_CASE("fmp4 HEVC + AAC: hvc1 init, B-frames, segments decode alone", "[fmp4]
   CHECK(out.tracks[0].codec == Codec::kHEVC);
   CHECK(out.tracks[0].width == 320);
   CHECK(out.tracks[0].height == 240);
-  CHECK(out.tracks[0].codecs.rfind("hvc1.1.6.L", 0) == 0);  // Main, compat bits 1+2
+  // Main, compatible with profiles 1+2 (reversed bits: 6), level 2 (60),
+  // progressive_source + frame_only constraint flags (0x90).
+  CHECK(out.tracks[0].codecs == "hvc1.1.6.L60.90");
   CHECK(out.tracks[1].timescale == 48000);
   CHECK(out.tracks[1].channels == 1);
   bool negative_or_positive_cto = false;
@@ -629,8 +631,7 @@ TEST_CASE("fmp4 AV1 + Opus: av01/av1C, dOps, temporal delimiters stripped", "[fm
   CHECK(out.tracks[0].codec == Codec::kAV1);
   CHECK(out.tracks[0].width == 160);  // from the sequence header OBU in av1C
   CHECK(out.tracks[0].height == 120);
-  CHECK(out.tracks[0].codecs.rfind("av01.0.", 0) == 0);
-  CHECK(out.tracks[0].codecs.substr(out.tracks[0].codecs.size() - 3) == ".08");
+  CHECK(out.tracks[0].codecs == "av01.0.00M.08");  // Main profile, level 2.0, Main tier, 8-bit
   CHECK(out.tracks[1].codec == Codec::kOpus);
   CHECK(out.tracks[1].codecs == "Opus");
   CHECK(out.tracks[1].timescale == 48000);
@@ -642,7 +643,8 @@ TEST_CASE("fmp4 AV1 + Opus: av01/av1C, dOps, temporal delimiters stripped", "[fm
   CHECK(init->tracks[0].config_type == box_type("av1C"));
   CHECK(init->tracks[1].sample_entry == box_type("Opus"));
   CHECK(init->tracks[1].config_type == box_type("dOps"));
-  auto src_init = parse_mp4_init(bv(load("av1_opus_frag.mp4")));
+  auto src_file = load("av1_opus_frag.mp4");
+  auto src_init = parse_mp4_init(bv(src_file));
   REQUIRE(src_init.is_ok());
   CHECK(vec(init->tracks[1].config) == vec(src_init->tracks[1].config));  // dOps round trip
 
@@ -1078,13 +1080,42 @@ TEST_CASE("fmp4 config handling: repeats, late tracks and errors", "[fmp4]") {
     CHECK(*mux.add_packet(vconf) == Fmp4AddResult::kConfigStored);
     REQUIRE(mux.init_segment().is_ok());
     CHECK(mux.tracks().size() == 1);
-    CHECK(*mux.add_packet(aconf) == Fmp4AddResult::kConfigChanged);
+    auto video = only(pkts, core::TrackType::kVideo);
+    auto audio = only(pkts, core::TrackType::kAudio);
+    REQUIRE(video[1].is_keyframe());
+    REQUIRE(video[26].is_keyframe());
+    for (int i = 1; i <= 3; ++i) CHECK(*mux.add_packet(video[size_t(i)]) == Fmp4AddResult::kQueued);
+    MediaPacket late = aconf;
+    late.dts = late.pts = video[3].dts + 40;
+    CHECK(*mux.add_packet(late) == Fmp4AddResult::kConfigChanged);
+    CHECK(mux.has_ready_samples());
+    // The last fragment of the video-only init: all three frames, the held
+    // one ending at the config's dts.
+    Fmp4Fragment old_frag = mux.flush_fragment(1);
+    CHECK(old_frag.video_samples == 3);
+    CHECK(old_frag.audio_samples == 0);
+    CHECK(old_frag.duration_ms == Approx(120.0));  // dts 0, 40, 80; the config at 120
     auto init = mux.init_segment();
     REQUIRE(init.is_ok());
     auto pi = parse_mp4_init(init->view());
     REQUIRE(pi.is_ok());
     CHECK(pi->tracks.size() == 2);
     CHECK(pi->tracks[1].track_id == 2);
+    // Video waits for the next keyframe; audio goes on.
+    CHECK(*mux.add_packet(video[4]) == Fmp4AddResult::kIgnored);
+    CHECK(*mux.add_packet(audio[5]) == Fmp4AddResult::kQueued);
+    CHECK(*mux.add_packet(video[26]) == Fmp4AddResult::kQueued);
+    CHECK(*mux.add_packet(video[27]) == Fmp4AddResult::kQueued);
+    Fmp4Fragment f = mux.flush_fragment(2);
+    CHECK(f.independent);
+    CHECK(f.video_samples == 1);
+    CHECK(f.audio_samples == 1);
+    auto fr = parse_mp4_fragments(f.data.view(), &*pi);
+    REQUIRE(fr.is_ok());
+    REQUIRE((*fr)[0].tracks.size() == 2);
+    CHECK((*fr)[0].tracks[0].track_id == 1);
+    CHECK((*fr)[0].tracks[0].base_decode_time == uint64_t(video[26].dts) * 90);
+    CHECK((*fr)[0].tracks[1].track_id == 2);
   }
   SECTION("no track configured") {
     Fmp4Muxer mux;

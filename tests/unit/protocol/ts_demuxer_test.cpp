@@ -544,10 +544,11 @@ TEST_CASE("TsDemuxer checks every length field", "[ts]") {
     // would run past it.
     auto v = find_packets(t, kTsPidVideo, true);
     size_t smallest = 0;
-    for (size_t i = 0; i < v.size(); ++i) {
-      if (v[i] + 1 < npackets(t) && !(pid_of(pkt(t, v[i] + 1)) == kTsPidVideo && !pusi(pkt(t, v[i] + 1))) &&
-          pkt(t, v[i])[4] > 20) {
-        smallest = v[i];  // one packet, mostly adaptation-field stuffing
+    for (size_t i = 1; i + 1 < v.size() && !smallest; ++i) {
+      // A PES in one packet: the next packet on the video PID starts a new PES.
+      for (size_t k = v[i] + 1; k < npackets(t); ++k) {
+        if (pid_of(pkt(t, k)) != kTsPidVideo) continue;
+        if (pusi(pkt(t, k))) smallest = v[i];
         break;
       }
     }

@@ -1,0 +1,309 @@
+#include "origin/hls/hls_service.h"
+
+#include <charconv>
+#include <chrono>
+
+#include <spdlog/spdlog.h>
+
+#include "core/async_fs.h"
+#include "core/timer.h"
+#include "origin/flv_play.h"
+#include "origin/hls/packager.h"
+#include "origin/hls/playlist.h"
+#include "origin/hls/stream_hls.h"
+#include "origin/origin.h"
+#include "origin/stream_hub.h"
+#include "protocol/hls_query.h"
+
+namespace weir::origin::hls {
+
+namespace {
+
+constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
+constexpr size_t kMaxSegmentFile = 256 << 20;
+
+int64_t now_wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+void text(const http::ExchangeRef& ex, int status, const std::string& msg) {
+  ex->respond(status, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, msg + "\n");
+}
+
+http::Headers immutable(const char* type) {
+  return {{"Content-Type", type}, {"Cache-Control", "public, max-age=31536000, immutable"}};
+}
+
+// "/app/stream/file" -> parts; false for other shapes.
+bool split3(std::string_view path, std::string& app, std::string& stream, std::string& file) {
+  if (path.size() < 6 || path.front() != '/') return false;
+  std::string_view rest = path.substr(1);
+  size_t a = rest.find('/');
+  if (a == std::string_view::npos) return false;
+  size_t b = rest.find('/', a + 1);
+  if (b == std::string_view::npos || rest.find('/', b + 1) != std::string_view::npos) return false;
+  app = std::string(rest.substr(0, a));
+  stream = std::string(rest.substr(a + 1, b - a - 1));
+  file = std::string(rest.substr(b + 1));
+  return !app.empty() && !stream.empty() && !file.empty();
+}
+
+bool parse_u64(std::string_view s, uint64_t& out) {
+  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
+  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
+}
+
+// Parses "seg123.ts" style names: prefix, number(s), suffix.
+bool parse_name(std::string_view file, std::string_view prefix, std::string_view suffix, uint64_t& a, uint64_t* b) {
+  if (file.size() <= prefix.size() + suffix.size() || file.substr(0, prefix.size()) != prefix ||
+      file.substr(file.size() - suffix.size()) != suffix)
+    return false;
+  std::string_view mid = file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
+  if (!b) return parse_u64(mid, a);
+  size_t dot = mid.find('.');
+  return dot != std::string_view::npos && parse_u64(mid.substr(0, dot), a) && parse_u64(mid.substr(dot + 1), *b);
+}
+
+// A request held until a WaitTarget is met or a timeout passes.
+struct Hold {
+  std::shared_ptr<StreamHls> store;
+  http::ExchangeRef ex;
+  uint64_t id = 0;
+  bool done = false;
+  core::Timer timer;
+  Hold(std::shared_ptr<StreamHls> s, http::ExchangeRef e, core::Loop& loop)
+      : store(std::move(s)), ex(std::move(e)), timer(loop) {}
+};
+
+// Runs `then` once `t` is satisfied, or `timeout` after `ms`. The held
+// request costs a registration in the store and a timer, nothing per packet.
+void hold(const std::shared_ptr<StreamHls>& store, const http::ExchangeRef& ex, WaitTarget t, uint64_t ms,
+          std::function<void()> then, std::function<void()> timeout) {
+  if (store->satisfied(t)) return then();
+  core::Loop& loop = ex->loop();
+  auto h = std::make_shared<Hold>(store, ex, loop);
+  std::weak_ptr<Hold> weak = h;
+  h->id = store->wait(t, loop, [h, then] {
+    if (h->done) return;
+    h->done = true;
+    h->timer.stop();
+    if (h->ex->alive()) then();
+  });
+  if (!h->id) return text(ex, 503, "too many held requests for this stream");
+  h->timer.start(ms, [weak, timeout] {
+    auto p = weak.lock();
+    if (!p || p->done) return;
+    p->done = true;
+    p->store->cancel_wait(p->id);
+    if (p->ex->alive()) timeout();
+  });
+  ex->on_abort([weak] {
+    auto p = weak.lock();
+    if (!p || p->done) return;
+    p->done = true;
+    p->timer.stop();
+    p->store->cancel_wait(p->id);
+  });
+}
+
+void respond_cached(const http::ExchangeRef& ex, const core::Slice& body, const std::string& etag) {
+  if (ex->request().header("if-none-match") == etag) {
+    ex->respond(304, {{"ETag", etag}, {"Cache-Control", "max-age=1"}}, std::string());
+    return;
+  }
+  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}, {"ETag", etag}}, body);
+}
+
+uint64_t first_segment_wait_ms(const core::AppConfig& cfg) { return uint64_t(3 * cfg.hls.segment_ms + 1000); }
+
+}  // namespace
+
+bool is_hls_file_path(std::string_view path) {
+  std::string a, s, f;
+  if (!split3(path, a, s, f)) return false;
+  auto ends = [&](std::string_view suf) { return f.size() > suf.size() && f.substr(f.size() - suf.size()) == suf; };
+  return ends(".ts") || ends(".m4s") || ends(".mp4") || ends(".key");
+}
+
+void HlsService::add_routes(http::Router& r) {
+  r.add_suffix("GET", ".m3u8", [this](http::ExchangeRef ex) { handle_playlist(std::move(ex)); });
+  r.add_match("GET", [](std::string_view p) { return is_hls_file_path(p); },
+              [this](http::ExchangeRef ex) { handle_file(std::move(ex)); });
+}
+
+std::shared_ptr<StreamHls> HlsService::find(const StreamHub* hub) {
+  std::lock_guard<std::mutex> lk(mu_);
+  auto it = entries_.find(hub);
+  return it == entries_.end() ? nullptr : it->second;
+}
+
+std::shared_ptr<StreamHls> HlsService::ensure(const std::shared_ptr<StreamHub>& hub) {
+  std::shared_ptr<StreamHls> store;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = entries_.find(hub.get());
+    if (it != entries_.end() && !it->second->ended()) return it->second;
+    store = std::make_shared<StreamHls>(hub->app(), hub->name(), hub->app_config());
+    entries_[hub.get()] = store;
+  }
+  const StreamHub* key = hub.get();
+  HlsPackager::start(origin_, hub, store, [this, key, store] {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = entries_.find(key);
+    if (it != entries_.end() && it->second == store) entries_.erase(it);
+  });
+  return store;
+}
+
+void HlsService::on_stream_created(const std::shared_ptr<StreamHub>& hub) {
+  const core::AppConfig& cfg = hub->app_config();
+  if (cfg.hls.enabled && cfg.timeshift.enabled) ensure(hub);
+}
+
+void HlsService::handle_playlist(http::ExchangeRef ex) {
+  const http::HttpRequest& req = ex->request();
+  std::string app, stream, file;
+  bool ll = false;
+  if (split3(req.path, app, stream, file)) {
+    if (file != "llhls.m3u8") return text(ex, 404, "no such playlist");
+    ll = true;
+  } else if (!split_stream_path(req.path, ".m3u8", app, stream)) {
+    return text(ex, 404, "expected /{app}/{stream}.m3u8 or /{app}/{stream}/llhls.m3u8");
+  }
+  if (auto st = validate_stream_path(app, stream); !st) return text(ex, 400, st.message());
+  const core::AppConfig* cfg = origin_.config().find_app(app);
+  if (!cfg) return text(ex, 404, "app '" + app + "' is not configured");
+  if (!cfg->hls.enabled) return text(ex, 404, "HLS is not enabled for app '" + app + "'");
+  auto q = protocol::parse_hls_query(req.query);
+  if (!q) return text(ex, 400, q.error());
+  auto hub = origin_.registry().find(app, stream);
+  if (!hub) return text(ex, 404, "stream " + app + "/" + stream + " is not published");
+  auto store = ensure(hub);
+  store->touch();
+
+  if (q->timeshifted()) {
+    if (ll) return text(ex, 400, "time-shift applies to the MPEG-TS playlist /" + app + "/" + stream + ".m3u8");
+    if (!cfg->timeshift.enabled) return text(ex, 400, "time-shift is not enabled for app '" + app + "'");
+    TsPlaylistRequest tr;
+    tr.now_ms = now_wall_ms();
+    if (q->delay_s) {
+      tr.mode = TsPlaylistRequest::Mode::kDelay;
+      tr.delay_s = *q->delay_s;
+    } else {
+      tr.mode = q->end_unix_s ? TsPlaylistRequest::Mode::kVod : TsPlaylistRequest::Mode::kEvent;
+      tr.start_ms = int64_t(*q->start_unix_s * 1000);
+      if (q->end_unix_s) tr.end_ms = int64_t(*q->end_unix_s * 1000);
+      if (tr.start_ms > tr.now_ms) return text(ex, 404, "start is in the future");
+    }
+    auto r = store->render_ts(tr);
+    if (r.status != 200) return text(ex, r.status, r.error);
+    const bool closed = r.body.find("#EXT-X-ENDLIST") != std::string::npos;
+    ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", closed ? "public, max-age=3600" : "max-age=1"}},
+                std::move(r.body));
+    return;
+  }
+
+  auto answer = [ex, store, ll, skip = q->skip] {
+    core::Slice body;
+    std::string etag;
+    if (ll && skip) {
+      auto r = store->render_ll(true);
+      if (r.status != 200) return text(ex, 503, r.error);
+      ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}}, std::move(r.body));
+      return;
+    }
+    bool ok = ll ? store->cached_live_ll(body, etag) : store->cached_live_ts(body, etag);
+    if (!ok) return text(ex, 503, "no segment is ready yet; retry");
+    respond_cached(ex, body, etag);
+  };
+
+  if (ll && q->msn) {
+    if (!cfg->hls.ll) return text(ex, 400, "LL-HLS is not enabled for app '" + app + "'");
+    auto [edge_msn, edge_parts] = store->live_edge();
+    // RFC 8216bis 6.2.5.2: a request more than two segments past the last
+    // one in the playlist is answered 400 at once.
+    if (*q->msn > edge_msn + 1)
+      return text(ex, 400, fmt::format("_HLS_msn {} is beyond the live edge (segment {} is being built)", *q->msn, edge_msn));
+    WaitTarget t{*q->msn, q->part ? int64_t(*q->part) : -1};
+    int td = std::max(store->target_duration_s(), int((cfg->hls.segment_ms + 999) / 1000));
+    hold(store, ex, t, uint64_t(3 * td * 1000), answer,
+         [ex] { text(ex, 503, "the requested segment or part did not appear within three target durations"); });
+    return;
+  }
+  if (store->has_complete_segment()) return answer();
+  // Packaging just started: hold until the first segment is complete.
+  WaitTarget first{store->live_edge().first, -1};
+  hold(store, ex, first, first_segment_wait_ms(*cfg), answer,
+       [ex] { text(ex, 503, "no segment is ready yet; retry"); });
+}
+
+void HlsService::handle_file(http::ExchangeRef ex) {
+  std::string app, stream, file;
+  split3(ex->request().path, app, stream, file);
+  if (auto st = validate_stream_path(app, stream); !st) return text(ex, 400, st.message());
+  const core::AppConfig* cfg = origin_.config().find_app(app);
+  if (!cfg || !cfg->hls.enabled) return text(ex, 404, "no HLS for app '" + app + "'");
+  auto hub = origin_.registry().find(app, stream);
+  if (!hub) return text(ex, 404, "stream " + app + "/" + stream + " is not published");
+  auto store = find(hub.get());
+  if (!store) return text(ex, 404, "no HLS session for this stream; load the playlist first");
+  store->touch();
+
+  uint64_t a = 0, b = 0;
+  core::Slice bytes;
+  std::string path;
+  if (parse_name(file, "seg", ".ts", a, nullptr)) {
+    switch (store->ts_segment(a, bytes, path)) {
+      case StreamHls::Lookup::kFound:
+        return ex->respond(200, immutable("video/mp2t"), bytes);
+      case StreamHls::Lookup::kOnDisk:
+        core::read_file_async(ex->loop(), path, kMaxSegmentFile, [ex](core::Result<core::Slice> r) {
+          if (!ex->alive()) return;
+          if (!r) return text(ex, 404, "segment no longer available");
+          ex->respond(200, immutable("video/mp2t"), *r);
+        });
+        return;
+      default:
+        return text(ex, 404, "segment " + std::to_string(a) + " is not available");
+    }
+  }
+  if (parse_name(file, "seg", ".m4s", a, nullptr)) {
+    if (store->fmp4_segment(a, bytes) == StreamHls::Lookup::kFound)
+      return ex->respond(200, immutable("video/iso.segment"), bytes);
+    return text(ex, 404, "segment " + std::to_string(a) + " is not available");
+  }
+  if (parse_name(file, "part", ".m4s", a, &b)) {
+    auto lookup = store->part(a, uint32_t(b), bytes);
+    if (lookup == StreamHls::Lookup::kFound) return ex->respond(200, immutable("video/iso.segment"), bytes);
+    // The part named by EXT-X-PRELOAD-HINT is held until it exists.
+    auto [edge_msn, edge_parts] = store->live_edge();
+    if (a == edge_msn && b == edge_parts && cfg->hls.ll) {
+      auto fetch = [ex, store, a, b] {
+        core::Slice got;
+        if (store->part(a, uint32_t(b), got) == StreamHls::Lookup::kFound)
+          return ex->respond(200, immutable("video/iso.segment"), got);
+        // The segment was cut before this part existed: the next segment's
+        // first part follows; the player moves on with the next playlist.
+        text(ex, 404, "part " + std::to_string(a) + "." + std::to_string(b) + " was not produced");
+      };
+      hold(store, ex, WaitTarget{a, int64_t(b)}, uint64_t(3 * cfg->hls.part_ms + cfg->hls.segment_ms), fetch,
+           [ex] { text(ex, 503, "the hinted part did not appear in time"); });
+      return;
+    }
+    return text(ex, 404, "part " + std::to_string(a) + "." + std::to_string(b) + " is not available");
+  }
+  if (parse_name(file, "init", ".mp4", a, nullptr)) {
+    if (store->init(uint32_t(a), bytes)) return ex->respond(200, immutable("video/mp4"), bytes);
+    return text(ex, 404, "init segment " + std::to_string(a) + " is not available");
+  }
+  if (parse_name(file, "key", ".key", a, nullptr)) {
+    std::array<uint8_t, 16> key;
+    if (!store->key(a, key)) return text(ex, 404, "no such key");
+    return ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"Cache-Control", "private, max-age=3600"}},
+                       core::Slice::copy_of(core::ByteView(key.data(), key.size())));
+  }
+  text(ex, 404, "no such HLS resource");
+}
+
+}  // namespace weir::origin::hls

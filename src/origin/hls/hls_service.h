@@ -1,0 +1,57 @@
+// HlsService: HLS for every stream of the process. Starts a stream's
+// packager on the first HLS request (or at publish when the app keeps a
+// time-shift buffer), and answers the HLS routes:
+//   GET /{app}/{stream}.m3u8                  MPEG-TS playlist (+ time-shift queries)
+//   GET /{app}/{stream}/llhls.m3u8            fMP4 / LL-HLS playlist (+ _HLS_ directives)
+//   GET /{app}/{stream}/seg{msn}.ts           MPEG-TS segment (memory or disk)
+//   GET /{app}/{stream}/seg{msn}.m4s          fMP4 segment
+//   GET /{app}/{stream}/part{msn}.{i}.m4s     LL-HLS part (the hinted next part blocks)
+//   GET /{app}/{stream}/init{id}.mp4          fMP4 init segment
+//   GET /{app}/{stream}/key{id}.key           AES-128 key
+//
+// Thread: handlers run on the request's loop; the entry map is under mu_.
+// Held requests (blocking reload, preload hint, first segment) are bounded
+// per stream (hls.max_blocking_requests) and in time, and cost nothing while
+// held: the store posts them back when their part exists.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "origin/http/router.h"
+
+namespace weir::origin {
+class Origin;
+class StreamHub;
+}  // namespace weir::origin
+
+namespace weir::origin::hls {
+
+class StreamHls;
+
+class HlsService {
+ public:
+  explicit HlsService(Origin& origin) : origin_(origin) {}
+
+  void add_routes(http::Router& r);
+  // On the publisher's loop when a stream is created.
+  void on_stream_created(const std::shared_ptr<StreamHub>& hub);
+  // The stream's store, if packaging runs (for time-shifted FLV and stats).
+  std::shared_ptr<StreamHls> find(const StreamHub* hub);
+  // The store, starting the packager on this loop if none runs.
+  std::shared_ptr<StreamHls> ensure(const std::shared_ptr<StreamHub>& hub);
+
+ private:
+  void handle_playlist(http::ExchangeRef ex);
+  void handle_file(http::ExchangeRef ex);
+
+  Origin& origin_;
+  std::mutex mu_;
+  std::map<const StreamHub*, std::shared_ptr<StreamHls>> entries_;
+};
+
+// True for "/{app}/{stream}/{file}" paths HlsService serves.
+bool is_hls_file_path(std::string_view path);
+
+}  // namespace weir::origin::hls

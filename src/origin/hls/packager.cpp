@@ -1,0 +1,307 @@
+#include "origin/hls/packager.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <chrono>
+#include <cmath>
+
+#include <spdlog/spdlog.h>
+
+#include "origin/hls/timeshift_disk.h"
+#include "origin/loop_hub.h"
+#include "origin/origin.h"
+#include "origin/stream_hub.h"
+
+namespace weir::origin::hls {
+
+namespace {
+constexpr uint64_t kMaintainMs = 1000;
+
+int64_t now_wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+protocol::TsMuxerOptions ts_options() {
+  protocol::TsMuxerOptions o;
+  o.audio_frames_per_pes = 4;  // fewer, larger audio PES: less overhead for HLS players
+  return o;
+}
+}  // namespace
+
+HlsPackager* HlsPackager::start(Origin& origin, const std::shared_ptr<StreamHub>& hub, std::shared_ptr<StreamHls> store,
+                                std::function<void()> on_done) {
+  auto* p = new HlsPackager(origin, std::move(store), std::move(on_done));
+  p->lh_ = origin.current().attach(hub);
+  if (!p->lh_) {
+    p->stop("stream ended");
+    return nullptr;
+  }
+  const core::AppConfig& app = hub->app_config();
+  if (app.timeshift.enabled) {
+    std::string dir = app.timeshift.dir + "/" + hub->app() + "/" + hub->name() + "-" +
+                      std::to_string(p->store_->msn_base());
+    p->disk_ = std::make_shared<TimeshiftDisk>(core::Loop::current() ? *core::Loop::current() : origin.loops().at(0),
+                                               p->store_, std::move(dir));
+  }
+  // Backfill from the oldest keyframe in the ring: the first segments are
+  // ready as soon as the cache holds two keyframes.
+  p->lh_->add_consumer(p, StartAt::kOldestKeyframe);
+  p->timer_.start(kMaintainMs, [p] { p->maintain(); }, kMaintainMs);
+  spdlog::info("hls {}/{}: packaging started (first msn {})", hub->app(), hub->name(), p->next_msn_);
+  p->on_packets();
+  return p;
+}
+
+HlsPackager::HlsPackager(Origin& origin, std::shared_ptr<StreamHls> store, std::function<void()> on_done)
+    : origin_(origin),
+      store_(std::move(store)),
+      on_done_(std::move(on_done)),
+      timer_(core::Loop::current() ? *core::Loop::current() : origin.loops().at(0)),
+      ts_(ts_options()),
+      ts_buf_(256 * 1024),
+      next_msn_(store_->msn_base()) {}
+
+HlsPackager::~HlsPackager() = default;
+
+void HlsPackager::stop(const std::string& why) {
+  if (stopping_) return;
+  stopping_ = true;
+  timer_.stop();
+  if (lh_) {
+    auto lh = std::move(lh_);
+    lh->remove_consumer(this);
+    origin_.current().release_if_unused(lh.get());
+  }
+  store_->set_ended();
+  if (disk_) {
+    disk_->remove_all();  // in-flight I/O keeps it alive past this packager
+    disk_.reset();
+  }
+  spdlog::info("hls {}/{}: packaging stopped: {}", store_->app(), store_->name(), why);
+  auto done = std::move(on_done_);
+  delete this;
+  if (done) done();
+}
+
+void HlsPackager::on_packets() {
+  while (lh_ && !stopping_) {
+    batch_.clear();
+    ReadResult r = lh_->read(*this, batch_, 1 << 20);
+    if (r != ReadResult::kOk) break;
+    for (const PacketRef& p : batch_) process(*p);
+  }
+  batch_.clear();
+}
+
+void HlsPackager::on_stream_end(const std::string& why) {
+  lh_.reset();  // already detached
+  if (seg_open_) {
+    if (fmp4_ok_) fmp4_.end_held_samples();
+    cut_part();
+    finish_segment(last_dts_ + int64_t(frame_ms_));
+  }
+  stop("stream ended: " + why);
+}
+
+void HlsPackager::on_too_slow(uint64_t backlog) {
+  // The packager reads synchronously, so this means the ring moved past it
+  // (e.g. an inbox resync); start over at the next keyframe with a discontinuity.
+  pending_discontinuity_ = true;
+  spdlog::warn("hls {}/{}: fell {} bytes behind; resuming at the next keyframe", store_->app(), store_->name(), backlog);
+}
+
+void HlsPackager::process(const HubPacket& hp) {
+  const core::MediaPacket& m = hp.media();
+  if (m.is_data()) return;
+  if (m.flags & core::packet_flags::kDiscontinuity) {
+    if (seg_open_) {
+      cut_part();
+      finish_segment(m.dts);
+    }
+    pending_discontinuity_ = true;
+    anchored_ = false;
+  }
+  if (m.is_config()) return on_config(m);
+  if (m.payload().empty()) return;  // end-of-sequence and other tags without media
+  if (!anchored_) {
+    anchored_ = true;
+    anchor_wall_ = hp.arrival_ms();
+    anchor_dts_ = m.dts;
+  }
+  on_media(m);
+}
+
+void HlsPackager::on_config(const core::MediaPacket& m) {
+  core::Slice& current = m.is_video() ? video_config_ : audio_config_;
+  const bool changed = !current.empty() && (current.size() != m.payload().size() ||
+                                            !std::equal(current.view().begin(), current.view().end(), m.payload().begin()));
+  if (m.is_video()) {
+    has_video_ = true;
+    video_codec_ = m.codec;
+  } else {
+    audio_codec_ = m.codec;
+  }
+  current = m.body.sub(m.payload_offset);
+  if (changed && seg_open_) {
+    // New decoder config: close the segment and start a new one (and a new
+    // init segment) with a discontinuity.
+    if (fmp4_ok_) {
+      (void)fmp4_.add_packet(m);  // completes the held sample at the config's dts
+      cut_part();
+    }
+    finish_segment(m.dts);
+    pending_discontinuity_ = true;
+  }
+  if (ts_ok_) {
+    core::Status st = m.is_video() ? ts_.set_video(m.codec, current.view()) : ts_.set_audio(m.codec, current.view());
+    if (!st) {
+      spdlog::warn("hls {}/{}: no MPEG-TS output: {}", store_->app(), store_->name(), st.message());
+      ts_ok_ = false;
+    }
+  }
+  if (fmp4_ok_) {
+    auto r = fmp4_.add_packet(m);
+    if (!r) {
+      spdlog::warn("hls {}/{}: no fMP4 output: {}", store_->app(), store_->name(), r.error());
+      fmp4_ok_ = false;
+    } else if (*r == protocol::Fmp4AddResult::kConfigChanged || changed) {
+      ++init_id_;
+      init_published_ = false;
+    }
+  }
+}
+
+void HlsPackager::mux_fmp4(const core::MediaPacket& m) {
+  if (!fmp4_ok_) return;
+  auto r = fmp4_.add_packet(m);
+  if (!r) {
+    spdlog::warn("hls {}/{}: fMP4 output stopped: {}", store_->app(), store_->name(), r.error());
+    fmp4_ok_ = false;
+  }
+}
+
+void HlsPackager::mux_ts(const core::MediaPacket& m) {
+  if (!ts_ok_) return;
+  if (auto st = ts_.write_packet(ts_buf_, m); !st) {
+    spdlog::warn("hls {}/{}: MPEG-TS output stopped: {}", store_->app(), store_->name(), st.message());
+    ts_ok_ = false;
+  }
+}
+
+void HlsPackager::on_media(const core::MediaPacket& m) {
+  const bool video = m.is_video();
+  if (video && last_video_dts_ >= 0 && m.dts > last_video_dts_) {
+    // Recent frame interval, for cutting parts under the target.
+    double d = double(m.dts - last_video_dts_);
+    frame_ms_ = std::clamp(std::max(frame_ms_ * 0.95, d), 10.0, double(store_->config().hls.part_ms) / 2);
+  }
+  if (video) last_video_dts_ = m.dts;
+  const bool sync = video ? m.is_keyframe() : !has_video_;
+  if (!seg_open_) {
+    if (!sync) return;  // segments start at a keyframe
+    begin_segment(m);
+  } else if (sync && m.dts - seg_first_dts_ >= store_->config().hls.segment_ms) {
+    // Cut. The fMP4 muxer takes the keyframe first so the previous sample gets
+    // its duration; the fragment flushed now ends just before the keyframe,
+    // which opens the next segment.
+    mux_fmp4(m);
+    cut_part();
+    finish_segment(m.dts);
+    begin_segment(m);
+    mux_ts(m);
+    last_dts_ = m.dts;
+    return;
+  }
+  mux_fmp4(m);
+  // A keyframe inside a segment starts a new, independent part.
+  if (video && m.is_keyframe()) cut_part();
+  mux_ts(m);
+  last_dts_ = std::max(last_dts_, m.dts);
+  // Cut a part once the next frame could take it past the part target.
+  if (fmp4_ok_ && store_->config().hls.ll &&
+      fmp4_.ready_duration_ms() + frame_ms_ > double(store_->config().hls.part_ms))
+    cut_part();
+}
+
+void HlsPackager::publish_init() {
+  if (init_published_ || !fmp4_ok_) return;
+  auto init = fmp4_.init_segment();
+  if (!init) {
+    spdlog::warn("hls {}/{}: no fMP4 init segment: {}", store_->app(), store_->name(), init.error());
+    fmp4_ok_ = false;
+    return;
+  }
+  store_->set_init(init_id_, std::move(*init), fmp4_.codecs());
+  init_published_ = true;
+}
+
+void HlsPackager::begin_segment(const core::MediaPacket& m) {
+  publish_init();
+  seg_open_ = true;
+  seg_first_dts_ = m.dts;
+  int64_t pdt = anchor_wall_ + (m.dts - anchor_dts_);
+  store_->begin_segment(next_msn_, m.dts, pdt, pending_discontinuity_, init_id_);
+  pending_discontinuity_ = false;
+  ts_buf_.clear();
+  if (ts_ok_) ts_.write_tables(ts_buf_);
+}
+
+void HlsPackager::cut_part() {
+  if (!fmp4_ok_ || !seg_open_) return;
+  protocol::Fmp4Fragment f = fmp4_.flush_fragment(fragment_seq_);
+  if (f.empty()) return;
+  ++fragment_seq_;
+  store_->add_part(Part{std::move(f.data), f.duration_ms, f.independent});
+}
+
+void HlsPackager::finish_segment(int64_t end_dts) {
+  if (!seg_open_) return;
+  seg_open_ = false;
+  core::Slice ts;
+  uint64_t key_id = 0;
+  if (ts_ok_) {
+    ts_.flush(ts_buf_);
+    ts = ts_buf_.finish();
+    if (store_->config().hls.encryption == "aes-128") ts = encrypt(next_msn_, std::move(ts), key_id);
+  }
+  double duration = double(std::max<int64_t>(end_dts - seg_first_dts_, 1));
+  store_->complete_segment(duration, std::move(ts), key_id);
+  ++next_msn_;
+  if (disk_) disk_->pump();
+}
+
+core::Slice HlsPackager::encrypt(uint64_t msn, core::Slice clear, uint64_t& key_id) {
+  const uint64_t rotation = uint64_t(store_->config().hls.key_rotation_segments);
+  uint64_t id = 1 + (msn - store_->msn_base()) / rotation;
+  if (id != key_id_) {
+    RAND_bytes(key_.data(), int(key_.size()));
+    key_id_ = id;
+    store_->set_key(id, key_);
+  }
+  key_id = id;
+  // No IV attribute in EXT-X-KEY: the IV is the media sequence number as a
+  // 128-bit big-endian integer (RFC 8216 5.2).
+  uint8_t iv[16] = {0};
+  for (int i = 0; i < 8; ++i) iv[15 - i] = uint8_t(msn >> (8 * i));
+  core::ByteWriter out(clear.size() + 16);
+  uint8_t* dst = out.grow(clear.size() + 16);
+  int n1 = 0, n2 = 0;
+  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
+  EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key_.data(), iv);
+  EVP_EncryptUpdate(ctx, dst, &n1, clear.data(), int(clear.size()));
+  EVP_EncryptFinal_ex(ctx, dst + n1, &n2);
+  EVP_CIPHER_CTX_free(ctx);
+  core::Slice all = out.finish();
+  return all.sub(0, size_t(n1 + n2));
+}
+
+void HlsPackager::maintain() {
+  if (disk_) disk_->pump();
+  const core::AppConfig& cfg = store_->config();
+  if (!cfg.timeshift.enabled && now_wall_ms() - store_->last_request_ms() > cfg.hls.idle_timeout_ms)
+    stop("no HLS request for " + std::to_string(cfg.hls.idle_timeout_ms) + " ms");
+}
+
+}  // namespace weir::origin::hls

@@ -1,0 +1,102 @@
+// HlsPackager: makes a stream's HLS segments, once per stream (not per
+// viewer). A Consumer of the stream on one loop: it starts at the oldest
+// keyframe of the GOP cache (so the first playlist is ready at once), cuts
+// segments at the first keyframe past hls.segment_ms (audio-only streams: at
+// any frame), muxes each into MPEG-TS and into fMP4 parts of about
+// hls.part_ms, and publishes them to the StreamHls store.
+//
+// Discontinuities (EXT-X-DISCONTINUITY) at a publisher change and at a codec
+// config change; then a new init segment for fMP4 and new PAT/PMT for TS.
+// Program date-time is anchored on the arrival wall clock of the packet that
+// starts the timeline (and re-anchored at each discontinuity).
+//
+// Thread: its loop. Ownership: self-owned; it deletes itself after stop() or
+// when the stream ends, having told its `on_done`.
+#pragma once
+
+#include <array>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/timer.h"
+#include "origin/consumer.h"
+#include "origin/hls/stream_hls.h"
+#include "protocol/fmp4_muxer.h"
+#include "protocol/ts_muxer.h"
+
+namespace weir::origin {
+class Origin;
+class LoopHub;
+class StreamHub;
+}  // namespace weir::origin
+
+namespace weir::origin::hls {
+
+class TimeshiftDisk;
+
+class HlsPackager final : public Consumer {
+ public:
+  // `on_done` runs once when the packager stops (idle, stream end, stop()).
+  static HlsPackager* start(Origin& origin, const std::shared_ptr<StreamHub>& hub, std::shared_ptr<StreamHls> store,
+                            std::function<void()> on_done);
+  // Stops and frees the packager (loop thread).
+  void stop(const std::string& why);
+
+  void on_packets() override;
+  void on_stream_end(const std::string& why) override;
+  void on_too_slow(uint64_t backlog) override;
+
+ private:
+  HlsPackager(Origin& origin, std::shared_ptr<StreamHls> store, std::function<void()> on_done);
+  ~HlsPackager() override;
+
+  void process(const class HubPacket& hp);
+  void on_config(const core::MediaPacket& m);
+  void on_media(const core::MediaPacket& m);
+  void mux_fmp4(const core::MediaPacket& m);
+  void mux_ts(const core::MediaPacket& m);
+  void begin_segment(const core::MediaPacket& m);
+  void finish_segment(int64_t end_dts);
+  void cut_part();
+  void publish_init();
+  core::Slice encrypt(uint64_t msn, core::Slice clear, uint64_t& key_id);
+  void maintain();  // idle check, spill and delete jobs
+
+  Origin& origin_;
+  std::shared_ptr<StreamHls> store_;
+  std::function<void()> on_done_;
+  std::shared_ptr<LoopHub> lh_;
+  core::Timer timer_;
+  std::shared_ptr<TimeshiftDisk> disk_;
+  std::vector<PacketRef> batch_;
+
+  protocol::TsMuxer ts_;
+  protocol::Fmp4Muxer fmp4_;
+  bool ts_ok_ = true, fmp4_ok_ = true;
+  core::ByteWriter ts_buf_;
+  core::Slice video_config_, audio_config_;
+  core::Codec video_codec_ = core::Codec::kUnknown, audio_codec_ = core::Codec::kUnknown;
+  bool has_video_ = false;
+
+  bool seg_open_ = false;
+  uint64_t next_msn_;
+  int64_t seg_first_dts_ = 0;
+  int64_t last_dts_ = 0;
+  bool pending_discontinuity_ = false;
+  uint32_t init_id_ = 0;
+  bool init_published_ = false;
+  uint32_t fragment_seq_ = 1;
+  double frame_ms_ = 40;  // recent video frame interval, for part cutting
+  int64_t last_video_dts_ = -1;
+
+  bool anchored_ = false;
+  int64_t anchor_wall_ = 0, anchor_dts_ = 0;
+
+  uint64_t key_id_ = 0;
+  std::array<uint8_t, 16> key_{};
+  bool stopping_ = false;
+};
+
+}  // namespace weir::origin::hls
