@@ -146,7 +146,7 @@ struct ReadJob {
 }  // namespace
 
 void mkdirs_async(Loop& loop, std::string path, std::function<void(Status)> done) {
-  auto* job = new MkdirsJob{};
+  auto* job = new MkdirsJob();
   job->loop = &loop;
   job->done = std::move(done);
   for (size_t i = 1; i <= path.size(); ++i)
@@ -155,7 +155,7 @@ void mkdirs_async(Loop& loop, std::string path, std::function<void(Status)> done
 }
 
 void write_file_async(Loop& loop, std::string path, Slice bytes, std::function<void(Status)> done) {
-  auto* job = new WriteJob{};
+  auto* job = new WriteJob();
   job->loop = &loop;
   job->path = std::move(path);
   job->bytes = std::move(bytes);
@@ -174,7 +174,7 @@ void write_file_async(Loop& loop, std::string path, Slice bytes, std::function<v
 }
 
 void read_file_async(Loop& loop, std::string path, size_t max_bytes, std::function<void(Result<Slice>)> done) {
-  auto* job = new ReadJob{};
+  auto* job = new ReadJob();
   job->loop = &loop;
   job->path = std::move(path);
   job->max_bytes = max_bytes;

@@ -321,6 +321,12 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
   for (auto& [name, app] : cfg.apps) {
     if (app.hls.part_ms * 2 > app.hls.segment_ms)
       errors.push_back("apps." + name + ".hls.part_ms: must be at most half of hls.segment_ms");
+    if (!app.srt.passphrase.empty() && (app.srt.passphrase.size() < 10 || app.srt.passphrase.size() > 79))
+      errors.push_back("apps." + name + ".srt.passphrase: must be 10 to 79 characters (or empty)");
+    if (app.srt.pbkeylen != 0 && app.srt.pbkeylen != 16 && app.srt.pbkeylen != 24 && app.srt.pbkeylen != 32)
+      errors.push_back("apps." + name + ".srt.pbkeylen: must be 0, 16, 24 or 32");
+    if (app.srt.payload_size % 188 != 0)
+      errors.push_back("apps." + name + ".srt.payload_size: must be a multiple of 188 (whole TS packets)");
     if (app.timeshift.enabled && !app.hls.enabled)
       errors.push_back("apps." + name + ".timeshift.enabled: needs hls.enabled (the buffer holds HLS segments)");
     if (app.timeshift.enabled && app.timeshift.dir.empty() && app.timeshift.disk_bytes > 0)

@@ -69,6 +69,18 @@ struct HttpConfig {
   }
 };
 
+struct SrtConfig {
+  std::string listen = "0.0.0.0:10080";
+  bool enabled = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, config::NoCheck{}, "Accept SRT publishers and players.");
+    v.field("listen", listen, config::ListenAddress{},
+            "UDP address SRT listens on, HOST:PORT (port 0 = any free port).");
+  }
+};
+
 struct LimitsConfig {
   int64_t max_connections = 20000;
 
@@ -135,6 +147,34 @@ struct TimeshiftConfig {
   }
 };
 
+// SRT settings of an app's connections (set on each accepted socket).
+struct AppSrtConfig {
+  int64_t latency_ms = 120;
+  int64_t peer_latency_ms = 120;
+  std::string passphrase;
+  int64_t pbkeylen = 0;
+  int64_t max_bw = 0;
+  int64_t overhead_pct = 25;
+  int64_t payload_size = 1316;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("latency_ms", latency_ms, config::IntRange{20, 10000},
+            "Receiver latency (SRTO_RCVLATENCY): how long SRT waits for retransmissions.");
+    v.field("peer_latency_ms", peer_latency_ms, config::IntRange{20, 10000},
+            "Latency asked of the peer as sender (SRTO_PEERLATENCY).");
+    v.field("passphrase", passphrase, config::NoCheck{},
+            "Encryption passphrase, 10 to 79 characters (empty = unencrypted); peers must use the same.");
+    v.field("pbkeylen", pbkeylen, config::IntRange{0, 32}, "AES key length: 0 (auto), 16, 24 or 32 bytes.");
+    v.field("max_bw", max_bw, config::IntRange{0, 10LL << 30},
+            "Send rate cap towards players, bytes/s (0 = input rate plus overhead_pct).");
+    v.field("overhead_pct", overhead_pct, config::IntRange{5, 100},
+            "Retransmission headroom above the input rate when max_bw is 0 (SRTO_OHEADBW).");
+    v.field("payload_size", payload_size, config::IntRange{188, 1456},
+            "Bytes per SRT packet (SRTO_PAYLOADSIZE; 1316 = 7 TS packets).");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -149,6 +189,7 @@ struct AppConfig {
   config::ByteSize viewer_sndbuf = 256 * config::KiB;
   HlsConfig hls;
   TimeshiftConfig timeshift;
+  AppSrtConfig srt;
 
   template <class V>
   void visit(V& v) {
@@ -175,6 +216,7 @@ struct AppConfig {
             "count towards the viewer's backlog, so keep it below viewer_skip_bytes.");
     v.section("hls", hls);
     v.section("timeshift", timeshift);
+    v.section("srt", srt);
   }
 };
 
@@ -183,6 +225,7 @@ struct Config {
   LogConfig log;
   RtmpConfig rtmp;
   HttpConfig http;
+  SrtConfig srt;
   LimitsConfig limits;
   std::map<std::string, AppConfig> apps;
 
@@ -196,6 +239,7 @@ struct Config {
     v.section("log", log);
     v.section("rtmp", rtmp);
     v.section("http", http);
+    v.section("srt", srt);
     v.section("limits", limits);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "

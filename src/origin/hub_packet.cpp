@@ -32,4 +32,19 @@ core::Ref<const HubPacket> HubPacket::make(core::MediaPacket media, uint32_t chu
   return core::Ref<const HubPacket>(p);
 }
 
+void HubPacket::set_ts(core::Slice bytes) const {
+  // The muxer's output for one packet fills its own buffer (offset 0).
+  core::Buffer* b = bytes.buffer().get();
+  if (!b) return;
+  b->ref_acquire();
+  core::Buffer* expected = nullptr;
+  if (!ts_.compare_exchange_strong(expected, b, std::memory_order_acq_rel)) {
+    if (b->ref_release()) b->destroy_self();
+  }
+}
+
+HubPacket::~HubPacket() {
+  if (core::Buffer* b = ts_.load(std::memory_order_acquire); b && b->ref_release()) b->destroy_self();
+}
+
 }  // namespace weir::origin

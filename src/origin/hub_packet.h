@@ -11,6 +11,7 @@
 // the chunk headers are the same for every viewer.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 
 #include "core/media_packet.h"
@@ -43,9 +44,19 @@ class HubPacket final : public core::RefCounted {
   core::ByteView rtmp_continuation() const { return {rtmp_cont_, rtmp_cont_len_}; }
   uint32_t rtmp_chunk_size() const { return rtmp_chunk_size_; }
 
+  // MPEG-TS bytes of this packet (its PES; PAT/PMT before keyframes), made
+  // by the stream's one TS muxer while TS viewers exist. Set at most once,
+  // under the hub lock, before any TS viewer can reach the packet; nullptr
+  // when TS output was off when the packet passed. The only field written
+  // after make(): a cache of a derived form, never changed once set.
+  const core::Buffer* ts() const { return ts_.load(std::memory_order_acquire); }
+  void set_ts(core::Slice bytes) const;
+  ~HubPacket() override;
+
  private:
   HubPacket() = default;
   core::MediaPacket media_;
+  mutable std::atomic<core::Buffer*> ts_{nullptr};  // holds one ref when set
   int64_t arrival_ms_ = 0;
   uint32_t rtmp_chunk_size_ = 0;
   uint8_t flv_hdr_[11];

@@ -7,7 +7,7 @@
 
 #include "core/tcp_conn.h"
 #include "core/timer.h"
-#include "origin/flv_play.h"
+#include "origin/http_play.h"
 #include "origin/hls/hls_service.h"
 #include "origin/metrics_text.h"
 #include "origin/origin.h"
@@ -114,7 +114,9 @@ std::shared_ptr<const http::Router> build_routes(Origin& origin) {
   });
   r->add_prefix("GET", "/api/streams", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
   r->add_suffix("GET", ".flv", [o](http::ExchangeRef ex) { handle_flv_request(*o, std::move(ex)); });
+  // HLS first: its segments also end in .ts, under /{app}/{stream}/.
   origin.hls().add_routes(*r);
+  r->add_suffix("GET", ".ts", [o](http::ExchangeRef ex) { handle_ts_request(*o, std::move(ex)); });
   return r;
 }
 

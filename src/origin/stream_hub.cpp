@@ -142,6 +142,7 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
     origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
 
     hp = HubPacket::make(std::move(pkt), uint32_t(origin_.config().rtmp.chunk_size));
+    if (ts_mux_) mux_ts_locked(*hp);
     master_.push(hp);
     for (const auto& lh : loop_hubs_) {
       if (here && &lh->loop() == here) {
@@ -250,6 +251,49 @@ std::shared_ptr<LoopHub> StreamHub::attach(core::Loop& loop) {
   for (uint64_t s = master_.first_seq(); s < master_.end_seq(); ++s) lh->ring_for_seed().push(master_.at(s));
   loop_hubs_.push_back(lh);
   return lh;
+}
+
+void StreamHub::mux_ts_locked(const HubPacket& hp) {
+  const core::MediaPacket& m = hp.media();
+  if (m.is_data()) return;
+  if (m.is_config()) {
+    core::Status st = m.is_video() ? ts_mux_->set_video(m.codec, m.payload()) : ts_mux_->set_audio(m.codec, m.payload());
+    if (!st && !ts_failed_logged_) {
+      ts_failed_logged_ = true;
+      spdlog::warn("stream {}: no MPEG-TS output for this codec: {}", key_, st.message());
+    }
+    return;
+  }
+  if (m.payload().empty()) return;
+  core::ByteWriter w(m.body.size() + m.body.size() / 8 + 512);
+  if (auto st = ts_mux_->write_packet(w, m); !st) {
+    if (!ts_failed_logged_) {
+      ts_failed_logged_ = true;
+      spdlog::warn("stream {}: MPEG-TS muxing failed: {}", key_, st.message());
+    }
+    return;
+  }
+  if (w.size()) hp.set_ts(w.finish());
+}
+
+void StreamHub::add_ts_user() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (ts_users_++ > 0) return;
+  protocol::TsMuxerOptions opts;
+  opts.audio_frames_per_pes = 1;        // low latency: each frame goes out at once
+  opts.tables_before_keyframes = true;  // every keyframe is a join point
+  ts_mux_ = std::make_unique<protocol::TsMuxer>(opts);
+  ts_failed_logged_ = false;
+  const GopStart* g = master_.latest_start();
+  if (!g) return;
+  if (g->video_config) mux_ts_locked(*g->video_config);
+  if (g->audio_config) mux_ts_locked(*g->audio_config);
+  for (uint64_t seq = g->seq; seq < master_.end_seq(); ++seq) mux_ts_locked(*master_.at(seq));
+}
+
+void StreamHub::remove_ts_user() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (ts_users_ > 0 && --ts_users_ == 0) ts_mux_.reset();
 }
 
 void StreamHub::detach(const std::shared_ptr<LoopHub>& lh) {

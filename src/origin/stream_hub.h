@@ -21,6 +21,7 @@
 #include "core/media_packet.h"
 #include "origin/gop_ring.h"
 #include "origin/publisher.h"
+#include "protocol/ts_muxer.h"
 
 namespace weir::core {
 class Loop;
@@ -79,6 +80,13 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   std::shared_ptr<LoopHub> attach(core::Loop& loop);
   void detach(const std::shared_ptr<LoopHub>& lh);
 
+  // MPEG-TS output (SRT play, HTTP .ts). The stream's packets get TS bytes
+  // (HubPacket::ts) from one muxer while at least one TS user exists. The
+  // first user also muxes the GOP cache from its latest keyframe, so TS
+  // viewers start at once like the others. Any loop.
+  void add_ts_user();
+  void remove_ts_user();
+
  private:
   void grace_expired(uint64_t generation);
   void end_locked(const std::string& why, std::vector<std::shared_ptr<LoopHub>>& to_end);
@@ -104,6 +112,11 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   int64_t last_dts_ = 0;
 
   StreamStats stats_;
+
+  void mux_ts_locked(const HubPacket& hp);
+  std::unique_ptr<protocol::TsMuxer> ts_mux_;
+  int ts_users_ = 0;
+  bool ts_failed_logged_ = false;
 };
 
 }  // namespace weir::origin

@@ -51,6 +51,12 @@ void StreamWriter::frame(const PacketRef& p) {
       conn_->append(body);
       conn_->append(p->flv_prev_size());
       break;
+    case Framing::kTs: {
+      const core::Buffer* ts = p->ts();
+      if (!ts) return;  // muxed before TS output was on, or not a frame
+      conn_->append(ts->view());
+      break;
+    }
     case Framing::kRtmp: {
       conn_->append(p->rtmp_header());
       const size_t cs = p->rtmp_chunk_size();

@@ -23,7 +23,12 @@ namespace weir::origin {
 class Origin;
 class StreamHub;
 
-enum class Framing { kFlv, kWsFlv, kRtmp };
+enum class Framing {
+  kFlv,    // HTTP-FLV
+  kWsFlv,  // WebSocket-FLV
+  kRtmp,   // RTMP play
+  kTs,     // HTTP MPEG-TS (needs StreamHub::add_ts_user while it plays)
+};
 
 class StreamWriter final : public Consumer {
  public:

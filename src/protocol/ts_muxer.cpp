@@ -25,8 +25,9 @@ constexpr uint8_t kHevcAud[] = {0x46, 0x01, 0x50};  // type 35, tid 1; pic_type 
 // Tables in an audio-only program with tables_before_keyframes: every 500 ms.
 constexpr int64_t kAudioOnlyTableInterval = 45000;
 // An adaptation-only PCR packet is inserted when audio runs this far past the
-// last PCR (ISO/IEC 13818-1 2.7.2 allows at most 100 ms between PCRs).
-constexpr int64_t kMaxPcrGap = 7200;
+// last PCR. ISO/IEC 13818-1 2.7.2 allows at most 100 ms between PCRs; 50 ms
+// leaves room for the audio step (about 21-26 ms per single-frame PES).
+constexpr int64_t kMaxPcrGap = 4500;
 // A PCR that would go back by more than this is written as a discontinuity
 // instead of being held at the previous value.
 constexpr int64_t kPcrBackwardJump = 90000;
@@ -231,6 +232,8 @@ void TsMuxer::maybe_write_tables(core::ByteWriter& out, bool keyframe, int64_t d
 
 int64_t TsMuxer::next_pcr(int64_t dts90, bool* discontinuity) {
   int64_t pcr = dts90 - options_.pcr_delay;
+  // A stream starting near 0 keeps its PCR at 0 rather than wrapping to 2^33.
+  if (pcr < 0 && dts90 >= 0) pcr = 0;
   *discontinuity = false;
   if (have_pcr_ && pcr < last_pcr_) {
     if (last_pcr_ - pcr > kPcrBackwardJump) {

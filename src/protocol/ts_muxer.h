@@ -18,9 +18,9 @@
 //    pts == dts); PCR = DTS - pcr_delay in the adaptation field of the first
 //    TS packet of each video PES (of each audio PES in an audio-only
 //    program), never going backwards (a jump back of more than a second is
-//    written with discontinuity_indicator set); when video is sparse an
-//    adaptation-only packet on the video PID carries a PCR at least every
-//    100 ms of audio;
+//    written with discontinuity_indicator set); when video is sparse, an
+//    adaptation-only packet on the video PID carries a PCR whenever audio
+//    runs 50 ms past the last PCR;
 //  - random_access_indicator on keyframe PES and on audio PES;
 //  - stuffing through the adaptation field of the last packet of each PES;
 //  - continuity counters per PID live in the muxer and continue across
@@ -47,8 +47,9 @@ struct TsMuxerOptions {
   // 90 kHz ticks added to every PTS, DTS and PCR. FFmpeg starts streams at
   // 1.4 s (126000); 0 starts PTS at the packet's own ms value.
   int64_t timestamp_offset = 126000;
-  // PCR = DTS - pcr_delay (90 kHz). FFmpeg's default max_delay is 0.7 s; a
-  // smaller value lowers decoder buffering on live (SRT) outputs.
+  // PCR = DTS - pcr_delay (90 kHz), but not below 0 while DTS is not. FFmpeg's
+  // default max_delay is 0.7 s; a smaller value lowers decoder buffering on
+  // live (SRT) outputs.
   int64_t pcr_delay = 63000;
   // AAC frames packed into one audio PES (1..64). HLS players prefer fewer,
   // larger PES; live SRT viewers want 1. Pending frames are written before

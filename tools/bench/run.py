@@ -281,7 +281,8 @@ class Weir:
     def urls(self):
         return {"rtmp": f"rtmp://{self.rtmp}/live/{STREAM}",
                 "flv": f"http://{self.http}/live/{STREAM}.flv",
-                "hls": f"http://{self.http}/live/{STREAM}.m3u8"}
+                "hls": f"http://{self.http}/live/{STREAM}.m3u8",
+                "llhls": f"http://{self.http}/live/{STREAM}/llhls.m3u8"}
 
     def wait_stream(self):
         def live():
@@ -372,6 +373,7 @@ http {{
             st, body = http_status(self.urls()["hls"])
             return st == 200 and body.count(b"#EXTINF") >= segments
         wait_for(ready, timeout, "nginx-rtmp's HLS playlist")
+        time.sleep(1)
 
     def stop(self):
         return stop(self.proc, signal.SIGQUIT, 15)
@@ -404,14 +406,21 @@ def run_loadgen(loadgen, kind, url, n, ramp, steady, loops, server_pid, workdir,
                 window[e] = {"t": time.monotonic(), "cpu": tree_cpu_s(server_pid), "rss": tree_rss_kib(server_pid)}
                 if on_window:
                     on_window(e)
-    t = threading.Thread(target=read_err, daemon=True)
-    t.start()
+    out_chunks = []
+
+    def read_out():
+        out_chunks.append(p.stdout.read())
+    threads = [threading.Thread(target=read_err, daemon=True), threading.Thread(target=read_out, daemon=True)]
+    for t in threads:
+        t.start()
     try:
-        out, _ = p.communicate(timeout=duration + 60)
+        p.wait(timeout=duration + 60)
     except subprocess.TimeoutExpired:
         p.kill()
-        out, _ = p.communicate()
-    t.join(5)
+        p.wait()
+    for t in threads:
+        t.join(10)
+    out = "".join(out_chunks)
     (Path(workdir) / f"{name}.stderr").write_text("".join(err_lines))
     (Path(workdir) / f"{name}.json").write_text(out)
     lines = [x for x in out.splitlines() if x.startswith("{")]
@@ -429,8 +438,9 @@ def case_figures(report, window, idle_rss, n):
          "loadgen_cpu_per_gbit": round(steady.get("cpu_s", 0) / gbit, 3) if gbit > 0 else None,
          "ttfk_p50_ms": report["ttfk_ms"]["p50"], "ttfk_p99_ms": report["ttfk_ms"]["p99"],
          "ttfk_samples": report["ttfk_ms"]["samples"],
-         "stalls": report["stalls"], "ratio_min": report["media_time_ratio"]["min"],
-         "ratio_mean": report["media_time_ratio"]["mean"],
+         "stalls": report["stalls"],
+         "ratio_min": report["media_time_ratio"]["min"] if report["media_time_ratio"]["samples"] else None,
+         "ratio_mean": report["media_time_ratio"]["mean"] if report["media_time_ratio"]["samples"] else None,
          "lat_p50_ms": report["latency_ms"]["p50"], "lat_p99_ms": report["latency_ms"]["p99"],
          "lat_samples": report["latency_ms"]["samples"]}
     if "steady_start" in window and "steady_end" in window:
@@ -592,7 +602,7 @@ def targets(results):
                         f["ttfk_p50_ms"] <= 5 and f["ttfk_p99_ms"] <= 50 and f["ttfk_samples"] == n,
                         f"p50 {fmt(f['ttfk_p50_ms'])} ms, p99 {fmt(f['ttfk_p99_ms'])} ms"))
             out.append((f"N={n} {proto} w{w}: 0 stalls, media-time ratio >= 0.99",
-                        f["stalls"] == 0 and f["ratio_min"] >= 0.99 and f["connected"] == n,
+                        f["stalls"] == 0 and (f["ratio_min"] or 0) >= 0.99 and f["connected"] == n,
                         f"{f['stalls']} stalls, min ratio {fmt(f['ratio_min'], 3)}, connected {f['connected']}/{n}"))
             out.append((f"N={n} {proto} w{w}: added latency p99 < 30 ms", f["lat_samples"] > 0 and f["lat_p99_ms"] < 30,
                         f"p99 {fmt(f['lat_p99_ms'])} ms ({f['lat_samples']} samples)"))
@@ -650,7 +660,7 @@ def render(results):
     for c in results["cases"]:
         if c["server"] != "weir":
             continue
-        peer = ng.get(("hls" if c["protocol"] == "hls" else "rtmp", c["n"]))
+        peer = ng.get(("hls" if c["protocol"] in ("hls", "llhls") else "rtmp", c["n"]))
         if not peer:
             continue
         a, b = c["fig"], peer["fig"]
@@ -771,6 +781,13 @@ def main():
                                                         " (HLS is not in Weir yet)")
                             log(f"{label}: {results['weir_hls_note']}")
                             continue
+                        # Players start three segments behind the edge: wait for a few.
+                        wait_playlist(urls["hls"], 4, 30)
+                elif proto == "llhls":
+                    if wait_hls_weir(urls["llhls"]) != 200:
+                        log(f"{label}: no LL-HLS playlist, skipped")
+                        continue
+                    wait_playlist(urls["llhls"], 3, 30)
                 for n in ns:
                     name = f"{label.replace(' ', '-')}-{proto}-{n}"
                     load = open("/proc/loadavg").read().split()[0]
@@ -790,6 +807,12 @@ def main():
         finally:
             stop(pub, signal.SIGINT)
 
+    def wait_playlist(url, segments, timeout):
+        def ready():
+            st, body = http_status(url)
+            return st == 200 and body.count(b"#EXTINF") >= segments
+        wait_for(ready, timeout, f"{segments} segments in {url}")
+
     def wait_hls_weir(url):
         # A Weir with HLS may need a few segments before the playlist exists.
         st = 0
@@ -804,7 +827,7 @@ def main():
         for w in workers:
             server = Weir(weir_bin, workdir / f"weir-w{w}", w)
             try:
-                run_cases(server, f"weir w{w}", ["rtmp", "flv", "hls"], {"workers": w})
+                run_cases(server, f"weir w{w}", ["rtmp", "flv", "hls", "llhls"], {"workers": w})
             finally:
                 rc = server.stop()
                 if rc not in (0, None):

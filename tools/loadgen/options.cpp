@@ -48,7 +48,7 @@ Result<double> number_arg(std::string_view name, const char* v, double lo, doubl
 
 Result<Options> parse_options(int argc, const char* const* argv) {
   Options o;
-  bool have_kind = false, have_n = false;
+  bool have_kind = false, have_n = false, have_duration = false;
   for (int i = 1; i < argc; ++i) {
     std::string_view a = argv[i];
     const char* v = i + 1 < argc ? argv[i + 1] : nullptr;
@@ -90,6 +90,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
       auto d = number_arg(a, take(), 0, kMaxDuration);
       if (!d) return d.status();
       o.duration = *d;
+      have_duration = true;
     } else if (a == "--loops") {
       auto d = number_arg(a, take(), 1, kMaxLoops);
       if (!d) return d.status();
@@ -127,6 +128,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   if (o.publish != PublishKind::kNone) {
     if (have_kind || have_n) return Status::error("--publish does not take --kind or -n");
     if (o.file.empty()) return Status::error("--publish needs --file");
+    if (!have_duration) o.duration = 0;  // publishers run until signalled
     const char* want = o.publish == PublishKind::kRtmp ? "rtmp" : "srt";
     if (o.url.scheme != want) return Status::errorf("--publish {} needs a {}:// url", want, want);
     if (o.publish == PublishKind::kRtmp) {

@@ -28,7 +28,7 @@ struct Options {
   Url url;
   int n = 1;                 // players
   double ramp = 100;         // new connections per second (all loops together)
-  double duration = 10;      // s, whole run from the first connect; publisher: 0 = until signalled
+  double duration = 10;      // s, whole run from the first connect; publisher: default 0 = until signalled
   int loops = 1;             // event loop threads
   double warmup = 1;         // s after a player's first frame before its media-time window starts
   double stall = 2;          // s without media that counts as a stall

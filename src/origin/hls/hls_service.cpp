@@ -7,7 +7,7 @@
 
 #include "core/async_fs.h"
 #include "core/timer.h"
-#include "origin/flv_play.h"
+#include "origin/http_play.h"
 #include "origin/hls/packager.h"
 #include "origin/hls/playlist.h"
 #include "origin/hls/stream_hls.h"

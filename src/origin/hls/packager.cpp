@@ -117,6 +117,9 @@ void HlsPackager::process(const HubPacket& hp) {
   if (m.is_data()) return;
   if (m.flags & core::packet_flags::kDiscontinuity) {
     if (seg_open_) {
+      // The old publisher's last frame is held by the fMP4 muxer until a
+      // duration is known: end it here, it belongs to this segment.
+      if (fmp4_ok_) fmp4_.end_held_samples(m.dts);
       cut_part();
       finish_segment(m.dts);
     }
@@ -135,8 +138,9 @@ void HlsPackager::process(const HubPacket& hp) {
 
 void HlsPackager::on_config(const core::MediaPacket& m) {
   core::Slice& current = m.is_video() ? video_config_ : audio_config_;
-  const bool changed = !current.empty() && (current.size() != m.payload().size() ||
-                                            !std::equal(current.view().begin(), current.view().end(), m.payload().begin()));
+  const core::ByteView payload = m.payload();
+  const bool changed = !current.empty() && (current.size() != payload.size() ||
+                                            !std::equal(current.view().begin(), current.view().end(), payload.begin()));
   if (m.is_video()) {
     has_video_ = true;
     video_codec_ = m.codec;
@@ -144,31 +148,34 @@ void HlsPackager::on_config(const core::MediaPacket& m) {
     audio_codec_ = m.codec;
   }
   current = m.body.sub(m.payload_offset);
-  if (changed && seg_open_) {
-    // New decoder config: close the segment and start a new one (and a new
-    // init segment) with a discontinuity.
-    if (fmp4_ok_) {
-      (void)fmp4_.add_packet(m);  // completes the held sample at the config's dts
-      cut_part();
+  // fMP4 first: on a change it completes the held sample at this dts and
+  // keeps the old-config samples apart for one last fragment.
+  bool new_config = changed;
+  if (fmp4_ok_) {
+    auto r = fmp4_.add_packet(m);
+    if (!r) {
+      spdlog::warn("hls {}/{}: no fMP4 output: {}", store_->app(), store_->name(), r.error());
+      fmp4_ok_ = false;
+    } else if (*r == protocol::Fmp4AddResult::kConfigChanged) {
+      new_config = true;  // also a track appearing after output started
     }
-    finish_segment(m.dts);
-    pending_discontinuity_ = true;
+  }
+  if (new_config) {
+    // The open segment ends here; the next starts with a new init segment
+    // (and new PAT/PMT) after a discontinuity.
+    if (seg_open_) {
+      cut_part();
+      finish_segment(m.dts);
+      pending_discontinuity_ = true;
+    }
+    ++init_id_;
+    init_published_ = false;
   }
   if (ts_ok_) {
     core::Status st = m.is_video() ? ts_.set_video(m.codec, current.view()) : ts_.set_audio(m.codec, current.view());
     if (!st) {
       spdlog::warn("hls {}/{}: no MPEG-TS output: {}", store_->app(), store_->name(), st.message());
       ts_ok_ = false;
-    }
-  }
-  if (fmp4_ok_) {
-    auto r = fmp4_.add_packet(m);
-    if (!r) {
-      spdlog::warn("hls {}/{}: no fMP4 output: {}", store_->app(), store_->name(), r.error());
-      fmp4_ok_ = false;
-    } else if (*r == protocol::Fmp4AddResult::kConfigChanged || changed) {
-      ++init_id_;
-      init_published_ = false;
     }
   }
 }
@@ -219,9 +226,10 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
   if (video && m.is_keyframe()) cut_part();
   mux_ts(m);
   last_dts_ = std::max(last_dts_, m.dts);
-  // Cut a part once the next frame could take it past the part target.
-  if (fmp4_ok_ && store_->config().hls.ll &&
-      fmp4_.ready_duration_ms() + frame_ms_ > double(store_->config().hls.part_ms))
+  // Cut a part once the next frame could take it past the part target (also
+  // without LL-HLS: fragments then just make up the segment, and the fMP4
+  // muxer's pending queue stays small whatever the GOP length).
+  if (fmp4_ok_ && fmp4_.ready_duration_ms() + frame_ms_ > double(store_->config().hls.part_ms))
     cut_part();
 }
 

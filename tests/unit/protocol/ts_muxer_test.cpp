@@ -517,6 +517,9 @@ TEST_CASE("ffmpeg reads TsMuxer output without warnings", "[ts][ffmpeg]") {
     wrap.timestamp_offset = (int64_t(1) << 33) - 90000;  // PTS wraps 1 s in
     cases.push_back({"wrap", wrap, 0});
     cases.push_back({"segments", {}, 25});
+    TsMuxerOptions zero;
+    zero.timestamp_offset = 0;  // PTS from 0; the PCR stays at 0 until DTS passes pcr_delay
+    cases.push_back({"zero", zero, 0});
     for (const Case& c : cases) {
       INFO(c.name);
       auto ts = mux_all(flv, c.opt, c.tables_every);
@@ -632,4 +635,33 @@ TEST_CASE("TsMuxer bumps the PMT version when a track changes", "[ts]") {
     versions.push_back(sec->version);
   }
   CHECK(versions == std::vector<int>{0, 1, 1});
+}
+
+TEST_CASE("TsMuxer keeps PCRs within 100 ms when video is sparse", "[ts][ffmpeg]") {
+  // Keyframes only (1 s apart) plus all audio: the PCR has to come from
+  // adaptation-only packets on the video PID between the video PES.
+  auto flv = flv_packets("h264_aac.flv");
+  std::vector<MediaPacket> sparse;
+  for (const MediaPacket& p : flv) {
+    if (p.is_audio() || p.is_config() || p.is_keyframe()) sparse.push_back(p);
+  }
+  auto ts = mux_all(sparse);
+  auto pkts = split_ts(ts);
+  std::vector<int64_t> pcrs;
+  size_t pcr_only = 0;
+  for (const TsPkt& p : pkts) {
+    if (!p.info.has_pcr) continue;
+    CHECK(p.info.pid == kTsPidVideo);
+    pcrs.push_back(p.info.pcr / 300);
+    pcr_only += !p.info.has_payload;
+  }
+  CHECK(pcr_only > 10);
+  for (size_t i = 1; i < pcrs.size(); ++i) {
+    CHECK(pcrs[i] >= pcrs[i - 1]);
+    CHECK(pcrs[i] - pcrs[i - 1] <= 9000);
+  }
+  TempDir tmp;
+  auto file = tmp.write("sparse.ts", ts);
+  CHECK(ffmpeg_warnings(file) == "");
+  CHECK(ffprobe_frames(file) == "h264,2\naac,88\n");
 }

@@ -1,4 +1,4 @@
-#include "origin/flv_play.h"
+#include "origin/http_play.h"
 
 #include <spdlog/spdlog.h>
 
@@ -29,12 +29,14 @@ constexpr uint8_t kWsFlvHeaders[4][15] = {
     {0x82, 13, 'F', 'L', 'V', 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0},
 };
 
-class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner {
+class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owner {
  public:
-  FlvPlaySession(Origin& origin, std::string key) : origin_(origin), key_(std::move(key)) {}
+  HttpPlaySession(Origin& origin, std::string key, Framing framing)
+      : origin_(origin), key_(std::move(key)), framing_(framing) {}
 
   // Starts streaming `hub` on the exchange; deletes itself on failure.
-  void start(const http::ExchangeRef& ex, const std::shared_ptr<StreamHub>& hub, bool websocket) {
+  void start(const http::ExchangeRef& ex, const std::shared_ptr<StreamHub>& hub) {
+    const bool websocket = framing_ == Framing::kWsFlv;
     auto lh = origin_.current().attach(hub);
     if (!lh) {
       ex->respond(404, {{"Content-Type", "text/plain"}}, "stream " + key_ + " has ended\n");
@@ -50,7 +52,7 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
     websocket_ = websocket;
     conn_ = websocket ? ex->accept_websocket(this)
                       : ex->start_stream(200,
-                                         {{"Content-Type", "video/x-flv"},
+                                         {{"Content-Type", framing_ == Framing::kTs ? "video/mp2t" : "video/x-flv"},
                                           {"Cache-Control", "no-cache, no-store"},
                                           {"Pragma", "no-cache"}},
                                          this);
@@ -62,9 +64,13 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
     const core::AppConfig& app = hub->app_config();
     conn_->set_idle_timeout(0);
     conn_->set_send_timeout(uint64_t(app.viewer_send_timeout_ms));
-    if (websocket) conn_->append(core::ByteView(kWsFlvHeaders[flags], 15));
-    else conn_->append(core::ByteView(kFlvHeaders[flags], 13));
-    writer_ = std::make_unique<StreamWriter>(origin_, conn_, websocket ? Framing::kWsFlv : Framing::kFlv, this);
+    if (framing_ == Framing::kWsFlv) conn_->append(core::ByteView(kWsFlvHeaders[flags], 15));
+    else if (framing_ == Framing::kFlv) conn_->append(core::ByteView(kFlvHeaders[flags], 13));
+    if (framing_ == Framing::kTs) {
+      ts_hub_ = hub;
+      hub->add_ts_user();
+    }
+    writer_ = std::make_unique<StreamWriter>(origin_, conn_, framing_, this);
     bool ok = writer_->start(hub, app.gop_cache ? StartAt::kLatestKeyframe : StartAt::kLiveEdge);
     origin_.current().release_if_unused(lh.get());
     if (!ok) return on_writer_done("stream ended: before the first packet");
@@ -103,9 +109,13 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
   }
 
  private:
-  ~FlvPlaySession() override = default;
+  ~HttpPlaySession() override {
+    if (ts_hub_) ts_hub_->remove_ts_user();
+  }
   Origin& origin_;
   std::string key_;
+  Framing framing_;
+  std::shared_ptr<StreamHub> ts_hub_;  // set while this viewer counts as a TS user
   core::TcpConn* conn_ = nullptr;
   std::unique_ptr<StreamWriter> writer_;
   std::unique_ptr<StreamWriter> retired_;
@@ -117,12 +127,12 @@ class FlvPlaySession final : public http::StreamSink, public StreamWriter::Owner
 struct PlayWait {
   Origin& origin;
   http::ExchangeRef ex;
-  bool websocket;
+  Framing framing;
   std::string app, stream;
   uint64_t wait_id = 0;
   core::Timer timer;
-  PlayWait(Origin& o, http::ExchangeRef e, bool ws, std::string a, std::string s, core::Loop& loop)
-      : origin(o), ex(std::move(e)), websocket(ws), app(std::move(a)), stream(std::move(s)), timer(loop) {}
+  PlayWait(Origin& o, http::ExchangeRef e, Framing f, std::string a, std::string s, core::Loop& loop)
+      : origin(o), ex(std::move(e)), framing(f), app(std::move(a)), stream(std::move(s)), timer(loop) {}
 };
 
 void not_found(const http::ExchangeRef& ex, const std::string& key) {
@@ -141,61 +151,30 @@ bool split_stream_path(std::string_view path, std::string_view ext, std::string&
   return true;
 }
 
-void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
-  const http::HttpRequest& req = ex->request();
-  std::string app, stream;
-  if (!split_stream_path(req.path, ".flv", app, stream)) {
-    ex->respond(404, {{"Content-Type", "text/plain"}}, "expected /{app}/{stream}.flv\n");
-    return;
-  }
-  if (auto st = validate_stream_path(app, stream); !st) {
-    ex->respond(400, {{"Content-Type", "text/plain"}}, st.message() + "\n");
-    return;
-  }
-  const core::AppConfig* app_cfg = origin.config().find_app(app);
-  if (!app_cfg) {
-    ex->respond(404, {{"Content-Type", "text/plain"}}, "app '" + app + "' is not configured\n");
-    return;
-  }
-  const bool websocket = req.upgrade;
+namespace {
+
+// Starts `framing` for app/stream now, or holds the request up to the app's
+// play_wait_ms for a publisher, else 404.
+void play(Origin& origin, http::ExchangeRef ex, const std::string& app, const std::string& stream, Framing framing,
+          const core::AppConfig& app_cfg) {
   std::string key = app + "/" + stream;
-  if (!req.query.empty()) {
-    auto q = protocol::parse_hls_query(req.query);
-    if (!q) {
-      ex->respond(400, {{"Content-Type", "text/plain"}}, q.error() + "\n");
-      return;
-    }
-    if (q->start_unix_s) {
-      ex->respond(400, {{"Content-Type", "text/plain"}}, "HTTP-FLV time-shift takes delay=SECONDS\n");
-      return;
-    }
-    if (q->delay_s && *q->delay_s > 0) {
-      auto hub = origin.registry().find(app, stream);
-      if (!hub) return not_found(ex, key);
-      if (websocket) {
-        ex->respond(400, {{"Content-Type", "text/plain"}}, "time-shift is served over plain HTTP-FLV\n");
-        return;
-      }
-      return hls::start_flv_timeshift(origin, std::move(ex), hub, *q->delay_s);
-    }
-  }
   if (auto hub = origin.registry().find(app, stream)) {
-    (new FlvPlaySession(origin, key))->start(ex, hub, websocket);
+    (new HttpPlaySession(origin, key, framing))->start(ex, hub);
     return;
   }
-  if (app_cfg->play_wait_ms <= 0) return not_found(ex, key);
+  if (app_cfg.play_wait_ms <= 0) return not_found(ex, key);
 
   core::Loop& loop = *core::Loop::current();
-  auto wait = std::make_shared<PlayWait>(origin, ex, websocket, app, stream, loop);
+  auto wait = std::make_shared<PlayWait>(origin, ex, framing, app, stream, loop);
   std::weak_ptr<PlayWait> weak = wait;
   wait->wait_id = origin.registry().wait_for(app, stream, loop, [wait](std::shared_ptr<StreamHub> hub) {
     if (!wait->wait_id) return;  // timed out or aborted already
     wait->wait_id = 0;
     wait->timer.stop();
     if (!wait->ex->alive()) return;
-    (new FlvPlaySession(wait->origin, wait->app + "/" + wait->stream))->start(wait->ex, hub, wait->websocket);
+    (new HttpPlaySession(wait->origin, wait->app + "/" + wait->stream, wait->framing))->start(wait->ex, hub);
   });
-  wait->timer.start(uint64_t(app_cfg->play_wait_ms), [weak, key] {
+  wait->timer.start(uint64_t(app_cfg.play_wait_ms), [weak, key] {
     auto w = weak.lock();
     if (!w || !w->wait_id) return;
     w->origin.registry().cancel_wait(w->wait_id);
@@ -209,6 +188,64 @@ void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
     w->wait_id = 0;
     w->timer.stop();
   });
+}
+
+// Parses /{app}/{stream}{ext} and checks names and app; answers errors itself.
+const core::AppConfig* route_stream(Origin& origin, const http::ExchangeRef& ex, std::string_view ext, std::string& app,
+                                    std::string& stream) {
+  if (!split_stream_path(ex->request().path, ext, app, stream)) {
+    ex->respond(404, {{"Content-Type", "text/plain"}}, fmt::format("expected /{{app}}/{{stream}}{}\n", ext));
+    return nullptr;
+  }
+  if (auto st = validate_stream_path(app, stream); !st) {
+    ex->respond(400, {{"Content-Type", "text/plain"}}, st.message() + "\n");
+    return nullptr;
+  }
+  const core::AppConfig* app_cfg = origin.config().find_app(app);
+  if (!app_cfg) ex->respond(404, {{"Content-Type", "text/plain"}}, "app '" + app + "' is not configured\n");
+  return app_cfg;
+}
+
+}  // namespace
+
+void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
+  const http::HttpRequest& req = ex->request();
+  std::string app, stream;
+  const core::AppConfig* app_cfg = route_stream(origin, ex, ".flv", app, stream);
+  if (!app_cfg) return;
+  const bool websocket = req.upgrade;
+  if (!req.query.empty()) {
+    auto q = protocol::parse_hls_query(req.query);
+    if (!q) {
+      ex->respond(400, {{"Content-Type", "text/plain"}}, q.error() + "\n");
+      return;
+    }
+    if (q->start_unix_s) {
+      ex->respond(400, {{"Content-Type", "text/plain"}}, "HTTP-FLV time-shift takes delay=SECONDS\n");
+      return;
+    }
+    if (q->delay_s && *q->delay_s > 0) {
+      auto hub = origin.registry().find(app, stream);
+      if (!hub) return not_found(ex, app + "/" + stream);
+      if (websocket) {
+        ex->respond(400, {{"Content-Type", "text/plain"}}, "time-shift is served over plain HTTP-FLV\n");
+        return;
+      }
+      return hls::start_flv_timeshift(origin, std::move(ex), hub, *q->delay_s);
+    }
+  }
+  play(origin, std::move(ex), app, stream, websocket ? Framing::kWsFlv : Framing::kFlv, *app_cfg);
+}
+
+void handle_ts_request(Origin& origin, http::ExchangeRef ex) {
+  std::string app, stream;
+  const core::AppConfig* app_cfg = route_stream(origin, ex, ".ts", app, stream);
+  if (!app_cfg) return;
+  if (ex->request().upgrade) {
+    ex->respond(400, {{"Content-Type", "text/plain"}}, "MPEG-TS is served over plain HTTP\n");
+    return;
+  }
+  play(origin, std::move(ex), app, stream, Framing::kTs, *app_cfg);
 }
 
 }  // namespace weir::origin
