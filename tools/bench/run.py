@@ -306,8 +306,10 @@ class Nginx:
         self.http_port = free_port()
         w = self.workdir
         conf = w / "nginx.conf"
+        # Workers run as the invoking user: the scratch dir may be private (0700).
+        user = "user root root;\n" if os.geteuid() == 0 else ""
         conf.write_text(f"""load_module {NGINX_RTMP_MODULE};
-daemon off;
+{user}daemon off;
 worker_processes 1;
 pid {w}/nginx.pid;
 error_log {w}/logs/error.log warn;
