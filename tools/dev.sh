@@ -20,6 +20,8 @@ BUILD_PKGS=(
 )
 TEST_PKGS=(
   ffmpeg srt-tools python3 python3-pytest python3-pytest-xdist curl procps
+  gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
+  gstreamer1.0-plugins-ugly gstreamer1.0-libav
 )
 
 JOBS=$(nproc 2>/dev/null || echo 2)
