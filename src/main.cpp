@@ -26,6 +26,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "ingest/rtmp/rtmp_server.h"
+#include "ingest/srt/srt_server.h"
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
 #include "origin/routes.h"
@@ -172,17 +173,30 @@ int main(int argc, char** argv) {
     loops.stop();
     return 1;
   }
+  // SRT after the loops: its bridge thread hands connections to them.
+  std::unique_ptr<weir::ingest::srt::SrtServer> srt;
+  if (cfg.srt.enabled) {
+    auto started = weir::ingest::srt::SrtServer::start(origin);
+    if (!started) {
+      spdlog::error("start failed: {}", started.error());
+      loops.stop();
+      return 1;
+    }
+    srt = std::move(*started);
+  }
 
   nlohmann::json listening = {{"event", "listening"}, {"rtmp", rtmp_bound}, {"http", http_bound},
                               {"workers", workers},   {"pid", getpid()},    {"version", WEIR_VERSION}};
+  if (srt) listening["srt"] = srt->bound().to_string();
   std::printf("%s\n", listening.dump().c_str());
   std::fflush(stdout);
-  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, config {}, {}", WEIR_VERSION, workers, rtmp_bound,
-               http_bound, config_path, allocator_name());
+  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, srt {}, config {}, {}", WEIR_VERSION, workers,
+               rtmp_bound, http_bound, srt ? srt->bound().to_string() : "off", config_path, allocator_name());
 
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", strsignal(sig));
+  if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
   origin.registry().end_all("server shutting down");
   loops.stop();
   spdlog::info("stopped");

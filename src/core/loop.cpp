@@ -22,7 +22,15 @@ Loop::Loop(int index) : index_(index) {
 
 Loop::~Loop() {
   if (thread_.joinable()) thread_.join();
-  // The loop thread closed every handle before it returned.
+  // A loop that ran closed every handle before its thread returned. One that
+  // never ran (tests, a failed start) still has its wake-up handle: close it
+  // and let the close callback run, so uv_loop_close can free the loop.
+  auto* a = reinterpret_cast<uv_handle_t*>(&async_);
+  if (!uv_is_closing(a)) uv_close(a, nullptr);
+  uv_walk(&loop_, [](uv_handle_t* h, void*) {
+    if (!uv_is_closing(h)) uv_close(h, nullptr);
+  }, nullptr);
+  uv_run(&loop_, UV_RUN_NOWAIT);
   uv_loop_close(&loop_);
 }
 

@@ -26,6 +26,15 @@ struct Metrics {
   Counter sessions_rejected_total{0};    // malformed input closed a session
   std::atomic<int64_t> viewers_open{0};
   std::atomic<int64_t> publishers_open{0};
+  // SRT (ingest/srt).
+  Counter srt_connections_total{0};        // SRT connections accepted
+  Counter srt_rejected_total{0};           // refused during the handshake (stream id, app, busy, ...)
+  Counter srt_input_dropped_total{0};      // publisher datagram batches dropped at a full input queue
+  Counter srt_ts_cc_errors_total{0};       // MPEG-TS continuity gaps in SRT input
+  Counter srt_ts_resyncs_total{0};         // MPEG-TS sync losses in SRT input
+  Counter srt_ts_errors_total{0};          // transport-error, malformed or bad-section TS packets
+  Counter srt_ts_pes_dropped_total{0};     // PES packets dropped (lost packets, over the cap, bad header)
+  std::atomic<int64_t> srt_connections_open{0};
 };
 
 }  // namespace weir::origin

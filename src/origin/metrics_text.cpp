@@ -34,6 +34,16 @@ std::string metrics_text(Origin& origin) {
   c("weir_viewer_bytes_out_total", "Bytes queued to viewers.", m.viewer_bytes_out_total);
   c("weir_inbox_overflow_total", "Packets dropped at a full cross-loop inbox.", m.inbox_overflow_total);
   c("weir_sessions_rejected_total", "Sessions closed for malformed input.", m.sessions_rejected_total);
+  c("weir_srt_connections_total", "SRT connections accepted.", m.srt_connections_total);
+  c("weir_srt_rejected_total", "SRT connections refused during the handshake.", m.srt_rejected_total);
+  c("weir_srt_input_dropped_total", "SRT publisher datagram batches dropped at a full input queue.",
+    m.srt_input_dropped_total);
+  c("weir_srt_ts_cc_errors_total", "MPEG-TS continuity counter gaps in SRT input.", m.srt_ts_cc_errors_total);
+  c("weir_srt_ts_resyncs_total", "MPEG-TS sync losses in SRT input.", m.srt_ts_resyncs_total);
+  c("weir_srt_ts_errors_total", "Damaged MPEG-TS packets or sections in SRT input (dropped).", m.srt_ts_errors_total);
+  c("weir_srt_ts_pes_dropped_total", "PES packets dropped from SRT input (lost packets, too large, bad header).",
+    m.srt_ts_pes_dropped_total);
+  metric(out, "weir_srt_connections", "gauge", "SRT connections open now.", double(m.srt_connections_open.load()));
   metric(out, "weir_viewers", "gauge", "Viewers connected now.", double(m.viewers_open.load()));
   metric(out, "weir_publishers", "gauge", "Publishers connected now.", double(m.publishers_open.load()));
   metric(out, "weir_streams", "gauge", "Streams known now (live or in reconnect grace).",

@@ -4,6 +4,7 @@ reads from it, frame counts of 20 s of output, audio-only / video-only /
 HEVC streams, publisher reconnects (EXT-X-DISCONTINUITY), AES-128, packaging
 restart after the idle stop, and the HTTP headers and error answers."""
 
+import threading
 import time
 
 from weirtest import hls, media
@@ -162,6 +163,31 @@ def test_ts_and_fmp4_playlists_20s(weir, tmp_path):
             f"{what}: video {st['video']}"
         assert st["audio"]["codec_name"] == "aac" and int(st["audio"]["sample_rate"]) == 44100, \
             f"{what}: audio {st['audio']}"
+    pub.stop()
+
+
+def test_first_playlist_is_held_until_the_first_segment(weir, tmp_path):
+    s = weir({"apps": {"live": HLS_APP}})
+    pub = media.start_publisher(s.rtmp_url(), tmp_path, "pub", duration=20, gop=FPS)
+    s.wait_stream(pred=lambda i: i["video_frames"] >= 1)
+    results = {}
+
+    def ask(path):
+        t0 = time.monotonic()
+        r = hls.get(s, path, timeout=15)
+        results[path] = (r, time.monotonic() - t0)
+
+    threads = [threading.Thread(target=ask, args=(p,)) for p in (ts_path(), ll_path())]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    for path, (r, took) in results.items():
+        assert r.status == 200, f"{path} right after publish: {r.status} {r.body[:200]!r} after {took:.2f} s"
+        pl = hls.Playlist(r.body.decode())
+        assert pl.complete_segments, f"{path}: held answer lists no complete segment:\n{pl.text}"
+        # Held until the first segment (1 s) was complete, not answered 503 at once.
+        assert 0.3 <= took <= 3 * SEG_MS / 1000 + 1, f"{path}: answered after {took:.2f} s"
     pub.stop()
 
 

@@ -56,7 +56,9 @@ if (!Hls.isSupported()) {
   report({unsupported: true,
           avc: window.MediaSource ? MediaSource.isTypeSupported('video/mp4; codecs="avc1.42E01E,mp4a.40.2"') : null});
 } else {
-  hls = new Hls({lowLatencyMode: low});
+  // maxLiveSyncPlaybackRate: play up to 1.5x to get back to the target
+  // latency after a stall or a slow start (hls.js never speeds up by default).
+  hls = new Hls({lowLatencyMode: low, maxLiveSyncPlaybackRate: Number(params.get("sync") || 1)});
   hls.on(Hls.Events.ERROR, (e, d) => {
     errors.push({type: d.type, details: d.details, fatal: d.fatal});
     if (d.fatal) fatal = d.type + "/" + d.details;
@@ -207,11 +209,11 @@ def player_env(weir_module, tmp_path_factory):
     pub.stop()
 
 
-def play(player_env, path, low_latency, seconds, name):
+def play(player_env, path, low_latency, seconds, name, sync_rate=1.5):
     s, pages, binary, d = player_env
     pages.take()
     src = s.http_url(path)
-    url = f"http://127.0.0.1:{pages.port}/index.html?src={src}&ll={1 if low_latency else 0}"
+    url = f"http://127.0.0.1:{pages.port}/index.html?src={src}&ll={1 if low_latency else 0}&sync={sync_rate}"
     b = Browser(binary, url, d / name)
     try:
         deadline = time.monotonic() + 30

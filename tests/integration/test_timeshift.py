@@ -80,6 +80,11 @@ def edge_of(pl):
 
 def test_delay_playlist_lags_live(env):
     s = env.s
+    # Time-shift apps package from publish, not from the first HLS request.
+    hls_wait(lambda: env.follower.playlists, 10, "a first playlist")
+    first = env.follower.playlists[0][1].segments[0]
+    assert abs(first.pdt - env.t_publish) <= 1.5, \
+        f"first segment starts at {first.pdt_text}, published at {env.t_publish:.3f}"
     env.wait_age(24)
     for delay in (20, 7.5):
         t = time.time()
@@ -117,7 +122,9 @@ def test_delay_playlist_lags_live(env):
 def test_start_end_vod_and_event(env, tmp_path):
     s = env.s
     env.wait_age(16)
-    start = int(env.t_publish) + 4
+    # Relative to now: older segments may have been evicted already (the
+    # disk budget keeps about 27 s) when earlier tests of the module ran long.
+    start = int(time.time()) - 12
     end = start + 6
     r = hls.get_ok(s, f"{TS}?start={start}&end={end}")
     vod = hls.Playlist(r.body.decode())
@@ -153,7 +160,7 @@ def test_start_end_vod_and_event(env, tmp_path):
 def test_tencent_aliases(env):
     s = env.s
     env.wait_age(16)
-    start = int(env.t_publish) + 5
+    start = int(time.time()) - 11
     end = start + 4
     native = hls.get_ok(s, f"{TS}?start={start}&end={end}").body
     alias = hls.get_ok(s, f"{TS}?txTimeshift=on&tsStart={start}&tsEnd={end}&tsFormat=unix_s").body
@@ -194,6 +201,10 @@ def test_outside_window_and_malformed(env):
         r = hls.get(s, f"{TS}?{q}")
         assert r.status == 400, f"?{q}: {r.status} {r.body[:200]!r}"
         assert words in hls.one_line_reason(r), f"?{q}: {r.body!r}"
+    r = hls.get(s, "/ts/s.flv?delay=100000")
+    assert r.status == 404 and "window is" in hls.one_line_reason(r), f"FLV ?delay=100000: {r.status} {r.body!r}"
+    r = hls.get(s, "/ts/s.flv?start=100")
+    assert r.status == 400 and "delay" in hls.one_line_reason(r), f"FLV ?start=: {r.status} {r.body!r}"
     r = hls.get(s, "/ts/s/llhls.m3u8?delay=5")
     assert r.status == 400 and "MPEG-TS playlist" in hls.one_line_reason(r), f"{r.status} {r.body!r}"
 
@@ -291,7 +302,7 @@ def test_flv_delay_starts_at_a_keyframe_and_lags_live(env, tmp_path):
         if fr.arrival - a0 < 1.0:
             continue
         drift = (fr.arrival - a0) - (fr.timestamp - ts0) / 1000
-        assert abs(drift) <= 0.5, \
+        assert abs(drift) <= 0.8, \
             f"frame at {fr.timestamp} ms arrived {fr.arrival - a0:.2f} s after the first: not paced in real time"
     # Where it starts: find the first keyframe in the segments served live;
     # that segment's PROGRAM-DATE-TIME is the source time of the FLV start.

@@ -227,6 +227,18 @@ def machine_info():
     }
 
 
+def build_info(weir_bin, loadgen_bin):
+    """Which source the binaries were built from (as far as git can tell)."""
+    def git(*a):
+        r = subprocess.run(["git", "-C", str(ROOT)] + list(a), capture_output=True, text=True)
+        return r.stdout.strip() if r.returncode == 0 else "?"
+    def mtime(p):
+        return datetime.datetime.fromtimestamp(Path(p).stat().st_mtime).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+    dirty = git("status", "--porcelain", "--untracked-files=no")
+    return {"head": git("rev-parse", "--short", "HEAD"), "dirty": bool(dirty and dirty != "?"),
+            "weir_built": mtime(weir_bin), "loadgen_built": mtime(loadgen_bin)}
+
+
 def versions(weir_bin, loadgen_bin):
     v = {}
     r = subprocess.run([str(weir_bin), "--version"], capture_output=True, text=True)
@@ -630,6 +642,10 @@ def render(results):
     m = results["machine"]
     L = []
     L.append(f"Generated {m['date']} by:\n\n```sh\n{results['command']}\n```\n")
+    b = results.get("build")
+    if b:
+        L.append(f"Source: git {b['head']}{' with uncommitted changes' if b['dirty'] else ''}; weir built "
+                 f"{b['weir_built']}, loadgen built {b['loadgen_built']}.\n")
     L.append(f"Machine: {m['nproc']} CPUs ({m['cpu']}), {m['memory']}, Linux {m['kernel']}; "
              f"load average at start {' '.join(m['loadavg_start'])}. "
              f"Versions: {results['versions'].get('weir', '?')}; {results['versions'].get('nginx', '?')} with "
@@ -640,7 +656,7 @@ def render(results):
              f"{results['ramp']}/s, and measures over a {results['steady']} s steady window that starts 1 s after "
              "the last player was opened. Server CPU is utime+stime of the server's process tree over that "
              "window, divided by the bytes the players received in it; RSS per viewer is (RSS at the end of the "
-             "window − RSS with the stream published and no viewer) / N. ttfk = connect start → first video "
+             "window − RSS with the stream published and no viewer) / N, with a fresh server and publisher for each protocol. ttfk = connect start → first video "
              "keyframe. Latency = arrival − send time of the probe SEI (same clock), steady window only. nginx-rtmp "
              "runs one worker (several workers need rtmp_auto_push) and has no HTTP-FLV; Weir's FLV is compared "
              "with nginx's RTMP play.\n")
@@ -737,7 +753,15 @@ def main():
     ap.add_argument("--no-nginx", action="store_true", help="skip nginx-rtmp (and the static reference)")
     ap.add_argument("--no-callgrind", action="store_true")
     ap.add_argument("--workdir", default=None, help="scratch dir (default: a new temp dir)")
+    ap.add_argument("--render-only", metavar="RESULTS_JSON", default=None,
+                    help="rewrite the markdown section from a saved results file, run nothing")
     args = ap.parse_args()
+    if args.render_only:
+        results = json.loads(Path(args.render_only).read_text())
+        section = render(results)
+        write_markdown(args.out, section)
+        print(section)
+        return
 
     build = Path(args.build_dir)
     weir_bin = build / "src" / "weir"
@@ -760,17 +784,17 @@ def main():
     workdir.mkdir(parents=True, exist_ok=True)
     log(f"scratch dir {workdir}")
     results = {"command": "tools/bench/run.py" + ("" if len(sys.argv) == 1 else " " + shlex.join(sys.argv[1:])),
-               "machine": machine_info(), "versions": versions(weir_bin, loadgen), "ns": ns, "steady": steady,
+               "machine": machine_info(), "versions": versions(weir_bin, loadgen),
+               "build": build_info(weir_bin, loadgen), "ns": ns, "steady": steady,
                "ramp": args.ramp, "loadgen_loops": loops, "weir_workers": workers, "clip_mbit": clip_mbit,
                "cases": []}
 
     def run_cases(server, label, protocols, extra):
         pub = start([str(loadgen), "--publish", "rtmp", "--url", server.publish_url(), "--file", str(clip),
-                     "--probe", "--json"], f"publisher-{label.replace(' ', '-')}", workdir)
+                     "--probe", "--json"], f"publisher-{label.replace(' ', '-')}-{protocols[0]}", workdir)
         try:
             server.wait_stream()
             time.sleep(1.0)
-            idle_rss = tree_rss_kib(server.pid)
             urls = server.urls()
             for proto in protocols:
                 if proto == "hls":
@@ -790,6 +814,10 @@ def main():
                         log(f"{label}: no LL-HLS playlist, skipped")
                         continue
                     wait_playlist(urls["llhls"], 3, 30)
+                # Idle = this server with the stream published and no viewer
+                # (HLS: with the packager running and segments made).
+                time.sleep(1.0)
+                idle_rss = tree_rss_kib(server.pid)
                 for n in ns:
                     name = f"{label.replace(' ', '-')}-{proto}-{n}"
                     load = open("/proc/loadavg").read().split()[0]
@@ -825,23 +853,29 @@ def main():
                 return st
             time.sleep(0.4)
 
+    # A fresh server and publisher for each protocol: the idle RSS is then clean
+    # (no memory left over from other protocols' cases), and each HLS packager
+    # starts right after its publish.
     try:
         for w in workers:
-            server = Weir(weir_bin, workdir / f"weir-w{w}", w)
-            try:
-                run_cases(server, f"weir w{w}", ["rtmp", "flv", "hls", "llhls"], {"workers": w})
-            finally:
-                rc = server.stop()
-                if rc not in (0, None):
-                    log(f"weir w{w} exited with {rc}")
+            for proto in ("rtmp", "flv", "hls", "llhls"):
+                server = Weir(weir_bin, workdir / f"weir-w{w}-{proto}", w)
+                try:
+                    run_cases(server, f"weir w{w}", [proto], {"workers": w})
+                finally:
+                    rc = server.stop()
+                    if rc not in (0, None):
+                        log(f"weir w{w} exited with {rc}")
         if use_nginx:
-            ng = Nginx(workdir / "nginx")
-            try:
-                run_cases(ng, "nginx-rtmp", ["rtmp", "hls"], {"workers": None})
-                log("static reference: nginx + wrk")
-                results["static"] = static_reference(ng, 2 if args.quick else 10, 8 if args.quick else 32)
-            finally:
-                ng.stop()
+            for proto in ("rtmp", "hls"):
+                ng = Nginx(workdir / f"nginx-{proto}")
+                try:
+                    run_cases(ng, "nginx-rtmp", [proto], {"workers": None})
+                    if proto == "hls":
+                        log("static reference: nginx + wrk")
+                        results["static"] = static_reference(ng, 2 if args.quick else 10, 8 if args.quick else 32)
+                finally:
+                    ng.stop()
         if use_cg:
             log("callgrind run")
             cg_n, cg_s = (3, 2.0) if args.quick else (20, 10.0)

@@ -1,0 +1,189 @@
+#include "ingest/srt/srt_player.h"
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "ingest/srt/srt_server.h"
+#include "origin/origin.h"
+#include "origin/registry.h"
+#include "origin/stream_hub.h"
+#include "protocol/ts_packet.h"
+
+namespace weir::ingest::srt {
+
+namespace {
+// Flv-sized bytes taken from the ring per read; as StreamWriter.
+constexpr size_t kBatchBytes = 64 * 1024;
+}  // namespace
+
+void SrtPlayer::start(const SrtConnRef& c) {
+  auto* s = new SrtPlayer(c);
+  origin::Origin& origin = c->server->origin();
+  const std::string& app = c->id.app;
+  const std::string& name = c->id.stream;
+  if (auto hub = origin.registry().find(app, name)) return s->start_playing(hub);
+  const core::AppConfig* cfg = origin.config().find_app(app);
+  if (!cfg || cfg->play_wait_ms <= 0) return s->close("play: stream " + app + "/" + name + " is not published");
+  s->wait_id_ = origin.registry().wait_for(app, name, s->loop_, [s](std::shared_ptr<origin::StreamHub> hub) {
+    if (s->closing_ || !s->wait_id_) return;
+    s->wait_id_ = 0;
+    s->wait_timer_.stop();
+    s->start_playing(hub);
+  });
+  s->wait_timer_.start(uint64_t(cfg->play_wait_ms), [s] {
+    s->conn_->server->origin().registry().cancel_wait(s->wait_id_);
+    s->wait_id_ = 0;
+    s->close("play: stream not published within play_wait_ms");
+  });
+}
+
+SrtPlayer::SrtPlayer(SrtConnRef c) : conn_(std::move(c)), loop_(*conn_->loop), wait_timer_(loop_) {
+  const core::AppConfig* cfg = conn_->server->origin().config().find_app(conn_->id.app);
+  size_t payload = cfg ? size_t(cfg->srt.payload_size) : 1316;
+  chunk_ = std::max<size_t>(1, payload / protocol::kTsPacketSize) * protocol::kTsPacketSize;
+  chunk_ = std::min(chunk_, sizeof stage_);
+  conn_->session = this;
+  conn_->server->add_session(loop_, this);
+  loop_.track(this);
+}
+
+SrtPlayer::~SrtPlayer() = default;
+
+void SrtPlayer::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
+  origin::Origin& origin = conn_->server->origin();
+  lh_ = origin.current().attach(hub);
+  if (!lh_) return close("play: stream " + hub->key() + " has ended");
+  // TS output on before the cursor is placed: the GOP cache is muxed now.
+  hub->add_ts_user();
+  ts_hub_ = hub;
+  const core::AppConfig& app = hub->app_config();
+  lh_->add_consumer(this, app.gop_cache ? origin::StartAt::kLatestKeyframe : origin::StartAt::kLiveEdge);
+  origin.metrics().viewers_total++;
+  origin.metrics().viewers_open++;
+  spdlog::info("srt #{} {}: playing {}/{}", conn_->num, conn_->peer, conn_->id.app, conn_->id.stream);
+  pump();
+}
+
+void SrtPlayer::on_writable() {
+  if (closing_) return;
+  blocked_ = false;
+  pump();
+}
+
+void SrtPlayer::pump() {
+  if (pumping_ || closing_ || blocked_ || !lh_) return;
+  pumping_ = true;
+  while (!closing_ && lh_) {
+    if (!send_out()) break;
+    origin::ReadResult r = lh_->read(*this, out_, kBatchBytes);
+    if (r == origin::ReadResult::kTooSlow) {
+      pumping_ = false;
+      on_too_slow(lh_->backlog(*this));
+      return;
+    }
+    if (r == origin::ReadResult::kEmpty) {
+      // Nothing more due now: the partial message goes out at once.
+      flush_stage();
+      break;
+    }
+  }
+  pumping_ = false;
+  if (!closing_) sample_queue();
+}
+
+bool SrtPlayer::flush_stage() {
+  if (stage_len_ == 0) return true;
+  int rc = srt_sendmsg(conn_->sock, reinterpret_cast<const char*>(stage_), int(stage_len_), -1, 0);
+  if (rc != SRT_ERROR) {
+    conn_->server->origin().metrics().viewer_bytes_out_total.fetch_add(stage_len_, std::memory_order_relaxed);
+    bytes_sent_ += stage_len_;
+    stage_len_ = 0;
+    return true;
+  }
+  int err = srt_getlasterror(nullptr);
+  if (err == SRT_EASYNCSND) {
+    blocked_ = true;
+    conn_->server->request_writable(conn_);
+    return false;
+  }
+  close(std::string("srt send: ") + srt_getlasterror_str());
+  return false;
+}
+
+bool SrtPlayer::send_out() {
+  while (out_idx_ < out_.size()) {
+    const core::Buffer* ts = out_[out_idx_]->ts();
+    core::ByteView v = ts ? ts->view() : core::ByteView();
+    while (out_off_ < v.size()) {
+      if (stage_len_ == chunk_ && !flush_stage()) return false;
+      size_t n = std::min(chunk_ - stage_len_, v.size() - out_off_);
+      std::memcpy(stage_ + stage_len_, v.data() + out_off_, n);
+      stage_len_ += n;
+      out_off_ += n;
+    }
+    ++out_idx_;
+    out_off_ = 0;
+  }
+  if (stage_len_ == chunk_ && !flush_stage()) return false;
+  out_.clear();
+  out_idx_ = 0;
+  return true;
+}
+
+size_t SrtPlayer::unsent_bytes() const {
+  size_t n = 0;
+  for (size_t i = out_idx_; i < out_.size(); ++i)
+    if (const core::Buffer* ts = out_[i]->ts()) n += ts->size();
+  return n > out_off_ ? n - out_off_ : 0;
+}
+
+void SrtPlayer::sample_queue() {
+  if (closing_) return;
+  size_t bytes = 0;
+  if (srt_getsndbuffer(conn_->sock, nullptr, &bytes) == 0) snd_queued_ = int64_t(bytes);
+}
+
+void SrtPlayer::on_stream_end(const std::string& why) {
+  // Detached already. What is staged still goes out (best effort).
+  if (!blocked_ && !closing_) flush_stage();
+  close("stream ended: " + why);
+}
+
+void SrtPlayer::on_too_slow(uint64_t backlog_bytes) {
+  conn_->server->origin().metrics().viewers_slow_closed_total++;
+  uint64_t cap = lh_ ? uint64_t(lh_->stream()->app_config().viewer_max_bytes) : 0;
+  close(fmt::format("viewer too slow: {} bytes behind (cap {})", backlog_bytes, cap));
+}
+
+void SrtPlayer::close(const std::string& why) {
+  if (closing_) return;
+  closing_ = true;
+  origin::Origin& origin = conn_->server->origin();
+  if (wait_id_) origin.registry().cancel_wait(wait_id_);
+  wait_id_ = 0;
+  wait_timer_.stop();
+  if (lh_) {
+    auto lh = std::move(lh_);
+    lh_.reset();
+    lh->remove_consumer(this);
+    origin.current().release_if_unused(lh.get());
+    origin.metrics().viewers_open--;
+  }
+  if (ts_hub_) {
+    ts_hub_->remove_ts_user();
+    spdlog::info("srt #{} {}: player of {}/{} closed: {} ({} bytes sent, {} skips)", conn_->num, conn_->peer,
+                 conn_->id.app, conn_->id.stream, why, bytes_sent_, skips());
+  } else {
+    spdlog::info("srt #{} {}: closed: {}", conn_->num, conn_->peer, why);
+  }
+  ts_hub_.reset();
+  out_.clear();
+  conn_->session = nullptr;
+  conn_->server->remove_session(loop_, this);
+  loop_.untrack(this);
+  conn_->server->request_close(conn_);
+  if (!loop_.post([this] { delete this; })) delete this;
+}
+
+}  // namespace weir::ingest::srt

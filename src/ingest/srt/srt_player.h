@@ -1,0 +1,84 @@
+// SrtPlayer: the loop side of an SRT connection that plays (m=request). A
+// Consumer of the stream's LoopHub: it reads batches of shared packets with a
+// cursor, like StreamWriter, and sends each packet's MPEG-TS bytes
+// (HubPacket::ts(), made once per stream while TS users exist; the player is
+// one from start to close) with non-blocking srt_sendmsg. Bytes of
+// consecutive packets are packed into messages of the app's payload_size
+// rounded down to whole 188-byte TS packets; a shorter message goes out when
+// nothing more is due, so the live edge is not held back.
+//
+// Backpressure: when libsrt's send buffer is full (SRT_EASYNCSND) the player
+// stops and asks the bridge to watch the socket for SRT_EPOLL_OUT; it resumes
+// when that is posted back. queued_bytes() counts the bytes in libsrt's send
+// buffer (srt_getsndbuffer, sampled by the LoopHub sweep and after each send
+// burst) plus what the player holds unsent, so the app's viewer_skip_bytes and
+// viewer_max_bytes apply as for TCP viewers.
+//
+// Thread: its loop only. Ownership: frees itself (deferred to a posted task)
+// after close(); the SrtConn outlives it.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/timer.h"
+#include "ingest/srt/srt_conn.h"
+#include "origin/consumer.h"
+#include "origin/loop_hub.h"
+
+namespace weir::origin {
+class StreamHub;
+}
+
+namespace weir::ingest::srt {
+
+class SrtPlayer final : public SrtSession, public origin::Consumer {
+ public:
+  // Loop thread: creates the session for `c`; starts playing, waits for the
+  // stream (the app's play_wait_ms) or closes `c` with a log line.
+  static void start(const SrtConnRef& c);
+
+  // SrtSession
+  void on_writable() override;
+  void on_conn_end(const std::string& why) override { close(why); }
+  void close_for_shutdown() override { close("server shutting down"); }
+  // Consumer
+  void on_packets() override { pump(); }
+  void on_stream_end(const std::string& why) override;
+  size_t queued_bytes() const override { return size_t(snd_queued_) + stage_len_ + unsent_bytes(); }
+  void sample_queue() override;
+  void on_too_slow(uint64_t backlog_bytes) override;
+
+ private:
+  explicit SrtPlayer(SrtConnRef c);
+  ~SrtPlayer() override;
+  void start_playing(const std::shared_ptr<origin::StreamHub>& hub);
+  void pump();
+  // Moves bytes of out_ into messages and sends them; false when blocked or closed.
+  bool send_out();
+  // Sends the staged message; false when blocked or closed.
+  bool flush_stage();
+  size_t unsent_bytes() const;
+  void close(const std::string& why);
+
+  SrtConnRef conn_;
+  core::Loop& loop_;
+  size_t chunk_;  // message size: payload_size rounded down to whole TS packets
+  std::shared_ptr<origin::LoopHub> lh_;
+  std::shared_ptr<origin::StreamHub> ts_hub_;  // set while this player counts as a TS user
+  std::vector<origin::PacketRef> out_;         // read from the ring, not yet fully staged
+  size_t out_idx_ = 0, out_off_ = 0;
+  uint8_t stage_[1504];
+  size_t stage_len_ = 0;
+  int64_t snd_queued_ = 0;
+  uint64_t bytes_sent_ = 0;
+  uint64_t wait_id_ = 0;
+  core::Timer wait_timer_;
+  bool blocked_ = false;
+  bool pumping_ = false;
+  bool closing_ = false;
+};
+
+}  // namespace weir::ingest::srt

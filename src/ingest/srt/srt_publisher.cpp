@@ -1,0 +1,126 @@
+#include "ingest/srt/srt_publisher.h"
+
+#include <uv.h>
+
+#include <spdlog/spdlog.h>
+
+#include "ingest/srt/srt_server.h"
+#include "origin/origin.h"
+#include "origin/registry.h"
+#include "origin/stream_hub.h"
+
+namespace weir::ingest::srt {
+
+void SrtPublisher::start(const SrtConnRef& c) {
+  auto* s = new SrtPublisher(c);
+  origin::Origin& origin = c->server->origin();
+  auto handle = std::make_shared<origin::PublisherHandle>();
+  handle->loop = c->loop;
+  handle->session = s;
+  handle->peer = c->peer;
+  handle->protocol = "srt";
+  auto r = origin.registry().publish(c->id.app, c->id.stream, handle);
+  if (!r.hub) {
+    origin.metrics().publish_refused_total++;
+    return s->close("publish refused: " + r.reason);
+  }
+  s->publisher_ = std::move(handle);
+  s->hub_ = std::move(r.hub);
+  origin.metrics().publishes_total++;
+  origin.metrics().publishers_open++;
+  spdlog::info("srt #{} {}: publishing {}/{}{}", c->num, c->peer, c->id.app, c->id.stream,
+               c->id.user.empty() ? "" : " as user " + c->id.user);
+  s->timer_.start(kProgramTimeoutMs, [s] { s->check_program(); });
+  // Datagrams may have been queued before the session existed.
+  s->on_input();
+}
+
+SrtPublisher::SrtPublisher(SrtConnRef c)
+    : conn_(std::move(c)), loop_(*conn_->loop), timer_(loop_), started_ms_(int64_t(uv_now(loop_.uv()))) {
+  conn_->session = this;
+  conn_->server->add_session(loop_, this);
+  loop_.track(this);
+}
+
+SrtPublisher::~SrtPublisher() = default;
+
+void SrtPublisher::on_input() {
+  if (closing_) return;
+  {
+    std::lock_guard<std::mutex> lk(conn_->mu);
+    conn_->input_posted = false;
+    work_.clear();
+    work_.swap(conn_->input);
+  }
+  if (work_.empty() || !hub_) return;
+  core::Status st = demuxer_.feed(core::ByteView(work_.data(), work_.size()), [this](const core::MediaPacket& p) {
+    hub_->publish(publisher_, p);
+    return core::Status::ok();
+  });
+  add_demux_metrics();
+  if (hub_) hub_->flush();
+  if (!st) {
+    conn_->server->origin().metrics().sessions_rejected_total++;
+    close("ts: " + st.message());
+  }
+}
+
+void SrtPublisher::check_program() {
+  if (closing_ || demuxer_.has_program()) return;
+  const protocol::TsDemuxStats& s = demuxer_.stats();
+  conn_->server->origin().metrics().sessions_rejected_total++;
+  close(fmt::format("ts: no PAT/PMT in the first {} ms of input ({} bytes, {} TS packets, {} resyncs)",
+                    kProgramTimeoutMs, s.bytes, s.packets, s.resyncs));
+}
+
+void SrtPublisher::add_demux_metrics() {
+  const protocol::TsDemuxStats& s = demuxer_.stats();
+  origin::Metrics& m = conn_->server->origin().metrics();
+  auto add = [](origin::Metrics::Counter& c, uint64_t now, uint64_t before) {
+    if (now > before) c.fetch_add(now - before, std::memory_order_relaxed);
+  };
+  add(m.srt_ts_cc_errors_total, s.cc_errors, counted_.cc_errors);
+  add(m.srt_ts_resyncs_total, s.resyncs, counted_.resyncs);
+  add(m.srt_ts_errors_total, s.transport_errors + s.malformed_packets + s.section_errors,
+      counted_.transport_errors + counted_.malformed_packets + counted_.section_errors);
+  add(m.srt_ts_pes_dropped_total, s.pes_dropped, counted_.pes_dropped);
+  counted_ = s;
+}
+
+void SrtPublisher::close(const std::string& why) {
+  if (closing_) return;
+  closing_ = true;
+  timer_.stop();
+  const protocol::TsDemuxStats& s = demuxer_.stats();
+  if (publisher_) {
+    publisher_->session = nullptr;
+    if (hub_) {
+      // An unbounded video PES is only complete when the next one starts:
+      // hand over what the demuxer still holds.
+      (void)demuxer_.flush([this](const core::MediaPacket& p) {
+        hub_->publish(publisher_, p);
+        return core::Status::ok();
+      });
+      hub_->flush();
+      hub_->end_publish(publisher_);
+    }
+    conn_->server->origin().metrics().publishers_open--;
+    spdlog::info(
+        "srt #{} {}: stopped publishing {}/{}: {} ({} bytes in, {} video + {} audio frames, {} cc errors, {} resyncs, "
+        "{} PES dropped, {} input batches dropped)",
+        conn_->num, conn_->peer, conn_->id.app, conn_->id.stream, why, s.bytes, s.es.video_frames, s.es.audio_frames,
+        s.cc_errors, s.resyncs, s.pes_dropped, conn_->dropped_batches.load());
+  } else {
+    spdlog::info("srt #{} {}: closed: {}", conn_->num, conn_->peer, why);
+  }
+  publisher_.reset();
+  hub_.reset();
+  conn_->session = nullptr;
+  conn_->server->remove_session(loop_, this);
+  loop_.untrack(this);
+  conn_->server->request_close(conn_);
+  // Freed from a task of its own: close() may run inside our own callbacks.
+  if (!loop_.post([this] { delete this; })) delete this;
+}
+
+}  // namespace weir::ingest::srt

@@ -1,0 +1,504 @@
+#include "ingest/srt/srt_server.h"
+
+#include <pthread.h>
+#include <sys/eventfd.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <srt/access_control.h>
+#include <srt/logging_api.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "core/tcp_conn.h"
+#include "ingest/srt/srt_player.h"
+#include "ingest/srt/srt_publisher.h"
+#include "origin/origin.h"
+#include "origin/registry.h"
+#include "origin/stream_hub.h"
+
+namespace weir::ingest::srt {
+
+namespace {
+
+constexpr int64_t kEpollTimeoutMs = 200;
+constexpr size_t kEpollBatch = 1024;
+// Messages read from one publisher per epoll round, so one fast publisher
+// cannot starve the others (about 670 KB at 1316 bytes per message).
+constexpr int kMaxReadsPerRound = 512;
+// Live-mode payloads are at most 1456 bytes; anything up to this fits.
+constexpr size_t kRecvSize = 2048;
+
+int64_t wall_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
+std::string address_string(const sockaddr* sa) {
+  if (!sa) return "?";
+  core::SocketAddress a;
+  a.len = sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
+  std::memcpy(&a.ss, sa, a.len);
+  return a.to_string();
+}
+
+std::string last_error() { return srt_getlasterror_str(); }
+
+// libsrt's own log lines (warnings and errors only) go through spdlog.
+void srt_log_handler(void*, int level, const char*, int, const char* area, const char* message) {
+  std::string_view m(message ? message : "");
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.remove_suffix(1);
+  if (level <= LOG_ERR) spdlog::error("libsrt{}{}: {}", area && *area ? " " : "", area ? area : "", m);
+  else if (level == LOG_WARNING) spdlog::warn("libsrt{}{}: {}", area && *area ? " " : "", area ? area : "", m);
+  else spdlog::debug("libsrt: {}", m);
+}
+
+// Shown in logs: the stream id as the peer sent it, cut and without control bytes.
+std::string shown_id(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 128)) out += ((unsigned char)c < 0x20 || c == 0x7f) ? '?' : c;
+  if (s.size() > 128) out += "...";
+  return out;
+}
+
+}  // namespace
+
+SrtServer::SrtServer(origin::Origin& origin) : origin_(origin) {}
+
+SrtServer::~SrtServer() { stop(); }
+
+core::Result<std::unique_ptr<SrtServer>> SrtServer::start(origin::Origin& origin) {
+  if (srt_startup() < 0) return core::Status::errorf("srt: srt_startup: {}", last_error());
+  srt_setloglevel(LOG_WARNING);
+  srt_setlogflags(SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME | SRT_LOGF_DISABLE_SEVERITY |
+                  SRT_LOGF_DISABLE_EOL);
+  srt_setloghandler(nullptr, &srt_log_handler);
+  std::unique_ptr<SrtServer> s(new SrtServer(origin));
+  if (core::Status st = s->open(); !st) {
+    s->stop();
+    return st;
+  }
+  return s;
+}
+
+core::Status SrtServer::open() {
+  const core::Config& cfg = origin_.config();
+  sessions_.resize(origin_.loops().size());
+  auto addr = core::parse_listen_address(cfg.srt.listen);
+  if (!addr) return core::Status::errorf("srt.listen: {}", addr.error());
+  listener_ = srt_create_socket();
+  if (listener_ == SRT_INVALID_SOCK) return core::Status::errorf("srt.listen: srt_create_socket: {}", last_error());
+  const int no = 0;
+  srt_setsockflag(listener_, SRTO_RCVSYN, &no, sizeof no);
+  srt_setsockflag(listener_, SRTO_SNDSYN, &no, sizeof no);
+  // libsrt shares one UDP port between its own sockets of one process only;
+  // a port held by another process fails here.
+  if (srt_bind(listener_, addr->sa(), int(addr->len)) == SRT_ERROR)
+    return core::Status::errorf("srt.listen: bind {}: {}", addr->to_string(), last_error());
+  if (srt_listen_callback(listener_, &SrtServer::listen_callback, this) == SRT_ERROR)
+    return core::Status::errorf("srt.listen: srt_listen_callback: {}", last_error());
+  if (srt_listen(listener_, 1024) == SRT_ERROR)
+    return core::Status::errorf("srt.listen: listen {}: {}", addr->to_string(), last_error());
+  bound_ = *addr;
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  if (srt_getsockname(listener_, reinterpret_cast<sockaddr*>(&ss), &len) == 0) {
+    std::memcpy(&bound_.ss, &ss, size_t(len));
+    bound_.len = socklen_t(len);
+  }
+
+  eid_ = srt_epoll_create();
+  if (eid_ < 0) return core::Status::errorf("srt: srt_epoll_create: {}", last_error());
+  int ev = SRT_EPOLL_IN | SRT_EPOLL_ERR;
+  if (srt_epoll_add_usock(eid_, listener_, &ev) == SRT_ERROR)
+    return core::Status::errorf("srt: srt_epoll_add_usock: {}", last_error());
+  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+  if (wake_fd_ < 0) return core::Status::errorf("srt: eventfd: {}", std::strerror(errno));
+  int sev = SRT_EPOLL_IN;
+  if (srt_epoll_add_ssock(eid_, wake_fd_, &sev) == SRT_ERROR)
+    return core::Status::errorf("srt: srt_epoll_add_ssock: {}", last_error());
+  bridge_ = std::thread([this] { run_bridge(); });
+  pthread_setname_np(bridge_.native_handle(), "weir-srt");
+  return core::Status::ok();
+}
+
+// Shutdown -------------------------------------------------------------------
+
+void SrtServer::stop() {
+  if (stopped_) return;
+  stopped_ = true;
+  stopping_.store(true, std::memory_order_release);
+  if (bridge_.joinable()) {
+    // Sessions first, on their loops: after this no loop touches an SRT socket.
+    struct Pending {
+      std::mutex mu;
+      std::condition_variable cv;
+      size_t left = 0;
+    };
+    auto pending = std::make_shared<Pending>();
+    pending->left = origin_.loops().size();
+    for (size_t i = 0; i < origin_.loops().size(); ++i) {
+      auto done = [pending] {
+        std::lock_guard<std::mutex> lk(pending->mu);
+        if (--pending->left == 0) pending->cv.notify_all();
+      };
+      bool posted = origin_.loops().at(i).post([this, i, done] {
+        std::vector<SrtSession*> open(sessions_[i].begin(), sessions_[i].end());
+        for (SrtSession* s : open) s->close_for_shutdown();
+        done();
+      });
+      if (!posted) done();
+    }
+    std::unique_lock<std::mutex> lk(pending->mu);
+    if (!pending->cv.wait_for(lk, std::chrono::seconds(3), [&] { return pending->left == 0; }))
+      spdlog::warn("srt: sessions of {} loop(s) did not close within 3 s", pending->left);
+    lk.unlock();
+    quit_.store(true, std::memory_order_release);
+    wake();
+    bridge_.join();
+  }
+  size_t closed = conns_.size();
+  for (auto& [sock, c] : conns_) {
+    srt_close(sock);
+    origin_.metrics().srt_connections_open--;
+  }
+  conns_.clear();
+  open_.store(0);
+  if (listener_ != SRT_INVALID_SOCK) srt_close(listener_);
+  listener_ = SRT_INVALID_SOCK;
+  if (eid_ >= 0) srt_epoll_release(eid_);
+  eid_ = -1;
+  if (wake_fd_ >= 0) ::close(wake_fd_);
+  wake_fd_ = -1;
+  srt_cleanup();
+  srt_setloghandler(nullptr, nullptr);
+  if (closed) spdlog::debug("srt: closed {} connection(s) at stop", closed);
+}
+
+// Commands from the loops -------------------------------------------------------
+
+void SrtServer::wake() {
+  uint64_t one = 1;
+  ssize_t n = ::write(wake_fd_, &one, sizeof one);
+  (void)n;  // EAGAIN: the counter is already non-zero, the bridge will wake
+}
+
+void SrtServer::request_close(const SrtConnRef& c) {
+  {
+    std::lock_guard<std::mutex> lk(cmd_mu_);
+    cmds_.push_back({CmdKind::kClose, c});
+  }
+  wake();
+}
+
+void SrtServer::request_writable(const SrtConnRef& c) {
+  {
+    std::lock_guard<std::mutex> lk(cmd_mu_);
+    cmds_.push_back({CmdKind::kWatchWritable, c});
+  }
+  wake();
+}
+
+void SrtServer::add_session(core::Loop& loop, SrtSession* s) { sessions_[size_t(loop.index())].insert(s); }
+void SrtServer::remove_session(core::Loop& loop, SrtSession* s) { sessions_[size_t(loop.index())].erase(s); }
+
+void SrtServer::take_commands() {
+  uint64_t v;
+  while (::read(wake_fd_, &v, sizeof v) > 0) {
+  }
+  {
+    std::lock_guard<std::mutex> lk(cmd_mu_);
+    cmds_work_.swap(cmds_);
+  }
+  for (Cmd& cmd : cmds_work_) {
+    auto it = conns_.find(cmd.conn->sock);
+    if (it == conns_.end() || it->second != cmd.conn) continue;  // closed already
+    if (cmd.kind == CmdKind::kClose) {
+      close_conn(cmd.conn);
+    } else if (!cmd.conn->end_posted) {
+      set_events(cmd.conn, SRT_EPOLL_OUT | SRT_EPOLL_ERR);
+    }
+  }
+  cmds_work_.clear();
+}
+
+// Bridge thread -------------------------------------------------------------------
+
+void SrtServer::run_bridge() {
+  std::vector<SRTSOCKET> rd(kEpollBatch), wr(kEpollBatch);
+  SYSSOCKET lr[4];
+  while (!quit_.load(std::memory_order_acquire)) {
+    int rn = int(rd.size()), wn = int(wr.size()), lrn = 4;
+    int n = srt_epoll_wait(eid_, rd.data(), &rn, wr.data(), &wn, kEpollTimeoutMs, lr, &lrn, nullptr, nullptr);
+    take_commands();
+    if (quit_.load(std::memory_order_acquire)) break;
+    if (n < 0) {
+      int err = srt_getlasterror(nullptr);
+      if (err != SRT_ETIMEOUT) {
+        spdlog::error("srt: epoll wait: {}", last_error());
+        std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      }
+      continue;
+    }
+    for (int i = 0; i < rn; ++i) {
+      if (rd[size_t(i)] == listener_) {
+        accept_one();
+        continue;
+      }
+      auto it = conns_.find(rd[size_t(i)]);
+      if (it != conns_.end()) on_event(SrtConnRef(it->second), true, false);
+    }
+    for (int i = 0; i < wn; ++i) {
+      if (wr[size_t(i)] == listener_) continue;
+      auto it = conns_.find(wr[size_t(i)]);
+      if (it != conns_.end()) on_event(SrtConnRef(it->second), false, true);
+    }
+  }
+}
+
+void SrtServer::set_events(const SrtConnRef& c, int events) {
+  if (events == c->events) return;
+  if (events == 0) srt_epoll_remove_usock(eid_, c->sock);
+  else if (c->events == 0) srt_epoll_add_usock(eid_, c->sock, &events);
+  else srt_epoll_update_usock(eid_, c->sock, &events);
+  c->events = events;
+}
+
+void SrtServer::accept_one() {
+  // One per readiness report: the listener stays ready while more are
+  // pending, and a non-blocking srt_accept with nothing pending makes libsrt
+  // log an error line of its own.
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  SRTSOCKET s = srt_accept(listener_, reinterpret_cast<sockaddr*>(&ss), &len);
+  if (s == SRT_INVALID_SOCK) {
+    if (srt_getlasterror(nullptr) != SRT_EASYNCRCV) spdlog::warn("srt: accept: {}", last_error());
+    return;
+  }
+  on_accepted(s);
+}
+
+void SrtServer::on_accepted(SRTSOCKET s) {
+  char sid[protocol::kSrtStreamIdMaxSize + 1];
+  int sid_len = sizeof sid;
+  std::string id_text;
+  if (srt_getsockflag(s, SRTO_STREAMID, sid, &sid_len) == 0 && sid_len > 0)
+    id_text.assign(sid, size_t(std::min<int>(sid_len, int(protocol::kSrtStreamIdMaxSize))));
+  sockaddr_storage ss{};
+  int len = sizeof ss;
+  std::string peer =
+      srt_getpeername(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0 ? address_string(reinterpret_cast<sockaddr*>(&ss))
+                                                                       : "?";
+  auto id = protocol::parse_srt_streamid(id_text);
+  if (!id || stopping_.load(std::memory_order_acquire)) {
+    // Admission parsed the same id moments ago; this only happens at shutdown.
+    spdlog::info("srt {}: closing accepted connection: {}", peer, id ? "server shutting down" : id.error());
+    srt_close(s);
+    return;
+  }
+  auto c = std::make_shared<SrtConn>();
+  c->server = this;
+  c->sock = s;
+  c->num = next_num_.fetch_add(1, std::memory_order_relaxed);
+  c->peer = peer;
+  c->id = std::move(*id);
+  c->publisher = c->id.mode == protocol::SrtMode::kPublish;
+  c->loop = &origin_.loops().next();
+  const int no = 0;
+  srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof no);
+  srt_setsockflag(s, SRTO_SNDSYN, &no, sizeof no);
+  conns_[s] = c;
+  open_.fetch_add(1, std::memory_order_relaxed);
+  origin_.metrics().srt_connections_total++;
+  origin_.metrics().srt_connections_open++;
+  int latency = 0, lsize = sizeof latency;
+  srt_getsockflag(s, SRTO_RCVLATENCY, &latency, &lsize);
+  spdlog::debug("srt #{} {}: accepted '{}' ({} {}/{}, latency {} ms, loop {})", c->num, peer, shown_id(id_text),
+                c->publisher ? "publish" : "play", c->id.app, c->id.stream, latency, c->loop->index());
+  set_events(c, c->publisher ? (SRT_EPOLL_IN | SRT_EPOLL_ERR) : SRT_EPOLL_ERR);
+  bool posted = c->loop->post([c] {
+    if (c->server->stopping_.load(std::memory_order_acquire)) return c->server->request_close(c);
+    if (c->publisher) SrtPublisher::start(c);
+    else SrtPlayer::start(c);
+  });
+  if (!posted) {
+    spdlog::warn("srt #{} {}: loop {} refused the connection (task queue full or stopping)", c->num, peer,
+                 c->loop->index());
+    close_conn(c);
+  }
+}
+
+void SrtServer::on_event(const SrtConnRef& c, bool readable, bool writable) {
+  if (c->end_posted) return;
+  if (c->publisher && readable) {
+    read_publisher(c);
+    if (c->end_posted) return;
+  }
+  SRT_SOCKSTATUS st = srt_getsockstate(c->sock);
+  if (st == SRTS_BROKEN || st == SRTS_CLOSING || st == SRTS_CLOSED || st == SRTS_NONEXIST) {
+    post_end(c, st == SRTS_BROKEN ? "connection broken (peer closed or timed out)" : "connection closed");
+    return;
+  }
+  if (!c->publisher && writable && (c->events & SRT_EPOLL_OUT)) {
+    set_events(c, SRT_EPOLL_ERR);
+    c->loop->post([c] {
+      if (c->session) c->session->on_writable();
+    });
+  }
+}
+
+void SrtServer::read_publisher(const SrtConnRef& c) {
+  thread_local std::vector<uint8_t> batch;
+  batch.clear();
+  std::string err;
+  for (int i = 0; i < kMaxReadsPerRound; ++i) {
+    size_t at = batch.size();
+    batch.resize(at + kRecvSize);
+    int n = srt_recvmsg(c->sock, reinterpret_cast<char*>(batch.data() + at), int(kRecvSize));
+    if (n <= 0) {
+      batch.resize(at);
+      if (n == SRT_ERROR && srt_getlasterror(nullptr) != SRT_EASYNCRCV) err = "srt recv: " + last_error();
+      break;
+    }
+    batch.resize(at + size_t(n));
+  }
+  if (!batch.empty()) {
+    bool post = false, dropped = false;
+    size_t queued = 0;
+    {
+      std::lock_guard<std::mutex> lk(c->mu);
+      queued = c->input.size();
+      if (queued + batch.size() > SrtConn::kInputQueueCap) {
+        dropped = true;
+      } else {
+        if (c->input.empty()) c->input.swap(batch);
+        else c->input.insert(c->input.end(), batch.begin(), batch.end());
+        if (!c->input_posted) post = c->input_posted = true;
+      }
+    }
+    if (dropped) {
+      c->dropped_batches.fetch_add(1, std::memory_order_relaxed);
+      c->dropped_bytes.fetch_add(batch.size(), std::memory_order_relaxed);
+      origin_.metrics().srt_input_dropped_total++;
+      int64_t now = wall_ms();
+      if (now - c->last_drop_log_ms >= 1000) {
+        c->last_drop_log_ms = now;
+        spdlog::warn("srt #{} {}: input queue full ({} bytes queued, cap {}): dropped a batch of {} bytes ({} batches "
+                     "dropped so far)",
+                     c->num, c->peer, queued, SrtConn::kInputQueueCap, batch.size(), c->dropped_batches.load());
+      }
+    }
+    if (post) {
+      bool ok = c->loop->post([c] {
+        if (c->session) return c->session->on_input();
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->input.clear();
+        c->input_posted = false;
+      });
+      if (!ok) {
+        std::lock_guard<std::mutex> lk(c->mu);
+        c->input_posted = false;
+      }
+    }
+  }
+  if (!err.empty()) post_end(c, err);
+}
+
+void SrtServer::post_end(const SrtConnRef& c, const std::string& why) {
+  if (c->end_posted) return;
+  c->end_posted = true;
+  set_events(c, 0);
+  // If the loop refuses (stopping), stop() closes the socket.
+  c->loop->post([c, why] {
+    if (c->session) c->session->on_conn_end(why);
+  });
+}
+
+void SrtServer::close_conn(const SrtConnRef& c) {
+  set_events(c, 0);
+  srt_close(c->sock);
+  conns_.erase(c->sock);
+  open_.fetch_sub(1, std::memory_order_relaxed);
+  origin_.metrics().srt_connections_open--;
+}
+
+// Admission (libsrt's thread, during the handshake) ---------------------------------
+
+int SrtServer::listen_callback(void* opaque, SRTSOCKET ns, int, const struct sockaddr* peer, const char* streamid) {
+  return static_cast<SrtServer*>(opaque)->admit(ns, peer, streamid);
+}
+
+int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char* streamid) {
+  const std::string peer = address_string(peer_addr);
+  const std::string_view sid = streamid ? std::string_view(streamid) : std::string_view();
+  auto refuse = [&](int code, const std::string& why) {
+    srt_setrejectreason(ns, code);
+    origin_.metrics().srt_rejected_total++;
+    spdlog::info("srt {}: refused '{}': {} (reject code {})", peer, shown_id(sid), why, code);
+    return -1;
+  };
+  if (stopping_.load(std::memory_order_acquire)) return refuse(SRT_REJX_DOWN, "server shutting down");
+  const core::Config& cfg = origin_.config();
+  if (cfg.limits.max_connections > 0 &&
+      open_.load(std::memory_order_relaxed) + core::TcpConn::open_accepted() >= size_t(cfg.limits.max_connections))
+    return refuse(SRT_REJX_OVERLOAD, fmt::format("limits.max_connections ({}) reached", cfg.limits.max_connections));
+
+  protocol::SrtStreamIdError kind = protocol::SrtStreamIdError::kNone;
+  auto id = protocol::parse_srt_streamid(sid, &kind);
+  if (!id) {
+    int code = kind == protocol::SrtStreamIdError::kBadMode           ? SRT_REJX_BAD_MODE
+               : kind == protocol::SrtStreamIdError::kUnsupportedType ? SRT_REJX_NOTSUP_MEDIA
+                                                                      : SRT_REJX_BAD_REQUEST;
+    return refuse(code, id.error());
+  }
+  if (core::Status st = origin::validate_stream_path(id->app, id->stream); !st)
+    return refuse(SRT_REJX_BAD_REQUEST, st.message());
+  const core::AppConfig* app = cfg.find_app(id->app);
+  if (!app) return refuse(SRT_REJX_NOTFOUND, fmt::format("app '{}' is not configured", id->app));
+  const bool publish = id->mode == protocol::SrtMode::kPublish;
+  auto hub = origin_.registry().find(id->app, id->stream);
+  if (publish && hub && hub->stats().live && !app->allow_takeover)
+    return refuse(SRT_REJX_CONFLICT, fmt::format("stream {}/{} is already being published", id->app, id->stream));
+  if (!publish && !hub && app->play_wait_ms <= 0)
+    return refuse(SRT_REJX_NOTFOUND, fmt::format("stream {}/{} is not published", id->app, id->stream));
+
+  // The app's SRT settings, on the socket being accepted (before the
+  // handshake answer is built, so latency and encryption are negotiated).
+  const core::AppSrtConfig& o = app->srt;
+  std::string failed;
+  auto set_int = [&](SRT_SOCKOPT opt, const char* name, int v) {
+    if (failed.empty() && srt_setsockflag(ns, opt, &v, sizeof v) == SRT_ERROR)
+      failed = fmt::format("{}={}: {}", name, v, last_error());
+  };
+  auto set_i64 = [&](SRT_SOCKOPT opt, const char* name, int64_t v) {
+    if (failed.empty() && srt_setsockflag(ns, opt, &v, sizeof v) == SRT_ERROR)
+      failed = fmt::format("{}={}: {}", name, v, last_error());
+  };
+  set_int(SRTO_RCVLATENCY, "SRTO_RCVLATENCY", int(o.latency_ms));
+  set_int(SRTO_PEERLATENCY, "SRTO_PEERLATENCY", int(o.peer_latency_ms));
+  set_int(SRTO_PAYLOADSIZE, "SRTO_PAYLOADSIZE", int(o.payload_size));
+  if (!o.passphrase.empty()) {
+    if (failed.empty() && srt_setsockflag(ns, SRTO_PASSPHRASE, o.passphrase.data(), int(o.passphrase.size())) == SRT_ERROR)
+      failed = fmt::format("SRTO_PASSPHRASE ({} characters): {}", o.passphrase.size(), last_error());
+    if (o.pbkeylen > 0) set_int(SRTO_PBKEYLEN, "SRTO_PBKEYLEN", int(o.pbkeylen));
+  }
+  if (!publish) {
+    if (o.max_bw > 0) {
+      set_i64(SRTO_MAXBW, "SRTO_MAXBW", o.max_bw);
+    } else {
+      set_i64(SRTO_MAXBW, "SRTO_MAXBW", 0);
+      set_i64(SRTO_INPUTBW, "SRTO_INPUTBW", 0);
+      set_int(SRTO_OHEADBW, "SRTO_OHEADBW", int(o.overhead_pct));
+    }
+  }
+  if (!failed.empty()) return refuse(SRT_REJX_ISE, "apps." + id->app + ".srt: " + failed);
+  spdlog::debug("srt {}: admitted '{}' ({} {}/{})", peer, shown_id(sid), publish ? "publish" : "play", id->app,
+                id->stream);
+  return 0;
+}
+
+}  // namespace weir::ingest::srt

@@ -1,0 +1,120 @@
+// SrtServer: Weir's SRT listener. One libsrt listener socket and ONE bridge
+// thread that runs srt_epoll_wait over the listener, every connection and a
+// wake-up eventfd (srt_epoll_add_ssock), so commands from the loops are taken
+// at once rather than at the next timeout. No thread per connection: the
+// bridge accepts, reads publishers' datagrams (non-blocking srt_recvmsg) into
+// each connection's bounded input queue, and hands everything else to the
+// event loops with Loop::post. Accepted connections go to the loops round-robin.
+//
+// Admission happens in libsrt's listen callback, during the handshake: the
+// stream id is parsed (protocol/srt_streamid.h), the app must exist, the name
+// be valid, a published stream must not be live already (unless the app
+// allows takeover), a played stream must exist (unless the app has
+// play_wait_ms). The app's SRT options are set on the socket there. A refusal
+// sets an access-control reject code (1000 + HTTP status: 1400 bad stream id,
+// 1404 unknown app / stream not found, 1405 bad mode, 1409 already published,
+// 1415 unsupported type, 1402 connection limit, 1503 shutting down) and logs
+// one line with the peer and the reason.
+//
+// Threads: start() and stop() on the main thread; request_*() from loop
+// threads; the listen callback runs on a libsrt thread and only reads the
+// config and the registry (both thread-safe). Lifetime: created after the
+// loops started, stopped before they stop, destroyed after they stopped
+// (tasks posted to loops may still name it until then). srt_startup and
+// srt_cleanup are called once per process, by start() and stop().
+#pragma once
+
+#include <atomic>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "core/net.h"
+#include "core/status.h"
+#include "ingest/srt/srt_conn.h"
+
+namespace weir::origin {
+class Origin;
+}
+
+namespace weir::ingest::srt {
+
+class SrtServer {
+ public:
+  // Main thread, after the loops started. Binds config.srt.listen, listens,
+  // starts the bridge thread.
+  static core::Result<std::unique_ptr<SrtServer>> start(origin::Origin& origin);
+  ~SrtServer();
+  SrtServer(const SrtServer&) = delete;
+  SrtServer& operator=(const SrtServer&) = delete;
+
+  const core::SocketAddress& bound() const { return bound_; }
+  // Main thread; idempotent. Refuses new connections, closes every session on
+  // its loop (waits up to 3 s), stops and joins the bridge, closes every socket.
+  void stop();
+
+  // Loop threads. The session is done with the socket: the bridge closes it.
+  void request_close(const SrtConnRef& c);
+  // Loop threads. Player: the send buffer was full; post on_writable() when
+  // the socket can take more.
+  void request_writable(const SrtConnRef& c);
+
+  // Loop thread of the session: sessions register so stop() can close them.
+  void add_session(core::Loop& loop, SrtSession* s);
+  void remove_session(core::Loop& loop, SrtSession* s);
+
+  origin::Origin& origin() { return origin_; }
+  size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
+
+ private:
+  enum class CmdKind { kClose, kWatchWritable };
+  struct Cmd {
+    CmdKind kind;
+    SrtConnRef conn;
+  };
+
+  explicit SrtServer(origin::Origin& origin);
+  core::Status open();
+  void run_bridge();
+  void wake();
+  void take_commands();
+  void accept_one();
+  void on_accepted(SRTSOCKET s);
+  void read_publisher(const SrtConnRef& c);
+  void on_event(const SrtConnRef& c, bool readable, bool writable);
+  // Bridge: the connection ended on the SRT side; tell its session.
+  void post_end(const SrtConnRef& c, const std::string& why);
+  void close_conn(const SrtConnRef& c);
+  void set_events(const SrtConnRef& c, int events);
+
+  static int listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const struct sockaddr* peer,
+                             const char* streamid);
+  int admit(SRTSOCKET ns, const struct sockaddr* peer, const char* streamid);
+
+  origin::Origin& origin_;
+  SRTSOCKET listener_ = SRT_INVALID_SOCK;
+  int eid_ = -1;
+  int wake_fd_ = -1;
+  core::SocketAddress bound_;
+  std::thread bridge_;
+  std::atomic<bool> stopping_{false};
+  std::atomic<bool> quit_{false};
+  bool stopped_ = false;
+  std::atomic<size_t> open_{0};
+  std::atomic<uint64_t> next_num_{1};
+
+  std::mutex cmd_mu_;
+  std::vector<Cmd> cmds_;  // guarded by cmd_mu_
+  std::vector<Cmd> cmds_work_;  // bridge
+
+  std::unordered_map<SRTSOCKET, SrtConnRef> conns_;  // bridge (and stop() after the join)
+
+  // Per loop (indexed by Loop::index), touched only on that loop's thread.
+  std::vector<std::unordered_set<SrtSession*>> sessions_;
+};
+
+}  // namespace weir::ingest::srt
