@@ -65,6 +65,12 @@ void GopRing::evict() {
   }
 }
 
+void GopRing::set_initial_configs(PacketRef video, PacketRef audio, PacketRef metadata) {
+  video_config_ = std::move(video);
+  audio_config_ = std::move(audio);
+  metadata_ = std::move(metadata);
+}
+
 void GopRing::clear() {
   while (!entries_.empty()) pop_front();
   starts_.clear();

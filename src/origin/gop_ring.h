@@ -39,6 +39,9 @@ class GopRing {
 
   void push(PacketRef pkt);
   void clear();
+  // For a ring seeded from another one: the configs in effect before the
+  // first packet pushed (their own packets may be long evicted).
+  void set_initial_configs(PacketRef video, PacketRef audio, PacketRef metadata);
 
   // [first_seq, end_seq) are readable.
   uint64_t first_seq() const { return first_seq_; }

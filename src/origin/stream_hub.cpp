@@ -248,7 +248,15 @@ std::shared_ptr<LoopHub> StreamHub::attach(core::Loop& loop) {
                                       &origin_.metrics().viewer_skips_total);
   // Seed with the master ring: packets published after this point are queued
   // to this loop (the publisher sees lh in loop_hubs_ under the same lock).
-  for (uint64_t s = master_.first_seq(); s < master_.end_seq(); ++s) lh->ring_for_seed().push(master_.at(s));
+  // The configs in effect at the ring's start come first: their packets may
+  // have been evicted long ago.
+  GopRing& ring = lh->ring_for_seed();
+  if (const GopStart* oldest = master_.oldest_start()) {
+    ring.set_initial_configs(oldest->video_config, oldest->audio_config, oldest->metadata);
+  } else {
+    ring.set_initial_configs(master_.video_config(), master_.audio_config(), master_.metadata());
+  }
+  for (uint64_t s = master_.first_seq(); s < master_.end_seq(); ++s) ring.push(master_.at(s));
   loop_hubs_.push_back(lh);
   return lh;
 }

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "protocol/http_request_parser.h"
+
 namespace weir::protocol {
 
 namespace {
@@ -116,6 +118,20 @@ core::Result<SrtStreamId> parse_srt_streamid(std::string_view text, SrtStreamIdE
     if ((unsigned char)c < 0x20 || c == 0x7f)
       return fail(kind, SrtStreamIdError::kSyntax,
                   fmt::format("stream id holds control character \\x{:02x}", uint8_t(c)));
+
+  // A percent-encoded Access Control id (callers that put it in a URL
+  // query encoded but hand it to libsrt undecoded, e.g. ffmpeg before 6.0).
+  std::string decoded;
+  if (text.starts_with("%23")) {
+    auto d = percent_decode(text, false);
+    if (!d) return fail(kind, SrtStreamIdError::kSyntax, "stream id starts with %23 but is not valid percent-encoding");
+    decoded = std::move(*d);
+    text = decoded;
+    for (char c : text)
+      if ((unsigned char)c < 0x20 || c == 0x7f)
+        return fail(kind, SrtStreamIdError::kSyntax,
+                    fmt::format("stream id holds control character \\x{:02x}", uint8_t(c)));
+  }
 
   if (text.starts_with("#!")) {
     if (text.starts_with("#!::")) return parse_access_control(text.substr(4), kind);

@@ -14,6 +14,8 @@
 //    skipped.
 //  - Short forms: `APP/STREAM` (publish), `publish:APP/STREAM`,
 //    `play:APP/STREAM`.
+// An id starting with "%23" is percent-decoded first (an Access Control id
+// URL-encoded for an srt:// query by a caller that passes it on undecoded).
 // APP and STREAM must be non-empty and made of [A-Za-z0-9_.-] only; the rest
 // of Weir's naming rule (length, leading '.') is checked by the origin. The
 // whole id is at most 512 bytes (the SRTO_STREAMID limit) and holds no control

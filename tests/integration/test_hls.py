@@ -210,7 +210,10 @@ def test_audio_only_and_video_only(weir, tmp_path):
             assert not f.errors and not f.problems, f"{label}: {f.errors[:3]} {f.problems[:3]}"
             assert len(f.data) >= 5, f"{label}: only {len(f.data)} segments in 7 s"
             for _, pl in f.playlists:
-                (check_ts_playlist(pl, label, 6, name) if what == "MPEG-TS" else check_ll_playlist(pl, label, 6))
+                if what == "MPEG-TS":
+                    check_ts_playlist(pl, label, 6, name)
+                else:
+                    check_ll_playlist(pl, label, 6)
             for m in f.msns():
                 d = f.segments[m].duration
                 assert 0.9 <= d <= 1.1, f"{label}: segment {m} lasts {d} s, want ~1 s"

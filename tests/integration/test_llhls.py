@@ -13,13 +13,22 @@ import pytest
 from weirtest import hls, httpc, media
 
 FPS = 25
+GOP2 = 24  # frames: see the gop2 app below
 
 # live: 1 s segments (1 s GOP), 300 ms parts, a 12-segment window (long
-# enough for delta updates). gop2: 2 s segments with a keyframe every second
+# enough for delta updates). gop2: 1.92 s segments with a keyframe every 0.96 s
 # (a keyframe inside each segment), default 500 ms parts.
 APPS = {
     "live": {"hls": {"segment_ms": 1000, "part_ms": 300, "window_segments": 12}},
-    "gop2": {"hls": {"segment_ms": 2000, "part_ms": 500}},
+    # A 24-frame GOP (0.96 s) with 1.92 s segments puts the mid-segment
+    # keyframe on a 480 ms part boundary. With a 25-frame GOP no cut can give
+    # an INDEPENDENT part there: the part before it would be 40 ms, under the
+    # 85% of PART-TARGET that RFC 8216bis 4.4.4.9 asks of every part but the
+    # last of a segment (and the server keeps to that rule).
+    "gop2": {"hls": {"segment_ms": 1920, "part_ms": 500}},
+    # 2 s segments with a 25-frame (1 s) GOP: the case where a keyframe comes
+    # 40 ms into a part; the part must not be cut into a sliver there.
+    "gop1": {"hls": {"segment_ms": 2000, "part_ms": 500}},
 }
 LL = "/live/s/llhls.m3u8"
 
@@ -41,13 +50,16 @@ def env(weir_module, tmp_path_factory):
     d = tmp_path_factory.mktemp("llpub")
     s = weir_module({"apps": APPS})
     pubs = [media.start_publisher(s.rtmp_url("live", "s"), d, "pub_live", duration=120, gop=FPS),
-            media.start_publisher(s.rtmp_url("gop2", "s"), d, "pub_gop2", duration=120, gop=FPS)]
+            media.start_publisher(s.rtmp_url("gop2", "s"), d, "pub_gop2", duration=120, gop=GOP2),
+            media.start_publisher(s.rtmp_url("gop1", "s"), d, "pub_gop1", duration=120, gop=FPS)]
     s.wait_stream("live", "s", pred=lambda i: i["video_frames"] >= 2 * FPS)
     s.wait_stream("gop2", "s", pred=lambda i: i["video_frames"] >= 2 * FPS)
+    s.wait_stream("gop1", "s", pred=lambda i: i["video_frames"] >= 2 * FPS)
     # Start packaging now (the first request does), so the window fills while
     # the tests run.
     hls.playlist(s, LL)
     hls.playlist(s, "/gop2/s/llhls.m3u8")
+    hls.playlist(s, "/gop1/s/llhls.m3u8")
     e = Env(s, pubs)
     yield e
     for p in pubs:
@@ -201,10 +213,10 @@ def test_independent_parts_start_with_a_keyframe(env, tmp_path):
                         assert rc == 0 and n == len(video) and not err.strip(), \
                             f"{base}{p.uri} with the init: rc {rc}, {n} of {len(video)} frames, {err[-500:]}"
         assert checked >= 6 and independent >= 2, f"{path}: {checked} parts, {independent} independent"
-    # The 2 s segments of gop2 have a keyframe in the middle: an INDEPENDENT part there too.
+    # The 1.92 s segments of gop2 have a keyframe in the middle: an INDEPENDENT part there too.
     pl = hls.playlist(s, "/gop2/s/llhls.m3u8")
     mid = [p for sg in pl.complete_segments for p in sg.parts[1:] if p.independent]
-    assert mid, f"no INDEPENDENT part inside a 2 s segment with a 1 s GOP:\n{pl.text}"
+    assert mid, f"no INDEPENDENT part inside a 1.92 s segment with a 0.96 s GOP:\n{pl.text}"
 
 
 def check_ll_tags(pl, part_target, what):
@@ -268,9 +280,9 @@ def test_part_durations_with_keyframes_inside_segments(env):
     part before a mid-segment keyframe must not be a sliver."""
     s = env.s
     env.wait_age(5)
-    pl = hls.playlist(s, "/gop2/s/llhls.m3u8")
-    check_ll_tags(pl, 0.5, "gop2")
-    check_part_floor(pl, 0.5, "gop2")
+    pl = hls.playlist(s, "/gop1/s/llhls.m3u8")
+    check_ll_tags(pl, 0.5, "gop1")
+    check_part_floor(pl, 0.5, "gop1")
 
 
 def test_delta_update_skips_old_segments(env):

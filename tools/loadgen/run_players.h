@@ -7,6 +7,16 @@
 //   {"event":"steady_end","t_s":...}    it ends (just before the connections close)
 // so a benchmark can sample the server's CPU over exactly that window.
 //
+// The report (one JSON line with --json): kind, url, n, loops, started,
+// connected (reached the playing state), failed (failed, or never reached the
+// playing state; `errors` counts the reasons), bytes / frames / duration_s /
+// mbit_s over the whole run, steady {duration_s, bytes, mbit_s, cpu_s} over
+// the steady window, ttfb_ms / ttfk_ms {p50, p99, samples}, stalls,
+// players_stalled, media_time_ratio {mean, min, samples}, latency_ms {p50,
+// p99, max, samples}, cpu_user_s / cpu_sys_s / cpu_s_per_gbit (this
+// process), and for HLS kinds reconnects and skips. Definitions: player.h,
+// hls_player.h and docs/benchmarks.md.
+//
 // Thread: the main thread only.
 #pragma once
 

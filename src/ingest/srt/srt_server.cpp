@@ -48,13 +48,13 @@ std::string address_string(const sockaddr* sa) {
 
 std::string last_error() { return srt_getlasterror_str(); }
 
-// libsrt's own log lines (warnings and errors only) go through spdlog.
-void srt_log_handler(void*, int level, const char*, int, const char* area, const char* message) {
-  std::string_view m(message ? message : "");
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.remove_suffix(1);
-  if (level <= LOG_ERR) spdlog::error("libsrt{}{}: {}", area && *area ? " " : "", area ? area : "", m);
-  else if (level == LOG_WARNING) spdlog::warn("libsrt{}{}: {}", area && *area ? " " : "", area ? area : "", m);
-  else spdlog::debug("libsrt: {}", m);
+// Messages libsrt logs while refusing a connection; the refusal gets one
+// line of our own (with the peer) instead, so these go to debug.
+bool rejection_detail(std::string_view m) {
+  return m.find("rsp(REJECT)") != std::string_view::npos ||
+         m.find("connection rejected due to") != std::string_view::npos ||
+         m.find("per enforced encryption") != std::string_view::npos ||
+         m.find("Rx process failure") != std::string_view::npos;
 }
 
 // Shown in logs: the stream id as the peer sent it, cut and without control bytes.
@@ -73,11 +73,11 @@ SrtServer::~SrtServer() { stop(); }
 
 core::Result<std::unique_ptr<SrtServer>> SrtServer::start(origin::Origin& origin) {
   if (srt_startup() < 0) return core::Status::errorf("srt: srt_startup: {}", last_error());
+  std::unique_ptr<SrtServer> s(new SrtServer(origin));
   srt_setloglevel(LOG_WARNING);
   srt_setlogflags(SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME | SRT_LOGF_DISABLE_SEVERITY |
                   SRT_LOGF_DISABLE_EOL);
-  srt_setloghandler(nullptr, &srt_log_handler);
-  std::unique_ptr<SrtServer> s(new SrtServer(origin));
+  srt_setloghandler(s.get(), &SrtServer::log_handler);
   if (core::Status st = s->open(); !st) {
     s->stop();
     return st;
@@ -175,7 +175,7 @@ void SrtServer::stop() {
   if (wake_fd_ >= 0) ::close(wake_fd_);
   wake_fd_ = -1;
   srt_cleanup();
-  srt_setloghandler(nullptr, nullptr);
+  srt_setloghandler(nullptr, &SrtServer::log_handler);  // no server to name peers any more
   if (closed) spdlog::debug("srt: closed {} connection(s) at stop", closed);
 }
 
@@ -293,6 +293,10 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   std::string peer =
       srt_getpeername(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0 ? address_string(reinterpret_cast<sockaddr*>(&ss))
                                                                        : "?";
+  {
+    std::lock_guard<std::mutex> lk(admitted_mu_);
+    admitted_.erase(s);
+  }
   auto id = protocol::parse_srt_streamid(id_text);
   if (!id || stopping_.load(std::memory_order_acquire)) {
     // Admission parsed the same id moments ago; this only happens at shutdown.
@@ -340,7 +344,7 @@ void SrtServer::on_event(const SrtConnRef& c, bool readable, bool writable) {
   }
   SRT_SOCKSTATUS st = srt_getsockstate(c->sock);
   if (st == SRTS_BROKEN || st == SRTS_CLOSING || st == SRTS_CLOSED || st == SRTS_NONEXIST) {
-    post_end(c, st == SRTS_BROKEN ? "connection broken (peer closed or timed out)" : "connection closed");
+    post_end(c, st == SRTS_BROKEN ? "connection closed by the peer or lost" : "connection closed");
     return;
   }
   if (!c->publisher && writable && (c->events & SRT_EPOLL_OUT)) {
@@ -361,7 +365,11 @@ void SrtServer::read_publisher(const SrtConnRef& c) {
     int n = srt_recvmsg(c->sock, reinterpret_cast<char*>(batch.data() + at), int(kRecvSize));
     if (n <= 0) {
       batch.resize(at);
-      if (n == SRT_ERROR && srt_getlasterror(nullptr) != SRT_EASYNCRCV) err = "srt recv: " + last_error();
+      if (n == SRT_ERROR) {
+        int e = srt_getlasterror(nullptr);
+        if (e == SRT_ECONNLOST) err = "connection closed by the peer or lost";
+        else if (e != SRT_EASYNCRCV) err = "srt recv: " + last_error();
+      }
       break;
     }
     batch.resize(at + size_t(n));
@@ -426,6 +434,50 @@ void SrtServer::close_conn(const SrtConnRef& c) {
   origin_.metrics().srt_connections_open--;
 }
 
+// libsrt's log (its threads) --------------------------------------------------------
+
+void SrtServer::log_handler(void* opaque, int level, const char*, int, const char*, const char* message) {
+  std::string_view m(message ? message : "");
+  while (!m.empty() && (m.front() == ':' || m.front() == ' ')) m.remove_prefix(1);
+  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.remove_suffix(1);
+  auto* self = static_cast<SrtServer*>(opaque);
+  if (rejection_detail(m)) {
+    if (self) self->on_library_rejection(m);
+    spdlog::debug("libsrt: {}", m);
+  } else if (level <= LOG_ERR) {
+    spdlog::error("libsrt: {}", m);
+  } else if (level == LOG_WARNING) {
+    spdlog::warn("libsrt: {}", m);
+  } else {
+    spdlog::debug("libsrt: {}", m);
+  }
+}
+
+void SrtServer::on_library_rejection(std::string_view m) {
+  // "@611339431:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:BADSECRET"
+  static constexpr std::string_view kMarker = "connection rejected due to:";
+  size_t at = m.find(kMarker);
+  if (at == std::string_view::npos || m.empty() || m.front() != '@') return;
+  SRTSOCKET sock = SRTSOCKET(std::strtol(std::string(m.substr(1, 16)).c_str(), nullptr, 10));
+  std::string_view what = m.substr(at + kMarker.size());
+  if (size_t e = what.rfind("ERROR:"); e != std::string_view::npos) what = what.substr(e + 6);
+  while (!what.empty() && what.front() == ' ') what.remove_prefix(1);
+  if (what.starts_with("PREDEFINED") || what.starts_with("USERDEFINED")) return;  // our own refusal, logged already
+  Admitted a;
+  {
+    std::lock_guard<std::mutex> lk(admitted_mu_);
+    auto it = admitted_.find(sock);
+    if (it == admitted_.end()) return;
+    a = std::move(it->second);
+    admitted_.erase(it);
+  }
+  std::string why = what == "BADSECRET" ? "wrong passphrase"
+                    : what == "UNSECURE" ? "passphrase required or unexpected (encryption mismatch)"
+                                         : "refused by libsrt";
+  origin_.metrics().srt_rejected_total++;
+  spdlog::info("srt {}: refused '{}': {} (libsrt {})", a.peer, shown_id(a.streamid), why, what);
+}
+
 // Admission (libsrt's thread, during the handshake) ---------------------------------
 
 int SrtServer::listen_callback(void* opaque, SRTSOCKET ns, int, const struct sockaddr* peer, const char* streamid) {
@@ -435,9 +487,11 @@ int SrtServer::listen_callback(void* opaque, SRTSOCKET ns, int, const struct soc
 int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char* streamid) {
   const std::string peer = address_string(peer_addr);
   const std::string_view sid = streamid ? std::string_view(streamid) : std::string_view();
+  bool publish = false;  // known once the stream id parsed
   auto refuse = [&](int code, const std::string& why) {
     srt_setrejectreason(ns, code);
     origin_.metrics().srt_rejected_total++;
+    if (publish) origin_.metrics().publish_refused_total++;
     spdlog::info("srt {}: refused '{}': {} (reject code {})", peer, shown_id(sid), why, code);
     return -1;
   };
@@ -455,11 +509,11 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
                                                                       : SRT_REJX_BAD_REQUEST;
     return refuse(code, id.error());
   }
+  publish = id->mode == protocol::SrtMode::kPublish;
   if (core::Status st = origin::validate_stream_path(id->app, id->stream); !st)
     return refuse(SRT_REJX_BAD_REQUEST, st.message());
   const core::AppConfig* app = cfg.find_app(id->app);
   if (!app) return refuse(SRT_REJX_NOTFOUND, fmt::format("app '{}' is not configured", id->app));
-  const bool publish = id->mode == protocol::SrtMode::kPublish;
   auto hub = origin_.registry().find(id->app, id->stream);
   if (publish && hub && hub->stats().live && !app->allow_takeover)
     return refuse(SRT_REJX_CONFLICT, fmt::format("stream {}/{} is already being published", id->app, id->stream));
@@ -498,6 +552,15 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   if (!failed.empty()) return refuse(SRT_REJX_ISE, "apps." + id->app + ".srt: " + failed);
   spdlog::debug("srt {}: admitted '{}' ({} {}/{})", peer, shown_id(sid), publish ? "publish" : "play", id->app,
                 id->stream);
+  {
+    // Remembered until accepted, for naming the peer if libsrt refuses it
+    // after us (wrong passphrase). Bounded: entries older than 10 s go.
+    std::lock_guard<std::mutex> lk(admitted_mu_);
+    const int64_t now = wall_ms();
+    if (admitted_.size() >= 1024)
+      std::erase_if(admitted_, [now](const auto& kv) { return now - kv.second.at_ms > 10000; });
+    if (admitted_.size() < 4096) admitted_[ns] = Admitted{peer, std::string(sid), now};
+  }
   return 0;
 }
 

@@ -28,6 +28,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -91,6 +92,8 @@ class SrtServer {
   void close_conn(const SrtConnRef& c);
   void set_events(const SrtConnRef& c, int events);
 
+  static void log_handler(void* opaque, int level, const char* file, int line, const char* area, const char* message);
+  void on_library_rejection(std::string_view message);
   static int listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const struct sockaddr* peer,
                              const char* streamid);
   int admit(SRTSOCKET ns, const struct sockaddr* peer, const char* streamid);
@@ -112,6 +115,15 @@ class SrtServer {
   std::vector<Cmd> cmds_work_;  // bridge
 
   std::unordered_map<SRTSOCKET, SrtConnRef> conns_;  // bridge (and stop() after the join)
+
+  // Admitted by the listen callback, not accepted yet (libsrt may still
+  // refuse them: wrong passphrase). Any thread, under admitted_mu_.
+  struct Admitted {
+    std::string peer, streamid;
+    int64_t at_ms = 0;
+  };
+  std::mutex admitted_mu_;
+  std::unordered_map<SRTSOCKET, Admitted> admitted_;
 
   // Per loop (indexed by Loop::index), touched only on that loop's thread.
   std::vector<std::unordered_set<SrtSession*>> sessions_;

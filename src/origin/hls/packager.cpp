@@ -114,7 +114,7 @@ void HlsPackager::on_too_slow(uint64_t backlog) {
 
 void HlsPackager::process(const HubPacket& hp) {
   const core::MediaPacket& m = hp.media();
-  if (m.is_data()) return;
+  // The mark may sit on any packet (ffmpeg and OBS send onMetaData first).
   if (m.flags & core::packet_flags::kDiscontinuity) {
     if (seg_open_) {
       // The old publisher's last frame is held by the fMP4 muxer until a
@@ -126,6 +126,7 @@ void HlsPackager::process(const HubPacket& hp) {
     pending_discontinuity_ = true;
     anchored_ = false;
   }
+  if (m.is_data()) return;
   if (m.is_config()) return on_config(m);
   if (m.payload().empty()) return;  // end-of-sequence and other tags without media
   if (!anchored_) {
@@ -205,11 +206,19 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
     frame_ms_ = std::clamp(std::max(frame_ms_ * 0.95, d), 10.0, double(store_->config().hls.part_ms) / 2);
   }
   if (video) last_video_dts_ = m.dts;
+  if (!video && last_audio_dts_ >= 0 && m.dts > last_audio_dts_) audio_frame_ms_ = double(m.dts - last_audio_dts_);
+  if (!video) last_audio_dts_ = m.dts;
   const bool sync = video ? m.is_keyframe() : !has_video_;
+  // Video segments end at the first keyframe past the target. Audio-only ones
+  // end before the frame that would take them past it, so EXTINF stays within
+  // EXT-X-TARGETDURATION however the frame length divides the target.
+  const int64_t age = m.dts - seg_first_dts_;
+  const bool due = video ? age >= store_->config().hls.segment_ms
+                         : double(age) + audio_frame_ms_ > double(store_->config().hls.segment_ms) + 0.5;
   if (!seg_open_) {
     if (!sync) return;  // segments start at a keyframe
     begin_segment(m);
-  } else if (sync && m.dts - seg_first_dts_ >= store_->config().hls.segment_ms) {
+  } else if (sync && due) {
     // Cut. The fMP4 muxer takes the keyframe first so the previous sample gets
     // its duration; the fragment flushed now ends just before the keyframe,
     // which opens the next segment.
@@ -222,8 +231,12 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
     return;
   }
   mux_fmp4(m);
-  // A keyframe inside a segment starts a new, independent part.
-  if (video && m.is_keyframe()) cut_part();
+  // A keyframe inside a segment starts a new, independent part, unless the
+  // part so far is short: RFC 8216bis 4.4.4.9 wants parts of at least 85% of
+  // the part target, except independent ones and a segment's last.
+  if (video && m.is_keyframe() && fmp4_ok_ &&
+      fmp4_.ready_duration_ms() >= 0.85 * double(store_->config().hls.part_ms))
+    cut_part();
   mux_ts(m);
   last_dts_ = std::max(last_dts_, m.dts);
   // Cut a part once the next frame could take it past the part target (also

@@ -90,6 +90,8 @@ class HlsPackager final : public Consumer {
   uint32_t fragment_seq_ = 1;
   double frame_ms_ = 40;  // recent video frame interval, for part cutting
   int64_t last_video_dts_ = -1;
+  double audio_frame_ms_ = 0;  // last audio frame interval (audio-only segment cuts)
+  int64_t last_audio_dts_ = -1;
 
   bool anchored_ = false;
   int64_t anchor_wall_ = 0, anchor_dts_ = 0;

@@ -92,9 +92,10 @@ void StreamHls::complete_segment(double duration_ms, core::Slice ts, uint64_t ke
   }
   s.complete = true;
   open_ = false;
-  int d = int(std::ceil(duration_ms / 1000.0 - 0.001));
-  // EXT-X-TARGETDURATION must not change; it starts at the configured target
-  // and only grows if a longer segment (a long GOP) appears.
+  // RFC 8216 4.3.3.1: each EXTINF rounded to the nearest integer must be
+  // <= EXT-X-TARGETDURATION, which should not change; it starts at the
+  // configured target and only grows if a longer segment (a long GOP) appears.
+  int d = int(std::lround(duration_ms / 1000.0));
   target_duration_s_ = std::max({target_duration_s_, d, int((cfg_.hls.segment_ms + 999) / 1000)});
   retain_locked();
   invalidate_cache_locked();

@@ -222,20 +222,11 @@ class Playlist:
 
 
 PART_RE = re.compile(r"part(\d+)\.(\d+)\.m4s$")
-SEG_RE = re.compile(r"seg(\d+)\.(ts|m4s)$")
-
-
 def part_name(uri):
     """'part123.4.m4s' -> (123, 4)."""
     m = PART_RE.search(uri)
     assert m, f"not a part URI: {uri}"
     return int(m.group(1)), int(m.group(2))
-
-
-def seg_number(uri):
-    m = SEG_RE.search(uri)
-    assert m, f"not a segment URI: {uri}"
-    return int(m.group(1))
 
 
 def get(server, path, timeout=10.0, headers=None):
@@ -251,24 +242,6 @@ def get_ok(server, path, timeout=10.0, headers=None):
 def playlist(server, path, timeout=15.0):
     r = get_ok(server, path, timeout=timeout)
     return Playlist(r.body.decode())
-
-
-def wait_playlist(server, path, pred, timeout=20.0, interval=0.1, what="condition"):
-    """Polls a playlist until pred(Playlist) is true; returns it."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        r = get(server, path, timeout=max(1.0, deadline - time.monotonic() + 5))
-        if r.status == 200:
-            last = Playlist(r.body.decode())
-            if pred(last):
-                return last
-        else:
-            last = f"{r.status} {r.body[:200]!r}"
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{path}: {what} not reached within {timeout} s (last: {last!r}; "
-                                 f"text: {getattr(last, 'text', '')[-600:]})")
-        time.sleep(interval)
 
 
 def one_line_reason(r):
@@ -484,14 +457,6 @@ def is_plain_ts(data):
     if not data or len(data) % 188:
         return False
     return all(data[i] == 0x47 for i in range(0, len(data), 188))
-
-
-def ts_pids(data):
-    pids = {}
-    for i in range(0, len(data) - 187, 188):
-        pid = ((data[i + 1] & 0x1F) << 8) | data[i + 2]
-        pids[pid] = pids.get(pid, 0) + 1
-    return pids
 
 
 def aes128_cbc_decrypt(data, key, iv):

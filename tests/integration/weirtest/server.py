@@ -106,7 +106,7 @@ class WeirServer:
             self.config_path.write_text(self.config)
         else:
             self.config_path.write_text(to_yaml(self.config) + "\n")
-        env = {"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0"}
+        env = {"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0", "WEIR_SRT_LISTEN": "127.0.0.1:0"}
         env.update(self.env_extra)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.binary, "-c", str(self.config_path)], stdin=subprocess.DEVNULL,

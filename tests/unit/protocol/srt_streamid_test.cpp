@@ -152,3 +152,16 @@ TEST_CASE("srt streamid: format round trip") {
   CHECK(b.extra == a.extra);
   CHECK(format_srt_streamid(ok("play:live/x")) == "#!::r=live/x,m=request");
 }
+
+TEST_CASE("srt streamid: a percent-encoded access control id is decoded") {
+  SrtStreamId a = ok("%23%21%3A%3Ar%3Dlive%2Fs%2Cm%3Dpublish%2Cu%3Dal%20ice");
+  CHECK(a.app == "live");
+  CHECK(a.stream == "s");
+  CHECK(a.mode == SrtMode::kPublish);
+  CHECK(a.user == "al ice");
+  CHECK(err("%23%21%3A%3Ar%3Dlive%2Fs%0A", SrtStreamIdError::kSyntax).find("control character \\x0a") !=
+        std::string::npos);
+  CHECK(err("%23%2", SrtStreamIdError::kSyntax).find("percent-encoding") != std::string::npos);
+  // Only a leading %23 turns decoding on; elsewhere '%' is just a bad character.
+  CHECK(err("live/a%20b", SrtStreamIdError::kSyntax).find("holds '%'") != std::string::npos);
+}
