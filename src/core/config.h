@@ -187,6 +187,7 @@ struct AppConfig {
   config::ByteSize viewer_max_bytes = 8 * config::MiB;
   int64_t viewer_send_timeout_ms = 10000;
   config::ByteSize viewer_sndbuf = 256 * config::KiB;
+  int64_t viewer_audio_hold_ms = 50;
   HlsConfig hls;
   TimeshiftConfig timeshift;
   AppSrtConfig srt;
@@ -214,6 +215,9 @@ struct AppConfig {
     v.field("viewer_sndbuf", viewer_sndbuf, config::IntRange{0, 64LL << 20},
             "Kernel send buffer per viewer (SO_SNDBUF; the kernel doubles it; 0 = autotuning). Bytes in it "
             "count towards the viewer's backlog, so keep it below viewer_skip_bytes.");
+    v.field("viewer_audio_hold_ms", viewer_audio_hold_ms, config::IntRange{0, 200},
+            "At the live edge, hold an audio frame up to this long so it goes out in one write with the next "
+            "video frame (halves syscalls; video is never held; 0 = off; audio-only streams are never held).");
     v.section("hls", hls);
     v.section("timeshift", timeshift);
     v.section("srt", srt);

@@ -75,6 +75,8 @@ class TcpConn {
   }
   // Bytes queued or in flight, not yet accepted by the kernel.
   size_t pending_bytes() const { return pending_bytes_; }
+  // A uv_write is in flight (the kernel did not take everything at once).
+  bool write_in_flight() const { return writing_; }
 
   // Bytes the kernel holds in this socket's send buffer, not yet sent or not
   // yet acknowledged (SIOCOUTQ). One syscall: sample it, don't poll it.

@@ -149,6 +149,15 @@ ReadResult LoopHub::read(Consumer& c, std::vector<PacketRef>& out, size_t max_by
   return ReadResult::kOk;
 }
 
+bool LoopHub::wait_if_caught_up(Consumer& c) {
+  if (c.cursor_ < ring_.end_seq() || c.send_start_) return false;
+  if (!c.waiting_) {
+    c.waiting_ = true;
+    waiting_.push_back(&c);
+  }
+  return true;
+}
+
 void LoopHub::sweep() {
   // Copy: on_too_slow closes (and removes) the consumer.
   std::vector<Consumer*> slow;

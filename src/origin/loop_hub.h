@@ -64,6 +64,9 @@ class LoopHub {
   // backlog over the app's hard cap returns kTooSlow. kEmpty marks `c` waiting.
   ReadResult read(Consumer& c, std::vector<PacketRef>& out, size_t max_bytes);
 
+  // If `c` has read everything, marks it waiting (it is told of the next
+  // packet) and returns true.
+  bool wait_if_caught_up(Consumer& c);
   // Bytes `c` still has to send: its ring backlog plus its socket queue.
   uint64_t backlog(const Consumer& c) const { return ring_.bytes_from(c.cursor_) + c.queued_bytes(); }
   // Applies the lag rules to every consumer, including those with a write in

@@ -15,7 +15,7 @@ constexpr size_t kBatchBytes = 64 * 1024;
 }  // namespace
 
 StreamWriter::StreamWriter(Origin& origin, core::TcpConn* conn, Framing framing, Owner* owner)
-    : origin_(origin), conn_(conn), framing_(framing), owner_(owner) {}
+    : origin_(origin), conn_(conn), framing_(framing), owner_(owner), hold_timer_(conn->loop()) {}
 
 StreamWriter::~StreamWriter() { stop(); }
 
@@ -23,6 +23,7 @@ bool StreamWriter::start(const std::shared_ptr<StreamHub>& hub, StartAt at) {
   lh_ = origin_.current().attach(hub);
   if (!lh_) return false;
   conn_->set_send_buffer(size_t(hub->app_config().viewer_sndbuf));
+  audio_hold_ms_ = uint64_t(hub->app_config().viewer_audio_hold_ms);
   lh_->add_consumer(this, at);
   origin_.metrics().viewers_total++;
   origin_.metrics().viewers_open++;
@@ -31,6 +32,7 @@ bool StreamWriter::start(const std::shared_ptr<StreamHub>& hub, StartAt at) {
 }
 
 void StreamWriter::stop() {
+  hold_timer_.stop();
   if (!lh_) return;
   auto lh = std::move(lh_);
   lh_.reset();
@@ -75,9 +77,9 @@ void StreamWriter::pump() {
   if (pumping_ || !lh_ || !conn_ || done_) return;
   pumping_ = true;
   // Take more only once the kernel holds everything queued so far: a viewer
-  // at the live edge gets each packet at once, one that is behind gets
+  // at the live edge gets each video frame at once, one that is behind gets
   // batches of many packets per writev.
-  while (lh_ && conn_ && conn_->flush()) {
+  while (lh_ && conn_ && !conn_->write_in_flight()) {
     batch_.clear();
     ReadResult r = lh_->read(*this, batch_, kBatchBytes);
     if (r == ReadResult::kTooSlow) {
@@ -85,13 +87,29 @@ void StreamWriter::pump() {
       on_too_slow(lh_->backlog(*this));
       return;
     }
-    if (r == ReadResult::kEmpty) break;
-    size_t before = conn_->pending_bytes();
-    for (const PacketRef& p : batch_) frame(p);
-    origin_.metrics().viewer_bytes_out_total.fetch_add(conn_->pending_bytes() - before, std::memory_order_relaxed);
-    batch_.clear();
+    bool audio_tail = false;
+    if (r == ReadResult::kOk) {
+      size_t before = conn_->pending_bytes();
+      for (const PacketRef& p : batch_) frame(p);
+      audio_tail = batch_.back()->media().is_audio();
+      origin_.metrics().viewer_bytes_out_total.fetch_add(conn_->pending_bytes() - before, std::memory_order_relaxed);
+      batch_.clear();
+    }
+    if (audio_tail && audio_hold_ms_ && lh_->ring().video_seen() && lh_->wait_if_caught_up(*this)) {
+      // Caught up with audio last: let it ride with the next video frame.
+      if (!hold_timer_.active()) hold_timer_.start(audio_hold_ms_, [this] { release_hold(); });
+      break;
+    }
+    hold_timer_.stop();
+    if (!conn_->flush() || r == ReadResult::kEmpty) break;  // the rest goes out from on_drained
   }
   pumping_ = false;
+}
+
+void StreamWriter::release_hold() {
+  hold_timer_.stop();
+  if (!conn_ || done_) return;
+  conn_->flush();
 }
 
 void StreamWriter::on_stream_end(const std::string& why) { finish("stream ended: " + why); }

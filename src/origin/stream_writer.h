@@ -5,6 +5,12 @@
 // each packet is written as soon as it arrives (TCP_NODELAY); a viewer that is
 // behind gets many packets per writev.
 //
+// Audio hold: at the live edge of a stream with video, a trailing audio frame
+// waits up to the app's viewer_audio_hold_ms for the next video frame and
+// goes out in the same writev. Per-write kernel cost dominates fan-out, and
+// about half the packets of a typical stream are small audio frames; video is
+// never held.
+//
 // Thread: the viewer's loop. Ownership: owned by the viewer session, which
 // also owns the TcpConn; the writer never closes the conn itself but reports
 // through Owner::on_writer_done, after which it is detached.
@@ -15,6 +21,7 @@
 #include <vector>
 
 #include "core/tcp_conn.h"
+#include "core/timer.h"
 #include "origin/consumer.h"
 #include "origin/loop_hub.h"
 
@@ -63,6 +70,7 @@ class StreamWriter final : public Consumer {
   void pump();
   void frame(const PacketRef& p);
   void finish(const std::string& why);
+  void release_hold();
 
   Origin& origin_;
   core::TcpConn* conn_;
@@ -72,6 +80,8 @@ class StreamWriter final : public Consumer {
   std::vector<PacketRef> batch_;
   bool pumping_ = false;
   bool done_ = false;
+  core::Timer hold_timer_;
+  uint64_t audio_hold_ms_ = 0;
   size_t kernel_queued_ = 0;
 };
 

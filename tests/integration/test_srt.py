@@ -59,7 +59,9 @@ APP = {"play_wait_ms": 15000, "reconnect_grace_ms": 1500, "hls": {"segment_ms": 
 
 
 def test_srt_h264_to_srt_flv_rtmp_ts_and_hls(weir, tmp_path):
-    s = weir({"apps": {"live": APP}})
+    # Two loops: connections go round-robin, so publisher and SRT reader
+    # land on different loops.
+    s = weir({"workers": 2, "apps": {"live": APP}})
     # Readers first: they wait for the stream (play_wait_ms), so each gets it all.
     readers = [
         S.start_reader(S.srt_url(s, S.streamid(mode="request")), tmp_path / "srt.ts", tmp_path, "srt-reader"),
@@ -162,8 +164,9 @@ def test_srt_live_transmit_relays_in_and_out(weir, tmp_path):
     host, port = S.srt_addr(s)
     out = tmp_path / "out.ts"
     # Out: SRT -> file, with srt-live-transmit as the SRT reader.
-    slt_out = media.Proc(["srt-live-transmit", "-q", "-a:no", f"srt://{host}:{port}?streamid=#!::r=live/s,m=request",
-                          "file://con"], tmp_path, "slt-out", stdout=open(out, "wb"))
+    slt_out = media.Proc(["srt-live-transmit", "-q", "-a:no",
+                          f"srt://{host}:{port}?streamid=#!::r=live/s,m=request", "file://con"],
+                         tmp_path, "slt-out", stdout=open(out, "wb"))
     wait_until(lambda: s.metric("weir_srt_connections") >= 1, 10, "srt-live-transmit (out) to connect")
     # In: ffmpeg -> UDP -> srt-live-transmit -> SRT publish.
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

@@ -210,6 +210,24 @@ def test_srt_publisher_to_srt_live_transmit(tmp_path, loadgen_bin):
     assert rc == 0, err[-2000:]
 
 
+def test_srt_publisher_into_weir(weir, tmp_path, loadgen_bin):
+    s = weir(env={"WEIR_SRT_LISTEN": "127.0.0.1:0"})
+    if "srt" not in s.info:
+        pytest.skip("this weir has no SRT listener")
+    clip = make_clip(tmp_path / "clip.ts", seconds=3, fmt="mpegts")
+    url = f"srt://{s.info['srt']}?streamid=%23!::r=live/s,m=publish"
+    pub = start_loadgen(loadgen_bin, ["--publish", "srt", "--url", url, "--file", clip, "--probe", "--duration", 10,
+                                      "--json"], tmp_path, "lg-srt")
+    s.wait_stream(pred=lambda i: i["video_frames"] > 25, timeout=20, what="1 s of video over SRT")
+    rc, rep = finish_loadgen(players(loadgen_bin, "flv", s.flv_url(), 3, 5, tmp_path, "lg-flv"))
+    assert rc == 0, rep
+    assert_healthy(rep, 3, "flv from srt")
+    # SRT's receive latency (120 ms by default) is part of this figure.
+    assert rep["latency_ms"]["samples"] > 100 and rep["latency_ms"]["p50"] < 1000, rep["latency_ms"]
+    rc, prep = finish_loadgen(pub, timeout=30)
+    assert rc == 0 and prep["published"] and prep["loops"] >= 2, prep
+
+
 def bench_tools_missing():
     need = ["nginx", "wrk", "valgrind", "callgrind_control"]
     missing = [t for t in need if not shutil.which(t)]

@@ -8,11 +8,12 @@
 // usage: srtprobe HOST:PORT [--streamid ID] [--passphrase P] [--pbkeylen N]
 //                 [--latency MS] [--payload N] [--connect-timeout MS]
 //                 [--send FILE [--rate BYTES_PER_S] [--loop]] [--recv SECONDS [--out FILE]]
-//                 [--hold SECONDS]
+//                 [--hold SECONDS] [--stall SECONDS]
 // --send: sends FILE in --payload byte messages (default 1316), paced at
 //         --rate (0 = as fast as the send buffer takes them), --loop repeats.
 // --recv: receives for SECONDS (or until the peer closes); --out keeps the bytes.
 // --hold: stays connected this long after sending (default 0.5 s).
+// --stall: stays connected this long without reading (a stuck player), first.
 // Exit code: 0 connected, 3 refused, 1 other failure, 2 bad arguments.
 #include <srt/srt.h>
 
@@ -37,7 +38,7 @@ int usage() {
   std::fprintf(stderr,
                "usage: srtprobe HOST:PORT [--streamid ID] [--passphrase P] [--pbkeylen N] [--latency MS]\n"
                "                [--payload N] [--connect-timeout MS] [--send FILE [--rate B/S] [--loop]]\n"
-               "                [--recv SECONDS [--out FILE]] [--hold SECONDS]\n");
+               "                [--recv SECONDS [--out FILE]] [--hold SECONDS] [--stall SECONDS]\n");
   return 2;
 }
 
@@ -49,7 +50,7 @@ int main(int argc, char** argv) {
   if (argc < 2) return usage();
   std::string target = argv[1], streamid, passphrase, send_file, out_file;
   int pbkeylen = 0, latency = -1, payload = 1316, connect_timeout = 3000;
-  double rate = 0, recv_s = 0, hold_s = 0.5;
+  double rate = 0, recv_s = 0, hold_s = 0.5, stall_s = 0;
   bool loop = false;
   for (int i = 2; i < argc; ++i) {
     std::string a = argv[i];
@@ -68,6 +69,7 @@ int main(int argc, char** argv) {
     else if (a == "--recv") recv_s = std::atof(v);
     else if (a == "--out") out_file = v;
     else if (a == "--hold") hold_s = std::atof(v);
+    else if (a == "--stall") stall_s = std::atof(v);
     else return usage();
   }
   size_t colon = target.rfind(':');
@@ -121,6 +123,7 @@ int main(int argc, char** argv) {
   srt_getsockflag(s, SRTO_RCVLATENCY, &negotiated, &len);
   out["rcv_latency_ms"] = negotiated;
 
+  if (stall_s > 0) std::this_thread::sleep_for(std::chrono::duration<double>(stall_s));
   uint64_t sent = 0, received = 0, messages = 0;
   int max_message = 0, min_message = 0;
   bool not_whole_ts = false;
