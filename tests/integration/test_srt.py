@@ -7,13 +7,14 @@ keeps flowing."""
 
 import random
 import socket
+import subprocess
 import time
 
 from weirtest import checks, media
 from weirtest import srt as S
 from weirtest.flv import read_flv_file
 from weirtest.hls import Follower
-from weirtest.server import wait_until
+from weirtest.server import clean_env, wait_until
 
 FPS = 25
 AUDIO_FPS = 44100 / 1024
@@ -296,3 +297,39 @@ def test_bad_input_closes_only_that_session(weir, tmp_path):
     viewer.stop()
     good.stop()
     assert s.running()
+
+
+def test_srt_port_in_use_and_srt_disabled(weir, weir_bin, tmp_path):
+    s = weir()
+    host, port = S.srt_addr(s)
+    # A second server on the same SRT port does not start, and says why.
+    env = clean_env({"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0",
+                     "WEIR_SRT_LISTEN": f"{host}:{port}"})
+    r = subprocess.run([str(weir_bin), "-c", str(s.config_path)], env=env, capture_output=True, text=True,
+                       timeout=20)
+    assert r.returncode == 1, (r.returncode, r.stderr[-1000:])
+    assert f"srt.listen: bind {host}:{port}" in r.stderr and "in use" in r.stderr, r.stderr[-1000:]
+    # srt.enabled: false -> no SRT listener and no "srt" in the listening line.
+    off = weir({"srt": {"enabled": False}}, name="nosrt")
+    assert "srt" not in off.info, off.info
+
+
+def test_srt_publisher_reconnects_within_grace(weir, tmp_path):
+    s = weir({"apps": {"live": {"play_wait_ms": 10000, "reconnect_grace_ms": 3000}}})
+    reader = S.start_reader(S.srt_url(s, S.streamid(mode="request")), tmp_path / "srt.ts", tmp_path, "srt-reader")
+    wait_until(lambda: s.metric("weir_srt_connections") >= 1, 10, "the SRT reader to connect")
+    for i in range(2):
+        pub = S.start_ts_publisher(S.srt_url(s, S.streamid()), tmp_path, f"pub{i}", duration=2.5)
+        assert pub.wait(30) == 0, pub.log()
+        s.wait_log(rf"(?s)(stopped publishing live/s: .*){{{i + 1}}}")
+    info = s.stream_info()
+    assert info["publishes"] == 2 and s.metric("weir_republish_total") == 1, info
+    reader_rc = reader.wait(20)
+    assert reader_rc == 0, reader.log()
+    # One continuous output: both sessions' frames, timestamps never going back.
+    counts = media.count_frames(tmp_path / "srt.ts")
+    assert counts["video"] >= 2 * 2.5 * FPS * 0.85, counts
+    pk = [p for p in media.packets(tmp_path / "srt.ts") if p["type"] == "video"]
+    dts = [p["dts"] for p in pk if p["dts"] is not None]
+    assert all(b >= a for a, b in zip(dts, dts[1:])), "video DTS went back in the SRT output across the reconnect"
+    assert s.metric("weir_srt_connections") == 0

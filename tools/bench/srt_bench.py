@@ -83,6 +83,22 @@ def cpu_s(pid):
     return (int(fields[11]) + int(fields[12])) / CLK_TCK  # utime + stime
 
 
+def thread_groups(pid):
+    """CPU seconds per thread group: libsrt's threads (SRT:*), Weir's SRT
+    bridge (weir-srt) and the rest (event loops, main)."""
+    out = {"loops": 0.0, "bridge": 0.0, "libsrt": 0.0}
+    for t in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            comm = (t / "comm").read_text().strip()
+            fields = (t / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        v = (int(fields[11]) + int(fields[12])) / CLK_TCK
+        key = "libsrt" if comm.startswith("SRT:") else "bridge" if comm == "weir-srt" else "loops"
+        out[key] += v
+    return out
+
+
 def make_clip(workdir):
     """build/bench/srt_clip.ts: run.py's clip (60 s 1280x720@30, 2.6 Mb/s, AAC)
     remuxed to MPEG-TS, or the same encoded here if that clip is missing."""
@@ -185,11 +201,18 @@ def latency_case(info, workdir, app, publish_args, window):
     return rep, vargs
 
 
-def cpu_window(pid, warm, window):
+def cpu_window(pid, warm, window, groups=None):
+    """Process CPU seconds over `window` after `warm`; per thread group into
+    `groups` (threads that ended inside the window are missing there)."""
     time.sleep(warm)
+    g0 = thread_groups(pid)
     c0, t0 = cpu_s(pid), time.monotonic()
     time.sleep(window)
-    return cpu_s(pid) - c0, time.monotonic() - t0
+    used, wall = cpu_s(pid) - c0, time.monotonic() - t0
+    if groups is not None:
+        g1 = thread_groups(pid)
+        groups.update({k: round(g1[k] - g0[k], 2) for k in g1})
+    return used, wall
 
 
 def main():
@@ -243,7 +266,9 @@ def main():
         try:
             wait_stream(info, app)
             log("cpu: publisher only")
-            base, base_wall = cpu_window(weir.pid, 2, a.window)
+            base_groups = {}
+            base, base_wall = cpu_window(weir.pid, 2, a.window, base_groups)
+            results["cpu_publisher_only_threads"] = base_groups
             results["cpu_publisher_only_s"] = base
             results["cpu_publisher_only_wall_s"] = base_wall
             sid = f"#!::r={app}/bench,m=request"
@@ -256,22 +281,24 @@ def main():
                     probes.append(start(pa, f"srtview-{n}-{i}", workdir))
                     time.sleep(0.02)
                 commands["srt viewer"] = pa
-                used, wall = cpu_window(weir.pid, 3, a.window)
+                groups = {}
+                used, wall = cpu_window(weir.pid, 3, a.window, groups)
                 for p in probes:
                     p.wait(recv + 30)
                 reps = [read_json_out(workdir, f"srtview-{n}-{i}") for i in range(n)]
                 connected = sum(1 for r in reps if r.get("connected"))
                 mbit = sum(r.get("received", 0) for r in reps) * 8 / recv / 1e6
-                results["cpu"].append({"kind": "srt", "n": n, "cpu_s": used, "wall_s": wall,
+                results["cpu"].append({"kind": "srt", "n": n, "cpu_s": used, "wall_s": wall, "threads": groups,
                                        "connected": connected, "mbit_s_total": mbit,
                                        "cpu_s_per_viewer_minute": (used - base * wall / base_wall) / n / (wall / 60)})
                 log(f"cpu: {n} HTTP-FLV viewers")
                 viewer, vargs = run_flv_viewers(info, app, n, a.window + 6, workdir, f"flvview-{n}")
-                used, wall = cpu_window(weir.pid, 3, a.window)
+                groups = {}
+                used, wall = cpu_window(weir.pid, 3, a.window, groups)
                 viewer.wait(a.window + 60)
                 rep = read_json_out(workdir, f"flvview-{n}")
                 commands["flv viewers"] = vargs
-                results["cpu"].append({"kind": "flv", "n": n, "cpu_s": used, "wall_s": wall,
+                results["cpu"].append({"kind": "flv", "n": n, "cpu_s": used, "wall_s": wall, "threads": groups,
                                        "mbit_s_total": rep.get("mbit_s"),
                                        "cpu_s_per_viewer_minute": (used - base * wall / base_wall) / n / (wall / 60)})
         finally:
@@ -318,15 +345,19 @@ def write_markdown(path, r):
     L.append("")
     L.append("### Server CPU per viewer (SRT publisher at 120 ms)")
     L.append("")
-    L.append(f"Publisher only: {r['cpu_publisher_only_s']:.2f} CPU s in {r['cpu_publisher_only_wall_s']:.1f} s.")
+    bg = r.get("cpu_publisher_only_threads", {})
+    L.append(f"Publisher only: {r['cpu_publisher_only_s']:.2f} CPU s in {r['cpu_publisher_only_wall_s']:.1f} s "
+             f"(loops {bg.get('loops', 0):.2f}, bridge {bg.get('bridge', 0):.2f}, libsrt {bg.get('libsrt', 0):.2f}).")
     L.append("")
-    L.append("| viewers | N | server CPU s in window | delivered Mb/s (all viewers) | CPU s per viewer-minute |")
-    L.append("|---|---|---|---|---|")
+    L.append("| viewers | N | server CPU s in window | of which loops / bridge / libsrt threads | "
+             "delivered Mb/s (all viewers) | CPU s per viewer-minute |")
+    L.append("|---|---|---|---|---|---|")
     for x in r["cpu"]:
         kind = "SRT (srtprobe --recv)" if x["kind"] == "srt" else "HTTP-FLV (loadgen)"
         conn = f" ({x['connected']} connected)" if x["kind"] == "srt" and x.get("connected") != x["n"] else ""
-        L.append(f"| {kind}{conn} | {x['n']} | {x['cpu_s']:.2f} | {fmt(x.get('mbit_s_total'))} | "
-                 f"{x['cpu_s_per_viewer_minute']:.3f} |")
+        g = x.get("threads") or {}
+        L.append(f"| {kind}{conn} | {x['n']} | {x['cpu_s']:.2f} | {g.get('loops', 0):.2f} / {g.get('bridge', 0):.2f}"
+                 f" / {g.get('libsrt', 0):.2f} | {fmt(x.get('mbit_s_total'))} | {x['cpu_s_per_viewer_minute']:.3f} |")
     L.append("")
     L.append("CPU per viewer-minute = (server CPU in the window − publisher-only CPU scaled to the window) ÷ N ÷ "
              "window minutes. CPU times tick at 10 ms; at N = 1 the figure is within a few ticks of noise.")

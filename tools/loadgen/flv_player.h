@@ -9,7 +9,7 @@
 #include <memory>
 #include <string>
 
-#include "loadgen/http_response_reader.h"
+#include "loadgen/parsers.h"
 #include "loadgen/player.h"
 #include "loadgen/ws_client.h"
 #include "protocol/flv_reader.h"

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "loadgen/runner.h"
-#include "loadgen/sei_probe.h"
+#include "loadgen/parsers.h"
 #include "protocol/codec_config.h"
 #include "protocol/mp4_box.h"
 

@@ -25,10 +25,8 @@
 #include <vector>
 
 #include "core/timer.h"
-#include "loadgen/http_response_reader.h"
-#include "loadgen/m3u8.h"
+#include "loadgen/parsers.h"
 #include "loadgen/player.h"
-#include "loadgen/ts_scanner.h"
 #include "loadgen/url.h"
 #include "protocol/mp4_reader.h"
 

@@ -3,7 +3,7 @@
 #include <uv.h>
 
 #include "loadgen/runner.h"
-#include "loadgen/sei_probe.h"
+#include "loadgen/parsers.h"
 #include "protocol/codec_config.h"
 #include "protocol/flv_tag.h"
 

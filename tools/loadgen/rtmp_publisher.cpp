@@ -11,7 +11,7 @@
 
 #include "loadgen/run_players.h"
 #include "loadgen/runner.h"
-#include "loadgen/sei_probe.h"
+#include "loadgen/parsers.h"
 #include "protocol/amf0.h"
 #include "protocol/flv_tag.h"
 #include "protocol/rtmp_messages.h"

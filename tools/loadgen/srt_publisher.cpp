@@ -15,7 +15,7 @@
 
 #include "loadgen/run_players.h"
 #include "loadgen/runner.h"
-#include "loadgen/sei_probe.h"
+#include "loadgen/parsers.h"
 #include "protocol/http_request_parser.h"
 #include "protocol/ts_demuxer.h"
 #include "protocol/ts_muxer.h"

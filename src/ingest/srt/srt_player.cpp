@@ -143,7 +143,6 @@ void SrtPlayer::sample_queue() {
   size_t bytes = 0;
   // Returns the time span of the buffered data (ms), or -1.
   if (srt_getsndbuffer(conn_->sock, nullptr, &bytes) >= 0) snd_queued_ = int64_t(bytes);
-  spdlog::info("DEBUGQ {} {}", snd_queued_, srt_getsndbuffer(conn_->sock, nullptr, nullptr));
 }
 
 void SrtPlayer::on_stream_end(const std::string& why) {

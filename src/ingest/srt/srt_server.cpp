@@ -46,7 +46,15 @@ std::string address_string(const sockaddr* sa) {
   return a.to_string();
 }
 
-std::string last_error() { return srt_getlasterror_str(); }
+// libsrt's last error, with the system error behind it when there is one
+// ("unable to create/configure SRT socket" alone hides "Address in use").
+std::string last_error() {
+  int sys = 0;
+  srt_getlasterror(&sys);
+  std::string s = srt_getlasterror_str();
+  if (sys > 0) s += fmt::format(" ({})", std::strerror(sys));
+  return s;
+}
 
 // Messages libsrt logs while refusing a connection; the refusal gets one
 // line of our own (with the peer) instead, so these go to debug.

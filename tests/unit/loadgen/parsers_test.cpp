@@ -5,8 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "loadgen/http_response_reader.h"
-#include "loadgen/m3u8.h"
+#include "loadgen/parsers.h"
 #include "loadgen/stats.h"
 #include "loadgen/ws_client.h"
 #include "protocol/ws_frame.h"
@@ -317,4 +316,18 @@ TEST_CASE("latency histogram percentiles") {
   CHECK(percentile({}, 0.5) == 0);
   CHECK(percentile({3, 1, 2}, 0.5) == 2);
   CHECK(percentile({3, 1, 2}, 0.99) == 3);
+}
+
+TEST_CASE("http response reader refuses a status that is not a 3-digit code") {
+  struct Sink final : weir::protocol::HttpResponseReader::Handler {
+    int heads = 0;
+    void on_head(const weir::protocol::HttpResponseHead&) override { ++heads; }
+    void on_body(weir::core::ByteView) override {}
+    void on_complete() override {}
+  } sink;
+  weir::protocol::HttpResponseReader reader(sink);
+  auto r = reader.feed(weir::core::as_bytes("HTTP/1.1 1 Found\r\nContent-Length: 0\r\n\r\n"));
+  REQUIRE_FALSE(r.is_ok());
+  CHECK_THAT(r.error(), Catch::Contains("status 1 is not a 3-digit code"));
+  CHECK(sink.heads == 0);
 }

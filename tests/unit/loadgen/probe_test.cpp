@@ -10,8 +10,7 @@
 #include <vector>
 
 #include "loadgen/flv_clip.h"
-#include "loadgen/sei_probe.h"
-#include "loadgen/ts_scanner.h"
+#include "loadgen/parsers.h"
 #include "protocol/codec_config.h"
 #include "protocol/flv_tag.h"
 #include "protocol/flv_writer.h"

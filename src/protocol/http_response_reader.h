@@ -19,7 +19,7 @@
 #include "core/buffer.h"
 #include "core/status.h"
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 struct HttpResponseHead {
   int status = 0;
@@ -80,6 +80,7 @@ class HttpResponseReader {
   bool in_message_ = false;
   bool upgraded_ = false;
   bool failed_ = false;
+  bool bad_status_ = false;
   std::string error_;
 };
 
@@ -88,4 +89,4 @@ class HttpResponseReader {
 std::string make_get_request(const std::string& target, const std::string& authority,
                              const std::string& extra_headers = {});
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

@@ -17,7 +17,7 @@
 #include "core/buffer.h"
 #include "core/status.h"
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 struct TsFrame {
   bool video = false;
@@ -62,4 +62,4 @@ class TsScanner {
   uint64_t packets_ = 0;
 };
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

@@ -1,10 +1,10 @@
-#include "loadgen/http_response_reader.h"
+#include "protocol/http_response_reader.h"
 
 #include <strings.h>
 
 #include <fmt/format.h>
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 using core::Result;
 using core::Status;
@@ -72,6 +72,11 @@ int HttpResponseReader::cb_header_value_complete(llhttp_t* p) {
 
 int HttpResponseReader::cb_headers_complete(llhttp_t* p) {
   auto* s = self_of(p);
+  if (p->status_code < 100 || p->status_code > 999) {
+    // llhttp takes any number; RFC 9110 15: a status code is three digits.
+    s->bad_status_ = true;
+    return -1;
+  }
   s->head_.status = p->status_code;
   if ((p->flags & F_CONTENT_LENGTH) && !(p->flags & F_CHUNKED)) s->head_.content_length = int64_t(p->content_length);
   s->head_.upgrade = p->status_code == 101;
@@ -104,9 +109,9 @@ Result<size_t> HttpResponseReader::feed(core::ByteView data) {
     return size_t(llhttp_get_error_pos(&parser_) - at);
   }
   failed_ = true;
-  error_ = head_bytes_ > kMaxHeadBytes
-               ? fmt::format("http response: head over {} bytes", kMaxHeadBytes)
-               : fmt::format("http response: {} ({})", llhttp_get_error_reason(&parser_), llhttp_errno_name(e));
+  error_ = bad_status_                  ? fmt::format("http response: status {} is not a 3-digit code", parser_.status_code)
+           : head_bytes_ > kMaxHeadBytes ? fmt::format("http response: head over {} bytes", kMaxHeadBytes)
+                                        : fmt::format("http response: {} ({})", llhttp_get_error_reason(&parser_), llhttp_errno_name(e));
   return Status::error(error_);
 }
 
@@ -128,4 +133,4 @@ std::string make_get_request(const std::string& target, const std::string& autho
                      authority, extra_headers);
 }
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

@@ -1,8 +1,8 @@
-#include "loadgen/m3u8.h"
+#include "protocol/m3u8.h"
 
 #include <cstdlib>
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 using core::Result;
 using core::Status;
@@ -133,4 +133,4 @@ Result<HlsPlaylist> parse_m3u8(std::string_view text) {
   return pl;
 }
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

@@ -1,11 +1,11 @@
-#include "loadgen/ts_scanner.h"
+#include "protocol/ts_scanner.h"
 
 #include <cstring>
 
-#include "loadgen/sei_probe.h"
+#include "protocol/sei_probe.h"
 #include "protocol/ts_packet.h"
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 using core::Status;
 namespace p = protocol;
@@ -126,4 +126,4 @@ void TsScanner::packet(core::ByteView pkt, const Callback& cb) {
   if (s->len >= cap) emit(*s, video, cb);
 }
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

@@ -1,10 +1,10 @@
-#include "loadgen/sei_probe.h"
+#include "protocol/sei_probe.h"
 
 #include <time.h>
 
 #include <cstring>
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 namespace {
 constexpr uint8_t kSeiNalHeader = 0x06;  // forbidden 0, nal_ref_idc 0, type 6
@@ -115,4 +115,4 @@ bool annexb_has_keyframe_nal(core::ByteView data) {
   });
 }
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

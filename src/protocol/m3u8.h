@@ -13,7 +13,7 @@
 
 #include "core/status.h"
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 struct HlsPart {
   int64_t msn = 0;      // media sequence number of the parent segment
@@ -59,4 +59,4 @@ core::Result<HlsPlaylist> parse_m3u8(std::string_view text);
 // Value of attribute `name` in an attribute list (quotes removed); empty if absent.
 std::string m3u8_attribute(std::string_view list, std::string_view name);
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol

@@ -16,7 +16,7 @@
 
 #include "core/buffer.h"
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 // "WEIRLATENCYPROBE": no zero bytes, so it never needs escaping.
 inline constexpr uint8_t kProbeUuid[16] = {'W', 'E', 'I', 'R', 'L', 'A', 'T', 'E',
@@ -47,4 +47,4 @@ std::optional<uint64_t> find_probe_in_annexb(core::ByteView data);
 // the start of a keyframe access unit.
 bool annexb_has_keyframe_nal(core::ByteView data);
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol
