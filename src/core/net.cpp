@@ -52,6 +52,12 @@ Result<SocketAddress> parse_listen_address(std::string_view text) {
   auto [end, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
   if (port_s.empty() || ec != std::errc() || end != port_s.data() + port_s.size() || port > 65535)
     return Status::errorf("'{}': port must be a number from 0 to 65535", text);
+  auto a = numeric_address(host, uint16_t(port));
+  if (!a) return Status::errorf("'{}': host must be a numeric IP address (names are not resolved)", text);
+  return a;
+}
+
+Result<SocketAddress> numeric_address(std::string_view host, uint16_t port) {
   if (host == "localhost") host = "127.0.0.1";
   SocketAddress a;
   std::string h(host);
@@ -64,9 +70,9 @@ Result<SocketAddress> parse_listen_address(std::string_view text) {
     v6->sin6_family = AF_INET6;
     a.len = sizeof(sockaddr_in6);
   } else {
-    return Status::errorf("'{}': host must be a numeric IP address (names are not resolved)", text);
+    return Status::errorf("host '{}' is not a numeric IP address (names are not resolved)", host.substr(0, 64));
   }
-  a.set_port(uint16_t(port));
+  a.set_port(port);
   return a;
 }
 

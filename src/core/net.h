@@ -24,6 +24,9 @@ struct SocketAddress {
   std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5"
 };
 
+// A numeric IPv4/IPv6 host (or "localhost") and a port; names are refused.
+Result<SocketAddress> numeric_address(std::string_view host, uint16_t port);
+
 // Parses "HOST:PORT", "[V6]:PORT", ":PORT" or "PORT" (HOST defaults to 0.0.0.0).
 // HOST must be a numeric IPv4/IPv6 address or "localhost".
 Result<SocketAddress> parse_listen_address(std::string_view text);

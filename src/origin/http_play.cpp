@@ -39,7 +39,7 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
     const bool websocket = framing_ == Framing::kWsFlv;
     auto lh = origin_.current().attach(hub);
     if (!lh) {
-      ex->respond(404, {{"Content-Type", "text/plain"}}, "stream " + key_ + " has ended\n");
+      ex->respond_text(404, "stream " + key_ + " has ended");
       delete this;
       return;
     }
@@ -136,7 +136,7 @@ struct PlayWait {
 };
 
 void not_found(const http::ExchangeRef& ex, const std::string& key) {
-  ex->respond(404, {{"Content-Type", "text/plain"}}, "stream " + key + " is not published\n");
+  ex->respond_text(404, "stream " + key + " is not published");
 }
 
 }  // namespace
@@ -194,15 +194,15 @@ void play(Origin& origin, http::ExchangeRef ex, const std::string& app, const st
 const core::AppConfig* route_stream(Origin& origin, const http::ExchangeRef& ex, std::string_view ext, std::string& app,
                                     std::string& stream) {
   if (!split_stream_path(ex->request().path, ext, app, stream)) {
-    ex->respond(404, {{"Content-Type", "text/plain"}}, fmt::format("expected /{{app}}/{{stream}}{}\n", ext));
+    ex->respond_text(404, fmt::format("expected /{{app}}/{{stream}}{}", ext));
     return nullptr;
   }
   if (auto st = validate_stream_path(app, stream); !st) {
-    ex->respond(400, {{"Content-Type", "text/plain"}}, st.message() + "\n");
+    ex->respond_text(400, st.message());
     return nullptr;
   }
   const core::AppConfig* app_cfg = origin.config().find_app(app);
-  if (!app_cfg) ex->respond(404, {{"Content-Type", "text/plain"}}, "app '" + app + "' is not configured\n");
+  if (!app_cfg) ex->respond_text(404, "app '" + app + "' is not configured");
   return app_cfg;
 }
 
@@ -217,18 +217,18 @@ void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
   if (!req.query.empty()) {
     auto q = protocol::parse_hls_query(req.query);
     if (!q) {
-      ex->respond(400, {{"Content-Type", "text/plain"}}, q.error() + "\n");
+      ex->respond_text(400, q.error());
       return;
     }
     if (q->start_unix_s) {
-      ex->respond(400, {{"Content-Type", "text/plain"}}, "HTTP-FLV time-shift takes delay=SECONDS\n");
+      ex->respond_text(400, "HTTP-FLV time-shift takes delay=SECONDS");
       return;
     }
     if (q->delay_s && *q->delay_s > 0) {
       auto hub = origin.registry().find(app, stream);
       if (!hub) return not_found(ex, app + "/" + stream);
       if (websocket) {
-        ex->respond(400, {{"Content-Type", "text/plain"}}, "time-shift is served over plain HTTP-FLV\n");
+        ex->respond_text(400, "time-shift is served over plain HTTP-FLV");
         return;
       }
       return hls::start_flv_timeshift(origin, std::move(ex), hub, *q->delay_s);
@@ -242,7 +242,7 @@ void handle_ts_request(Origin& origin, http::ExchangeRef ex) {
   const core::AppConfig* app_cfg = route_stream(origin, ex, ".ts", app, stream);
   if (!app_cfg) return;
   if (ex->request().upgrade) {
-    ex->respond(400, {{"Content-Type", "text/plain"}}, "MPEG-TS is served over plain HTTP\n");
+    ex->respond_text(400, "MPEG-TS is served over plain HTTP");
     return;
   }
   play(origin, std::move(ex), app, stream, Framing::kTs, *app_cfg);

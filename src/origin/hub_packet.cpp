@@ -1,7 +1,7 @@
 #include "origin/hub_packet.h"
 
-#include <chrono>
 
+#include "core/clock.h"
 #include "protocol/flv_writer.h"
 #include "protocol/rtmp_chunk_writer.h"
 #include "protocol/ws_frame.h"
@@ -11,9 +11,7 @@ namespace weir::origin {
 core::Ref<const HubPacket> HubPacket::make(core::MediaPacket media, uint32_t chunk_size) {
   auto* p = new HubPacket();
   p->media_ = std::move(media);
-  p->arrival_ms_ = std::chrono::duration_cast<std::chrono::milliseconds>(
-                       std::chrono::system_clock::now().time_since_epoch())
-                       .count();
+  p->arrival_ms_ = core::wall_clock_ms();
   p->rtmp_chunk_size_ = chunk_size;
   const auto& m = p->media_;
   const uint32_t size = uint32_t(m.body.size());

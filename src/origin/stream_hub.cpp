@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "origin/stream_hub.h"
 
 #include <chrono>
@@ -16,10 +17,6 @@ constexpr int64_t kRebaseGapMs = 20;
 // A timestamp this far behind the timeline is a reset, not jitter.
 constexpr int64_t kBackJumpMs = 3000;
 
-int64_t wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 GopRing::Limits ring_limits(const core::AppConfig& app) {
   return GopRing::Limits{app.gop_cache_max_ms, app.gop_cache_max_bytes};
@@ -82,7 +79,7 @@ bool StreamHub::take_publisher(PublisherRef p) {
     rebase_ = true;
     stats_.publisher_peer = publisher_->peer;
     stats_.publisher_protocol = publisher_->protocol;
-    stats_.published_at_ms = wall_ms();
+    stats_.published_at_ms = core::wall_clock_ms();
     ++stats_.publishes;
   }
   if (old && old->loop) {

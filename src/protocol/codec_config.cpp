@@ -868,4 +868,34 @@ Status length_prefixed_to_annexb(ByteView payload, int nal_length_size, core::By
   return Status::ok();
 }
 
+// ---- Opus (RFC 6716 3.1) ----------------------------------------------------
+
+uint32_t opus_packet_samples(ByteView p) {
+  if (p.empty()) return 0;
+  uint8_t toc = p[0];
+  uint32_t config = toc >> 3;
+  uint32_t frame;
+  if (config < 12) {
+    static constexpr uint32_t kSilk[4] = {480, 960, 1920, 2880};
+    frame = kSilk[config & 3];
+  } else if (config < 16) {
+    frame = (config & 1) ? 960 : 480;
+  } else {
+    static constexpr uint32_t kCelt[4] = {120, 240, 480, 960};
+    frame = kCelt[config & 3];
+  }
+  uint32_t frames;
+  switch (toc & 3) {
+    case 0: frames = 1; break;
+    case 1:
+    case 2: frames = 2; break;
+    default:
+      if (p.size() < 2) return 0;
+      frames = p[1] & 0x3F;
+      break;
+  }
+  uint32_t total = frame * frames;
+  return total == 0 || total > 5760 ? 0 : total;  // at most 120 ms
+}
+
 }  // namespace weir::protocol

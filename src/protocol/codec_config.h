@@ -236,4 +236,8 @@ core::Status length_prefixed_to_annexb(core::ByteView payload, int nal_length_si
 inline uint8_t h264_nal_type(uint8_t b0) { return b0 & 0x1F; }
 inline uint8_t hevc_nal_type(uint8_t b0) { return (b0 >> 1) & 0x3F; }
 
+// Samples at 48 kHz in one Opus packet, from its TOC byte (RFC 6716 3.1);
+// 0 if the packet is malformed or claims more than 120 ms.
+uint32_t opus_packet_samples(core::ByteView packet);
+
 }  // namespace weir::protocol

@@ -207,37 +207,6 @@ Slice strip_av1_obus(const Slice& payload) {
   return w.finish();
 }
 
-// ---- Opus (RFC 6716 3.1, RFC 7845 5.1) --------------------------------------
-
-// Samples at 48 kHz in one Opus packet, 0 if the TOC is unusable.
-uint32_t opus_packet_samples(ByteView p) {
-  if (p.empty()) return 0;
-  uint8_t toc = p[0];
-  uint32_t config = toc >> 3;
-  uint32_t frame;
-  if (config < 12) {
-    static constexpr uint32_t kSilk[4] = {480, 960, 1920, 2880};
-    frame = kSilk[config & 3];
-  } else if (config < 16) {
-    frame = (config & 1) ? 960 : 480;
-  } else {
-    static constexpr uint32_t kCelt[4] = {120, 240, 480, 960};
-    frame = kCelt[config & 3];
-  }
-  uint32_t frames;
-  switch (toc & 3) {
-    case 0: frames = 1; break;
-    case 1:
-    case 2: frames = 2; break;
-    default:
-      if (p.size() < 2) return 0;
-      frames = p[1] & 0x3F;
-      break;
-  }
-  uint32_t total = frame * frames;
-  return total == 0 || total > 5760 ? 0 : total;  // at most 120 ms
-}
-
 // ---- Codec strings (RFC 6381; ISO/IEC 14496-15 E.3; AV1-ISOBMFF Codecs Parameter) ----
 
 std::string hevc_codecs(const HevcConfig& c) {

@@ -110,7 +110,8 @@ core::Result<SrtStreamId> parse_access_control(std::string_view body, SrtStreamI
 
 core::Result<SrtStreamId> parse_srt_streamid(std::string_view text, SrtStreamIdError* kind) {
   if (kind) *kind = SrtStreamIdError::kNone;
-  if (text.empty()) return fail(kind, SrtStreamIdError::kSyntax, "empty stream id (want #!::r=APP/STREAM,m=publish|request)");
+  if (text.empty())
+    return fail(kind, SrtStreamIdError::kSyntax, "empty stream id (want #!::r=APP/STREAM,m=publish|request)");
   if (text.size() > kSrtStreamIdMaxSize)
     return fail(kind, SrtStreamIdError::kSyntax,
                 fmt::format("stream id of {} bytes exceeds {}", text.size(), kSrtStreamIdMaxSize));

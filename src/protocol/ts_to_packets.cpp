@@ -90,35 +90,6 @@ uint8_t flv_mp3_header(const MpaFrame& f) {
   return uint8_t(format << 4 | rate << 2 | 1 << 1 | (f.mono ? 0 : 1));
 }
 
-// Samples (48 kHz) in one Opus packet, from its TOC byte (RFC 6716 3.1); 0 if
-// the packet is malformed.
-uint32_t opus_packet_samples(ByteView p) {
-  if (p.empty()) return 0;
-  uint8_t config = p[0] >> 3;
-  uint32_t frame;
-  if (config < 12) {
-    static constexpr uint32_t kSilk[4] = {480, 960, 1920, 2880};
-    frame = kSilk[config & 3];
-  } else if (config < 16) {
-    frame = (config & 1) ? 960 : 480;
-  } else {
-    static constexpr uint32_t kCelt[4] = {120, 240, 480, 960};
-    frame = kCelt[config & 3];
-  }
-  uint32_t count;
-  switch (p[0] & 3) {
-    case 0: count = 1; break;
-    case 1:
-    case 2: count = 2; break;
-    default:
-      if (p.size() < 2) return 0;
-      count = p[1] & 0x3F;
-      break;
-  }
-  uint32_t total = frame * count;
-  return total > 5760 ? 0 : total;  // at most 120 ms
-}
-
 std::vector<uint8_t> opus_head(uint8_t channels) {
   std::vector<uint8_t> h = {'O', 'p', 'u', 's', 'H', 'e', 'a', 'd',
                             1,          // version

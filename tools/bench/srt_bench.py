@@ -184,7 +184,8 @@ def read_json_out(workdir, name):
     text = (Path(workdir) / f"{name}.out").read_text()
     lines = [x for x in text.splitlines() if x.startswith("{")]
     if not lines:
-        raise SystemExit(f"{name}: no JSON report: {text[-1000:]!r} {(Path(workdir) / (name + '.err')).read_text()[-1000:]}")
+        err = (Path(workdir) / (name + ".err")).read_text()[-1000:]
+        raise SystemExit(f"{name}: no JSON report: {text[-1000:]!r} {err}")
     return json.loads(lines[-1])
 
 
@@ -341,7 +342,9 @@ def write_markdown(path, r):
     L.append("")
     L.append("Latency is the probe SEI's arrival time at the viewer minus its send time at the publisher "
              "(CLOCK_REALTIME, same machine). SRT holds every packet for the negotiated latency before handing it "
-             "over (TSBPD), so the SRT rows are the RTMP row plus about that setting.")
+             "over (TSBPD), so the SRT rows are the RTMP row plus about that setting, plus about one frame "
+             "(33 ms at 30 fps): the publisher's video PES packets are unbounded (PES_packet_length 0), so an "
+             "access unit is known to be complete only when the next one starts.")
     L.append("")
     L.append("### Server CPU per viewer (SRT publisher at 120 ms)")
     L.append("")
@@ -360,7 +363,12 @@ def write_markdown(path, r):
                  f" / {g.get('libsrt', 0):.2f} | {fmt(x.get('mbit_s_total'))} | {x['cpu_s_per_viewer_minute']:.3f} |")
     L.append("")
     L.append("CPU per viewer-minute = (server CPU in the window − publisher-only CPU scaled to the window) ÷ N ÷ "
-             "window minutes. CPU times tick at 10 ms; at N = 1 the figure is within a few ticks of noise.")
+             "window minutes. CPU times tick at 10 ms; at N = 1 the figure is within a few ticks of noise. "
+             "The thread split shows where SRT viewers cost: libsrt's own send/receive threads (one UDP "
+             "datagram per 1316-byte packet, ACK/ACKACK handling, pacing) take almost all of it; Weir's loops "
+             "(srt_sendmsg of shared TS bytes) and its bridge thread stay small. HTTP-FLV viewers get many "
+             "packets per writev. The srtprobe readers run on the same 2 CPUs as the server, so at N = 50 the "
+             "machine is loaded (see the load average).")
     L.append("")
     L.append("Commands (ports as bound in this run):")
     L.append("")

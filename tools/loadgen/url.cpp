@@ -21,20 +21,8 @@ std::string Url::authority() const {
 std::string Url::to_string() const { return scheme + "://" + authority() + target(); }
 
 Result<core::SocketAddress> Url::address() const {
-  core::SocketAddress a;
-  std::string h = host == "localhost" ? "127.0.0.1" : host;
-  auto* v4 = reinterpret_cast<sockaddr_in*>(&a.ss);
-  auto* v6 = reinterpret_cast<sockaddr_in6*>(&a.ss);
-  if (inet_pton(AF_INET, h.c_str(), &v4->sin_addr) == 1) {
-    v4->sin_family = AF_INET;
-    a.len = sizeof(sockaddr_in);
-  } else if (inet_pton(AF_INET6, h.c_str(), &v6->sin6_addr) == 1) {
-    v6->sin6_family = AF_INET6;
-    a.len = sizeof(sockaddr_in6);
-  } else {
-    return Status::errorf("url: host '{}' is not a numeric address (names are not resolved)", host);
-  }
-  a.set_port(port);
+  auto a = core::numeric_address(host, port);
+  if (!a) return Status::errorf("url: {}", a.error());
   return a;
 }
 

@@ -33,7 +33,9 @@ constexpr int kMaxReadsPerRound = 512;
 // Live-mode payloads are at most 1456 bytes; anything up to this fits.
 constexpr size_t kRecvSize = 2048;
 
-int64_t wall_ms() {
+// The bridge thread has no uv loop, so it keeps its own monotonic clock for
+// handshake deadlines and stats intervals.
+int64_t monotonic_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
@@ -400,7 +402,7 @@ void SrtServer::read_publisher(const SrtConnRef& c) {
       c->dropped_batches.fetch_add(1, std::memory_order_relaxed);
       c->dropped_bytes.fetch_add(batch.size(), std::memory_order_relaxed);
       origin_.metrics().srt_input_dropped_total++;
-      int64_t now = wall_ms();
+      int64_t now = monotonic_ms();
       if (now - c->last_drop_log_ms >= 1000) {
         c->last_drop_log_ms = now;
         spdlog::warn("srt #{} {}: input queue full ({} bytes queued, cap {}): dropped a batch of {} bytes ({} batches "
@@ -544,7 +546,8 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   set_int(SRTO_PEERLATENCY, "SRTO_PEERLATENCY", int(o.peer_latency_ms));
   set_int(SRTO_PAYLOADSIZE, "SRTO_PAYLOADSIZE", int(o.payload_size));
   if (!o.passphrase.empty()) {
-    if (failed.empty() && srt_setsockflag(ns, SRTO_PASSPHRASE, o.passphrase.data(), int(o.passphrase.size())) == SRT_ERROR)
+    const int len = int(o.passphrase.size());
+    if (failed.empty() && srt_setsockflag(ns, SRTO_PASSPHRASE, o.passphrase.data(), len) == SRT_ERROR)
       failed = fmt::format("SRTO_PASSPHRASE ({} characters): {}", o.passphrase.size(), last_error());
     if (o.pbkeylen > 0) set_int(SRTO_PBKEYLEN, "SRTO_PBKEYLEN", int(o.pbkeylen));
   }
@@ -564,7 +567,7 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
     // Remembered until accepted, for naming the peer if libsrt refuses it
     // after us (wrong passphrase). Bounded: entries older than 10 s go.
     std::lock_guard<std::mutex> lk(admitted_mu_);
-    const int64_t now = wall_ms();
+    const int64_t now = monotonic_ms();
     if (admitted_.size() >= 1024)
       std::erase_if(admitted_, [now](const auto& kv) { return now - kv.second.at_ms > 10000; });
     if (admitted_.size() < 4096) admitted_[ns] = Admitted{peer, std::string(sid), now};

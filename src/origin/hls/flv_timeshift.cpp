@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "origin/hls/flv_timeshift.h"
 
 #include <openssl/evp.h>
@@ -23,14 +24,7 @@ namespace {
 constexpr size_t kMaxQueuedBytes = 1 << 20;
 constexpr size_t kMaxSegmentFile = 256 << 20;
 
-int64_t now_wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
-void text(const http::ExchangeRef& ex, int status, const std::string& msg) {
-  ex->respond(status, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, msg + "\n");
-}
 
 core::Result<core::Slice> decrypt(const core::Slice& in, const std::array<uint8_t, 16>& key, uint64_t msn) {
   uint8_t iv[16] = {0};
@@ -203,15 +197,15 @@ class TimeshiftFlv final : public http::StreamSink, public std::enable_shared_fr
 void start_flv_timeshift(Origin& origin, http::ExchangeRef ex, const std::shared_ptr<StreamHub>& hub, double delay_s) {
   const core::AppConfig& cfg = hub->app_config();
   if (!cfg.timeshift.enabled || !cfg.hls.enabled)
-    return text(ex, 400, "time-shift is not enabled for app '" + hub->app() + "'");
+    return ex->respond_text(400, "time-shift is not enabled for app '" + hub->app() + "'");
   auto store = origin.hls().ensure(hub);
   store->touch();
-  int64_t target = now_wall_ms() - int64_t(delay_s * 1000);
+  int64_t target = core::wall_clock_ms() - int64_t(delay_s * 1000);
   auto msn = store->msn_at_or_before(target);
   if (!msn) {
     auto [a, b] = store->window_wall_ms();
-    if (a == 0) return text(ex, 404, "the time-shift buffer is empty");
-    return text(ex, 404, fmt::format("delay {}s reaches before the buffer: the time-shift window is {:.3f} .. {:.3f} (unix seconds)",
+    if (a == 0) return ex->respond_text(404, "the time-shift buffer is empty");
+    return ex->respond_text(404, fmt::format("delay {}s reaches before the buffer: the time-shift window is {:.3f} .. {:.3f} (unix seconds)",
                                      delay_s, a / 1000.0, b / 1000.0));
   }
   auto session = std::make_shared<TimeshiftFlv>(origin, store, ex->loop(), target, *msn);

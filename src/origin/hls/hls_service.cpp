@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "origin/hls/hls_service.h"
 
 #include <charconv>
@@ -22,14 +23,7 @@ namespace {
 constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
 constexpr size_t kMaxSegmentFile = 256 << 20;
 
-int64_t now_wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
-void text(const http::ExchangeRef& ex, int status, const std::string& msg) {
-  ex->respond(status, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, msg + "\n");
-}
 
 http::Headers immutable(const char* type) {
   return {{"Content-Type", type}, {"Cache-Control", "public, max-age=31536000, immutable"}};
@@ -90,7 +84,7 @@ void hold(const std::shared_ptr<StreamHls>& store, const http::ExchangeRef& ex, 
     h->timer.stop();
     if (h->ex->alive()) then();
   });
-  if (!h->id) return text(ex, 503, "too many held requests for this stream");
+  if (!h->id) return ex->respond_text(503, "too many held requests for this stream");
   h->timer.start(ms, [weak, timeout] {
     auto p = weak.lock();
     if (!p || p->done) return;
@@ -166,27 +160,27 @@ void HlsService::handle_playlist(http::ExchangeRef ex) {
   std::string app, stream, file;
   bool ll = false;
   if (split3(req.path, app, stream, file)) {
-    if (file != "llhls.m3u8") return text(ex, 404, "no such playlist");
+    if (file != "llhls.m3u8") return ex->respond_text(404, "no such playlist");
     ll = true;
   } else if (!split_stream_path(req.path, ".m3u8", app, stream)) {
-    return text(ex, 404, "expected /{app}/{stream}.m3u8 or /{app}/{stream}/llhls.m3u8");
+    return ex->respond_text(404, "expected /{app}/{stream}.m3u8 or /{app}/{stream}/llhls.m3u8");
   }
-  if (auto st = validate_stream_path(app, stream); !st) return text(ex, 400, st.message());
+  if (auto st = validate_stream_path(app, stream); !st) return ex->respond_text(400, st.message());
   const core::AppConfig* cfg = origin_.config().find_app(app);
-  if (!cfg) return text(ex, 404, "app '" + app + "' is not configured");
-  if (!cfg->hls.enabled) return text(ex, 404, "HLS is not enabled for app '" + app + "'");
+  if (!cfg) return ex->respond_text(404, "app '" + app + "' is not configured");
+  if (!cfg->hls.enabled) return ex->respond_text(404, "HLS is not enabled for app '" + app + "'");
   auto q = protocol::parse_hls_query(req.query);
-  if (!q) return text(ex, 400, q.error());
+  if (!q) return ex->respond_text(400, q.error());
   auto hub = origin_.registry().find(app, stream);
-  if (!hub) return text(ex, 404, "stream " + app + "/" + stream + " is not published");
+  if (!hub) return ex->respond_text(404, "stream " + app + "/" + stream + " is not published");
   auto store = ensure(hub);
   store->touch();
 
   if (q->timeshifted()) {
-    if (ll) return text(ex, 400, "time-shift applies to the MPEG-TS playlist /" + app + "/" + stream + ".m3u8");
-    if (!cfg->timeshift.enabled) return text(ex, 400, "time-shift is not enabled for app '" + app + "'");
+    if (ll) return ex->respond_text(400, "time-shift applies to the MPEG-TS playlist /" + app + "/" + stream + ".m3u8");
+    if (!cfg->timeshift.enabled) return ex->respond_text(400, "time-shift is not enabled for app '" + app + "'");
     TsPlaylistRequest tr;
-    tr.now_ms = now_wall_ms();
+    tr.now_ms = core::wall_clock_ms();
     if (q->delay_s) {
       tr.mode = TsPlaylistRequest::Mode::kDelay;
       tr.delay_s = *q->delay_s;
@@ -194,10 +188,10 @@ void HlsService::handle_playlist(http::ExchangeRef ex) {
       tr.mode = q->end_unix_s ? TsPlaylistRequest::Mode::kVod : TsPlaylistRequest::Mode::kEvent;
       tr.start_ms = int64_t(*q->start_unix_s * 1000);
       if (q->end_unix_s) tr.end_ms = int64_t(*q->end_unix_s * 1000);
-      if (tr.start_ms > tr.now_ms) return text(ex, 404, "start is in the future");
+      if (tr.start_ms > tr.now_ms) return ex->respond_text(404, "start is in the future");
     }
     auto r = store->render_ts(tr);
-    if (r.status != 200) return text(ex, r.status, r.error);
+    if (r.status != 200) return ex->respond_text(r.status, r.error);
     const bool closed = r.body.find("#EXT-X-ENDLIST") != std::string::npos;
     ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", closed ? "public, max-age=3600" : "max-age=1"}},
                 std::move(r.body));
@@ -209,45 +203,45 @@ void HlsService::handle_playlist(http::ExchangeRef ex) {
     std::string etag;
     if (ll && skip) {
       auto r = store->render_ll(true);
-      if (r.status != 200) return text(ex, 503, r.error);
+      if (r.status != 200) return ex->respond_text(503, r.error);
       ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}}, std::move(r.body));
       return;
     }
     bool ok = ll ? store->cached_live_ll(body, etag) : store->cached_live_ts(body, etag);
-    if (!ok) return text(ex, 503, "no segment is ready yet; retry");
+    if (!ok) return ex->respond_text(503, "no segment is ready yet; retry");
     respond_cached(ex, body, etag);
   };
 
   if (ll && q->msn) {
-    if (!cfg->hls.ll) return text(ex, 400, "LL-HLS is not enabled for app '" + app + "'");
+    if (!cfg->hls.ll) return ex->respond_text(400, "LL-HLS is not enabled for app '" + app + "'");
     auto [edge_msn, edge_parts] = store->live_edge();
     // RFC 8216bis 6.2.5.2: a request more than two segments past the last
     // one in the playlist is answered 400 at once.
     if (*q->msn > edge_msn + 1)
-      return text(ex, 400, fmt::format("_HLS_msn {} is beyond the live edge (segment {} is being built)", *q->msn, edge_msn));
+      return ex->respond_text(400, fmt::format("_HLS_msn {} is beyond the live edge (segment {} is being built)", *q->msn, edge_msn));
     WaitTarget t{*q->msn, q->part ? int64_t(*q->part) : -1};
     int td = std::max(store->target_duration_s(), int((cfg->hls.segment_ms + 999) / 1000));
     hold(store, ex, t, uint64_t(3 * td * 1000), answer,
-         [ex] { text(ex, 503, "the requested segment or part did not appear within three target durations"); });
+         [ex] { ex->respond_text(503, "the requested segment or part did not appear within three target durations"); });
     return;
   }
   if (store->has_complete_segment()) return answer();
   // Packaging just started: hold until the first segment is complete.
   WaitTarget first{store->live_edge().first, -1};
   hold(store, ex, first, first_segment_wait_ms(*cfg), answer,
-       [ex] { text(ex, 503, "no segment is ready yet; retry"); });
+       [ex] { ex->respond_text(503, "no segment is ready yet; retry"); });
 }
 
 void HlsService::handle_file(http::ExchangeRef ex) {
   std::string app, stream, file;
   split3(ex->request().path, app, stream, file);
-  if (auto st = validate_stream_path(app, stream); !st) return text(ex, 400, st.message());
+  if (auto st = validate_stream_path(app, stream); !st) return ex->respond_text(400, st.message());
   const core::AppConfig* cfg = origin_.config().find_app(app);
-  if (!cfg || !cfg->hls.enabled) return text(ex, 404, "no HLS for app '" + app + "'");
+  if (!cfg || !cfg->hls.enabled) return ex->respond_text(404, "no HLS for app '" + app + "'");
   auto hub = origin_.registry().find(app, stream);
-  if (!hub) return text(ex, 404, "stream " + app + "/" + stream + " is not published");
+  if (!hub) return ex->respond_text(404, "stream " + app + "/" + stream + " is not published");
   auto store = find(hub.get());
-  if (!store) return text(ex, 404, "no HLS session for this stream; load the playlist first");
+  if (!store) return ex->respond_text(404, "no HLS session for this stream; load the playlist first");
   store->touch();
 
   uint64_t a = 0, b = 0;
@@ -260,18 +254,18 @@ void HlsService::handle_file(http::ExchangeRef ex) {
       case StreamHls::Lookup::kOnDisk:
         core::read_file_async(ex->loop(), path, kMaxSegmentFile, [ex](core::Result<core::Slice> r) {
           if (!ex->alive()) return;
-          if (!r) return text(ex, 404, "segment no longer available");
+          if (!r) return ex->respond_text(404, "segment no longer available");
           ex->respond(200, immutable("video/mp2t"), *r);
         });
         return;
       default:
-        return text(ex, 404, "segment " + std::to_string(a) + " is not available");
+        return ex->respond_text(404, "segment " + std::to_string(a) + " is not available");
     }
   }
   if (parse_name(file, "seg", ".m4s", a, nullptr)) {
     if (store->fmp4_segment(a, bytes) == StreamHls::Lookup::kFound)
       return ex->respond(200, immutable("video/iso.segment"), bytes);
-    return text(ex, 404, "segment " + std::to_string(a) + " is not available");
+    return ex->respond_text(404, "segment " + std::to_string(a) + " is not available");
   }
   if (parse_name(file, "part", ".m4s", a, &b)) {
     auto lookup = store->part(a, uint32_t(b), bytes);
@@ -285,25 +279,25 @@ void HlsService::handle_file(http::ExchangeRef ex) {
           return ex->respond(200, immutable("video/iso.segment"), got);
         // The segment was cut before this part existed: the next segment's
         // first part follows; the player moves on with the next playlist.
-        text(ex, 404, "part " + std::to_string(a) + "." + std::to_string(b) + " was not produced");
+        ex->respond_text(404, "part " + std::to_string(a) + "." + std::to_string(b) + " was not produced");
       };
       hold(store, ex, WaitTarget{a, int64_t(b)}, uint64_t(3 * cfg->hls.part_ms + cfg->hls.segment_ms), fetch,
-           [ex] { text(ex, 503, "the hinted part did not appear in time"); });
+           [ex] { ex->respond_text(503, "the hinted part did not appear in time"); });
       return;
     }
-    return text(ex, 404, "part " + std::to_string(a) + "." + std::to_string(b) + " is not available");
+    return ex->respond_text(404, "part " + std::to_string(a) + "." + std::to_string(b) + " is not available");
   }
   if (parse_name(file, "init", ".mp4", a, nullptr)) {
     if (store->init(uint32_t(a), bytes)) return ex->respond(200, immutable("video/mp4"), bytes);
-    return text(ex, 404, "init segment " + std::to_string(a) + " is not available");
+    return ex->respond_text(404, "init segment " + std::to_string(a) + " is not available");
   }
   if (parse_name(file, "key", ".key", a, nullptr)) {
     std::array<uint8_t, 16> key;
-    if (!store->key(a, key)) return text(ex, 404, "no such key");
+    if (!store->key(a, key)) return ex->respond_text(404, "no such key");
     return ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"Cache-Control", "private, max-age=3600"}},
                        core::Slice::copy_of(core::ByteView(key.data(), key.size())));
   }
-  text(ex, 404, "no such HLS resource");
+  ex->respond_text(404, "no such HLS resource");
 }
 
 }  // namespace weir::origin::hls

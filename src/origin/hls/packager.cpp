@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "origin/hls/packager.h"
 
 #include <openssl/evp.h>
@@ -18,10 +19,6 @@ namespace weir::origin::hls {
 namespace {
 constexpr uint64_t kMaintainMs = 1000;
 
-int64_t now_wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 protocol::TsMuxerOptions ts_options() {
   protocol::TsMuxerOptions o;
@@ -321,7 +318,7 @@ core::Slice HlsPackager::encrypt(uint64_t msn, core::Slice clear, uint64_t& key_
 void HlsPackager::maintain() {
   if (disk_) disk_->pump();
   const core::AppConfig& cfg = store_->config();
-  if (!cfg.timeshift.enabled && now_wall_ms() - store_->last_request_ms() > cfg.hls.idle_timeout_ms)
+  if (!cfg.timeshift.enabled && core::wall_clock_ms() - store_->last_request_ms() > cfg.hls.idle_timeout_ms)
     stop("no HLS request for " + std::to_string(cfg.hls.idle_timeout_ms) + " ms");
 }
 

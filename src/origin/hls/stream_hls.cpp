@@ -1,3 +1,4 @@
+#include "core/clock.h"
 #include "origin/hls/stream_hls.h"
 
 #include <chrono>
@@ -10,10 +11,6 @@
 namespace weir::origin::hls {
 
 namespace {
-int64_t now_wall_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 // LL-HLS parts are kept for this many of the newest complete segments.
 constexpr size_t kSegmentsWithParts = 4;
 // fMP4 segments are kept this many past the live window (for players a little behind).
@@ -35,8 +32,8 @@ StreamHls::StreamHls(std::string app, std::string name, const core::AppConfig& a
       // created later (the packager restarted, or the stream came back) then
       // always starts above every number an earlier store used, since segments
       // last at least a second.
-      msn_base_(uint64_t(now_wall_ms() / 1000)) {
-  last_request_ms_ = now_wall_ms();
+      msn_base_(uint64_t(core::wall_clock_ms() / 1000)) {
+  last_request_ms_ = core::wall_clock_ms();
 }
 
 StreamHls::~StreamHls() = default;
@@ -133,7 +130,7 @@ void StreamHls::set_ended() {
 void StreamHls::retain_locked() {
   const size_t window = size_t(cfg_.hls.window_segments);
   const bool ts_on = cfg_.timeshift.enabled;
-  const int64_t now = now_wall_ms();
+  const int64_t now = core::wall_clock_ms();
   const int64_t oldest_wanted = ts_on ? now - cfg_.timeshift.window_ms : 0;
   uint64_t mem_ts = 0;
   size_t complete_seen = 0;
@@ -199,7 +196,7 @@ std::vector<StreamHls::SpillJob> StreamHls::take_spill_jobs() {
       mem_ts += s.ts_size;
       continue;
     }
-    if (s.pdt_ms < now_wall_ms() - cfg_.timeshift.window_ms) continue;  // too old: retain evicts it
+    if (s.pdt_ms < core::wall_clock_ms() - cfg_.timeshift.window_ms) continue;  // too old: retain evicts it
     if (!s.ts_spilling && s.ts_path.empty()) {
       s.ts_spilling = true;
       jobs.push_back(SpillJob{s.msn, s.ts});
@@ -449,7 +446,7 @@ void StreamHls::wake_locked() {
   }
 }
 
-void StreamHls::touch() { last_request_ms_.store(now_wall_ms(), std::memory_order_relaxed); }
+void StreamHls::touch() { last_request_ms_.store(core::wall_clock_ms(), std::memory_order_relaxed); }
 
 StreamHlsStats StreamHls::stats() {
   std::lock_guard<std::mutex> lk(mu_);

@@ -63,6 +63,9 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // sends the bytes without copying them (cached media).
   void respond(int status, Headers headers, std::string body);
   void respond(int status, Headers headers, core::Slice body);
+  // A one-line text/plain answer (errors: "stream live/x is not published"),
+  // not cached.
+  void respond_text(int status, std::string_view message);
   // Called once if the client goes away (or the server shuts down) before a
   // response was started. Replaces an earlier callback.
   void on_abort(std::function<void()> cb) { on_abort_ = std::move(cb); }

@@ -26,6 +26,12 @@ void Exchange::respond(int status, Headers headers, std::string body) {
   conn_->respond(*this, status, std::move(headers), body, nullptr);
 }
 
+void Exchange::respond_text(int status, std::string_view message) {
+  std::string body(message);
+  body += '\n';
+  respond(status, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, std::move(body));
+}
+
 void Exchange::respond(int status, Headers headers, core::Slice body) {
   if (!conn_) return;
   auto keep = shared_from_this();
