@@ -87,16 +87,21 @@ void StreamWriter::pump() {
       on_too_slow(lh_->backlog(*this));
       return;
     }
-    bool audio_tail = false;
+    // Only a batch of nothing but audio may wait: a video frame that arrived
+    // together with audio behind it goes out now.
+    bool audio_only = false;
     if (r == ReadResult::kOk) {
       size_t before = conn_->pending_bytes();
-      for (const PacketRef& p : batch_) frame(p);
-      audio_tail = batch_.back()->media().is_audio();
+      audio_only = true;
+      for (const PacketRef& p : batch_) {
+        frame(p);
+        audio_only = audio_only && p->media().is_audio();
+      }
       origin_.metrics().viewer_bytes_out_total.fetch_add(conn_->pending_bytes() - before, std::memory_order_relaxed);
       batch_.clear();
     }
-    if (audio_tail && audio_hold_ms_ && lh_->ring().video_seen() && lh_->wait_if_caught_up(*this)) {
-      // Caught up with audio last: let it ride with the next video frame.
+    if (audio_only && audio_hold_ms_ && lh_->ring().video_seen() && lh_->wait_if_caught_up(*this)) {
+      // Caught up after audio alone: let it ride with the next video frame.
       if (!hold_timer_.active()) hold_timer_.start(audio_hold_ms_, [this] { release_hold(); });
       break;
     }

@@ -5,9 +5,10 @@
 // each packet is written as soon as it arrives (TCP_NODELAY); a viewer that is
 // behind gets many packets per writev.
 //
-// Audio hold: at the live edge of a stream with video, a trailing audio frame
-// waits up to the app's viewer_audio_hold_ms for the next video frame and
-// goes out in the same writev. Per-write kernel cost dominates fan-out, and
+// Audio hold: at the live edge of a stream with video, audio frames that
+// arrive alone wait up to the app's viewer_audio_hold_ms for the next video
+// frame and go out in the same writev; anything queued with video goes out
+// at once. Per-write kernel cost dominates fan-out, and
 // about half the packets of a typical stream are small audio frames; video is
 // never held.
 //

@@ -24,7 +24,7 @@ from weirtest import server as weir_server  # noqa: E402
 from weirtest.server import WeirServer  # noqa: E402
 
 SOURCE_DIR = Path(os.environ.get("WEIR_SOURCE_DIR") or Path(__file__).resolve().parents[2])
-WEIR_BIN = Path(os.environ.get("WEIR_BIN") or SOURCE_DIR / "build" / "src" / "weir")
+WEIR_BIN = Path(os.environ.get("WEIR_BIN") or SOURCE_DIR / "build" / "src" / "weir").resolve()
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,9 @@ import time
 
 from weirtest import checks, media
 from weirtest import srt as S
-from weirtest.flv import read_flv_file
+from weirtest.flv import FlvTag, read_flv_file
+from weirtest.httpc import FlvViewer
+from weirtest.rtmp import RtmpClient
 from weirtest.hls import Follower
 from weirtest.server import clean_env, wait_until
 
@@ -109,36 +111,61 @@ def test_srt_h264_to_srt_flv_rtmp_ts_and_hls(weir, tmp_path):
     assert m["weir_srt_ts_cc_errors_total"] == 0 and m["weir_srt_input_dropped_total"] == 0, m
 
 
-def test_srt_hevc_to_srt_and_flv(weir, tmp_path):
+def test_srt_hevc_to_srt_flv_rtmp_and_hls(weir, tmp_path):
     s = weir({"apps": {"live": APP}})
     srt_reader = S.start_reader(S.srt_url(s, S.streamid(mode="request")), tmp_path / "srt.ts", tmp_path,
                                 "srt-reader")
     ts_reader = S.start_reader(s.http_url("/live/s.ts"), tmp_path / "http.ts", tmp_path, "ts-reader")
     wait_until(lambda: s.metric("weir_srt_connections") >= 1, 10, "the SRT reader to connect")
-    pub = S.start_ts_publisher(S.srt_url(s, S.streamid()), tmp_path, duration=4, vcodec="hevc")
+    pub = S.start_ts_publisher(S.srt_url(s, S.streamid()), tmp_path, duration=6, vcodec="hevc")
     s.wait_stream(pred=lambda i: i["video_frames"] >= 5)
-    from weirtest.httpc import FlvViewer
     flv = FlvViewer(s.http_addr, "/live/s.flv")
     flv.start()
+    rtmp = RtmpClient.open(s.rtmp_addr)
+    rtmp.handshake()
+    assert rtmp.connect("live", extra={"fourCcList": ["hvc1"]}).command()[0] == "_result"
+    rtmp.send_command("play", 0.0, None, "s", -2000.0, stream_id=rtmp.create_stream())
+    followers = [Follower(s, "/live/s.m3u8", interval=0.3), Follower(s, "/live/s/llhls.m3u8", interval=0.3)]
+    for f in followers:
+        f.start()
+    rtmp_media, rtmp_end = rtmp.read_media(timeout=40)
     assert pub.wait(30) == 0, pub.log()
     wait_procs([srt_reader, ts_reader], 20)
     assert flv.wait_end(10) in ("eof", "closed"), flv
+    for f in followers:
+        f.stop()
+    assert rtmp_end in ("eof", "reset"), rtmp_end
     frames = ingested(s)
-    assert frames[0] >= 85 and frames[1] >= 140, frames
+    assert frames[0] >= 135 and frames[1] >= 230, frames
     check_output(tmp_path / "srt.ts", frames, "hevc", "SRT play (HEVC)")
     check_output(tmp_path / "http.ts", frames, "hevc", "HTTP .ts (HEVC)")
     checks.assert_decodes_cleanly(tmp_path / "srt.ts")
-    # HTTP-FLV carries HEVC as Enhanced RTMP 'hvc1' (ffmpeg 5.1 cannot read it).
-    tags = flv.snapshot()
-    video = [t for t in tags if t.is_video]
-    assert video and all(t.enhanced and t.fourcc == "hvc1" for t in video), video[:3]
-    frames = [t for t in video if t.is_video_frame]
-    assert frames and frames[0].is_keyframe, frames[:2]
-    # Frames only: the hub stamps a config packet no earlier than the last
-    # packet of either track, so a video config that follows the first audio
-    # frames of a TS input can carry a later time than the keyframe after it.
-    frames_only = [t for t in tags if t.is_video_frame or t.is_audio_frame]
-    checks.assert_per_track_monotonic(frames_only, "HTTP-FLV of an HEVC SRT stream")
+    # HTTP-FLV and RTMP carry HEVC as Enhanced RTMP 'hvc1' (ffmpeg 5.1 cannot read it).
+    rtmp_tags = [FlvTag(m.type_id, m.timestamp, m.payload) for m in rtmp_media]
+    for what, tags in (("HTTP-FLV", flv.snapshot()), ("RTMP", rtmp_tags)):
+        video = [t for t in tags if t.is_video]
+        assert video and all(t.enhanced and t.fourcc == "hvc1" for t in video), f"{what}: {video[:3]}"
+        assert video[0].is_video_config, f"{what}: first video tag {video[0]}"
+        vframes = [t for t in video if t.is_video_frame]
+        assert vframes and vframes[0].is_keyframe, f"{what}: {vframes[:2]}"
+        # Joined a few frames in: the GOP cache gives from the last keyframe on.
+        assert_close(len(vframes), frames[0], 0.1, f"{what}: HEVC video frames")
+        # Frames only: the hub stamps a config packet no earlier than the last
+        # packet of either track, so a video config that follows the first audio
+        # frames of a TS input can carry a later time than the keyframe after it.
+        frames_only = [t for t in tags if t.is_video_frame or t.is_audio_frame]
+        checks.assert_per_track_monotonic(frames_only, f"{what} of an HEVC SRT stream")
+    # HLS, both containers: the segments followed decode as HEVC + AAC to the
+    # frame counts their EXTINFs promise.
+    for f, what in zip(followers, ("HLS MPEG-TS", "HLS fMP4")):
+        assert not f.errors and not f.problems, (what, f.errors[:3], f.problems[:3])
+        vod = f.write_vod(tmp_path / what.replace(" ", "_"))
+        total = f.total_duration([m for m in f.msns() if m in f.data])
+        assert total >= 3, f"{what}: only {total:.1f} s of segments followed"
+        st = media.streams(vod)
+        assert st["video"]["codec_name"] == "hevc" and st["audio"]["codec_name"] == "aac", (what, st)
+        counts = media.count_frames(vod)
+        assert_close(counts.get("video", 0), total * FPS, 0.02, f"{what}: video frames in {total:.2f} s")
 
 
 def test_rtmp_push_to_srt_play(weir, tmp_path):
@@ -251,7 +278,6 @@ def test_bad_input_closes_only_that_session(weir, tmp_path):
     good = S.start_ts_publisher(S.srt_url(s, S.streamid(stream="good")), tmp_path, "good", duration=14,
                                 pes_payload_size=None)
     s.wait_stream(name="good", pred=lambda i: i["video_frames"] >= 10)
-    from weirtest.httpc import FlvViewer
     viewer = FlvViewer(s.http_addr, "/live/good.flv")
     viewer.start()
 
