@@ -8,7 +8,9 @@
 #   tools/dev.sh deps    install the Debian packages only
 #
 # Everything comes from Debian's packages (and the npm registry for browser
-# tests); nothing else is downloaded.
+# tests); nothing else is downloaded. The test packages include nginx with
+# libnginx-mod-rtmp, wrk and valgrind for the benchmark script's smoke test
+# (tools/bench); Debian's nginx package starts its default site on port 80.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +24,8 @@ TEST_PKGS=(
   ffmpeg srt-tools python3 python3-pytest python3-pytest-xdist curl procps
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
+  chromium
+  nginx libnginx-mod-rtmp wrk valgrind
 )
 
 JOBS=$(nproc 2>/dev/null || echo 2)
@@ -59,6 +63,7 @@ build_checks() {
 case "${1:-}" in
   deps)
     install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+    command -v npm >/dev/null || install_missing npm
     ;;
   build)
     install_missing "${BUILD_PKGS[@]}"
@@ -71,6 +76,9 @@ case "${1:-}" in
     ;;
   test)
     install_missing "${BUILD_PKGS[@]}" "${TEST_PKGS[@]}"
+    # npm fetches hls.js for the browser test (tests/browser); a Node.js from
+    # elsewhere (e.g. NodeSource) brings its own npm, so only add Debian's if none.
+    command -v npm >/dev/null || install_missing npm
     build
     build_checks
     echo "dev.sh: unit + integration tests (build/)"
