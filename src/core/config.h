@@ -97,7 +97,7 @@ struct HlsConfig {
   int64_t segment_ms = 2000;
   int64_t window_segments = 6;
   bool ll = true;
-  int64_t part_ms = 500;
+  int64_t part_ms = 400;
   int64_t idle_timeout_ms = 30000;
   int64_t max_blocking_requests = 2000;
   std::string encryption = "none";
@@ -113,7 +113,8 @@ struct HlsConfig {
             "Segments listed in a live playlist (the sliding window).");
     v.field("ll", ll, config::NoCheck{},
             "Low-Latency HLS on the fMP4 playlist: partial segments, blocking reload, delta updates.");
-    v.field("part_ms", part_ms, config::IntRange{100, 5000}, "Target duration of LL-HLS partial segments.");
+    v.field("part_ms", part_ms, config::IntRange{100, 5000}, "Target duration (maximum) of LL-HLS partial segments; best a whole number of frames that divides "
+            "segment_ms (400: 10 frames at 25 fps, 12 at 30).");
     v.field("idle_timeout_ms", idle_timeout_ms, config::IntRange{1000, 3600000},
             "Stop packaging a stream this long after its last HLS request (unless time-shift needs it).");
     v.field("max_blocking_requests", max_blocking_requests, config::IntRange{1, 1000000},

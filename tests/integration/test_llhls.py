@@ -283,6 +283,10 @@ def test_part_durations_with_keyframes_inside_segments(env):
     pl = hls.playlist(s, "/gop1/s/llhls.m3u8")
     check_ll_tags(pl, 0.5, "gop1")
     check_part_floor(pl, 0.5, "gop1")
+    # 500 ms is 12.5 frames at 25 fps: each segment ends with an 80 ms part,
+    # which the server names in its log (once) with the advice.
+    s.wait_log(r"hls gop1/s: segment \d+ ends with a 80 ms part \(part_ms 500, about 40\.0 ms per frame\)",
+               timeout=5)
 
 
 def test_delta_update_skips_old_segments(env):

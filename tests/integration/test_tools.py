@@ -266,3 +266,26 @@ def test_bench_quick_writes_a_table(tmp_path, source_dir, weir_bin, loadgen_bin)
     # A second run replaces the generated section instead of appending one.
     before = text.count("<!-- BEGIN GENERATED")
     assert before == 1
+
+
+@pytest.mark.skipif(bool(bench_tools_missing()), reason=f"bench tools missing: {bench_tools_missing()}")
+def test_hls_bench_quick_writes_a_table(tmp_path, source_dir, weir_bin, loadgen_bin):
+    out = tmp_path / "bench.md"
+    out.write_text("# Notes\n\nkept\n")
+    raw = tmp_path / "hls.json"
+    build_dir = Path(weir_bin).parents[1]
+    r = subprocess.run([sys.executable, str(Path(source_dir) / "tools" / "bench" / "hls_bench.py"), "--quick",
+                        "--out", str(out), "--json-out", str(raw), "--build-dir", str(build_dir)],
+                       capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, f"hls bench failed ({r.returncode}):\n{r.stderr[-4000:]}"
+    text = out.read_text()
+    assert text.startswith("# Notes\n\nkept\n") and "<!-- hls-bench:start -->" in text, text[:300]
+    res = json.loads(raw.read_text())
+    # Parts every 500 ms over 6 s; each listed well within a second of its last frame.
+    assert res["ll_part"]["n"] >= 5 and 0 < res["ll_part"]["p50"] < 1000, res["ll_part"]
+    assert res["ts_segment"]["n"] >= 1 and 0 < res["ts_segment"]["p50"] < 1000, res["ts_segment"]
+    for key in ("wrk_ts", "wrk_fmp4"):
+        for srv in ("weir", "nginx"):
+            w = res[key][srv]
+            assert w["requests"] > 10 and w["non_2xx"] == 0, (key, srv, w)
+        assert f"| {'MPEG-TS' if key == 'wrk_ts' else 'fMP4'} | {res[key]['bytes']} | Weir" in text

@@ -190,7 +190,9 @@ def make_clip(path):
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     log(f"making {path} (60 s 1280x720@30, x264 veryfast 2.5 Mb/s, AAC 128k)")
-    tmp = path.with_suffix(".tmp.flv")
+    # Per-process temporary name: two benches (or tests) may make it at once;
+    # the rename is atomic and either result is the same clip.
+    tmp = path.with_suffix(f".{os.getpid()}.tmp.flv")
     subprocess.run(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y",
                     "-f", "lavfi", "-i", "testsrc2=size=1280x720:rate=30",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", "60",
@@ -547,26 +549,35 @@ def callgrind_case(weir_bin, loadgen, clip, workdir, n, seconds, ramp):
 
 # --------------------------------------------------------------------------- static reference
 
+def wrk_run(url, pid, seconds, connections):
+    """wrk -t1 against url; the CPU time of process tree `pid` over the run.
+    Returns requests, seconds, requests/s, non-2xx answers and cpu_s."""
+    cpu0 = tree_cpu_s(pid)
+    t0 = time.monotonic()
+    r = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url], capture_output=True, text=True,
+                       timeout=seconds + 60)
+    dt = time.monotonic() - t0
+    cpu = tree_cpu_s(pid) - cpu0
+    m = re.search(r"(\d+) requests in ([\d.]+)(\w+),", r.stdout)
+    if not m:
+        raise RuntimeError(f"cannot read wrk output: {r.stdout}{r.stderr}")
+    bad = re.search(r"Non-2xx or 3xx responses: (\d+)", r.stdout)
+    requests = int(m.group(1))
+    return {"requests": requests, "seconds": round(dt, 2), "connections": connections,
+            "rps": round(requests / dt, 1), "non_2xx": int(bad.group(1)) if bad else 0, "cpu_s": round(cpu, 3),
+            "wrk": r.stdout.strip()}
+
+
 def static_reference(nginx, seconds, connections):
     f = nginx.workdir / "static" / "file2m.bin"
     size = 2 * 1024 * 1024
     if not f.exists():
         f.write_bytes(os.urandom(size))
-    url = f"http://127.0.0.1:{nginx.http_port}/static/file2m.bin"
-    cpu0 = tree_cpu_s(nginx.pid)
-    t0 = time.monotonic()
-    r = subprocess.run(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", url], capture_output=True, text=True,
-                       timeout=seconds + 60)
-    dt = time.monotonic() - t0
-    cpu = tree_cpu_s(nginx.pid) - cpu0
-    m = re.search(r"(\d+) requests in ([\d.]+)(\w+),", r.stdout)
-    if not m:
-        raise RuntimeError(f"cannot read wrk output: {r.stdout}{r.stderr}")
-    requests = int(m.group(1))
-    gbit = requests * size * 8 / 1e9
-    return {"requests": requests, "seconds": round(dt, 2), "connections": connections,
-            "gbit_s": round(gbit / dt, 3), "nginx_cpu_s": round(cpu, 3),
-            "cpu_per_gbit": round(cpu / gbit, 4) if gbit else None, "wrk": r.stdout.strip()}
+    w = wrk_run(f"http://127.0.0.1:{nginx.http_port}/static/file2m.bin", nginx.pid, seconds, connections)
+    gbit = w["requests"] * size * 8 / 1e9
+    return {"requests": w["requests"], "seconds": w["seconds"], "connections": connections,
+            "gbit_s": round(gbit / w["seconds"], 3), "nginx_cpu_s": w["cpu_s"],
+            "cpu_per_gbit": round(w["cpu_s"] / gbit, 4) if gbit else None, "wrk": w["wrk"]}
 
 
 # --------------------------------------------------------------------------- report
@@ -721,14 +732,17 @@ def render(results):
     return "\n".join(L)
 
 
-def write_markdown(path, section):
+def write_markdown(path, section, begin=None, end=None):
+    """Replaces the text between the markers (default: this script's) in
+    path, or appends the block; text outside the markers is kept."""
+    begin, end = begin or BEGIN, end or END
     path = Path(path)
-    block = f"{BEGIN}\n{section}\n{END}\n"
+    block = f"{begin}\n{section}\n{end}\n"
     if path.exists():
         text = path.read_text()
-        if BEGIN in text and END in text:
-            head, rest = text.split(BEGIN, 1)
-            _, tail = rest.split(END, 1)
+        if begin in text and end in text:
+            head, rest = text.split(begin, 1)
+            _, tail = rest.split(end, 1)
             path.write_text(head + block + tail.lstrip("\n"))
             return
         path.write_text(text.rstrip("\n") + "\n\n" + block)

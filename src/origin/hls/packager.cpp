@@ -259,6 +259,7 @@ void HlsPackager::begin_segment(const core::MediaPacket& m) {
   publish_init();
   seg_open_ = true;
   seg_first_dts_ = m.dts;
+  parts_in_segment_ = 0;
   int64_t pdt = anchor_wall_ + (m.dts - anchor_dts_);
   store_->begin_segment(next_msn_, m.dts, pdt, pending_discontinuity_, init_id_);
   pending_discontinuity_ = false;
@@ -271,12 +272,22 @@ void HlsPackager::cut_part() {
   protocol::Fmp4Fragment f = fmp4_.flush_fragment(fragment_seq_);
   if (f.empty()) return;
   ++fragment_seq_;
+  ++parts_in_segment_;
+  last_part_ms_ = f.duration_ms;
   store_->add_part(Part{std::move(f.data), f.duration_ms, f.independent});
 }
 
 void HlsPackager::finish_segment(int64_t end_dts) {
   if (!seg_open_) return;
   seg_open_ = false;
+  const auto& hls = store_->config().hls;
+  if (hls.ll && has_video_ && parts_in_segment_ > 1 && last_part_ms_ < 0.5 * double(hls.part_ms) && !short_part_logged_) {
+    short_part_logged_ = true;
+    spdlog::warn("hls {}/{}: segment {} ends with a {:.0f} ms part (part_ms {}, about {:.1f} ms per frame); players "
+                 "such as hls.js can stall on such slivers: use a part_ms that is a whole number of frames and "
+                 "divides the GOP (logged once per stream)",
+                 store_->app(), store_->name(), next_msn_, last_part_ms_, hls.part_ms, frame_ms_);
+  }
   core::Slice ts;
   uint64_t key_id = 0;
   if (ts_ok_) {
