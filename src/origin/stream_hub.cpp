@@ -139,7 +139,7 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
     origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
 
     hp = HubPacket::make(std::move(pkt), uint32_t(origin_.config().rtmp.chunk_size));
-    if (ts_mux_) mux_ts_locked(*hp);
+    if (ts_users_ > 0) mux_ts_locked(*hp);
     master_.push(hp);
     for (const auto& lh : loop_hubs_) {
       if (here && &lh->loop() == here) {
@@ -269,7 +269,7 @@ void StreamHub::mux_ts_locked(const HubPacket& hp) {
     }
     return;
   }
-  if (m.payload().empty()) return;
+  if (m.payload().empty() || hp.ts()) return;  // muxed before the last TS user left
   core::ByteWriter w(m.body.size() + m.body.size() / 8 + 512);
   if (auto st = ts_mux_->write_packet(w, m); !st) {
     if (!ts_failed_logged_) {
@@ -284,11 +284,13 @@ void StreamHub::mux_ts_locked(const HubPacket& hp) {
 void StreamHub::add_ts_user() {
   std::lock_guard<std::mutex> lk(mu_);
   if (ts_users_++ > 0) return;
-  protocol::TsMuxerOptions opts;
-  opts.audio_frames_per_pes = 1;        // low latency: each frame goes out at once
-  opts.tables_before_keyframes = true;  // every keyframe is a join point
-  ts_mux_ = std::make_unique<protocol::TsMuxer>(opts);
-  ts_failed_logged_ = false;
+  if (!ts_mux_) {
+    protocol::TsMuxerOptions opts;
+    opts.audio_frames_per_pes = 1;        // low latency: each frame goes out at once
+    opts.tables_before_keyframes = true;  // every keyframe is a join point
+    ts_mux_ = std::make_unique<protocol::TsMuxer>(opts);
+    ts_failed_logged_ = false;
+  }
   const GopStart* g = master_.latest_start();
   if (!g) return;
   if (g->video_config) mux_ts_locked(*g->video_config);
@@ -298,7 +300,10 @@ void StreamHub::add_ts_user() {
 
 void StreamHub::remove_ts_user() {
   std::lock_guard<std::mutex> lk(mu_);
-  if (ts_users_ > 0 && --ts_users_ == 0) ts_mux_.reset();
+  // The muxer stays (idle) for the stream's life: packets of the current GOP
+  // may already carry its bytes, and the next first user's replay must
+  // continue its continuity counters rather than start a second sequence.
+  if (ts_users_ > 0) --ts_users_;
 }
 
 void StreamHub::detach(const std::shared_ptr<LoopHub>& lh) {

@@ -359,3 +359,62 @@ def test_srt_publisher_reconnects_within_grace(weir, tmp_path):
     dts = [p["dts"] for p in pk if p["dts"] is not None]
     assert all(b >= a for a, b in zip(dts, dts[1:])), "video DTS went back in the SRT output across the reconnect"
     assert s.metric("weir_srt_connections") == 0
+
+
+def read_http_ts(s, seconds):
+    """GET /live/s.ts for `seconds`; the body bytes."""
+    host, port = s.http_addr
+    with socket.create_connection((host, port), timeout=5) as c:
+        c.sendall(b"GET /live/s.ts HTTP/1.1\r\nHost: x\r\n\r\n")
+        data = bytearray()
+        end = time.monotonic() + seconds
+        c.settimeout(0.5)
+        while time.monotonic() < end:
+            try:
+                chunk = c.recv(65536)
+            except socket.timeout:
+                continue
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = bytes(data).partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200"), head[:200]
+    return body
+
+
+def cc_errors(ts):
+    """(pid, offset, expected, got) for every continuity-counter break."""
+    assert ts[:1] == b"\x47", ts[:8]
+    last, errors = {}, []
+    for off in range(0, len(ts) - 187, 188):
+        p = ts[off:off + 188]
+        pid = ((p[1] & 0x1F) << 8) | p[2]
+        afc, cc = (p[3] >> 4) & 3, p[3] & 0x0F
+        disc = afc & 2 and p[4] > 0 and p[5] & 0x80
+        if afc & 1:
+            if pid in last and not disc and cc != (last[pid] + 1) & 0x0F:
+                errors.append((pid, off, (last[pid] + 1) & 0x0F, cc))
+            last[pid] = cc
+    return errors
+
+
+def test_ts_viewers_coming_and_going_see_continuous_counters(weir, tmp_path):
+    # The stream's one TS mux idles while nobody reads TS; a later first reader
+    # starts in a GOP whose first packets were muxed for an earlier reader.
+    s = weir({"apps": {"live": APP}})
+    pub = media.start_publisher(s.rtmp_url(), tmp_path, duration=12, gop=2 * FPS)
+    s.wait_stream(pred=lambda i: i["video_frames"] >= FPS)
+    bodies = []
+    # The first spans a keyframe (2 s GOP) and leaves mid-GOP; the second
+    # starts in that GOP; the third after a pause past the next keyframe.
+    for seconds, pause in ((2.5, 0.2), (1.0, 2.5), (2.0, 0)):
+        bodies.append(read_http_ts(s, seconds))
+        time.sleep(pause)
+    pub.stop()
+    for i, body in enumerate(bodies):
+        assert len(body) > 50 * 188, f"reader {i}: {len(body)} bytes"
+        errs = cc_errors(body[:len(body) - len(body) % 188])
+        assert not errs, f"reader {i}: continuity breaks (pid, offset, expected, got): {errs[:8]}"
+    path = tmp_path / "last.ts"
+    path.write_bytes(bodies[-1])
+    checks.assert_decodes_cleanly(path)

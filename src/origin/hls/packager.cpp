@@ -198,9 +198,13 @@ void HlsPackager::mux_ts(const core::MediaPacket& m) {
 void HlsPackager::on_media(const core::MediaPacket& m) {
   const bool video = m.is_video();
   if (video && last_video_dts_ >= 0 && m.dts > last_video_dts_) {
-    // Recent frame interval, for cutting parts under the target.
+    // Mean frame interval, for cutting parts on the frame grid. FLV's ms
+    // timestamps make 30 fps 33/34/33 ms: a mean (not the largest interval)
+    // lets a 400 ms part hold its 12 frames.
     double d = double(m.dts - last_video_dts_);
-    frame_ms_ = std::clamp(std::max(frame_ms_ * 0.95, d), 10.0, double(store_->config().hls.part_ms) / 2);
+    frame_ms_ = frame_ms_seen_ ? frame_ms_ + 0.1 * (d - frame_ms_) : d;
+    frame_ms_ = std::clamp(frame_ms_, 10.0, double(store_->config().hls.part_ms) / 2);
+    frame_ms_seen_ = true;
   }
   if (video) last_video_dts_ = m.dts;
   if (!video && last_audio_dts_ >= 0 && m.dts > last_audio_dts_) audio_frame_ms_ = double(m.dts - last_audio_dts_);
@@ -236,10 +240,12 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
     cut_part();
   mux_ts(m);
   last_dts_ = std::max(last_dts_, m.dts);
-  // Cut a part once the next frame could take it past the part target (also
+  // Cut a part once the next frame would take it past the part target (also
   // without LL-HLS: fragments then just make up the segment, and the fMP4
-  // muxer's pending queue stays small whatever the GOP length).
-  if (fmp4_ok_ && fmp4_.ready_duration_ms() + frame_ms_ > double(store_->config().hls.part_ms))
+  // muxer's pending queue stays small whatever the GOP length). The 1 ms of
+  // slack absorbs ms rounding at 30 and 60 fps, where whole parts of 400 ms
+  // exist; at 29.97 fps a part can end up 1 ms over the target.
+  if (fmp4_ok_ && fmp4_.ready_duration_ms() + frame_ms_ > double(store_->config().hls.part_ms) + 1.0)
     cut_part();
 }
 

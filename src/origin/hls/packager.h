@@ -94,7 +94,8 @@ class HlsPackager final : public Consumer {
   int parts_in_segment_ = 0;
   double last_part_ms_ = 0;
   bool short_part_logged_ = false;
-  double frame_ms_ = 40;  // recent video frame interval, for part cutting
+  double frame_ms_ = 40;  // mean video frame interval, for part cutting
+  bool frame_ms_seen_ = false;
   int64_t last_video_dts_ = -1;
   double audio_frame_ms_ = 0;  // last audio frame interval (audio-only segment cuts)
   int64_t last_audio_dts_ = -1;
