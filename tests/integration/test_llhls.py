@@ -460,3 +460,27 @@ def test_max_blocking_requests_and_client_disconnects(weir, tmp_path):
         sock.close()
         assert status == 200, f"after the burst, held request {i}: {status} {body[:200]!r}"
     pub.stop()
+
+
+@pytest.mark.parametrize("fps", [30, 60])
+def test_default_parts_are_whole_at_30_and_60_fps(weir, tmp_path, fps):
+    """The default 400 ms part holds 12 (24) frames at 30 (60) fps although FLV's
+    ms timestamps make the frame interval 33/34 (16/17) ms: every part of a
+    2 s segment is 400 ms, none is a sliver (and nothing is logged about one)."""
+    s = weir({"apps": {"live": {}}})
+    pub = media.start_publisher(s.rtmp_url(), tmp_path, duration=20, fps=fps, gop=2 * fps)
+    s.wait_stream(pred=lambda i: i["video_frames"] >= fps)
+    hls.playlist(s, LL)
+    deadline = time.monotonic() + 20
+    while True:
+        pl = hls.playlist(s, LL)
+        done = [sg for sg in pl.complete_segments if sg.parts]
+        if len(done) >= 2 or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    pub.stop()
+    assert len(done) >= 2, pl.text
+    check_ll_tags(pl, 0.4, f"{fps} fps")
+    for sg in done:
+        assert [round(p.duration, 3) for p in sg.parts] == [0.4] * 5, f"{fps} fps: segment {sg.msn} parts {sg.parts}"
+    assert "ends with a" not in s.log(), "a sliver part was logged"
