@@ -180,11 +180,7 @@ void SrtPlayer::close(const std::string& why) {
   }
   ts_hub_.reset();
   out_.clear();
-  conn_->session = nullptr;
-  conn_->server->remove_session(loop_, this);
-  loop_.untrack(this);
-  conn_->server->request_close(conn_);
-  if (!loop_.post([this] { delete this; })) delete this;
+  conn_->server->retire_session(loop_, this, conn_);
 }
 
 }  // namespace weir::ingest::srt

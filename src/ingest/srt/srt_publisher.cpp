@@ -115,12 +115,7 @@ void SrtPublisher::close(const std::string& why) {
   }
   publisher_.reset();
   hub_.reset();
-  conn_->session = nullptr;
-  conn_->server->remove_session(loop_, this);
-  loop_.untrack(this);
-  conn_->server->request_close(conn_);
-  // Freed from a task of its own: close() may run inside our own callbacks.
-  if (!loop_.post([this] { delete this; })) delete this;
+  conn_->server->retire_session(loop_, this, conn_);
 }
 
 }  // namespace weir::ingest::srt

@@ -216,6 +216,14 @@ void SrtServer::request_writable(const SrtConnRef& c) {
 void SrtServer::add_session(core::Loop& loop, SrtSession* s) { sessions_[size_t(loop.index())].insert(s); }
 void SrtServer::remove_session(core::Loop& loop, SrtSession* s) { sessions_[size_t(loop.index())].erase(s); }
 
+void SrtServer::retire_session(core::Loop& loop, SrtSession* s, const SrtConnRef& c) {
+  c->session = nullptr;
+  remove_session(loop, s);
+  loop.untrack(s);
+  request_close(c);
+  if (!loop.post([s] { delete s; })) delete s;
+}
+
 void SrtServer::take_commands() {
   uint64_t v;
   while (::read(wake_fd_, &v, sizeof v) > 0) {

@@ -67,6 +67,10 @@ class SrtServer {
   // Loop thread of the session: sessions register so stop() can close them.
   void add_session(core::Loop& loop, SrtSession* s);
   void remove_session(core::Loop& loop, SrtSession* s);
+  // Loop thread of the session, at the end of its close(): unregisters it,
+  // asks the bridge to close the socket and frees the session from a task of
+  // its own (close() may run inside the session's own callbacks).
+  void retire_session(core::Loop& loop, SrtSession* s, const SrtConnRef& c);
 
   origin::Origin& origin() { return origin_; }
   size_t open_connections() const { return open_.load(std::memory_order_relaxed); }

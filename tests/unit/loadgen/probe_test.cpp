@@ -18,6 +18,7 @@
 #include "protocol/mp4_box.h"
 #include "protocol/mp4_reader.h"
 #include "protocol/ts_muxer.h"
+#include "../test_data.h"
 
 using namespace weir;
 using namespace weir::loadgen;
@@ -25,11 +26,7 @@ using core::ByteView;
 
 namespace {
 
-std::vector<uint8_t> load(const std::string& name) {
-  std::ifstream f(std::string(WEIR_PROTOCOL_TEST_DATA) + "/" + name, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
-}
+using weir::test::load;
 
 // The clip's tags as MediaPackets; every video frame gets a probe SEI first,
 // stamped 1000000 + 7 * frame number (µs), as the publisher does.

@@ -19,6 +19,7 @@
 #include "protocol/codec_config.h"
 #include "protocol/flv_reader.h"
 #include "protocol/flv_tag.h"
+#include "../test_data.h"
 
 using namespace weir;
 using namespace weir::protocol;
@@ -26,11 +27,7 @@ using core::ByteView;
 
 namespace {
 
-std::vector<uint8_t> load(const std::string& name) {
-  std::ifstream f(std::string(WEIR_PROTOCOL_TEST_DATA) + "/" + name, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
-}
+using weir::test::load;
 
 ByteView bv(const std::vector<uint8_t>& v) { return ByteView(v.data(), v.size()); }
 std::vector<uint8_t> vec(ByteView v) { return std::vector<uint8_t>(v.begin(), v.end()); }

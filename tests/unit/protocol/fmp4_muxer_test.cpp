@@ -34,6 +34,7 @@
 #include "protocol/fmp4_muxer.h"
 #include "protocol/mp4_box.h"
 #include "protocol/mp4_reader.h"
+#include "../test_data.h"
 
 using namespace weir;
 using namespace weir::protocol;
@@ -43,11 +44,7 @@ using core::MediaPacket;
 
 namespace {
 
-std::vector<uint8_t> load(const std::string& name) {
-  std::ifstream f(std::string(WEIR_PROTOCOL_TEST_DATA) + "/" + name, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
-}
+using weir::test::load;
 
 ByteView bv(const std::vector<uint8_t>& v) { return ByteView(v.data(), v.size()); }
 std::vector<uint8_t> vec(ByteView v) { return std::vector<uint8_t>(v.begin(), v.end()); }

@@ -24,6 +24,7 @@
 #include "protocol/ts_demuxer.h"
 #include "protocol/ts_muxer.h"
 #include "protocol/ts_packet.h"
+#include "../test_data.h"
 
 using namespace weir;
 using namespace weir::protocol;
@@ -111,11 +112,7 @@ const int64_t kOpusAudio[][2] = {
   {212400,39},{214200,40},{216000,73},
 };
 
-std::vector<uint8_t> load(const std::string& name) {
-  std::ifstream f(std::string(WEIR_PROTOCOL_TEST_DATA) + "/" + name, std::ios::binary);
-  REQUIRE(f.good());
-  return std::vector<uint8_t>(std::istreambuf_iterator<char>(f), {});
-}
+using weir::test::load;
 
 ByteView bv(const std::vector<uint8_t>& v) { return ByteView(v.data(), v.size()); }
 std::vector<uint8_t> vec(ByteView v) { return std::vector<uint8_t>(v.begin(), v.end()); }
