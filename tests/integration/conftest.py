@@ -102,3 +102,28 @@ def pytest_runtest_makereport(item, call):
     for s in weir_server.ALL_SERVERS:
         if s.owner in (item.nodeid, module):
             rep.sections.append((f"weir log: {s.name} ({s.log_path})", s.log_tail(150)))
+
+
+# The shipped config's ports. A user's `tools/dev.sh run` server may hold them
+# while the tests run (it did on the CI machine), so nothing under test may
+# bind them: the session holds whichever are free, and a test or tool that
+# forgets a port-0 override fails here as it would there.
+DEFAULT_PORTS = (("tcp", 1935), ("tcp", 8080), ("udp", 10080))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _hold_default_ports():
+    import socket
+    held = []
+    for proto, port in DEFAULT_PORTS:
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM if proto == "tcp" else socket.SOCK_DGRAM)
+        try:
+            s.bind(("0.0.0.0", port))
+            if proto == "tcp":
+                s.listen(1)
+            held.append(s)
+        except OSError:
+            s.close()  # already held: by the other xdist worker, or by a running server
+    yield
+    for s in held:
+        s.close()

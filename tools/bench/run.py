@@ -267,7 +267,7 @@ class Weir:
         cfg = self.workdir / "weir.yaml"
         cfg.write_text(f"workers: {workers}\nlog:\n  level: warn\napps:\n  live: {{}}\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEIR_")}
-        env.update(WEIR_RTMP_LISTEN="127.0.0.1:0", WEIR_HTTP_LISTEN="127.0.0.1:0")
+        env.update(WEIR_RTMP_LISTEN="127.0.0.1:0", WEIR_HTTP_LISTEN="127.0.0.1:0", WEIR_SRT_LISTEN="127.0.0.1:0")
         args = [str(binary), "-c", str(cfg)]
         if valgrind_out:
             args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={valgrind_out}"] + args
