@@ -4,6 +4,7 @@
 #include <signal.h>
 #include <unistd.h>
 
+#include <sys/resource.h>
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -88,6 +89,23 @@ weir::core::Result<std::vector<int>> open_listeners(const std::string& what, con
 
 }  // namespace
 
+// Every connection, listener and live HLS segment (a memfd) costs a
+// descriptor: take the hard limit, as nginx's worker_rlimit_nofile would, and
+// warn when it is below the connection cap.
+void raise_fd_limit(int64_t max_connections) {
+  rlimit rl{};
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0) return;
+  if (rl.rlim_cur < rl.rlim_max) {
+    rlimit want = rl;
+    want.rlim_cur = rl.rlim_max;
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0) rl = want;
+  }
+  const auto needed = rlim_t(max_connections > 0 ? max_connections : 0);
+  if (rl.rlim_cur != RLIM_INFINITY && rl.rlim_cur < needed)
+    spdlog::warn("open-file limit is {} (hard limit {}): below limits.max_connections ({}); raise it "
+                 "(ulimit -n, LimitNOFILE=) or lower limits.max_connections", rl.rlim_cur, rl.rlim_max, needed);
+}
+
 int main(int argc, char** argv) {
   std::string config_path = "conf/weir.yaml";
   bool check_only = false;
@@ -129,6 +147,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (auto& w : cfg.warnings) spdlog::warn("{}", w);
+  raise_fd_limit(cfg.limits.max_connections);
 
   // Signals are taken by sigwait on the main thread only.
   sigset_t sigs;

@@ -5,6 +5,10 @@
 #include <cstdlib>
 #include <new>
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
 namespace weir::core {
 
 Ref<Buffer> Buffer::allocate(size_t capacity) {
@@ -15,12 +19,61 @@ Ref<Buffer> Buffer::allocate(size_t capacity) {
 
 Ref<Buffer> Buffer::copy_of(ByteView bytes) {
   Ref<Buffer> b = allocate(bytes.size());
-  if (!bytes.empty()) std::memcpy(b->data_, bytes.data(), bytes.size());
+  if (!bytes.empty()) std::memcpy(b->storage_, bytes.data(), bytes.size());
   b->size_ = bytes.size();
   return b;
 }
 
+namespace {
+Ref<Buffer> heap_join(std::span<const ByteView> pieces, size_t total) {
+  ByteWriter w(total);
+  for (ByteView p : pieces) w.bytes(p);
+  Slice s = w.finish();
+  return s.buffer() ? s.buffer() : Buffer::allocate(0);
+}
+
+bool write_all(int fd, ByteView bytes) {
+  size_t done = 0;
+  while (done < bytes.size()) {
+    ssize_t n = ::write(fd, bytes.data() + done, bytes.size() - done);
+    if (n <= 0) return false;
+    done += size_t(n);
+  }
+  return true;
+}
+}  // namespace
+
+Ref<Buffer> Buffer::memfd_join(std::span<const ByteView> pieces) {
+  size_t total = 0;
+  for (ByteView p : pieces) total += p.size();
+  if (total == 0) return allocate(0);
+  int fd = ::memfd_create("weir-bytes", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+  if (fd < 0) return heap_join(pieces, total);
+  bool ok = true;
+  for (ByteView p : pieces) ok = ok && write_all(fd, p);
+  // Sealed before it is mapped or shared: sendfile takes page references, so
+  // the bytes must never change under a socket.
+  void* map = MAP_FAILED;
+  if (ok && ::fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) == 0)
+    map = ::mmap(nullptr, total, PROT_READ, MAP_SHARED, fd, 0);
+  if (map == MAP_FAILED) {
+    ::close(fd);
+    return heap_join(pieces, total);
+  }
+  void* mem = std::malloc(sizeof(Buffer));
+  if (!mem) {
+    ::munmap(map, total);
+    ::close(fd);
+    throw std::bad_alloc();
+  }
+  return Ref<Buffer>(new (mem) Buffer(static_cast<uint8_t*>(map), total, fd));
+}
+
 void Buffer::destroy_self() const {
+  if (fd_ >= 0) {
+    ::munmap(data_, size_);
+    ::close(fd_);
+  }
   void* mem = const_cast<Buffer*>(this);
   this->~Buffer();
   std::free(mem);

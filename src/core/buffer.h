@@ -3,8 +3,10 @@
 // Three types, so the compiler keeps borrowed bytes apart from stored bytes:
 //  - ByteView: borrowed, non-owning (a socket read buffer, a parser input).
 //    Never store one past the call that handed it to you.
-//  - Buffer:   one immutable, refcounted heap block (header and bytes in one
-//    allocation). Shared across loops by Ref<Buffer>.
+//  - Buffer:   one immutable, refcounted block of bytes, shared across loops
+//    by Ref<Buffer>. Usually one heap allocation (header and bytes); a
+//    memfd-backed Buffer also has a file descriptor, so sockets can send its
+//    bytes with sendfile(2) instead of copying them (TcpConn does).
 //  - Slice:    an owning window into a Buffer. Cheap to copy (one atomic inc);
 //    this is what packets and caches keep.
 // ByteWriter builds bytes and freezes them into a Buffer without a copy.
@@ -34,20 +36,31 @@ class Buffer final : public RefCounted {
   // Allocates `capacity` bytes; size starts at 0 and only ByteWriter grows it.
   static Ref<Buffer> allocate(size_t capacity);
   static Ref<Buffer> copy_of(ByteView bytes);
+  // A copy of `bytes` in a sealed memfd mapped read-only, for bytes served
+  // many times (HLS segments). Falls back to copy_of() if the kernel refuses
+  // (no memfd, out of descriptors). Costs one descriptor while it lives.
+  static Ref<Buffer> memfd_copy_of(ByteView bytes) { return memfd_join(std::span<const ByteView>(&bytes, 1)); }
+  // The pieces, joined, in one memfd (or one heap block, as above).
+  static Ref<Buffer> memfd_join(std::span<const ByteView> pieces);
   void destroy_self() const override;
 
   const uint8_t* data() const { return data_; }
   size_t size() const { return size_; }
   ByteView view() const { return ByteView(data_, size_); }
+  // The memfd holding the bytes at offset 0, or -1 for heap bytes. Valid while
+  // this Buffer lives; its contents never change.
+  int fd() const { return fd_; }
 
  private:
   friend class ByteWriter;
-  explicit Buffer(size_t capacity) : capacity_(capacity) {}
-  uint8_t* mutable_data() { return data_; }
+  explicit Buffer(size_t capacity) : data_(storage_), capacity_(capacity) {}
+  Buffer(uint8_t* mapped, size_t size, int fd) : data_(mapped), size_(size), capacity_(size), fd_(fd) {}
 
+  uint8_t* data_;  // storage_, or the memfd mapping
   size_t size_ = 0;
   size_t capacity_ = 0;
-  alignas(16) uint8_t data_[];
+  int fd_ = -1;
+  alignas(16) uint8_t storage_[];
 };
 
 class Slice {

@@ -3,6 +3,10 @@
 #include <linux/sockios.h>
 #include <netinet/tcp.h>
 #include <sys/ioctl.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #include <algorithm>
 
@@ -119,14 +123,23 @@ bool TcpConn::flush() {
   }
   inflight_bufs_.swap(queue_bufs_);
   inflight_holds_.swap(queue_holds_);
+  inflight_files_.swap(queue_files_);
   inflight_first_ = 0;
-  int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), inflight_bufs_.data(), unsigned(inflight_bufs_.size()));
-  if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
-  if (n < 0) {
-    fail("write", n);
-    return false;
+  uv_os_fd_t fd = -1;
+  if (!inflight_files_.empty() && uv_fileno(reinterpret_cast<const uv_handle_t*>(&tcp_), &fd) == 0) {
+    if (write_now_with_files(fd)) {
+      release_inflight();
+      return true;
+    }
+  } else {
+    int n = uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), inflight_bufs_.data(), unsigned(inflight_bufs_.size()));
+    if (n == UV_EAGAIN || n == UV_ENOSYS) n = 0;
+    if (n < 0) {
+      fail("write", n);
+      return false;
+    }
+    written(size_t(n));
   }
-  written(size_t(n));
   if (inflight_first_ >= inflight_bufs_.size()) {
     release_inflight();
     return true;
@@ -139,6 +152,41 @@ bool TcpConn::flush() {
   }
   writing_ = true;
   return false;
+}
+
+// Buffers before a file run go out with sendmsg (MSG_MORE: a response head
+// and its body leave in the same segments), file bytes with sendfile. Any
+// shortfall or error stops here: uv_write then sends the rest from the
+// mappings and reports real socket errors on its own path.
+bool TcpConn::write_now_with_files(int fd) {
+  size_t next_file = 0;
+  while (inflight_first_ < inflight_bufs_.size()) {
+    const bool at_file = next_file < inflight_files_.size() && inflight_files_[next_file].index == inflight_first_;
+    if (!at_file) {
+      size_t stop = next_file < inflight_files_.size() ? inflight_files_[next_file].index : inflight_bufs_.size();
+      size_t count = std::min<size_t>(stop - inflight_first_, IOV_MAX);
+      msghdr msg{};
+      msg.msg_iov = reinterpret_cast<iovec*>(inflight_bufs_.data() + inflight_first_);
+      msg.msg_iovlen = count;
+      size_t want = 0;
+      for (size_t i = 0; i < count; ++i) want += inflight_bufs_[inflight_first_ + i].len;
+      int flags = MSG_DONTWAIT | MSG_NOSIGNAL | (stop < inflight_bufs_.size() ? MSG_MORE : 0);
+      ssize_t n = ::sendmsg(fd, &msg, flags);
+      if (n <= 0) return false;
+      written(size_t(n));
+      if (size_t(n) < want) return false;
+      continue;
+    }
+    const FileRef& f = inflight_files_[next_file++];
+    uv_buf_t& b = inflight_bufs_[inflight_first_];
+    off_t off = off_t(f.offset);
+    size_t want = b.len;
+    ssize_t n = ::sendfile(fd, f.fd, &off, want);
+    if (n <= 0) return false;
+    written(size_t(n));
+    if (size_t(n) < want) return false;
+  }
+  return true;
 }
 
 // Advances the in-flight iovecs past n bytes the kernel accepted.
@@ -163,6 +211,7 @@ void TcpConn::written(size_t n) {
 void TcpConn::release_inflight() {
   inflight_bufs_.clear();
   inflight_holds_.clear();
+  inflight_files_.clear();
   inflight_first_ = 0;
 }
 
@@ -208,6 +257,7 @@ void TcpConn::on_close_cb(uv_handle_t* h) {
   if (--self->handles_open_ > 0) return;
   self->queue_bufs_.clear();
   self->queue_holds_.clear();
+  self->queue_files_.clear();
   self->release_inflight();
   if (self->accepted_) s_open_accepted.fetch_sub(1, std::memory_order_relaxed);
   if (self->handler_) {

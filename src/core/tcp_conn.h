@@ -6,6 +6,9 @@
 // Writes: bytes are queued as (ByteView, hold) pairs; the ByteViews must stay
 // valid while their holds live, and the conn keeps the holds until the kernel
 // has the bytes. At most one uv_write is in flight; queued bytes go out in order.
+// Slices of memfd-backed Buffers go out with sendfile(2) when the socket takes
+// them at once (no copy into the kernel); whatever it does not take goes by
+// the ordinary write path from the same bytes' mapping.
 // Reads: on_read gets a view into a per-loop scratch buffer, valid only during
 // the call.
 #pragma once
@@ -63,8 +66,11 @@ class TcpConn {
   }
   void keep(Ref<const RefCounted> hold) { queue_holds_.push_back(std::move(hold)); }
   void append(const Slice& s) {
+    if (s.empty()) return;
+    if (s.buffer()->fd() >= 0)
+      queue_files_.push_back(FileRef{queue_bufs_.size(), s.buffer()->fd(), uint64_t(s.data() - s.buffer()->data())});
     append(s.view());
-    if (s.buffer()) keep(Ref<const RefCounted>(s.buffer()));
+    keep(Ref<const RefCounted>(s.buffer()));
   }
   // Starts writing what is queued. Returns true if everything queued so far is
   // already in the kernel (nothing pending); never calls back synchronously.
@@ -111,6 +117,16 @@ class TcpConn {
   static void on_write_cb(uv_write_t* req, int status);
   static void on_close_cb(uv_handle_t* h);
   static void on_timer_cb(uv_timer_t* t);
+  // Queued bytes that a file holds too: queue_bufs_[index] is the mapping of
+  // `len` bytes of fd at offset.
+  struct FileRef {
+    size_t index;
+    int fd;
+    uint64_t offset;
+  };
+  // flush() when the queue holds file bytes: sendmsg/sendfile in order while
+  // the kernel takes everything; returns false if it stopped short.
+  bool write_now_with_files(int fd);
   void written(size_t n);
   void release_inflight();
   void arm_timer();
@@ -127,6 +143,7 @@ class TcpConn {
 
   std::vector<uv_buf_t> queue_bufs_, inflight_bufs_;
   std::vector<Ref<const RefCounted>> queue_holds_, inflight_holds_;
+  std::vector<FileRef> queue_files_, inflight_files_;
   size_t inflight_first_ = 0;
   size_t pending_bytes_ = 0;
   bool writing_ = false;

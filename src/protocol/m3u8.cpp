@@ -1,5 +1,6 @@
 #include "protocol/m3u8.h"
 
+#include <cstdint>
 #include <cstdlib>
 
 namespace weir::protocol {
@@ -96,6 +97,9 @@ Result<HlsPlaylist> parse_m3u8(std::string_view text) {
     } else if (starts(line, "#EXT-X-MEDIA-SEQUENCE:")) {
       if (!pl.segments.empty()) return Status::error("EXT-X-MEDIA-SEQUENCE after the first segment");
       pl.media_sequence = to_int(line.substr(22));
+      // Segment numbers are media_sequence + index: keep the sum in range.
+      if (pl.media_sequence < 0 || pl.media_sequence > INT64_MAX - int64_t(kMaxPlaylistEntries))
+        return Status::error("EXT-X-MEDIA-SEQUENCE out of range");
     } else if (starts(line, "#EXT-X-PART:")) {
       std::string_view attrs = line.substr(12);
       HlsPart p;

@@ -300,6 +300,9 @@ void HlsPackager::finish_segment(int64_t end_dts) {
     ts_.flush(ts_buf_);
     ts = ts_buf_.finish();
     if (store_->config().hls.encryption == "aes-128") ts = encrypt(next_msn_, std::move(ts), key_id);
+    // Live-edge segments are fetched by every viewer: a memfd lets the HTTP
+    // connections sendfile() them (StreamHls moves them to the heap later).
+    if (!ts.empty()) ts = core::Slice(core::Buffer::memfd_copy_of(ts.view()));
   }
   double duration = double(std::max<int64_t>(end_dts - seg_first_dts_, 1));
   store_->complete_segment(duration, std::move(ts), key_id);

@@ -4,7 +4,10 @@
 // the numbering and the cut points.
 //
 // Immutable fields once the segment is complete, except where the bytes live
-// (memory, disk, gone), which the store changes under its lock.
+// (memfd, heap, disk, gone), which the store changes under its lock. Near the
+// live edge the TS and fMP4 bytes are memfd-backed Buffers (sent with
+// sendfile); further back the store keeps heap copies, so a stream holds a
+// bounded number of descriptors (about twice window_segments).
 #pragma once
 
 #include <cstdint>

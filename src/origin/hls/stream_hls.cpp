@@ -78,14 +78,15 @@ void StreamHls::complete_segment(double duration_ms, core::Slice ts, uint64_t ke
   memory_bytes_ += ts.size();
   s.ts = std::move(ts);
   s.key_id = key_id;
-  // The fMP4 segment is its parts joined (one copy, once).
-  size_t total = 0;
-  for (auto& p : s.parts) total += p.data.size();
-  if (total) {
-    core::ByteWriter w(total);
-    for (auto& p : s.parts) w.bytes(p.data.view());
-    s.fmp4 = w.finish();
-    memory_bytes_ += total;
+  // The fMP4 segment is its parts joined (one copy, once), in a memfd like
+  // the TS bytes.
+  std::vector<core::ByteView> pieces;
+  pieces.reserve(s.parts.size());
+  for (auto& p : s.parts)
+    if (!p.data.empty()) pieces.push_back(p.data.view());
+  if (!pieces.empty()) {
+    s.fmp4 = core::Slice(core::Buffer::memfd_join(pieces));
+    memory_bytes_ += s.fmp4.size();
   }
   s.complete = true;
   open_ = false;
@@ -151,6 +152,11 @@ void StreamHls::retain_locked() {
     if (!s.ts.empty()) {
       if (in_window || (ts_on && s.pdt_ms >= oldest_wanted && mem_ts + s.ts_size <= cfg_.timeshift.memory_bytes)) {
         mem_ts += s.ts_size;
+        if (complete_seen > window + kFmp4Slack && s.ts.buffer()->fd() >= 0) {
+          // Past the live edge: time-shift viewers are few and descriptors are
+          // not free, so the bytes move to the heap (readers keep the memfd).
+          s.ts = core::Slice::copy_of(s.ts.view());
+        }
       } else if (ts_on && cfg_.timeshift.disk_bytes > 0 && s.pdt_ms >= oldest_wanted) {
         // Left for take_spill_jobs(); it stays in memory until written.
       } else {

@@ -1,4 +1,10 @@
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <catch2/catch.hpp>
+
+#include <cstring>
+#include <vector>
 
 #include "core/buffer.h"
 #include "core/byte_reader.h"
@@ -83,4 +89,29 @@ TEST_CASE("f64 round trip is exact") {
   REQUIRE(r.f64be(b));
   CHECK(a == 1935.25);
   CHECK(std::signbit(b));
+}
+
+TEST_CASE("memfd buffers hold a sealed copy of the bytes") {
+  std::vector<uint8_t> a(100000), b(3);
+  for (size_t i = 0; i < a.size(); ++i) a[i] = uint8_t(i * 7);
+  b = {1, 2, 3};
+  const ByteView pieces[] = {ByteView(a), ByteView(), ByteView(b)};
+  Ref<Buffer> m = Buffer::memfd_join(pieces);
+  REQUIRE(m->fd() >= 0);
+  REQUIRE(m->size() == a.size() + b.size());
+  CHECK(std::memcmp(m->data(), a.data(), a.size()) == 0);
+  CHECK(std::memcmp(m->data() + a.size(), b.data(), b.size()) == 0);
+  // The file is the same bytes, and nobody can change them any more.
+  std::vector<uint8_t> back(m->size());
+  CHECK(::pread(m->fd(), back.data(), back.size(), 0) == ssize_t(back.size()));
+  CHECK(std::memcmp(back.data(), m->data(), back.size()) == 0);
+  int seals = ::fcntl(m->fd(), F_GET_SEALS);
+  CHECK((seals & F_SEAL_WRITE) != 0);
+  CHECK((seals & F_SEAL_SHRINK) != 0);
+  CHECK(::pwrite(m->fd(), "x", 1, 0) < 0);
+
+  Slice s(m);
+  CHECK(s.sub(5, 10).buffer()->fd() == m->fd());
+  CHECK(Buffer::memfd_copy_of(ByteView())->fd() == -1);
+  CHECK(Buffer::copy_of(ByteView(b))->fd() == -1);
 }

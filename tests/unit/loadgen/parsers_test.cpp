@@ -81,6 +81,11 @@ TEST_CASE("m3u8: master playlist, attributes, errors") {
   CHECK_FALSE(parse_m3u8("#EXTM3U\n#EXT-X-PART:DURATION=1\n").is_ok());
   CHECK_FALSE(parse_m3u8("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\n").is_ok());
   CHECK(parse_m3u8("#EXTM3U\n#EXTINF:2,\na.ts\n#EXT-X-ENDLIST\n")->endlist);
+  // Found by fuzz_m3u8: media sequence + index overflowed int64.
+  CHECK(parse_m3u8("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:9223372036854775807\n#EXTINF:2,\na.ts\n#EXTINF:2,\nb.ts\n")
+            .error().find("MEDIA-SEQUENCE") != std::string::npos);
+  CHECK_FALSE(parse_m3u8("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-5\n#EXTINF:2,\na.ts\n").is_ok());
+  CHECK(parse_m3u8("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:1776000000\n#EXTINF:2,\na.ts\n")->segments[0].msn == 1776000000);
 }
 
 namespace {
