@@ -244,7 +244,7 @@ def render(r):
         ratio = bench.ratio(x["weir"]["cpu_ms_per_1k"], x["nginx"]["cpu_ms_per_1k"])
         for srv in ("weir", "nginx"):
             y = x[srv]
-            L.append(f"| {what} | {x['bytes']} | {'Weir (memory, writev)' if srv == 'weir' else 'nginx (sendfile)'} "
+            L.append(f"| {what} | {x['bytes']} | {'Weir (memfd, sendfile)' if srv == 'weir' else 'nginx (sendfile)'} "
                      f"| {f(y['rps'], 0)} | {f(y['gbit_s'], 2)} | {f(y['cpu_ms_per_1k'], 1)} | {y['non_2xx']} | "
                      f"{f(ratio, 2) if srv == 'weir' else ''} |")
     L.append("")
