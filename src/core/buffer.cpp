@@ -28,8 +28,7 @@ namespace {
 Ref<Buffer> heap_join(std::span<const ByteView> pieces, size_t total) {
   ByteWriter w(total);
   for (ByteView p : pieces) w.bytes(p);
-  Slice s = w.finish();
-  return s.buffer() ? s.buffer() : Buffer::allocate(0);
+  return w.finish().buffer();  // total > 0: the writer holds a buffer
 }
 
 bool write_all(int fd, ByteView bytes) {

@@ -236,21 +236,27 @@ def bench_tools_missing():
     return missing
 
 
+def run_quick_bench(script, tmp_path, source_dir, weir_bin, notes, extra=(), timeout=900):
+    """Runs tools/bench/SCRIPT --quick into a markdown file that starts with
+    `notes`; returns (markdown text, raw results). The notes must survive."""
+    out = tmp_path / f"{script}.md"
+    out.write_text(notes)
+    raw = tmp_path / f"{script}.json"
+    build_dir = Path(weir_bin).parents[1]
+    r = subprocess.run([sys.executable, str(Path(source_dir) / "tools" / "bench" / script), "--quick",
+                        "--out", str(out), "--json-out", str(raw), "--build-dir", str(build_dir), *extra],
+                       capture_output=True, text=True, timeout=timeout)
+    assert r.returncode == 0, f"{script} failed ({r.returncode}):\n{r.stderr[-4000:]}"
+    text = out.read_text()
+    assert text.startswith(notes), text[:300]
+    return text, json.loads(raw.read_text())
+
+
 @pytest.mark.skipif(bool(bench_tools_missing()), reason=f"bench tools missing: {bench_tools_missing()}")
 def test_bench_quick_writes_a_table(tmp_path, source_dir, weir_bin, loadgen_bin):
-    out = tmp_path / "bench.md"
-    out.write_text("# Hand-written notes\n\nkept as they are\n")
-    raw = tmp_path / "results.json"
-    build_dir = Path(weir_bin).parents[1]
-    r = subprocess.run([sys.executable, str(Path(source_dir) / "tools" / "bench" / "run.py"), "--quick",
-                        "--out", str(out), "--json-out", str(raw), "--build-dir", str(build_dir),
-                        "--workdir", str(tmp_path / "work")],
-                       capture_output=True, text=True, timeout=900)
-    assert r.returncode == 0, f"bench failed ({r.returncode}):\n{r.stderr[-4000:]}"
-    text = out.read_text()
-    assert text.startswith("# Hand-written notes\n\nkept as they are\n"), text[:200]
+    text, res = run_quick_bench("run.py", tmp_path, source_dir, weir_bin, "# Hand-written notes\n\nkept as they are\n",
+                                extra=("--workdir", str(tmp_path / "work")))
     assert "<!-- BEGIN GENERATED" in text and "<!-- END GENERATED" in text
-    res = json.loads(raw.read_text())
     cases = {(c["label"], c["protocol"]): c for c in res["cases"]}
     for key in [("weir w1", "rtmp"), ("weir w1", "flv"), ("weir w2", "rtmp"), ("weir w2", "flv"),
                 ("nginx-rtmp", "rtmp"), ("nginx-rtmp", "hls")]:
@@ -263,24 +269,14 @@ def test_bench_quick_writes_a_table(tmp_path, source_dir, weir_bin, loadgen_bin)
     assert res["static"]["cpu_per_gbit"] is not None and res["static"]["gbit_s"] > 0, res["static"]
     assert res["callgrind"]["instructions_per_mb"] > 0, res["callgrind"]
     assert "Targets" in text and "Machine:" in text and "--quick" in text
-    # A second run replaces the generated section instead of appending one.
-    before = text.count("<!-- BEGIN GENERATED")
-    assert before == 1
+    # Exactly one generated section, after the hand-written notes.
+    assert text.count("<!-- BEGIN GENERATED") == 1
 
 
 @pytest.mark.skipif(bool(bench_tools_missing()), reason=f"bench tools missing: {bench_tools_missing()}")
 def test_hls_bench_quick_writes_a_table(tmp_path, source_dir, weir_bin, loadgen_bin):
-    out = tmp_path / "bench.md"
-    out.write_text("# Notes\n\nkept\n")
-    raw = tmp_path / "hls.json"
-    build_dir = Path(weir_bin).parents[1]
-    r = subprocess.run([sys.executable, str(Path(source_dir) / "tools" / "bench" / "hls_bench.py"), "--quick",
-                        "--out", str(out), "--json-out", str(raw), "--build-dir", str(build_dir)],
-                       capture_output=True, text=True, timeout=600)
-    assert r.returncode == 0, f"hls bench failed ({r.returncode}):\n{r.stderr[-4000:]}"
-    text = out.read_text()
-    assert text.startswith("# Notes\n\nkept\n") and "<!-- hls-bench:start -->" in text, text[:300]
-    res = json.loads(raw.read_text())
+    text, res = run_quick_bench("hls_bench.py", tmp_path, source_dir, weir_bin, "# Notes\n\nkept\n", timeout=600)
+    assert "<!-- hls-bench:start -->" in text, text[:300]
     # Parts every 500 ms over 6 s; each listed well within a second of its last frame.
     assert res["ll_part"]["n"] >= 5 and 0 < res["ll_part"]["p50"] < 1000, res["ll_part"]
     assert res["ts_segment"]["n"] >= 1 and 0 < res["ts_segment"]["p50"] < 1000, res["ts_segment"]

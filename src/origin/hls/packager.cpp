@@ -265,7 +265,7 @@ void HlsPackager::begin_segment(const core::MediaPacket& m) {
   publish_init();
   seg_open_ = true;
   seg_first_dts_ = m.dts;
-  parts_in_segment_ = 0;
+  seg_parts_.clear();
   int64_t pdt = anchor_wall_ + (m.dts - anchor_dts_);
   store_->begin_segment(next_msn_, m.dts, pdt, pending_discontinuity_, init_id_);
   pending_discontinuity_ = false;
@@ -278,8 +278,8 @@ void HlsPackager::cut_part() {
   protocol::Fmp4Fragment f = fmp4_.flush_fragment(fragment_seq_);
   if (f.empty()) return;
   ++fragment_seq_;
-  ++parts_in_segment_;
   last_part_ms_ = f.duration_ms;
+  seg_parts_.push_back(f.data);
   store_->add_part(Part{std::move(f.data), f.duration_ms, f.independent});
 }
 
@@ -287,7 +287,7 @@ void HlsPackager::finish_segment(int64_t end_dts) {
   if (!seg_open_) return;
   seg_open_ = false;
   const auto& hls = store_->config().hls;
-  if (hls.ll && has_video_ && parts_in_segment_ > 1 && last_part_ms_ < 0.5 * double(hls.part_ms) && !short_part_logged_) {
+  if (hls.ll && has_video_ && seg_parts_.size() > 1 && last_part_ms_ < 0.5 * double(hls.part_ms) && !short_part_logged_) {
     short_part_logged_ = true;
     spdlog::warn("hls {}/{}: segment {} ends with a {:.0f} ms part (part_ms {}, about {:.1f} ms per frame); players "
                  "such as hls.js can stall on such slivers: use a part_ms that is a whole number of frames and "
@@ -304,8 +304,14 @@ void HlsPackager::finish_segment(int64_t end_dts) {
     // connections sendfile() them (StreamHls moves them to the heap later).
     if (!ts.empty()) ts = core::Slice(core::Buffer::memfd_copy_of(ts.view()));
   }
+  // The fMP4 segment is its parts joined (one copy, once), in a memfd too.
+  std::vector<core::ByteView> pieces;
+  pieces.reserve(seg_parts_.size());
+  for (const auto& part : seg_parts_) pieces.push_back(part.view());
+  core::Slice fmp4 = pieces.empty() ? core::Slice() : core::Slice(core::Buffer::memfd_join(pieces));
+  seg_parts_.clear();
   double duration = double(std::max<int64_t>(end_dts - seg_first_dts_, 1));
-  store_->complete_segment(duration, std::move(ts), key_id);
+  store_->complete_segment(duration, std::move(ts), std::move(fmp4), key_id);
   ++next_msn_;
   if (disk_) disk_->pump();
 }

@@ -88,10 +88,11 @@ class HlsPackager final : public Consumer {
   uint32_t init_id_ = 0;
   bool init_published_ = false;
   uint32_t fragment_seq_ = 1;
-  // Parts of the open segment and the last one's duration: a segment ending
-  // in a sliver of a part (part_ms not a whole number of frames, or not
-  // dividing the GOP) is logged once per packager.
-  int parts_in_segment_ = 0;
+  // Parts of the open segment (joined into its fMP4 bytes when it completes)
+  // and the last one's duration: a segment ending in a sliver of a part
+  // (part_ms not a whole number of frames, or not dividing the GOP) is logged
+  // once per packager.
+  std::vector<core::Slice> seg_parts_;
   double last_part_ms_ = 0;
   bool short_part_logged_ = false;
   double frame_ms_ = 40;  // mean video frame interval, for part cutting

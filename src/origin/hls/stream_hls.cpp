@@ -69,7 +69,7 @@ void StreamHls::add_part(Part part) {
   wake_locked();
 }
 
-void StreamHls::complete_segment(double duration_ms, core::Slice ts, uint64_t key_id) {
+void StreamHls::complete_segment(double duration_ms, core::Slice ts, core::Slice fmp4, uint64_t key_id) {
   std::lock_guard<std::mutex> lk(mu_);
   if (!open_ || segments_.empty()) return;
   Segment& s = segments_.back();
@@ -78,16 +78,8 @@ void StreamHls::complete_segment(double duration_ms, core::Slice ts, uint64_t ke
   memory_bytes_ += ts.size();
   s.ts = std::move(ts);
   s.key_id = key_id;
-  // The fMP4 segment is its parts joined (one copy, once), in a memfd like
-  // the TS bytes.
-  std::vector<core::ByteView> pieces;
-  pieces.reserve(s.parts.size());
-  for (auto& p : s.parts)
-    if (!p.data.empty()) pieces.push_back(p.data.view());
-  if (!pieces.empty()) {
-    s.fmp4 = core::Slice(core::Buffer::memfd_join(pieces));
-    memory_bytes_ += s.fmp4.size();
-  }
+  memory_bytes_ += fmp4.size();
+  s.fmp4 = std::move(fmp4);
   s.complete = true;
   open_ = false;
   // RFC 8216 4.3.3.1: each EXTINF rounded to the nearest integer must be

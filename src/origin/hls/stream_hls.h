@@ -52,8 +52,10 @@ class StreamHls {
   // Starts segment `msn` (the previous one must be complete).
   void begin_segment(uint64_t msn, int64_t first_dts, int64_t pdt_ms, bool discontinuity, uint32_t init_id);
   void add_part(Part part);
-  // Completes the open segment: its duration and its TS bytes.
-  void complete_segment(double duration_ms, core::Slice ts, uint64_t key_id);
+  // Completes the open segment: its duration, its TS bytes and its fMP4
+  // bytes (its parts joined; empty without fMP4). Both are built by the
+  // packager outside the store's lock.
+  void complete_segment(double duration_ms, core::Slice ts, core::Slice fmp4, uint64_t key_id);
   void set_init(uint32_t init_id, core::Slice init, std::string codecs);
   void set_key(uint64_t key_id, std::array<uint8_t, 16> key);
   void set_ended();
