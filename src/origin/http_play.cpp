@@ -4,6 +4,7 @@
 
 #include "core/timer.h"
 #include "origin/hls/flv_timeshift.h"
+#include "origin/http_admission.h"
 #include "protocol/hls_query.h"
 #include "origin/loop_hub.h"
 #include "origin/origin.h"
@@ -66,10 +67,6 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
     conn_->set_send_timeout(uint64_t(app.viewer_send_timeout_ms));
     if (framing_ == Framing::kWsFlv) conn_->append(core::ByteView(kWsFlvHeaders[flags], 15));
     else if (framing_ == Framing::kFlv) conn_->append(core::ByteView(kFlvHeaders[flags], 13));
-    if (framing_ == Framing::kTs) {
-      ts_hub_ = hub;
-      hub->add_ts_user();
-    }
     writer_ = std::make_unique<StreamWriter>(origin_, conn_, framing_, this);
     bool ok = writer_->start(hub, app.gop_cache ? StartAt::kLatestKeyframe : StartAt::kLiveEdge);
     origin_.current().release_if_unused(lh.get());
@@ -109,30 +106,15 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
   }
 
  private:
-  ~HttpPlaySession() override {
-    if (ts_hub_) ts_hub_->remove_ts_user();
-  }
+  ~HttpPlaySession() override = default;
   Origin& origin_;
   std::string key_;
   Framing framing_;
-  std::shared_ptr<StreamHub> ts_hub_;  // set while this viewer counts as a TS user
   core::TcpConn* conn_ = nullptr;
   std::unique_ptr<StreamWriter> writer_;
   std::unique_ptr<StreamWriter> retired_;
   bool websocket_ = false;
   bool closing_ = false;
-};
-
-// Holds a request until the stream is published or the app's wait runs out.
-struct PlayWait {
-  Origin& origin;
-  http::ExchangeRef ex;
-  Framing framing;
-  std::string app, stream;
-  uint64_t wait_id = 0;
-  core::Timer timer;
-  PlayWait(Origin& o, http::ExchangeRef e, Framing f, std::string a, std::string s, core::Loop& loop)
-      : origin(o), ex(std::move(e)), framing(f), app(std::move(a)), stream(std::move(s)), timer(loop) {}
 };
 
 void not_found(const http::ExchangeRef& ex, const std::string& key) {
@@ -153,57 +135,26 @@ bool split_stream_path(std::string_view path, std::string_view ext, std::string&
 
 namespace {
 
-// Starts `framing` for app/stream now, or holds the request up to the app's
-// play_wait_ms for a publisher, else 404.
-void play(Origin& origin, http::ExchangeRef ex, const std::string& app, const std::string& stream, Framing framing,
-          const core::AppConfig& app_cfg) {
-  std::string key = app + "/" + stream;
-  if (auto hub = origin.registry().find(app, stream)) {
-    (new HttpPlaySession(origin, key, framing))->start(ex, hub);
-    return;
-  }
-  if (app_cfg.play_wait_ms <= 0) return not_found(ex, key);
+AccessProtocol access_protocol(Framing f) {
+  return f == Framing::kWsFlv ? AccessProtocol::kWsFlv : f == Framing::kTs ? AccessProtocol::kHttpTs : AccessProtocol::kHttpFlv;
+}
 
-  core::Loop& loop = *core::Loop::current();
-  auto wait = std::make_shared<PlayWait>(origin, ex, framing, app, stream, loop);
-  std::weak_ptr<PlayWait> weak = wait;
-  wait->wait_id = origin.registry().wait_for(app, stream, loop, [wait](std::shared_ptr<StreamHub> hub) {
-    if (!wait->wait_id) return;  // timed out or aborted already
-    wait->wait_id = 0;
-    wait->timer.stop();
-    if (!wait->ex->alive()) return;
-    (new HttpPlaySession(wait->origin, wait->app + "/" + wait->stream, wait->framing))->start(wait->ex, hub);
-  });
-  wait->timer.start(uint64_t(app_cfg.play_wait_ms), [weak, key] {
-    auto w = weak.lock();
-    if (!w || !w->wait_id) return;
-    w->origin.registry().cancel_wait(w->wait_id);
-    w->wait_id = 0;
-    not_found(w->ex, key);
-  });
-  ex->on_abort([weak] {
-    auto w = weak.lock();
-    if (!w || !w->wait_id) return;
-    w->origin.registry().cancel_wait(w->wait_id);
-    w->wait_id = 0;
-    w->timer.stop();
+// Admission, then the stream (now, or once published within the app's
+// play_wait_ms), then a viewer session; refusals are answered with their status.
+void play(Origin& origin, http::ExchangeRef ex, const std::string& app, const std::string& stream, Framing framing) {
+  auto req = http_admission_request(ex, Direction::kPlay, access_protocol(framing), app, stream);
+  if (!req) return;
+  std::string key = app + "/" + stream;
+  play_http(origin, ex, std::move(*req), [&origin, ex, key, framing](std::shared_ptr<StreamHub> hub) {
+    (new HttpPlaySession(origin, key, framing))->start(ex, hub);
   });
 }
 
-// Parses /{app}/{stream}{ext} and checks names and app; answers errors itself.
-const core::AppConfig* route_stream(Origin& origin, const http::ExchangeRef& ex, std::string_view ext, std::string& app,
-                                    std::string& stream) {
-  if (!split_stream_path(ex->request().path, ext, app, stream)) {
-    ex->respond_text(404, fmt::format("expected /{{app}}/{{stream}}{}", ext));
-    return nullptr;
-  }
-  if (auto st = validate_stream_path(app, stream); !st) {
-    ex->respond_text(400, st.message());
-    return nullptr;
-  }
-  const core::AppConfig* app_cfg = origin.config().find_app(app);
-  if (!app_cfg) ex->respond_text(404, "app '" + app + "' is not configured");
-  return app_cfg;
+// Parses /{app}/{stream}{ext}; answers a path of another shape itself.
+bool route_stream(const http::ExchangeRef& ex, std::string_view ext, std::string& app, std::string& stream) {
+  if (split_stream_path(ex->request().path, ext, app, stream)) return true;
+  ex->respond_text(404, fmt::format("expected /{{app}}/{{stream}}{}", ext));
+  return false;
 }
 
 }  // namespace
@@ -211,8 +162,7 @@ const core::AppConfig* route_stream(Origin& origin, const http::ExchangeRef& ex,
 void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
   const http::HttpRequest& req = ex->request();
   std::string app, stream;
-  const core::AppConfig* app_cfg = route_stream(origin, ex, ".flv", app, stream);
-  if (!app_cfg) return;
+  if (!route_stream(ex, ".flv", app, stream)) return;
   const bool websocket = req.upgrade;
   if (!req.query.empty()) {
     auto q = protocol::parse_hls_query(req.query);
@@ -225,27 +175,32 @@ void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
       return;
     }
     if (q->delay_s && *q->delay_s > 0) {
-      auto hub = origin.registry().find(app, stream);
-      if (!hub) return not_found(ex, app + "/" + stream);
       if (websocket) {
         ex->respond_text(400, "time-shift is served over plain HTTP-FLV");
         return;
       }
-      return hls::start_flv_timeshift(origin, std::move(ex), hub, *q->delay_s);
+      auto areq = http_admission_request(ex, Direction::kPlay, AccessProtocol::kHttpFlv, app, stream);
+      if (!areq) return;
+      const double delay = *q->delay_s;
+      admit_http(origin, ex, std::move(*areq), [&origin, ex, app, stream, delay] {
+        auto hub = origin.registry().find(app, stream);
+        if (!hub) return not_found(ex, app + "/" + stream);
+        hls::start_flv_timeshift(origin, ex, hub, delay);
+      });
+      return;
     }
   }
-  play(origin, std::move(ex), app, stream, websocket ? Framing::kWsFlv : Framing::kFlv, *app_cfg);
+  play(origin, std::move(ex), app, stream, websocket ? Framing::kWsFlv : Framing::kFlv);
 }
 
 void handle_ts_request(Origin& origin, http::ExchangeRef ex) {
   std::string app, stream;
-  const core::AppConfig* app_cfg = route_stream(origin, ex, ".ts", app, stream);
-  if (!app_cfg) return;
+  if (!route_stream(ex, ".ts", app, stream)) return;
   if (ex->request().upgrade) {
     ex->respond_text(400, "MPEG-TS is served over plain HTTP");
     return;
   }
-  play(origin, std::move(ex), app, stream, Framing::kTs, *app_cfg);
+  play(origin, std::move(ex), app, stream, Framing::kTs);
 }
 
 }  // namespace weir::origin

@@ -21,26 +21,32 @@ void LoopHub::notify() {
   pending_notify_ = false;
   notifying_.swap(waiting_);
   for (size_t i = 0; i < notifying_.size(); ++i) {
-    Consumer* c = notifying_[i];
-    if (!c || c->hub_ != this || !c->waiting_) continue;
+    ConsumerHandle* c = notifying_[i];
+    if (!c || c->lh_.get() != this || !c->waiting_) continue;
     c->waiting_ = false;
-    c->on_packets();
+    c->consumer_.on_packets();
   }
   notifying_.clear();
 }
 
 void LoopHub::resync() {
   ring_.clear();
-  for (Consumer* c : consumers_) {
+  for (ConsumerHandle* c : consumers_) {
+    if (c->opts_.policy == ConsumerPolicy::kLossless && !c->gap_pending_) {
+      c->gap_pending_ = true;
+      c->gap_ = ConsumerGap{c->cursor_, ring_.end_seq(), 0, c->last_dts_, -1, "inbox overflow"};
+    }
     c->cursor_ = ring_.end_seq();
     c->need_sync_ = true;
     c->send_start_ = false;
-    ++c->skips_;
-    if (skip_counter_) skip_counter_->fetch_add(1, std::memory_order_relaxed);
+    if (c->opts_.policy == ConsumerPolicy::kViewer) {
+      ++c->skips_;
+      if (skip_counter_) skip_counter_->fetch_add(1, std::memory_order_relaxed);
+    }
   }
 }
 
-void LoopHub::place_at(Consumer& c, const GopStart* start) {
+void LoopHub::place_at(ConsumerHandle& c, const GopStart* start) {
   if (start) {
     c.cursor_ = start->seq;
     c.start_ = *start;
@@ -53,26 +59,25 @@ void LoopHub::place_at(Consumer& c, const GopStart* start) {
   }
 }
 
-void LoopHub::add_consumer(Consumer* c, StartAt at) {
-  c->hub_ = this;
-  c->waiting_ = false;
-  consumers_.push_back(c);
+void LoopHub::add(ConsumerHandle& c, StartAt at) {
+  c.waiting_ = false;
+  c.gap_pending_ = false;
+  c.last_dts_ = -1;
+  consumers_.push_back(&c);
   const GopStart* start = at == StartAt::kLatestKeyframe   ? ring_.latest_start()
                           : at == StartAt::kOldestKeyframe ? ring_.oldest_start()
                                                            : nullptr;
-  place_at(*c, start);
+  place_at(c, start);
 }
 
-void LoopHub::remove_consumer(Consumer* c) {
-  if (c->hub_ != this) return;
-  c->hub_ = nullptr;
-  c->waiting_ = false;
-  std::erase(consumers_, c);
-  std::erase(waiting_, c);
-  std::replace(notifying_.begin(), notifying_.end(), c, static_cast<Consumer*>(nullptr));
+void LoopHub::remove(ConsumerHandle& c) {
+  c.waiting_ = false;
+  std::erase(consumers_, &c);
+  std::erase(waiting_, &c);
+  std::replace(notifying_.begin(), notifying_.end(), &c, static_cast<ConsumerHandle*>(nullptr));
 }
 
-void LoopHub::skip_to_latest(Consumer& c) {
+void LoopHub::skip_to_latest(ConsumerHandle& c) {
   const GopStart* latest = ring_.latest_start();
   if (latest && latest->seq > c.cursor_) {
     place_at(c, latest);
@@ -85,21 +90,57 @@ void LoopHub::skip_to_latest(Consumer& c) {
   if (skip_counter_) skip_counter_->fetch_add(1, std::memory_order_relaxed);
 }
 
+uint64_t LoopHub::backlog(const ConsumerHandle& c) const {
+  return ring_.bytes_from(c.cursor_) + c.consumer_.queued_bytes();
+}
+
+void LoopHub::mark_waiting(ConsumerHandle& c) {
+  if (c.waiting_) return;
+  c.waiting_ = true;
+  waiting_.push_back(&c);
+}
+
 namespace {
 // Appends pkt unless it repeats the config/metadata the consumer already has.
-void emit_config(std::vector<PacketRef>& out, const PacketRef& pkt, const HubPacket*& sent, size_t& bytes) {
-  if (!pkt || pkt.get() == sent) return;
-  sent = pkt.get();
+void emit_config(std::vector<PacketRef>& out, const PacketRef& pkt, PacketRef& sent, size_t& bytes) {
+  if (!pkt || pkt == sent) return;
+  sent = pkt;
   bytes += pkt->flv_size();
   out.push_back(pkt);
 }
 }  // namespace
 
-ReadResult LoopHub::read(Consumer& c, std::vector<PacketRef>& out, size_t max_bytes) {
-  if (c.cursor_ < ring_.first_seq()) skip_to_latest(c);
-  uint64_t lag = backlog(c);
-  if (lag > app_.viewer_max_bytes) return ReadResult::kTooSlow;
-  if (lag > app_.viewer_skip_bytes) skip_to_latest(c);
+ReadResult LoopHub::read(ConsumerHandle& c, std::vector<PacketRef>& out, size_t max_bytes) {
+  const bool lossless = c.opts_.policy == ConsumerPolicy::kLossless;
+  if (c.gap_pending_) {
+    c.gap_pending_ = false;
+    return ReadResult::kGap;
+  }
+  if (c.cursor_ < ring_.first_seq()) {
+    if (lossless) {
+      // Evicted before it was read: resume at the oldest start point left (or
+      // the next sync point) and say exactly what was lost.
+      const GopStart* oldest = ring_.oldest_start();
+      c.gap_ = ConsumerGap{c.cursor_, 0, 0, c.last_dts_, -1, "evicted"};
+      if (oldest) {
+        place_at(c, oldest);
+        c.gap_.resume_dts = oldest->dts;
+      } else {
+        c.cursor_ = ring_.first_seq();
+        c.need_sync_ = true;
+        c.send_start_ = false;
+      }
+      c.gap_.resume_seq = c.cursor_;
+      c.gap_.lost_packets = c.gap_.resume_seq - c.gap_.lost_from_seq;
+      return ReadResult::kGap;
+    }
+    skip_to_latest(c);
+  }
+  if (!lossless) {
+    uint64_t lag = backlog(c);
+    if (lag > app_.viewer_max_bytes) return ReadResult::kTooSlow;
+    if (lag > app_.viewer_skip_bytes) skip_to_latest(c);
+  }
 
   size_t bytes = 0;
   if (c.send_start_) {
@@ -136,33 +177,29 @@ ReadResult LoopHub::read(Consumer& c, std::vector<PacketRef>& out, size_t max_by
                   bytes);
       continue;
     }
+    c.last_dts_ = m.dts;
     bytes += p->flv_size();
     out.push_back(p);
   }
   if (out.empty()) {
-    if (!c.waiting_) {
-      c.waiting_ = true;
-      waiting_.push_back(&c);
-    }
+    mark_waiting(c);
     return ReadResult::kEmpty;
   }
   return ReadResult::kOk;
 }
 
-bool LoopHub::wait_if_caught_up(Consumer& c) {
-  if (c.cursor_ < ring_.end_seq() || c.send_start_) return false;
-  if (!c.waiting_) {
-    c.waiting_ = true;
-    waiting_.push_back(&c);
-  }
+bool LoopHub::wait_if_caught_up(ConsumerHandle& c) {
+  if (c.cursor_ < ring_.end_seq() || c.send_start_ || c.gap_pending_) return false;
+  mark_waiting(c);
   return true;
 }
 
 void LoopHub::sweep() {
-  // Copy: on_too_slow closes (and removes) the consumer.
-  std::vector<Consumer*> slow;
-  for (Consumer* c : consumers_) {
-    c->sample_queue();
+  // Copy: detaching changes consumers_.
+  std::vector<ConsumerHandle*> slow;
+  for (ConsumerHandle* c : consumers_) {
+    if (c->opts_.policy != ConsumerPolicy::kViewer) continue;
+    c->consumer_.sample_queue();
     uint64_t lag = backlog(*c);
     if (lag > app_.viewer_max_bytes) slow.push_back(c);
     // A consumer with a write in flight reads again only when it drains;
@@ -170,24 +207,33 @@ void LoopHub::sweep() {
     // keyframe (what is already queued goes out whole).
     else if (lag > app_.viewer_skip_bytes) skip_to_latest(*c);
   }
-  for (Consumer* c : slow) {
+  for (ConsumerHandle* c : slow) {
+    if (c->lh_.get() != this) continue;  // released by an earlier callback of this sweep
     uint64_t lag = backlog(*c);
-    remove_consumer(c);
-    c->on_too_slow(lag);
+    remove(*c);
+    Consumer& consumer = c->consumer_;
+    c->detached();
+    consumer.on_too_slow(lag);
   }
 }
 
 void LoopHub::end(const std::string& why) {
   if (ended_) return;
   ended_ = true;
-  std::vector<Consumer*> all;
+  std::vector<ConsumerHandle*> all;
   all.swap(consumers_);
   waiting_.clear();
-  for (Consumer* c : all) {
-    c->hub_ = nullptr;
+  std::fill(notifying_.begin(), notifying_.end(), nullptr);
+  std::vector<Consumer*> tell;
+  tell.reserve(all.size());
+  for (ConsumerHandle* c : all) {
     c->waiting_ = false;
+    tell.push_back(&c->consumer_);
+    c->detached();
   }
-  for (Consumer* c : all) c->on_stream_end(why);
+  // Every handle is detached before any consumer is told, so a consumer may
+  // release or free its handle from the callback.
+  for (Consumer* c : tell) c->on_stream_end(why);
   ring_.clear();
 }
 

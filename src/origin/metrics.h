@@ -24,6 +24,7 @@ struct Metrics {
   Counter viewer_bytes_out_total{0};
   Counter inbox_overflow_total{0};
   Counter sessions_rejected_total{0};    // malformed input closed a session
+  Counter admission_denied_total{0};     // publish/play requests refused by an admission check
   std::atomic<int64_t> viewers_open{0};
   std::atomic<int64_t> publishers_open{0};
   // SRT (ingest/srt).

@@ -34,6 +34,7 @@ std::string metrics_text(Origin& origin) {
   c("weir_viewer_bytes_out_total", "Bytes queued to viewers.", m.viewer_bytes_out_total);
   c("weir_inbox_overflow_total", "Packets dropped at a full cross-loop inbox.", m.inbox_overflow_total);
   c("weir_sessions_rejected_total", "Sessions closed for malformed input.", m.sessions_rejected_total);
+  c("weir_admission_denied_total", "Publish and play requests refused by an admission check (bad name, unknown app, already published, access rules).", m.admission_denied_total);
   c("weir_srt_connections_total", "SRT connections accepted.", m.srt_connections_total);
   c("weir_srt_rejected_total", "SRT connections refused during the handshake.", m.srt_rejected_total);
   c("weir_srt_input_dropped_total", "SRT publisher datagram batches dropped at a full input queue.",

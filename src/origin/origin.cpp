@@ -1,8 +1,11 @@
 #include "origin/origin.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "origin/hls/hls_service.h"
+#include "origin/hub_publisher.h"
 #include "origin/loop_hub.h"
 #include "origin/stream_hub.h"
 
@@ -23,7 +26,37 @@ void OriginLoop::start() {
   sweep_.data = this;
   uv_timer_start(&sweep_, &OriginLoop::on_sweep, kSweepMs, kSweepMs);
   uv_unref(reinterpret_cast<uv_handle_t*>(&sweep_));
+  uv_check_init(loop_.uv(), &check_);
+  check_.data = this;
+  uv_check_start(&check_, &OriginLoop::on_check);
+  uv_unref(reinterpret_cast<uv_handle_t*>(&check_));
   started_ = true;
+}
+
+void OriginLoop::schedule_flush(HubPublisher* p) {
+  if (p->flush_queued_) return;
+  p->flush_queued_ = true;
+  unflushed_.push_back(p);
+}
+
+void OriginLoop::cancel_flush(HubPublisher* p) {
+  if (!p->flush_queued_) return;
+  p->flush_queued_ = false;
+  std::erase(unflushed_, p);
+  std::replace(flushing_.begin(), flushing_.end(), p, static_cast<HubPublisher*>(nullptr));
+}
+
+void OriginLoop::on_check(uv_check_t* c) {
+  auto* self = static_cast<OriginLoop*>(c->data);
+  if (self->unflushed_.empty()) return;
+  self->flushing_.swap(self->unflushed_);
+  for (size_t i = 0; i < self->flushing_.size(); ++i) {
+    HubPublisher* p = self->flushing_[i];
+    if (!p) continue;  // ended by an earlier flush's callbacks
+    p->flush_queued_ = false;
+    p->flush();
+  }
+  self->flushing_.clear();
 }
 
 std::shared_ptr<LoopHub> OriginLoop::attach(const std::shared_ptr<StreamHub>& hub) {
@@ -103,15 +136,24 @@ void OriginLoop::on_sweep(uv_timer_t* t) {
   std::vector<std::shared_ptr<LoopHub>> hubs;
   hubs.reserve(self->hubs_.size());
   for (auto& [k, lh] : self->hubs_) hubs.push_back(lh);
-  for (auto& lh : hubs) lh->sweep();
+  for (auto& lh : hubs) {
+    // A stream that ended while this loop refused the task that tells it
+    // (its queue was full) is ended here: its viewers are told, and the map
+    // lets go of the mirror (which holds the stream).
+    if (!lh->ended() && lh->stream()->state() == StreamHub::State::kEnded) {
+      self->forget(lh.get());
+      lh->end("stream ended");
+      continue;
+    }
+    lh->sweep();
+  }
 }
 
 Origin::Origin(const core::Config& config, core::LoopGroup& loops)
     : config_(config), loops_(loops), registry_(*this), hls_(std::make_unique<hls::HlsService>(*this)) {
   for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
+  add_observer(hls_.get());
 }
-
-void Origin::stream_created(const std::shared_ptr<StreamHub>& hub) { hls_->on_stream_created(hub); }
 
 Origin::~Origin() = default;
 

@@ -15,12 +15,15 @@
 
 #include "core/config.h"
 #include "core/loop.h"
+#include "origin/admission.h"
 #include "origin/hub_packet.h"
 #include "origin/metrics.h"
 #include "origin/registry.h"
+#include "origin/stream_observer.h"
 
 namespace weir::origin {
 
+class HubPublisher;
 class LoopHub;
 class StreamHub;
 namespace hls {
@@ -52,6 +55,11 @@ class OriginLoop {
   void enqueue(const std::shared_ptr<LoopHub>& lh, const PacketRef& pkt);
   void wake();
 
+  // Loop thread: `p` published packets; flush it once this iteration's I/O
+  // callbacks are done (uv_check), unless it flushes itself first.
+  void schedule_flush(HubPublisher* p);
+  void cancel_flush(HubPublisher* p);
+
  private:
   struct Item {
     std::shared_ptr<LoopHub> lh;
@@ -59,12 +67,16 @@ class OriginLoop {
   };
   static void on_wake(uv_async_t* h);
   static void on_sweep(uv_timer_t* t);
+  static void on_check(uv_check_t* c);
   void drain();
 
   class Origin& origin_;
   core::Loop& loop_;
   uv_async_t async_{};
   uv_timer_t sweep_{};
+  uv_check_t check_{};
+  std::vector<HubPublisher*> unflushed_;  // loop thread
+  std::vector<HubPublisher*> flushing_;   // loop thread
   bool started_ = false;
   std::unordered_map<const StreamHub*, std::shared_ptr<LoopHub>> hubs_;
 
@@ -88,15 +100,23 @@ class Origin {
   // The calling loop's OriginLoop (loop threads only).
   OriginLoop& current();
   hls::HlsService& hls() { return *hls_; }
-  // A new stream was created (publisher's loop, no locks held).
-  void stream_created(const std::shared_ptr<StreamHub>& hub);
+  // Asked before every publish and play (admission.h). Checks are added on
+  // the main thread before the loops start.
+  Admission& admission() { return admission_; }
+
+  // Main thread, before the loops start; the observer outlives the loops.
+  void add_observer(StreamObserver* o) { observers_.push_back(o); }
+  // Fixed once the loops run: read without a lock.
+  const std::vector<StreamObserver*>& observers() const { return observers_; }
 
  private:
   const core::Config& config_;
   core::LoopGroup& loops_;
   Registry registry_;
   Metrics metrics_;
+  Admission admission_{*this};
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
+  std::vector<StreamObserver*> observers_;
   std::unique_ptr<hls::HlsService> hls_;
 };
 

@@ -1,9 +1,12 @@
-// PublisherHandle: how a hub refers to whoever feeds it (an RTMP or SRT
-// session, an edge puller, a transcoder) without owning it.
+// PublisherHandle: how a StreamHub refers to whoever feeds it, without
+// owning it. Sources do not fill one in themselves: HubPublisher
+// (hub_publisher.h) makes it, and clears `publisher` when it goes away, so a
+// task the hub posts later finds nullptr instead of freed memory.
 //
-// Thread: `session` is read and cleared only on `loop`'s thread; the hub
-// reaches the session by posting to that loop. The handle is shared_ptr so a
-// posted task can outlive the session safely.
+// Thread: `publisher` is read and written only on `loop`'s thread; the hub
+// reaches the publisher by posting to that loop. Shared (shared_ptr) so a
+// posted task can outlive the publisher safely. The other fields are set
+// before the handle is shared and never change.
 #pragma once
 
 #include <memory>
@@ -15,19 +18,13 @@ class Loop;
 
 namespace weir::origin {
 
-class Publisher {
- public:
-  virtual ~Publisher() = default;
-  // Runs on the publisher's loop: stop publishing and close (another publisher
-  // took over, or the operator dropped the stream).
-  virtual void kick(const std::string& why) = 0;
-};
+class HubPublisher;
 
 struct PublisherHandle {
   core::Loop* loop = nullptr;
-  Publisher* session = nullptr;  // nullptr once the session is gone
-  std::string peer;              // for logs and the admin API
-  std::string protocol;          // "rtmp", "srt", ...
+  HubPublisher* publisher = nullptr;  // nullptr once the publisher is gone
+  std::string peer;                   // for logs and the admin API
+  std::string protocol;               // "rtmp", "srt", "edge", "transcode", ...
 };
 
 using PublisherRef = std::shared_ptr<PublisherHandle>;

@@ -44,26 +44,34 @@ Registry::PublishResult Registry::publish(std::string_view app, std::string_view
     r.reason = fmt::format("app '{}' is not configured", app);
     return r;
   }
+  PublishEvent event{publisher->protocol, publisher->peer, false};
+  StreamHub::Take take = StreamHub::Take::kFirst;
   {
     std::lock_guard<std::mutex> lk(mu_);
     std::string key = make_key(app, name);
     auto it = hubs_.find(key);
     if (it != hubs_.end()) {
-      if (!it->second->take_publisher(publisher)) {
+      take = it->second->take_publisher(publisher);
+      if (take == StreamHub::Take::kRefused) {
         r.refusal = PublishRefusal::kBadName;
         r.reason = fmt::format("stream {} is already being published", key);
         return r;
       }
       r.hub = it->second;
-      return r;
+    } else {
+      auto hub = std::make_shared<StreamHub>(origin_, std::string(app), std::string(name), *cfg);
+      (void)hub->take_publisher(std::move(publisher));
+      hubs_.emplace(key, hub);
+      wake_waiters_locked(key, hub);
+      r.hub = std::move(hub);
     }
-    auto hub = std::make_shared<StreamHub>(origin_, std::string(app), std::string(name), *cfg);
-    hub->take_publisher(std::move(publisher));
-    hubs_.emplace(key, hub);
-    wake_waiters_locked(key, hub);
-    r.hub = std::move(hub);
   }
-  origin_.stream_created(r.hub);
+  r.created = take == StreamHub::Take::kFirst;
+  event.takeover = take == StreamHub::Take::kTakenOver;
+  for (StreamObserver* o : origin_.observers()) {
+    if (r.created) o->on_stream_published(r.hub, event);
+    else o->on_stream_resumed(r.hub, event);
+  }
   return r;
 }
 
@@ -96,7 +104,10 @@ uint64_t Registry::wait_for(std::string_view app, std::string_view name, core::L
   std::string key = make_key(app, name);
   auto it = hubs_.find(key);
   if (it != hubs_.end()) {
-    loop.post([cb = std::move(cb), hub = it->second] { cb(hub); });
+    // A refused post (loop stopping or its queue full) drops the callback:
+    // the waiter's own timeout answers instead.
+    if (!loop.post([cb = std::move(cb), hub = it->second] { cb(hub); }))
+      spdlog::warn("registry: loop {} refused a wake-up for {}", loop.index(), key);
     return id;
   }
   waiters_[key].push_back(Waiter{id, &loop, std::move(cb)});
@@ -119,7 +130,10 @@ void Registry::cancel_wait(uint64_t id) {
 void Registry::wake_waiters_locked(const std::string& key, const std::shared_ptr<StreamHub>& hub) {
   auto it = waiters_.find(key);
   if (it == waiters_.end()) return;
-  for (auto& w : it->second) w.loop->post([cb = std::move(w.cb), hub] { cb(hub); });
+  for (auto& w : it->second) {
+    if (!w.loop->post([cb = std::move(w.cb), hub] { cb(hub); }))
+      spdlog::warn("registry: loop {} refused a wake-up for {}; that request times out instead", w.loop->index(), key);
+  }
   waiters_.erase(it);
 }
 

@@ -35,12 +35,15 @@ class Registry {
   explicit Registry(Origin& origin) : origin_(origin) {}
 
   struct PublishResult {
-    std::shared_ptr<StreamHub> hub;
+    std::shared_ptr<StreamHub> hub;  // null when refused
     PublishRefusal refusal = PublishRefusal::kNone;
     std::string reason;
+    bool created = false;  // a new stream (else resumed within grace, or taken over)
   };
   // Creates the stream or takes it over (reconnect within grace, or takeover
-  // when the app allows it). Wakes waiters of a new stream.
+  // when the app allows it). Wakes waiters of a new stream and tells the
+  // observers (published / resumed), on the calling (publisher's) loop.
+  // Called by HubPublisher::start.
   PublishResult publish(std::string_view app, std::string_view name, PublisherRef publisher);
   std::shared_ptr<StreamHub> find(std::string_view app, std::string_view name) const;
   std::vector<std::shared_ptr<StreamHub>> list() const;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/loop.h"
+#include "origin/hub_publisher.h"
 #include "origin/loop_hub.h"
 #include "origin/origin.h"
 
@@ -60,16 +61,19 @@ StreamStats StreamHub::stats() const {
   return s;
 }
 
-bool StreamHub::take_publisher(PublisherRef p) {
+StreamHub::Take StreamHub::take_publisher(PublisherRef p) {
   PublisherRef old;
+  Take take = Take::kFirst;
   {
     std::lock_guard<std::mutex> lk(mu_);
-    if (state_ == State::kEnded) return false;
+    if (state_ == State::kEnded) return Take::kRefused;
     if (state_ == State::kLive && publisher_) {
-      if (!app_config_.allow_takeover) return false;
+      if (!app_config_.allow_takeover) return Take::kRefused;
       old = publisher_;
+      take = Take::kTakenOver;
       origin_.metrics().takeovers_total++;
     } else if (state_ == State::kGrace) {
+      take = Take::kResumed;
       origin_.metrics().republish_total++;
     }
     mark_discontinuity_ = publisher_ || state_ == State::kGrace || stats_.publishes > 0;
@@ -82,18 +86,25 @@ bool StreamHub::take_publisher(PublisherRef p) {
     stats_.published_at_ms = core::wall_clock_ms();
     ++stats_.publishes;
   }
-  if (old && old->loop) {
-    old->loop->post([old, key = key_] {
-      if (old->session) old->session->kick("stream " + key + " taken over by a new publisher");
-    });
-  }
-  return true;
+  if (old) kick(old, "stream " + key_ + " taken over by a new publisher");
+  return take;
+}
+
+void StreamHub::kick(const PublisherRef& pub, const std::string& why) {
+  if (!pub->loop) return;
+  bool posted = pub->loop->post([pub, why] {
+    if (pub->publisher) pub->publisher->kicked(why);
+  });
+  // The loop is stopping or its task queue is full: the old publisher keeps
+  // its session, but the hub ignores its packets (it is no longer the publisher).
+  if (!posted) spdlog::warn("stream {}: could not tell the old publisher ({}) to stop: its loop refused", key_, why);
 }
 
 void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
   core::Loop* here = core::Loop::current();
   std::shared_ptr<LoopHub> local;
   PacketRef hp;
+  bool new_config = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     if (publisher_ != p || state_ != State::kLive) return;
@@ -139,6 +150,12 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
     origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
 
     hp = HubPacket::make(std::move(pkt), uint32_t(origin_.config().rtmp.chunk_size));
+    if (hp->media().is_config() && !hp->media().is_data()) {
+      const PacketRef& prev = hp->media().is_video() ? master_.video_config() : master_.audio_config();
+      const core::ByteView a = hp->media().payload();
+      new_config = !prev || prev->media().codec != hp->media().codec ||
+                   !std::equal(a.begin(), a.end(), prev->media().payload().begin(), prev->media().payload().end());
+    }
     if (ts_users_ > 0) mux_ts_locked(*hp);
     master_.push(hp);
     for (const auto& lh : loop_hubs_) {
@@ -150,7 +167,13 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
       }
     }
   }
+  if (new_config) notify_config(*hp);
   if (local) local->append(std::move(hp));
+}
+
+void StreamHub::notify_config(const HubPacket& config) {
+  auto self = shared_from_this();
+  for (StreamObserver* o : origin_.observers()) o->on_codec_config(self, config);
 }
 
 void StreamHub::flush() {
@@ -169,7 +192,7 @@ void StreamHub::flush() {
   if (local) local->notify();
 }
 
-void StreamHub::end_publish(const PublisherRef& p) {
+void StreamHub::end_publish(const PublisherRef& p, const std::string& why) {
   uint64_t gen;
   {
     std::lock_guard<std::mutex> lk(mu_);
@@ -178,16 +201,28 @@ void StreamHub::end_publish(const PublisherRef& p) {
     gen = ++generation_;
     if (app_config_.reconnect_grace_ms > 0) state_ = State::kGrace;
   }
+  auto self = shared_from_this();
+  for (StreamObserver* o : origin_.observers()) o->on_publisher_lost(self, why);
   if (app_config_.reconnect_grace_ms <= 0) {
-    end("publisher left");
+    end("publisher left: " + why);
     return;
   }
-  core::Loop* loop = core::Loop::current();
-  if (!loop) return;
+  // The timer lives on the publisher's loop, whichever thread ends the
+  // publish; a loop that cannot take the task (stopping) ends the stream now.
+  core::Loop* loop = p->loop;
+  if (loop && loop == core::Loop::current()) return start_grace_timer(*loop, gen);
+  std::weak_ptr<StreamHub> weak = self;
+  if (!loop || !loop->post([weak, gen] {
+        if (auto hub = weak.lock()) hub->start_grace_timer(*core::Loop::current(), gen);
+      }))
+    end("publisher left: " + why + " (no loop to wait for it on)");
+}
+
+void StreamHub::start_grace_timer(core::Loop& loop, uint64_t generation) {
   auto* gt = new GraceTimer{};
   gt->hub = weak_from_this();
-  gt->generation = gen;
-  uv_timer_init(loop->uv(), &gt->timer);
+  gt->generation = generation;
+  uv_timer_init(loop.uv(), &gt->timer);
   gt->timer.data = gt;
   uv_timer_start(&gt->timer, [](uv_timer_t* t) {
     auto* g = static_cast<GraceTimer*>(t->data);
@@ -217,23 +252,29 @@ void StreamHub::end_locked(const std::string& why, std::vector<std::shared_ptr<L
 void StreamHub::end(const std::string& why) {
   std::vector<std::shared_ptr<LoopHub>> to_end;
   PublisherRef pub;
+  bool ended_now = false;
   {
     std::lock_guard<std::mutex> lk(mu_);
     pub = std::move(publisher_);
+    ended_now = state_ != State::kEnded;
     end_locked(why, to_end);
   }
+  if (!ended_now) return;
   origin_.registry().remove(this);
-  if (pub && pub->loop) {
-    pub->loop->post([pub, why] {
-      if (pub->session) pub->session->kick(why);
-    });
-  }
+  if (pub) kick(pub, why);
   for (auto& lh : to_end) {
-    lh->loop().post([lh, why, o = &origin_] {
+    bool posted = lh->loop().post([lh, why, o = &origin_] {
       o->current().forget(lh.get());
       lh->end(why);
     });
+    // That loop's sweep finds the ended stream within half a second and ends
+    // its mirror there (OriginLoop::on_sweep).
+    if (!posted)
+      spdlog::warn("stream {}: loop {} refused the end task; its sweep ends the stream's viewers", key_,
+                   lh->loop().index());
   }
+  auto self = shared_from_this();
+  for (StreamObserver* o : origin_.observers()) o->on_stream_ended(self, why);
 }
 
 std::shared_ptr<LoopHub> StreamHub::attach(core::Loop& loop) {

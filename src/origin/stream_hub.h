@@ -6,8 +6,10 @@
 // Ownership: the Registry owns hubs (shared_ptr); a hub ends when its
 // publisher is gone past the app's reconnect grace, and is then removed.
 // Thread: all state is under mu_. publish()/flush()/end_publish() run on the
-// publisher's loop; attach()/detach() on a viewer's loop. Lock order:
-// Registry::mu_ -> StreamHub::mu_ -> OriginLoop inbox mutex.
+// publisher's loop (through HubPublisher, the only caller); attach()/detach()
+// on a viewer's loop; end() on any thread. Lock order: Registry::mu_ ->
+// StreamHub::mu_ -> OriginLoop inbox mutex. Observers (stream_observer.h) are
+// told with no lock held.
 #pragma once
 
 #include <atomic>
@@ -52,6 +54,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config);
   ~StreamHub();
 
+  Origin& origin() const { return origin_; }
   const std::string& app() const { return app_; }
   const std::string& name() const { return name_; }
   const std::string& key() const { return key_; }
@@ -59,19 +62,20 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   State state() const;
   StreamStats stats() const;
 
-  // Publisher side ----------------------------------------------------------
-  // Installs `p` as the publisher. Returns false (and changes nothing) when
-  // another publisher is live and the app does not allow takeover. On
-  // takeover the old publisher is kicked. A hub in grace resumes.
-  bool take_publisher(PublisherRef p);
+  // Publisher side (HubPublisher) --------------------------------------------
+  enum class Take { kRefused, kFirst, kResumed, kTakenOver };
+  // Installs `p` as the publisher. kRefused (nothing changes) when another
+  // publisher is live and the app does not allow takeover, or the hub ended.
+  // On takeover the old publisher is kicked. A hub in grace resumes.
+  Take take_publisher(PublisherRef p);
   // Publishes one packet from `p` (ignored if `p` is no longer the publisher).
   void publish(const PublisherRef& p, core::MediaPacket pkt);
-  // Wakes the loops that received packets since the last flush. Call once
-  // per read burst.
+  // Wakes the loops that received packets since the last flush.
   void flush();
-  // The publisher is gone: keep viewers for the reconnect grace, then end.
-  void end_publish(const PublisherRef& p);
-  // Ends the hub now (shutdown, admin drop).
+  // The publisher is gone: keep viewers for the reconnect grace (a timer on
+  // the publisher's loop, whatever thread calls), then end.
+  void end_publish(const PublisherRef& p, const std::string& why);
+  // Ends the hub now (shutdown, admin drop). Any thread.
   void end(const std::string& why);
 
   // Viewer side ---------------------------------------------------------------
@@ -89,6 +93,9 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
 
  private:
   void grace_expired(uint64_t generation);
+  void start_grace_timer(core::Loop& loop, uint64_t generation);
+  void kick(const PublisherRef& pub, const std::string& why);
+  void notify_config(const HubPacket& config);
   void end_locked(const std::string& why, std::vector<std::shared_ptr<LoopHub>>& to_end);
 
   Origin& origin_;

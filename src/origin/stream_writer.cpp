@@ -20,25 +20,17 @@ StreamWriter::StreamWriter(Origin& origin, core::TcpConn* conn, Framing framing,
 StreamWriter::~StreamWriter() { stop(); }
 
 bool StreamWriter::start(const std::shared_ptr<StreamHub>& hub, StartAt at) {
-  lh_ = origin_.current().attach(hub);
-  if (!lh_) return false;
-  conn_->set_send_buffer(size_t(hub->app_config().viewer_sndbuf));
-  audio_hold_ms_ = uint64_t(hub->app_config().viewer_audio_hold_ms);
-  lh_->add_consumer(this, at);
-  origin_.metrics().viewers_total++;
-  origin_.metrics().viewers_open++;
+  const core::AppConfig& app = hub->app_config();
+  if (!in_.attach(hub, ConsumerOptions{ConsumerPolicy::kViewer, at, framing_ == Framing::kTs})) return false;
+  conn_->set_send_buffer(size_t(app.viewer_sndbuf));
+  audio_hold_ms_ = uint64_t(app.viewer_audio_hold_ms);
   pump();
   return true;
 }
 
 void StreamWriter::stop() {
   hold_timer_.stop();
-  if (!lh_) return;
-  auto lh = std::move(lh_);
-  lh_.reset();
-  lh->remove_consumer(this);
-  origin_.current().release_if_unused(lh.get());
-  origin_.metrics().viewers_open--;
+  in_.release();
   conn_ = nullptr;
 }
 
@@ -74,17 +66,17 @@ void StreamWriter::frame(const PacketRef& p) {
 
 void StreamWriter::pump() {
   // pump() can be re-entered from a callback it triggers; one level suffices.
-  if (pumping_ || !lh_ || !conn_ || done_) return;
+  if (pumping_ || !in_.attached() || !conn_ || done_) return;
   pumping_ = true;
   // Take more only once the kernel holds everything queued so far: a viewer
   // at the live edge gets each video frame at once, one that is behind gets
   // batches of many packets per writev.
-  while (lh_ && conn_ && !conn_->write_in_flight()) {
+  while (in_.attached() && conn_ && !conn_->write_in_flight()) {
     batch_.clear();
-    ReadResult r = lh_->read(*this, batch_, kBatchBytes);
+    ReadResult r = in_.read(batch_, kBatchBytes);
     if (r == ReadResult::kTooSlow) {
       pumping_ = false;
-      on_too_slow(lh_->backlog(*this));
+      on_too_slow(in_.backlog());
       return;
     }
     // Only a batch of nothing but audio may wait: a video frame that arrived
@@ -100,7 +92,7 @@ void StreamWriter::pump() {
       origin_.metrics().viewer_bytes_out_total.fetch_add(conn_->pending_bytes() - before, std::memory_order_relaxed);
       batch_.clear();
     }
-    if (audio_only && audio_hold_ms_ && lh_->ring().video_seen() && lh_->wait_if_caught_up(*this)) {
+    if (audio_only && audio_hold_ms_ && in_.ring()->video_seen() && in_.wait_if_caught_up()) {
       // Caught up after audio alone: let it ride with the next video frame.
       if (!hold_timer_.active()) hold_timer_.start(audio_hold_ms_, [this] { release_hold(); });
       break;
@@ -123,13 +115,13 @@ void StreamWriter::on_too_slow(uint64_t backlog_bytes) {
   origin_.metrics().viewers_slow_closed_total++;
   std::string peer = conn_ ? conn_->peer() : "?";
   finish(fmt::format("viewer {} too slow: {} bytes behind (cap {})", peer, backlog_bytes,
-                     lh_ ? uint64_t(lh_->stream()->app_config().viewer_max_bytes) : 0));
+                     in_.stream() ? uint64_t(in_.stream()->app_config().viewer_max_bytes) : 0));
 }
 
 void StreamWriter::finish(const std::string& why) {
   if (done_) return;
   done_ = true;
-  if (lh_) stop();
+  stop();
   if (owner_) owner_->on_writer_done(why);
 }
 

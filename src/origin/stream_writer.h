@@ -24,7 +24,7 @@
 #include "core/tcp_conn.h"
 #include "core/timer.h"
 #include "origin/consumer.h"
-#include "origin/loop_hub.h"
+#include "origin/consumer_handle.h"
 
 namespace weir::origin {
 
@@ -50,15 +50,15 @@ class StreamWriter final : public Consumer {
   StreamWriter(Origin& origin, core::TcpConn* conn, Framing framing, Owner* owner);
   ~StreamWriter() override;
 
-  // Attaches to this loop's mirror of `hub` and starts sending. False if the
-  // stream has ended meanwhile.
+  // Attaches to this loop's mirror of `hub` (as a kViewer consumer) and
+  // starts sending. False if the stream has ended meanwhile.
   bool start(const std::shared_ptr<StreamHub>& hub, StartAt at);
   // The socket drained: send more. The owner forwards TcpConn's on_drained.
   void on_writable() { pump(); }
   // Detaches from the hub (idempotent). Call before the conn goes away.
   void stop();
   // The loop's ring for this viewer (valid while started).
-  const GopRing* ring() const { return lh_ ? &lh_->ring() : nullptr; }
+  const GopRing* ring() const { return in_.ring(); }
 
   void on_packets() override { pump(); }
   void on_stream_end(const std::string& why) override;
@@ -77,7 +77,7 @@ class StreamWriter final : public Consumer {
   core::TcpConn* conn_;
   Framing framing_;
   Owner* owner_;
-  std::shared_ptr<LoopHub> lh_;
+  ConsumerHandle in_{*this};
   std::vector<PacketRef> batch_;
   bool pumping_ = false;
   bool done_ = false;

@@ -270,7 +270,8 @@ def test_app_srt_options_are_applied(weir, tmp_path):
     rep = S.probe(s, "#!::r=live/s,m=request", latency=50, recv=3)
     # Our receiver latency is the caller's peer latency, and the reverse.
     assert rep["connected"] and rep["peer_latency_ms"] == 333 and rep["rcv_latency_ms"] == 222, rep
-    s.wait_log(r"srt #\d+ 127\.0\.0\.1:\d+: closed: play: stream not published within play_wait_ms", timeout=5)
+    s.wait_log(r"srt #\d+ 127\.0\.0\.1:\d+: closed: play refused: stream live/s was not published within 2000 ms",
+               timeout=5)
 
 
 def test_bad_input_closes_only_that_session(weir, tmp_path):

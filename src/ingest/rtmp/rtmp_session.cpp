@@ -9,6 +9,7 @@
 #include "origin/stream_hub.h"
 #include "protocol/amf0.h"
 #include "protocol/flv_tag.h"
+#include "protocol/query_params.h"
 #include "protocol/rtmp_aggregate.h"
 
 namespace weir::ingest::rtmp {
@@ -55,7 +56,9 @@ RtmpSession::RtmpSession(core::Loop& loop, origin::Origin& origin, core::TcpConn
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
       peer_(conn->peer()),
       reader_(protocol::ChunkReaderLimits{uint32_t(origin.config().rtmp.max_message_size), 16, 256}),
-      wait_timer_(loop) {}
+      publisher_(origin, loop, {"rtmp", peer_}, [this](const std::string& why) { close(why); }),
+      play_(origin),
+      final_timer_(loop) {}
 
 RtmpSession::~RtmpSession() = default;
 
@@ -84,7 +87,7 @@ void RtmpSession::on_read(core::ByteView data) {
     last_ack_ = reader_.bytes_received();
     conn_->send(protocol::make_acknowledgement(out_chunk_size_, uint32_t(last_ack_)));
   }
-  if (role_ == Role::kPublisher && hub_) hub_->flush();
+  if (role_ == Role::kPublisher) publisher_.flush();
 }
 
 void RtmpSession::on_read_end(int uv_status) {
@@ -114,9 +117,7 @@ void RtmpSession::close(const std::string& why) {
   else
     spdlog::info("rtmp #{} {}: closed: {}", id_, peer_, why);
   end_role(why.c_str());
-  if (wait_id_) origin_.registry().cancel_wait(wait_id_);
-  wait_id_ = 0;
-  wait_timer_.stop();
+  final_timer_.stop();
   loop_.untrack(this);
   if (conn_) conn_->close();
 }
@@ -126,7 +127,7 @@ void RtmpSession::close_after_flush(const std::string& why) {
   close_when_flushed_ = true;
   close_reason_ = why;
   conn_->stop_reading();
-  wait_timer_.start(kFinalFlushTimeoutMs, [this] { close(close_reason_ + " (final reply not drained)"); });
+  final_timer_.start(kFinalFlushTimeoutMs, [this] { close(close_reason_ + " (final reply not drained)"); });
 }
 
 // Messages -----------------------------------------------------------------------
@@ -175,7 +176,9 @@ Status RtmpSession::on_message(RtmpMessage&& m) {
 
 Status RtmpSession::on_media(RtmpMessage&& m) {
   if (role_ != Role::kPublisher) {
-    if (role_ == Role::kPlayer) return Status::ok();  // a player echoing media is odd but harmless
+    // A player echoing media is odd but harmless; media sent before the
+    // publish is admitted (encoders wait for Publish.Start) is dropped.
+    if (role_ == Role::kPlayer || role_ == Role::kPlaying || role_ == Role::kPublishing) return Status::ok();
     return Status::errorf("{} message before publish", m.type_id == rtmp_type::kVideo ? "video" : "audio");
   }
   if (m.payload.empty()) return Status::ok();  // RTMP "silence" message
@@ -183,7 +186,7 @@ Status RtmpSession::on_media(RtmpMessage&& m) {
   auto pkt = protocol::make_media_packet(m.type_id, m.timestamp, std::move(m.payload), &track);
   if (!pkt) return pkt.status();
   if (track != 0) return Status::ok();  // E-RTMP multitrack: only the default track is carried
-  hub_->publish(publisher_, std::move(*pkt));
+  publisher_.publish(std::move(*pkt));
   return Status::ok();
 }
 
@@ -204,7 +207,7 @@ Status RtmpSession::on_data(const RtmpMessage& m) {
   pkt.flags = metadata ? core::packet_flags::kConfig : 0;
   pkt.dts = pkt.pts = m.timestamp;
   pkt.body = w.finish();
-  hub_->publish(publisher_, std::move(pkt));
+  publisher_.publish(std::move(pkt));
   return Status::ok();
 }
 
@@ -306,69 +309,74 @@ Status RtmpSession::cmd_create_stream(const Command& c) {
   return Status::ok();
 }
 
+core::Result<origin::AdmissionRequest> RtmpSession::admission_request(origin::Direction d) const {
+  origin::AdmissionRequest req;
+  req.direction = d;
+  req.protocol = origin::AccessProtocol::kRtmp;
+  req.app = app_;
+  req.stream = stream_;
+  req.client = peer_;
+  if (Status st = protocol::append_query_params(app_query_, req.params); !st) return Status::errorf("app query: {}", st.message());
+  if (Status st = protocol::append_query_params(stream_query_, req.params); !st)
+    return Status::errorf("stream query: {}", st.message());
+  return req;
+}
+
 Status RtmpSession::cmd_publish(const Command& c, uint32_t stream_id) {
   if (role_ != Role::kNone) return Status::error("publish on a connection that already publishes or plays");
   auto [name, query] = split_query(first_string_arg(c));
   stream_ = name;
   stream_query_ = query;
-  auto handle = std::make_shared<origin::PublisherHandle>();
-  handle->loop = &loop_;
-  handle->session = this;
-  handle->peer = peer_;
-  handle->protocol = "rtmp";
-  auto r = origin_.registry().publish(app_, stream_, handle);
-  if (!r.hub) {
-    origin_.metrics().publish_refused_total++;
-    send_status(stream_id, "error", "NetStream.Publish.BadName", r.reason);
-    close_after_flush("publish refused: " + r.reason);
+  auto req = admission_request(origin::Direction::kPublish);
+  if (!req) {
+    send_status(stream_id, "error", "NetStream.Publish.BadName", req.error());
+    close_after_flush("publish refused: " + req.error());
     return Status::ok();
   }
-  publisher_ = std::move(handle);
-  hub_ = std::move(r.hub);
-  role_ = Role::kPublisher;
-  origin_.metrics().publishes_total++;
-  origin_.metrics().publishers_open++;
-  conn_->append(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kStreamBegin, stream_id));
-  send_status(stream_id, "status", "NetStream.Publish.Start", stream_ + " is now published.");
-  spdlog::info("rtmp #{} {}: publishing {}/{}", id_, peer_, app_, stream_);
+  role_ = Role::kPublishing;
+  publisher_.start(std::move(*req), [this, stream_id](const origin::HubPublisher::StartResult& r) {
+    if (!r.hub) {
+      role_ = Role::kNone;
+      send_status(stream_id, "error", "NetStream.Publish.BadName", r.reason);
+      close_after_flush("publish refused: " + r.reason);
+      return;
+    }
+    start_publishing(stream_id);
+  });
   return Status::ok();
 }
 
+void RtmpSession::start_publishing(uint32_t stream_id) {
+  role_ = Role::kPublisher;
+  conn_->append(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kStreamBegin, stream_id));
+  send_status(stream_id, "status", "NetStream.Publish.Start", stream_ + " is now published.");
+  spdlog::info("rtmp #{} {}: publishing {}/{}", id_, peer_, app_, stream_);
+}
+
 Status RtmpSession::cmd_play(const Command& c, uint32_t stream_id) {
-  if (role_ == Role::kPublisher) return Status::error("play on a connection that publishes");
-  if (role_ == Role::kPlayer) end_role("play called again");
+  if (role_ == Role::kPublisher || role_ == Role::kPublishing) return Status::error("play on a connection that publishes");
+  if (role_ != Role::kNone) end_role("play called again");
   auto [name, query] = split_query(first_string_arg(c));
   stream_ = name;
   stream_query_ = query;
-  if (auto st = origin::validate_stream_path(app_, stream_); !st) {
-    send_status(stream_id, "error", "NetStream.Play.StreamNotFound", st.message());
-    close_after_flush("play refused: " + st.message());
-    return Status::ok();
-  }
   if (stream_id != origin::kRtmpPlayStreamId)
     spdlog::debug("rtmp #{} {}: play on message stream {}; media goes on stream 1", id_, peer_, stream_id);
-  if (auto hub = origin_.registry().find(app_, stream_)) {
-    start_playing(hub);
+  auto req = admission_request(origin::Direction::kPlay);
+  if (!req) {
+    send_status(stream_id, "error", "NetStream.Play.StreamNotFound", req.error());
+    close_after_flush("play refused: " + req.error());
     return Status::ok();
   }
-  const core::AppConfig* app = origin_.config().find_app(app_);
-  if (app && app->play_wait_ms > 0) {
-    wait_id_ = origin_.registry().wait_for(app_, stream_, loop_, [this](std::shared_ptr<origin::StreamHub> hub) {
-      if (closing_ || !wait_id_) return;
-      wait_id_ = 0;
-      wait_timer_.stop();
-      start_playing(hub);
-    });
-    wait_timer_.start(uint64_t(app->play_wait_ms), [this, stream_id] {
-      origin_.registry().cancel_wait(wait_id_);
-      wait_id_ = 0;
-      send_status(stream_id, "error", "NetStream.Play.StreamNotFound", app_ + "/" + stream_ + " is not published");
-      close_after_flush("play: stream not published within play_wait_ms");
-    });
-    return Status::ok();
-  }
-  send_status(stream_id, "error", "NetStream.Play.StreamNotFound", app_ + "/" + stream_ + " is not published");
-  close_after_flush("play: stream not found");
+  role_ = Role::kPlaying;
+  play_.start(std::move(*req), [this, stream_id](origin::PlayRequest::Outcome o) {
+    if (!o.hub) {
+      role_ = Role::kNone;
+      send_status(stream_id, "error", "NetStream.Play.StreamNotFound", o.reason);
+      close_after_flush("play refused: " + o.reason);
+      return;
+    }
+    start_playing(o.hub);
+  });
   return Status::ok();
 }
 
@@ -416,17 +424,13 @@ Status RtmpSession::cmd_pause(const Command& c, uint32_t stream_id) {
 }
 
 void RtmpSession::end_role(const char* why) {
-  if (role_ == Role::kPublisher && publisher_) {
-    publisher_->session = nullptr;
-    if (hub_) {
-      hub_->flush();
-      hub_->end_publish(publisher_);
-    }
-    origin_.metrics().publishers_open--;
+  if (role_ == Role::kPublisher && publisher_.active()) {
+    publisher_.end(why);
     spdlog::info("rtmp #{} {}: stopped publishing {}/{}: {}", id_, peer_, app_, stream_, why);
   }
+  publisher_.end(why);  // also cancels an admission in flight
+  play_.cancel();
   writer_.reset();
-  publisher_.reset();
   hub_.reset();
   role_ = Role::kNone;
 }

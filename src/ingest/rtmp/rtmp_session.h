@@ -14,7 +14,8 @@
 #include "core/loop.h"
 #include "core/tcp_conn.h"
 #include "core/timer.h"
-#include "origin/publisher.h"
+#include "origin/hub_publisher.h"
+#include "origin/play_request.h"
 #include "origin/stream_writer.h"
 #include "protocol/amf_value.h"
 #include "protocol/rtmp_chunk_reader.h"
@@ -30,7 +31,6 @@ namespace weir::ingest::rtmp {
 
 class RtmpSession final : public core::TcpConn::Handler,
                           public core::Closable,
-                          public origin::Publisher,
                           public origin::StreamWriter::Owner {
  public:
   static void accept(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn);
@@ -43,13 +43,12 @@ class RtmpSession final : public core::TcpConn::Handler,
   void on_closed() override;
   // Closable
   void close_for_shutdown() override { close("server shutting down"); }
-  // Publisher
-  void kick(const std::string& why) override { close(why); }
   // StreamWriter::Owner
   void on_writer_done(const std::string& why) override;
 
  private:
-  enum class Role { kNone, kPublisher, kPlayer };
+  // kPublishing / kPlaying: admission (and for play, the stream) pending.
+  enum class Role { kNone, kPublishing, kPublisher, kPlaying, kPlayer };
 
   RtmpSession(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn);
   ~RtmpSession() override;
@@ -65,7 +64,11 @@ class RtmpSession final : public core::TcpConn::Handler,
   core::Status cmd_play(const protocol::Command& c, uint32_t stream_id);
   core::Status cmd_pause(const protocol::Command& c, uint32_t stream_id);
   void end_role(const char* why);
+  void start_publishing(uint32_t stream_id);
   void start_playing(const std::shared_ptr<origin::StreamHub>& hub);
+  // The admission request for app_/stream_ with the app's and the stream
+  // name's query parameters; a malformed query is an error.
+  core::Result<origin::AdmissionRequest> admission_request(origin::Direction d) const;
 
   void send_result(double txid, protocol::AmfValue obj, protocol::AmfValue info);
   void send_status(uint32_t stream_id, const char* level, const char* code, const std::string& description);
@@ -91,12 +94,12 @@ class RtmpSession final : public core::TcpConn::Handler,
   Role role_ = Role::kNone;
   std::string stream_, stream_query_;
 
-  origin::PublisherRef publisher_;
-  std::shared_ptr<origin::StreamHub> hub_;
+  origin::HubPublisher publisher_;           // active() while publishing
+  std::shared_ptr<origin::StreamHub> hub_;  // the stream played
   std::unique_ptr<origin::StreamWriter> writer_;
   std::unique_ptr<origin::StreamWriter> retired_writer_;  // finished; freed with the session
-  uint64_t wait_id_ = 0;  // registry wait for a stream to play
-  core::Timer wait_timer_;
+  origin::PlayRequest play_;
+  core::Timer final_timer_;  // close_after_flush's deadline
 
   bool closing_ = false;
   bool close_when_flushed_ = false;

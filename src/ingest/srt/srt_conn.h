@@ -55,6 +55,7 @@ struct SrtConn {
   std::string peer;
   protocol::SrtStreamId id;
   bool publisher = false;
+  size_t admission_from = 0;  // first admission check the session still runs (set before the session starts)
 
   // Loop thread only.
   SrtSession* session = nullptr;

@@ -19,26 +19,13 @@ constexpr size_t kBatchBytes = 64 * 1024;
 
 void SrtPlayer::start(const SrtConnRef& c) {
   auto* s = new SrtPlayer(c);
-  origin::Origin& origin = c->server->origin();
-  const std::string& app = c->id.app;
-  const std::string& name = c->id.stream;
-  if (auto hub = origin.registry().find(app, name)) return s->start_playing(hub);
-  const core::AppConfig* cfg = origin.config().find_app(app);
-  if (!cfg || cfg->play_wait_ms <= 0) return s->close("play: stream " + app + "/" + name + " is not published");
-  s->wait_id_ = origin.registry().wait_for(app, name, s->loop_, [s](std::shared_ptr<origin::StreamHub> hub) {
-    if (s->closing_ || !s->wait_id_) return;
-    s->wait_id_ = 0;
-    s->wait_timer_.stop();
-    s->start_playing(hub);
-  });
-  s->wait_timer_.start(uint64_t(cfg->play_wait_ms), [s] {
-    s->conn_->server->origin().registry().cancel_wait(s->wait_id_);
-    s->wait_id_ = 0;
-    s->close("play: stream not published within play_wait_ms");
-  });
+  s->play_.start(admission_request(c->id, c->peer), [s](origin::PlayRequest::Outcome o) {
+    if (!o.hub) return s->close("play refused: " + o.reason);
+    s->start_playing(o.hub);
+  }, c->admission_from);
 }
 
-SrtPlayer::SrtPlayer(SrtConnRef c) : conn_(std::move(c)), loop_(*conn_->loop), wait_timer_(loop_) {
+SrtPlayer::SrtPlayer(SrtConnRef c) : conn_(std::move(c)), loop_(*conn_->loop), play_(conn_->server->origin()) {
   const core::AppConfig* cfg = conn_->server->origin().config().find_app(conn_->id.app);
   size_t payload = cfg ? size_t(cfg->srt.payload_size) : 1316;
   chunk_ = std::max<size_t>(1, payload / protocol::kTsPacketSize) * protocol::kTsPacketSize;
@@ -51,16 +38,11 @@ SrtPlayer::SrtPlayer(SrtConnRef c) : conn_(std::move(c)), loop_(*conn_->loop), w
 SrtPlayer::~SrtPlayer() = default;
 
 void SrtPlayer::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
-  origin::Origin& origin = conn_->server->origin();
-  lh_ = origin.current().attach(hub);
-  if (!lh_) return close("play: stream " + hub->key() + " has ended");
-  // TS output on before the cursor is placed: the GOP cache is muxed now.
-  hub->add_ts_user();
-  ts_hub_ = hub;
   const core::AppConfig& app = hub->app_config();
-  lh_->add_consumer(this, app.gop_cache ? origin::StartAt::kLatestKeyframe : origin::StartAt::kLiveEdge);
-  origin.metrics().viewers_total++;
-  origin.metrics().viewers_open++;
+  origin::ConsumerOptions opts{origin::ConsumerPolicy::kViewer,
+                               app.gop_cache ? origin::StartAt::kLatestKeyframe : origin::StartAt::kLiveEdge, true};
+  if (!in_.attach(hub, opts)) return close("play: stream " + hub->key() + " has ended");
+  played_ = true;
   spdlog::info("srt #{} {}: playing {}/{}", conn_->num, conn_->peer, conn_->id.app, conn_->id.stream);
   pump();
 }
@@ -72,14 +54,14 @@ void SrtPlayer::on_writable() {
 }
 
 void SrtPlayer::pump() {
-  if (pumping_ || closing_ || blocked_ || !lh_) return;
+  if (pumping_ || closing_ || blocked_ || !in_.attached()) return;
   pumping_ = true;
-  while (!closing_ && lh_) {
+  while (!closing_ && in_.attached()) {
     if (!send_out()) break;
-    origin::ReadResult r = lh_->read(*this, out_, kBatchBytes);
+    origin::ReadResult r = in_.read(out_, kBatchBytes);
     if (r == origin::ReadResult::kTooSlow) {
       pumping_ = false;
-      on_too_slow(lh_->backlog(*this));
+      on_too_slow(in_.backlog());
       return;
     }
     if (r == origin::ReadResult::kEmpty) {
@@ -153,32 +135,21 @@ void SrtPlayer::on_stream_end(const std::string& why) {
 
 void SrtPlayer::on_too_slow(uint64_t backlog_bytes) {
   conn_->server->origin().metrics().viewers_slow_closed_total++;
-  uint64_t cap = lh_ ? uint64_t(lh_->stream()->app_config().viewer_max_bytes) : 0;
+  uint64_t cap = in_.stream() ? uint64_t(in_.stream()->app_config().viewer_max_bytes) : 0;
   close(fmt::format("viewer too slow: {} bytes behind (cap {})", backlog_bytes, cap));
 }
 
 void SrtPlayer::close(const std::string& why) {
   if (closing_) return;
   closing_ = true;
-  origin::Origin& origin = conn_->server->origin();
-  if (wait_id_) origin.registry().cancel_wait(wait_id_);
-  wait_id_ = 0;
-  wait_timer_.stop();
-  if (lh_) {
-    auto lh = std::move(lh_);
-    lh_.reset();
-    lh->remove_consumer(this);
-    origin.current().release_if_unused(lh.get());
-    origin.metrics().viewers_open--;
-  }
-  if (ts_hub_) {
-    ts_hub_->remove_ts_user();
+  play_.cancel();
+  in_.release();
+  if (played_) {
     spdlog::info("srt #{} {}: player of {}/{} closed: {} ({} bytes sent, {} skips)", conn_->num, conn_->peer,
-                 conn_->id.app, conn_->id.stream, why, bytes_sent_, skips());
+                 conn_->id.app, conn_->id.stream, why, bytes_sent_, in_.skips());
   } else {
     spdlog::info("srt #{} {}: closed: {}", conn_->num, conn_->peer, why);
   }
-  ts_hub_.reset();
   out_.clear();
   conn_->server->retire_session(loop_, this, conn_);
 }

@@ -26,7 +26,8 @@
 #include "core/timer.h"
 #include "ingest/srt/srt_conn.h"
 #include "origin/consumer.h"
-#include "origin/loop_hub.h"
+#include "origin/consumer_handle.h"
+#include "origin/play_request.h"
 
 namespace weir::origin {
 class StreamHub;
@@ -36,8 +37,9 @@ namespace weir::ingest::srt {
 
 class SrtPlayer final : public SrtSession, public origin::Consumer {
  public:
-  // Loop thread: creates the session for `c`; starts playing, waits for the
-  // stream (the app's play_wait_ms) or closes `c` with a log line.
+  // Loop thread: creates the session for `c`; runs what admission left for
+  // the loop, then plays, waits for the stream (the app's play_wait_ms) or
+  // closes `c` with a log line.
   static void start(const SrtConnRef& c);
 
   // SrtSession
@@ -66,16 +68,15 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   SrtConnRef conn_;
   core::Loop& loop_;
   size_t chunk_;  // message size: payload_size rounded down to whole TS packets
-  std::shared_ptr<origin::LoopHub> lh_;
-  std::shared_ptr<origin::StreamHub> ts_hub_;  // set while this player counts as a TS user
+  origin::ConsumerHandle in_{*this};  // kViewer, with TS output
+  bool played_ = false;               // attached once (for the close log line)
   std::vector<origin::PacketRef> out_;         // read from the ring, not yet fully staged
   size_t out_idx_ = 0, out_off_ = 0;
   uint8_t stage_[1504];
   size_t stage_len_ = 0;
   int64_t snd_queued_ = 0;
   uint64_t bytes_sent_ = 0;
-  uint64_t wait_id_ = 0;
-  core::Timer wait_timer_;
+  origin::PlayRequest play_;
   bool blocked_ = false;
   bool pumping_ = false;
   bool closing_ = false;

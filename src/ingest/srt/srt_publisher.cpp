@@ -13,30 +13,24 @@ namespace weir::ingest::srt {
 
 void SrtPublisher::start(const SrtConnRef& c) {
   auto* s = new SrtPublisher(c);
-  origin::Origin& origin = c->server->origin();
-  auto handle = std::make_shared<origin::PublisherHandle>();
-  handle->loop = c->loop;
-  handle->session = s;
-  handle->peer = c->peer;
-  handle->protocol = "srt";
-  auto r = origin.registry().publish(c->id.app, c->id.stream, handle);
-  if (!r.hub) {
-    origin.metrics().publish_refused_total++;
-    return s->close("publish refused: " + r.reason);
-  }
-  s->publisher_ = std::move(handle);
-  s->hub_ = std::move(r.hub);
-  origin.metrics().publishes_total++;
-  origin.metrics().publishers_open++;
-  spdlog::info("srt #{} {}: publishing {}/{}{}", c->num, c->peer, c->id.app, c->id.stream,
-               c->id.user.empty() ? "" : " as user " + c->id.user);
-  s->timer_.start(kProgramTimeoutMs, [s] { s->check_program(); });
-  // Datagrams may have been queued before the session existed.
-  s->on_input();
+  // Datagrams that arrive meanwhile wait in the connection's input queue
+  // (capped; see SrtConn) until admission answers.
+  s->publisher_.start(admission_request(c->id, c->peer), [s](const origin::HubPublisher::StartResult& r) {
+    if (!r.hub) return s->close("publish refused: " + r.reason);
+    const SrtConnRef& c = s->conn_;
+    spdlog::info("srt #{} {}: publishing {}/{}{}", c->num, c->peer, c->id.app, c->id.stream,
+                 c->id.user.empty() ? "" : " as user " + c->id.user);
+    s->timer_.start(kProgramTimeoutMs, [s] { s->check_program(); });
+    s->on_input();
+  }, c->admission_from);
 }
 
 SrtPublisher::SrtPublisher(SrtConnRef c)
-    : conn_(std::move(c)), loop_(*conn_->loop), timer_(loop_), started_ms_(int64_t(uv_now(loop_.uv()))) {
+    : conn_(std::move(c)),
+      loop_(*conn_->loop),
+      publisher_(conn_->server->origin(), loop_, {"srt", conn_->peer}, [this](const std::string& why) { close(why); }),
+      timer_(loop_),
+      started_ms_(int64_t(uv_now(loop_.uv()))) {
   conn_->session = this;
   conn_->server->add_session(loop_, this);
   loop_.track(this);
@@ -45,20 +39,20 @@ SrtPublisher::SrtPublisher(SrtConnRef c)
 SrtPublisher::~SrtPublisher() = default;
 
 void SrtPublisher::on_input() {
-  if (closing_) return;
+  if (closing_ || !publisher_.active()) return;  // admission pending: the input stays queued
   {
     std::lock_guard<std::mutex> lk(conn_->mu);
     conn_->input_posted = false;
     work_.clear();
     work_.swap(conn_->input);
   }
-  if (work_.empty() || !hub_) return;
+  if (work_.empty()) return;
   core::Status st = demuxer_.feed(core::ByteView(work_.data(), work_.size()), [this](const core::MediaPacket& p) {
-    hub_->publish(publisher_, p);
+    publisher_.publish(p);
     return core::Status::ok();
   });
   add_demux_metrics();
-  if (hub_) hub_->flush();
+  publisher_.flush();
   if (!st) {
     conn_->server->origin().metrics().sessions_rejected_total++;
     close("ts: " + st.message());
@@ -92,19 +86,14 @@ void SrtPublisher::close(const std::string& why) {
   closing_ = true;
   timer_.stop();
   const protocol::TsDemuxStats& s = demuxer_.stats();
-  if (publisher_) {
-    publisher_->session = nullptr;
-    if (hub_) {
-      // An unbounded video PES is only complete when the next one starts:
-      // hand over what the demuxer still holds.
-      (void)demuxer_.flush([this](const core::MediaPacket& p) {
-        hub_->publish(publisher_, p);
-        return core::Status::ok();
-      });
-      hub_->flush();
-      hub_->end_publish(publisher_);
-    }
-    conn_->server->origin().metrics().publishers_open--;
+  if (publisher_.active()) {
+    // An unbounded video PES is only complete when the next one starts:
+    // hand over what the demuxer still holds.
+    (void)demuxer_.flush([this](const core::MediaPacket& p) {
+      publisher_.publish(p);
+      return core::Status::ok();
+    });
+    publisher_.end(why);
     spdlog::info(
         "srt #{} {}: stopped publishing {}/{}: {} ({} bytes in, {} video + {} audio frames, {} cc errors, {} resyncs, "
         "{} PES dropped, {} input batches dropped)",
@@ -113,8 +102,6 @@ void SrtPublisher::close(const std::string& why) {
   } else {
     spdlog::info("srt #{} {}: closed: {}", conn_->num, conn_->peer, why);
   }
-  publisher_.reset();
-  hub_.reset();
   conn_->server->retire_session(loop_, this, conn_);
 }
 

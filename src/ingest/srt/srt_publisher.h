@@ -1,9 +1,8 @@
 // SrtPublisher: the loop side of an SRT connection that publishes (m=publish).
 // Takes the datagrams the bridge queued, demuxes the MPEG-TS in them
-// (protocol::TsDemuxer) and publishes the MediaPackets into the stream's hub
-// the way RtmpSession does: Registry::publish with a PublisherHandle
-// {loop, session, peer, "srt"}, hub->publish per packet, hub->flush() once per
-// batch, end_publish on close (so the app's reconnect grace applies).
+// (protocol::TsDemuxer) and publishes the MediaPackets through a
+// HubPublisher, as RtmpSession does (flushed once per batch; ending it on
+// close starts the app's reconnect grace).
 //
 // Damage the demuxer survives (continuity gaps, lost sync, bad sections,
 // dropped PES) is counted in /metrics; an error that makes the stream
@@ -20,7 +19,7 @@
 
 #include "core/timer.h"
 #include "ingest/srt/srt_conn.h"
-#include "origin/publisher.h"
+#include "origin/hub_publisher.h"
 #include "protocol/ts_demuxer.h"
 
 namespace weir::origin {
@@ -29,7 +28,7 @@ class StreamHub;
 
 namespace weir::ingest::srt {
 
-class SrtPublisher final : public SrtSession, public origin::Publisher {
+class SrtPublisher final : public SrtSession {
  public:
   static constexpr uint64_t kProgramTimeoutMs = 5000;
 
@@ -40,7 +39,6 @@ class SrtPublisher final : public SrtSession, public origin::Publisher {
   void on_input() override;
   void on_conn_end(const std::string& why) override { close(why); }
   void close_for_shutdown() override { close("server shutting down"); }
-  void kick(const std::string& why) override { close(why); }
 
  private:
   explicit SrtPublisher(SrtConnRef c);
@@ -53,8 +51,7 @@ class SrtPublisher final : public SrtSession, public origin::Publisher {
   core::Loop& loop_;
   protocol::TsDemuxer demuxer_;
   protocol::TsDemuxStats counted_;  // demuxer stats already added to /metrics
-  origin::PublisherRef publisher_;
-  std::shared_ptr<origin::StreamHub> hub_;
+  origin::HubPublisher publisher_;
   std::vector<uint8_t> work_;
   core::Timer timer_;
   int64_t started_ms_ = 0;

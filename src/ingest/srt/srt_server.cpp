@@ -75,7 +75,30 @@ std::string shown_id(std::string_view s) {
   return out;
 }
 
+// SRT access-control reject reasons are 1000 + the HTTP status (libsrt's
+// access_control.h: SRT_REJX_BAD_REQUEST 1400, SRT_REJX_UNAUTHORIZED 1401,
+// SRT_REJX_FORBIDDEN 1403, SRT_REJX_NOTFOUND 1404, SRT_REJX_CONFLICT 1409,
+// SRT_REJX_UNAVAILABLE 1503).
+int reject_code(origin::Refusal r) { return 1000 + origin::http_status(r); }
+
 }  // namespace
+
+origin::AdmissionRequest admission_request(const protocol::SrtStreamId& id, const std::string& peer) {
+  origin::AdmissionRequest req;
+  req.direction = id.mode == protocol::SrtMode::kPublish ? origin::Direction::kPublish : origin::Direction::kPlay;
+  req.protocol = origin::AccessProtocol::kSrt;
+  req.app = id.app;
+  req.stream = id.stream;
+  req.client = peer;
+  if (!id.user.empty()) req.params.emplace_back("u", id.user);
+  if (!id.session.empty()) req.params.emplace_back("s", id.session);
+  if (!id.host.empty()) req.params.emplace_back("h", id.host);
+  for (const auto& kv : id.extra) {
+    if (req.params.size() >= protocol::kMaxQueryParams) break;
+    req.params.push_back(kv);
+  }
+  return req;
+}
 
 SrtServer::SrtServer(origin::Origin& origin) : origin_(origin) {}
 
@@ -311,9 +334,15 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   std::string peer =
       srt_getpeername(s, reinterpret_cast<sockaddr*>(&ss), &len) == 0 ? address_string(reinterpret_cast<sockaddr*>(&ss))
                                                                        : "?";
+  // The admission checks still to run (0 if the entry went missing: the
+  // whole chain then runs again on the loop).
+  size_t admission_from = 0;
   {
     std::lock_guard<std::mutex> lk(admitted_mu_);
-    admitted_.erase(s);
+    if (auto it = admitted_.find(s); it != admitted_.end()) {
+      admission_from = it->second.admission_from;
+      admitted_.erase(it);
+    }
   }
   auto id = protocol::parse_srt_streamid(id_text);
   if (!id || stopping_.load(std::memory_order_acquire)) {
@@ -329,6 +358,7 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   c->peer = peer;
   c->id = std::move(*id);
   c->publisher = c->id.mode == protocol::SrtMode::kPublish;
+  c->admission_from = admission_from;
   c->loop = &origin_.loops().next();
   const int no = 0;
   srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof no);
@@ -528,14 +558,14 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
     return refuse(code, id.error());
   }
   publish = id->mode == protocol::SrtMode::kPublish;
-  if (core::Status st = origin::validate_stream_path(id->app, id->stream); !st)
-    return refuse(SRT_REJX_BAD_REQUEST, st.message());
+  // Admission's synchronous checks decide here, in the handshake, so a refusal
+  // reaches the caller as a reject reason; checks that answer later run on the
+  // session's loop after the accept (SrtConn::admission_from).
+  origin::Admission::Partial admitted = origin_.admission().check_now(admission_request(*id, peer));
+  if (!admitted.decision.allowed())
+    return refuse(reject_code(admitted.decision.refusal), admitted.decision.reason);
   const core::AppConfig* app = cfg.find_app(id->app);
-  if (!app) return refuse(SRT_REJX_NOTFOUND, fmt::format("app '{}' is not configured", id->app));
-  auto hub = origin_.registry().find(id->app, id->stream);
-  if (publish && hub && hub->stats().live && !app->allow_takeover)
-    return refuse(SRT_REJX_CONFLICT, fmt::format("stream {}/{} is already being published", id->app, id->stream));
-  if (!publish && !hub && app->play_wait_ms <= 0)
+  if (!publish && !origin_.registry().find(id->app, id->stream) && app->play_wait_ms <= 0)
     return refuse(SRT_REJX_NOTFOUND, fmt::format("stream {}/{} is not published", id->app, id->stream));
 
   // The app's SRT settings, on the socket being accepted (before the
@@ -578,7 +608,7 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
     const int64_t now = monotonic_ms();
     if (admitted_.size() >= 1024)
       std::erase_if(admitted_, [now](const auto& kv) { return now - kv.second.at_ms > 10000; });
-    if (admitted_.size() < 4096) admitted_[ns] = Admitted{peer, std::string(sid), now};
+    if (admitted_.size() < 4096) admitted_[ns] = Admitted{peer, std::string(sid), now, admitted.next};
   }
   return 0;
 }

@@ -7,14 +7,16 @@
 // event loops with Loop::post. Accepted connections go to the loops round-robin.
 //
 // Admission happens in libsrt's listen callback, during the handshake: the
-// stream id is parsed (protocol/srt_streamid.h), the app must exist, the name
-// be valid, a published stream must not be live already (unless the app
-// allows takeover), a played stream must exist (unless the app has
-// play_wait_ms). The app's SRT options are set on the socket there. A refusal
-// sets an access-control reject code (1000 + HTTP status: 1400 bad stream id,
-// 1404 unknown app / stream not found, 1405 bad mode, 1409 already published,
-// 1415 unsupported type, 1402 connection limit, 1503 shutting down) and logs
-// one line with the peer and the reason.
+// stream id is parsed (protocol/srt_streamid.h), the origin's admission
+// checks that can answer at once run (names, app, already published, access
+// rules; origin/admission.h), and a played stream must exist (unless the app
+// has play_wait_ms). The app's SRT options are set on the socket there. A
+// refusal sets an access-control reject code (1000 + HTTP status: 1400 bad
+// stream id or name, 1401/1403 credentials, 1404 unknown app / stream not
+// found, 1405 bad mode, 1409 already published, 1415 unsupported type, 1402
+// connection limit, 1503 shutting down) and logs one line with the peer and
+// the reason. Checks that answer later run on the session's loop after the
+// accept (SrtConn::admission_from); a refusal there closes the connection.
 //
 // Threads: start() and stop() on the main thread; request_*() from loop
 // threads; the listen callback runs on a libsrt thread and only reads the
@@ -37,12 +39,17 @@
 #include "core/net.h"
 #include "core/status.h"
 #include "ingest/srt/srt_conn.h"
+#include "origin/admission.h"
 
 namespace weir::origin {
 class Origin;
 }
 
 namespace weir::ingest::srt {
+
+// The admission request of a connection: its stream id's app, stream and
+// direction, and its keys (u, s, h and the others) as parameters.
+origin::AdmissionRequest admission_request(const protocol::SrtStreamId& id, const std::string& peer);
 
 class SrtServer {
  public:
@@ -125,6 +132,7 @@ class SrtServer {
   struct Admitted {
     std::string peer, streamid;
     int64_t at_ms = 0;
+    size_t admission_from = 0;  // admission checks left for the loop (Admission::Partial::next)
   };
   std::mutex admitted_mu_;
   std::unordered_map<SRTSOCKET, Admitted> admitted_;

@@ -8,6 +8,7 @@
 
 #include "core/async_fs.h"
 #include "core/timer.h"
+#include "origin/http_admission.h"
 #include "origin/http_play.h"
 #include "origin/hls/packager.h"
 #include "origin/hls/playlist.h"
@@ -150,7 +151,7 @@ std::shared_ptr<StreamHls> HlsService::ensure(const std::shared_ptr<StreamHub>& 
   return store;
 }
 
-void HlsService::on_stream_created(const std::shared_ptr<StreamHub>& hub) {
+void HlsService::on_stream_published(const std::shared_ptr<StreamHub>& hub, const PublishEvent&) {
   const core::AppConfig& cfg = hub->app_config();
   if (cfg.hls.enabled && cfg.timeshift.enabled) ensure(hub);
 }
@@ -165,14 +166,23 @@ void HlsService::handle_playlist(http::ExchangeRef ex) {
   } else if (!split_stream_path(req.path, ".m3u8", app, stream)) {
     return ex->respond_text(404, "expected /{app}/{stream}.m3u8 or /{app}/{stream}/llhls.m3u8");
   }
-  if (auto st = validate_stream_path(app, stream); !st) return ex->respond_text(400, st.message());
   const core::AppConfig* cfg = origin_.config().find_app(app);
-  if (!cfg) return ex->respond_text(404, "app '" + app + "' is not configured");
-  if (!cfg->hls.enabled) return ex->respond_text(404, "HLS is not enabled for app '" + app + "'");
+  if (cfg && !cfg->hls.enabled) return ex->respond_text(404, "HLS is not enabled for app '" + app + "'");
   auto q = protocol::parse_hls_query(req.query);
   if (!q) return ex->respond_text(400, q.error());
-  auto hub = origin_.registry().find(app, stream);
-  if (!hub) return ex->respond_text(404, "stream " + app + "/" + stream + " is not published");
+  auto areq = http_admission_request(ex, Direction::kPlay, AccessProtocol::kHlsPlaylist, app, stream);
+  if (!areq) return;
+  play_http(origin_, ex, std::move(*areq), [this, ex, ll, q = *q](std::shared_ptr<StreamHub> hub) {
+    serve_playlist(ex, hub, ll, q);
+  });
+}
+
+void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_ptr<StreamHub>& hub, bool ll,
+                                const protocol::HlsQuery& query) {
+  const core::AppConfig* cfg = &hub->app_config();
+  const std::string& app = hub->app();
+  const std::string& stream = hub->name();
+  const protocol::HlsQuery* q = &query;
   auto store = ensure(hub);
   store->touch();
 
@@ -235,7 +245,17 @@ void HlsService::handle_playlist(http::ExchangeRef ex) {
 void HlsService::handle_file(http::ExchangeRef ex) {
   std::string app, stream, file;
   split3(ex->request().path, app, stream, file);
-  if (auto st = validate_stream_path(app, stream); !st) return ex->respond_text(400, st.message());
+  auto ends = [&](std::string_view suffix) { return file.size() > suffix.size() && file.ends_with(suffix); };
+  const AccessProtocol kind = ends(".key")                          ? AccessProtocol::kHlsKey
+                              : file.starts_with("part") && ends(".m4s") ? AccessProtocol::kHlsPart
+                                                                        : AccessProtocol::kHlsSegment;
+  auto areq = http_admission_request(ex, Direction::kPlay, kind, app, stream);
+  if (!areq) return;
+  admit_http(origin_, ex, std::move(*areq), [this, ex, app, stream, file] { serve_file(ex, app, stream, file); });
+}
+
+void HlsService::serve_file(const http::ExchangeRef& ex, const std::string& app, const std::string& stream,
+                            const std::string& file) {
   const core::AppConfig* cfg = origin_.config().find_app(app);
   if (!cfg || !cfg->hls.enabled) return ex->respond_text(404, "no HLS for app '" + app + "'");
   auto hub = origin_.registry().find(app, stream);

@@ -20,6 +20,8 @@
 #include <mutex>
 
 #include "origin/http/router.h"
+#include "protocol/hls_query.h"
+#include "origin/stream_observer.h"
 
 namespace weir::origin {
 class Origin;
@@ -30,13 +32,14 @@ namespace weir::origin::hls {
 
 class StreamHls;
 
-class HlsService {
+// A StreamObserver: a new stream of an app with time-shift starts packaging
+// at once (on the publisher's loop), so its past is recorded from the start.
+class HlsService final : public StreamObserver {
  public:
   explicit HlsService(Origin& origin) : origin_(origin) {}
 
   void add_routes(http::Router& r);
-  // On the publisher's loop when a stream is created.
-  void on_stream_created(const std::shared_ptr<StreamHub>& hub);
+  void on_stream_published(const std::shared_ptr<StreamHub>& hub, const PublishEvent& e) override;
   // The stream's store, if packaging runs (for time-shifted FLV and stats).
   std::shared_ptr<StreamHls> find(const StreamHub* hub);
   // The store, starting the packager on this loop if none runs.
@@ -44,7 +47,11 @@ class HlsService {
 
  private:
   void handle_playlist(http::ExchangeRef ex);
+  void serve_playlist(const http::ExchangeRef& ex, const std::shared_ptr<StreamHub>& hub, bool ll,
+                      const protocol::HlsQuery& q);
   void handle_file(http::ExchangeRef ex);
+  void serve_file(const http::ExchangeRef& ex, const std::string& app, const std::string& stream,
+                  const std::string& file);
 
   Origin& origin_;
   std::mutex mu_;

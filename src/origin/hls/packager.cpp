@@ -30,8 +30,10 @@ protocol::TsMuxerOptions ts_options() {
 HlsPackager* HlsPackager::start(Origin& origin, const std::shared_ptr<StreamHub>& hub, std::shared_ptr<StreamHls> store,
                                 std::function<void()> on_done) {
   auto* p = new HlsPackager(origin, std::move(store), std::move(on_done));
-  p->lh_ = origin.current().attach(hub);
-  if (!p->lh_) {
+  // Lossless from the oldest keyframe of the GOP cache: the first playlist is
+  // answered at once with the cached seconds in it, and being behind (the
+  // backfill of a 25 Mbit/s ring is ~30 MB) never closes the packager.
+  if (!p->in_.attach(hub, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kOldestKeyframe, false})) {
     p->stop("stream ended");
     return nullptr;
   }
@@ -42,9 +44,6 @@ HlsPackager* HlsPackager::start(Origin& origin, const std::shared_ptr<StreamHub>
     p->disk_ = std::make_shared<TimeshiftDisk>(core::Loop::current() ? *core::Loop::current() : origin.loops().at(0),
                                                p->store_, std::move(dir));
   }
-  // Backfill from the oldest keyframe in the ring: the first segments are
-  // ready as soon as the cache holds two keyframes.
-  p->lh_->add_consumer(p, StartAt::kOldestKeyframe);
   p->timer_.start(kMaintainMs, [p] { p->maintain(); }, kMaintainMs);
   spdlog::info("hls {}/{}: packaging started (first msn {})", hub->app(), hub->name(), p->next_msn_);
   p->on_packets();
@@ -66,11 +65,7 @@ void HlsPackager::stop(const std::string& why) {
   if (stopping_) return;
   stopping_ = true;
   timer_.stop();
-  if (lh_) {
-    auto lh = std::move(lh_);
-    lh->remove_consumer(this);
-    origin_.current().release_if_unused(lh.get());
-  }
+  in_.release();
   store_->set_ended();
   if (disk_) {
     disk_->remove_all();  // in-flight I/O keeps it alive past this packager
@@ -83,30 +78,42 @@ void HlsPackager::stop(const std::string& why) {
 }
 
 void HlsPackager::on_packets() {
-  while (lh_ && !stopping_) {
+  while (in_.attached() && !stopping_) {
     batch_.clear();
-    ReadResult r = lh_->read(*this, batch_, 1 << 20);
+    ReadResult r = in_.read(batch_, 1 << 20);
+    if (r == ReadResult::kGap) {
+      on_gap(in_.gap());
+      continue;
+    }
     if (r != ReadResult::kOk) break;
     for (const PacketRef& p : batch_) process(*p);
   }
   batch_.clear();
 }
 
+void HlsPackager::on_gap(const ConsumerGap& gap) {
+  // The packets after the cursor are gone: what was packaged so far ends the
+  // open segment, the next one starts at the resume keyframe after a
+  // discontinuity (RFC 8216 4.3.2.3), with the program date-time re-anchored.
+  if (seg_open_) {
+    if (fmp4_ok_) fmp4_.end_held_samples();
+    cut_part();
+    finish_segment(last_dts_ + int64_t(frame_ms_));
+  }
+  pending_discontinuity_ = true;
+  anchored_ = false;
+  spdlog::warn("hls {}/{}: lost {} packets ({}) between dts {} and {} ms; the next segment starts after a "
+               "discontinuity",
+               store_->app(), store_->name(), gap.lost_packets, gap.cause, gap.last_dts, gap.resume_dts);
+}
+
 void HlsPackager::on_stream_end(const std::string& why) {
-  lh_.reset();  // already detached
   if (seg_open_) {
     if (fmp4_ok_) fmp4_.end_held_samples();
     cut_part();
     finish_segment(last_dts_ + int64_t(frame_ms_));
   }
   stop("stream ended: " + why);
-}
-
-void HlsPackager::on_too_slow(uint64_t backlog) {
-  // The packager reads synchronously, so this means the ring moved past it
-  // (e.g. an inbox resync); start over at the next keyframe with a discontinuity.
-  pending_discontinuity_ = true;
-  spdlog::warn("hls {}/{}: fell {} bytes behind; resuming at the next keyframe", store_->app(), store_->name(), backlog);
 }
 
 void HlsPackager::process(const HubPacket& hp) {

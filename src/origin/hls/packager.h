@@ -1,6 +1,10 @@
 // HlsPackager: makes a stream's HLS segments, once per stream (not per
-// viewer). A Consumer of the stream on one loop: it starts at the oldest
-// keyframe of the GOP cache (so the first playlist is ready at once), cuts
+// viewer). A lossless Consumer of the stream on one loop (never skipped or
+// closed for lag, whatever the bit rate): it starts at the oldest keyframe of
+// the GOP cache, so the first playlist is ready at once with the cached
+// seconds in it; if the ring evicts what it has not packaged yet (a loop too
+// busy to keep up), the segment in progress ends there and the next one
+// starts after an EXT-X-DISCONTINUITY. It cuts
 // segments at the first keyframe past hls.segment_ms (audio-only streams: at
 // any frame), muxes each into MPEG-TS and into fMP4 parts of about
 // hls.part_ms, and publishes them to the StreamHls store.
@@ -22,6 +26,7 @@
 
 #include "core/timer.h"
 #include "origin/consumer.h"
+#include "origin/consumer_handle.h"
 #include "origin/hls/stream_hls.h"
 #include "protocol/fmp4_muxer.h"
 #include "protocol/ts_muxer.h"
@@ -46,13 +51,13 @@ class HlsPackager final : public Consumer {
 
   void on_packets() override;
   void on_stream_end(const std::string& why) override;
-  void on_too_slow(uint64_t backlog) override;
 
  private:
   HlsPackager(Origin& origin, std::shared_ptr<StreamHls> store, std::function<void()> on_done);
   ~HlsPackager() override;
 
   void process(const class HubPacket& hp);
+  void on_gap(const ConsumerGap& gap);
   void on_config(const core::MediaPacket& m);
   void on_media(const core::MediaPacket& m);
   void mux_fmp4(const core::MediaPacket& m);
@@ -67,7 +72,7 @@ class HlsPackager final : public Consumer {
   Origin& origin_;
   std::shared_ptr<StreamHls> store_;
   std::function<void()> on_done_;
-  std::shared_ptr<LoopHub> lh_;
+  ConsumerHandle in_{*this};
   core::Timer timer_;
   std::shared_ptr<TimeshiftDisk> disk_;
   std::vector<PacketRef> batch_;

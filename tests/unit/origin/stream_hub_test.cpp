@@ -26,6 +26,7 @@ struct Fixture {
   }
   PublisherRef publisher(const char* peer) {
     auto p = std::make_shared<PublisherHandle>();
+    p->loop = &loops.at(0);  // not running: a grace timer posted there never fires
     p->peer = peer;
     p->protocol = "test";
     return p;
@@ -70,7 +71,7 @@ TEST_CASE("a publisher coming back within the grace continues the timeline, flag
   auto hub = f.origin->registry().publish("live", "s", a).hub;
   gop(*hub, a, 0);
   const int64_t last = 24 * 40 + 1;
-  hub->end_publish(a);
+  hub->end_publish(a, "test");
   CHECK(hub->state() == StreamHub::State::kGrace);
   auto b = f.publisher("b");
   auto again = f.origin->registry().publish("live", "s", b);
@@ -147,7 +148,7 @@ TEST_CASE("with no grace the stream ends with its publisher and leaves the regis
   Fixture f(false, 0);
   auto a = f.publisher("a");
   auto hub = f.origin->registry().publish("live", "s", a).hub;
-  hub->end_publish(a);
+  hub->end_publish(a, "test");
   CHECK(hub->state() == StreamHub::State::kEnded);
   CHECK(f.origin->registry().find("live", "s") == nullptr);
   CHECK(hub->attach(f.loops.at(0)) == nullptr);
