@@ -123,15 +123,6 @@ void not_found(const http::ExchangeRef& ex, const std::string& key) {
 
 }  // namespace
 
-bool split_stream_path(std::string_view path, std::string_view ext, std::string& app, std::string& stream) {
-  if (path.size() < ext.size() + 4 || path.front() != '/' || path.substr(path.size() - ext.size()) != ext) return false;
-  std::string_view rest = path.substr(1, path.size() - 1 - ext.size());
-  size_t slash = rest.find('/');
-  if (slash == std::string_view::npos || rest.find('/', slash + 1) != std::string_view::npos) return false;
-  app = std::string(rest.substr(0, slash));
-  stream = std::string(rest.substr(slash + 1));
-  return true;
-}
 
 namespace {
 
@@ -150,19 +141,11 @@ void play(Origin& origin, http::ExchangeRef ex, const std::string& app, const st
   });
 }
 
-// Parses /{app}/{stream}{ext}; answers a path of another shape itself.
-bool route_stream(const http::ExchangeRef& ex, std::string_view ext, std::string& app, std::string& stream) {
-  if (split_stream_path(ex->request().path, ext, app, stream)) return true;
-  ex->respond_text(404, fmt::format("expected /{{app}}/{{stream}}{}", ext));
-  return false;
-}
-
 }  // namespace
 
 void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
   const http::HttpRequest& req = ex->request();
-  std::string app, stream;
-  if (!route_stream(ex, ".flv", app, stream)) return;
+  std::string app(ex->param("app")), stream(ex->param("stream"));
   const bool websocket = req.upgrade;
   if (!req.query.empty()) {
     auto q = protocol::parse_hls_query(req.query);
@@ -194,8 +177,7 @@ void handle_flv_request(Origin& origin, http::ExchangeRef ex) {
 }
 
 void handle_ts_request(Origin& origin, http::ExchangeRef ex) {
-  std::string app, stream;
-  if (!route_stream(ex, ".ts", app, stream)) return;
+  std::string app(ex->param("app")), stream(ex->param("stream"));
   if (ex->request().upgrade) {
     ex->respond_text(400, "MPEG-TS is served over plain HTTP");
     return;

@@ -23,7 +23,4 @@ void handle_flv_request(Origin& origin, http::ExchangeRef ex);
 // GET /{app}/{stream}.ts: live MPEG-TS over HTTP.
 void handle_ts_request(Origin& origin, http::ExchangeRef ex);
 
-// Splits "/app/stream.ext" into app and stream; false if the path has another shape.
-bool split_stream_path(std::string_view path, std::string_view ext, std::string& app, std::string& stream);
-
 }  // namespace weir::origin

@@ -83,16 +83,12 @@ nlohmann::json stream_json(const StreamStats& s) {
 }
 
 void handle_streams(Origin& origin, http::ExchangeRef ex) {
-  const std::string& path = ex->request().path;
-  const std::string prefix = "/api/streams";
   nlohmann::json out;
-  if (path == prefix || path == prefix + "/") {
+  if (ex->param("app").empty()) {
     out = nlohmann::json::array();
     for (auto& hub : origin.registry().list()) out.push_back(stream_json(hub->stats()));
   } else {
-    std::string rest = path.substr(prefix.size() + 1);
-    size_t slash = rest.find('/');
-    auto hub = slash == std::string::npos ? nullptr : origin.registry().find(rest.substr(0, slash), rest.substr(slash + 1));
+    auto hub = origin.registry().find(ex->param("app"), ex->param("stream"));
     if (!hub) {
       ex->respond(404, {{"Content-Type", "application/json"}}, R"({"error":"no such stream"})" "\n");
       return;
@@ -107,16 +103,16 @@ void handle_streams(Origin& origin, http::ExchangeRef ex) {
 std::shared_ptr<const http::Router> build_routes(Origin& origin) {
   auto r = std::make_shared<http::Router>();
   Origin* o = &origin;
-  r->add_exact("GET", "/healthz", [o](http::ExchangeRef ex) { handle_health(*o, std::move(ex)); });
-  r->add_exact("GET", "/metrics", [o](http::ExchangeRef ex) {
+  r->add("GET", "/healthz", [o](http::ExchangeRef ex) { handle_health(*o, std::move(ex)); });
+  r->add("GET", "/metrics", [o](http::ExchangeRef ex) {
     ex->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}},
                 metrics_text(*o));
   });
-  r->add_prefix("GET", "/api/streams", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
-  r->add_suffix("GET", ".flv", [o](http::ExchangeRef ex) { handle_flv_request(*o, std::move(ex)); });
-  // HLS first: its segments also end in .ts, under /{app}/{stream}/.
+  r->add("GET", "/api/streams", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
+  r->add("GET", "/api/streams/{app}/{stream}", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
+  r->add("GET", "/{app}/{stream}.flv", [o](http::ExchangeRef ex) { handle_flv_request(*o, std::move(ex)); });
+  r->add("GET", "/{app}/{stream}.ts", [o](http::ExchangeRef ex) { handle_ts_request(*o, std::move(ex)); });
   origin.hls().add_routes(*r);
-  r->add_suffix("GET", ".ts", [o](http::ExchangeRef ex) { handle_ts_request(*o, std::move(ex)); });
   return r;
 }
 

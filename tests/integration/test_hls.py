@@ -412,7 +412,7 @@ def test_headers_etag_cors_and_errors(weir, tmp_path):
         ("/live/nope/llhls.m3u8", "not published"),
         ("/other/s.m3u8", "not configured"),
         ("/nohls/s.m3u8", "not enabled"),
-        ("/live/s/other.m3u8", "no such playlist"),
+        ("/live/s/other.m3u8", "no such"),
         ("/live/s/seg1.ts", "not available"),
         ("/live/s/seg1.m4s", "not available"),
         ("/live/s/part1.0.m4s", "not available"),

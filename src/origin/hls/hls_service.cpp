@@ -30,36 +30,6 @@ http::Headers immutable(const char* type) {
   return {{"Content-Type", type}, {"Cache-Control", "public, max-age=31536000, immutable"}};
 }
 
-// "/app/stream/file" -> parts; false for other shapes.
-bool split3(std::string_view path, std::string& app, std::string& stream, std::string& file) {
-  if (path.size() < 6 || path.front() != '/') return false;
-  std::string_view rest = path.substr(1);
-  size_t a = rest.find('/');
-  if (a == std::string_view::npos) return false;
-  size_t b = rest.find('/', a + 1);
-  if (b == std::string_view::npos || rest.find('/', b + 1) != std::string_view::npos) return false;
-  app = std::string(rest.substr(0, a));
-  stream = std::string(rest.substr(a + 1, b - a - 1));
-  file = std::string(rest.substr(b + 1));
-  return !app.empty() && !stream.empty() && !file.empty();
-}
-
-bool parse_u64(std::string_view s, uint64_t& out) {
-  auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), out);
-  return !s.empty() && ec == std::errc() && end == s.data() + s.size();
-}
-
-// Parses "seg123.ts" style names: prefix, number(s), suffix.
-bool parse_name(std::string_view file, std::string_view prefix, std::string_view suffix, uint64_t& a, uint64_t* b) {
-  if (file.size() <= prefix.size() + suffix.size() || file.substr(0, prefix.size()) != prefix ||
-      file.substr(file.size() - suffix.size()) != suffix)
-    return false;
-  std::string_view mid = file.substr(prefix.size(), file.size() - prefix.size() - suffix.size());
-  if (!b) return parse_u64(mid, a);
-  size_t dot = mid.find('.');
-  return dot != std::string_view::npos && parse_u64(mid.substr(0, dot), a) && parse_u64(mid.substr(dot + 1), *b);
-}
-
 // A request held until a WaitTarget is met or a timeout passes.
 struct Hold {
   std::shared_ptr<StreamHls> store;
@@ -114,17 +84,15 @@ uint64_t first_segment_wait_ms(const core::AppConfig& cfg) { return uint64_t(3 *
 
 }  // namespace
 
-bool is_hls_file_path(std::string_view path) {
-  std::string a, s, f;
-  if (!split3(path, a, s, f)) return false;
-  auto ends = [&](std::string_view suf) { return f.size() > suf.size() && f.substr(f.size() - suf.size()) == suf; };
-  return ends(".ts") || ends(".m4s") || ends(".mp4") || ends(".key");
-}
-
 void HlsService::add_routes(http::Router& r) {
-  r.add_suffix("GET", ".m3u8", [this](http::ExchangeRef ex) { handle_playlist(std::move(ex)); });
-  r.add_match("GET", [](std::string_view p) { return is_hls_file_path(p); },
-              [this](http::ExchangeRef ex) { handle_file(std::move(ex)); });
+  r.add("GET", "/{app}/{stream}.m3u8", [this](http::ExchangeRef ex) { handle_playlist(std::move(ex), false); });
+  r.add("GET", "/{app}/{stream}/llhls.m3u8", [this](http::ExchangeRef ex) { handle_playlist(std::move(ex), true); });
+  auto file = [this](FileKind kind) { return [this, kind](http::ExchangeRef ex) { handle_file(std::move(ex), kind); }; };
+  r.add("GET", "/{app}/{stream}/seg{msn:u64}.ts", file(FileKind::kTsSegment));
+  r.add("GET", "/{app}/{stream}/seg{msn:u64}.m4s", file(FileKind::kFmp4Segment));
+  r.add("GET", "/{app}/{stream}/part{msn:u64}.{part:u64}.m4s", file(FileKind::kPart));
+  r.add("GET", "/{app}/{stream}/init{id:u64}.mp4", file(FileKind::kInit));
+  r.add("GET", "/{app}/{stream}/key{id:u64}.key", file(FileKind::kKey));
 }
 
 std::shared_ptr<StreamHls> HlsService::find(const StreamHub* hub) {
@@ -156,16 +124,9 @@ void HlsService::on_stream_published(const std::shared_ptr<StreamHub>& hub, cons
   if (cfg.hls.enabled && cfg.timeshift.enabled) ensure(hub);
 }
 
-void HlsService::handle_playlist(http::ExchangeRef ex) {
+void HlsService::handle_playlist(http::ExchangeRef ex, bool ll) {
   const http::HttpRequest& req = ex->request();
-  std::string app, stream, file;
-  bool ll = false;
-  if (split3(req.path, app, stream, file)) {
-    if (file != "llhls.m3u8") return ex->respond_text(404, "no such playlist");
-    ll = true;
-  } else if (!split_stream_path(req.path, ".m3u8", app, stream)) {
-    return ex->respond_text(404, "expected /{app}/{stream}.m3u8 or /{app}/{stream}/llhls.m3u8");
-  }
+  std::string app(ex->param("app")), stream(ex->param("stream"));
   const core::AppConfig* cfg = origin_.config().find_app(app);
   if (cfg && !cfg->hls.enabled) return ex->respond_text(404, "HLS is not enabled for app '" + app + "'");
   auto q = protocol::parse_hls_query(req.query);
@@ -242,20 +203,26 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
        [ex] { ex->respond_text(503, "no segment is ready yet; retry"); });
 }
 
-void HlsService::handle_file(http::ExchangeRef ex) {
-  std::string app, stream, file;
-  split3(ex->request().path, app, stream, file);
-  auto ends = [&](std::string_view suffix) { return file.size() > suffix.size() && file.ends_with(suffix); };
-  const AccessProtocol kind = ends(".key")                          ? AccessProtocol::kHlsKey
-                              : file.starts_with("part") && ends(".m4s") ? AccessProtocol::kHlsPart
-                                                                        : AccessProtocol::kHlsSegment;
-  auto areq = http_admission_request(ex, Direction::kPlay, kind, app, stream);
+void HlsService::handle_file(http::ExchangeRef ex, FileKind kind) {
+  const AccessProtocol protocol = kind == FileKind::kKey    ? AccessProtocol::kHlsKey
+                                  : kind == FileKind::kPart ? AccessProtocol::kHlsPart
+                                                            : AccessProtocol::kHlsSegment;
+  std::string app(ex->param("app")), stream(ex->param("stream"));
+  auto number = [&](std::string_view name) {
+    uint64_t v = 0;
+    std::string_view s = ex->param(name);
+    std::from_chars(s.data(), s.data() + s.size(), v);  // the route's u64 pattern checked it
+    return v;
+  };
+  const uint64_t a = number(kind == FileKind::kInit || kind == FileKind::kKey ? "id" : "msn");
+  const uint64_t b = number("part");
+  auto areq = http_admission_request(ex, Direction::kPlay, protocol, app, stream);
   if (!areq) return;
-  admit_http(origin_, ex, std::move(*areq), [this, ex, app, stream, file] { serve_file(ex, app, stream, file); });
+  admit_http(origin_, ex, std::move(*areq), [this, ex, kind, app, stream, a, b] { serve_file(ex, kind, app, stream, a, b); });
 }
 
-void HlsService::serve_file(const http::ExchangeRef& ex, const std::string& app, const std::string& stream,
-                            const std::string& file) {
+void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const std::string& app,
+                            const std::string& stream, uint64_t a, uint64_t b) {
   const core::AppConfig* cfg = origin_.config().find_app(app);
   if (!cfg || !cfg->hls.enabled) return ex->respond_text(404, "no HLS for app '" + app + "'");
   auto hub = origin_.registry().find(app, stream);
@@ -264,10 +231,9 @@ void HlsService::serve_file(const http::ExchangeRef& ex, const std::string& app,
   if (!store) return ex->respond_text(404, "no HLS session for this stream; load the playlist first");
   store->touch();
 
-  uint64_t a = 0, b = 0;
   core::Slice bytes;
   std::string path;
-  if (parse_name(file, "seg", ".ts", a, nullptr)) {
+  if (kind == FileKind::kTsSegment) {
     switch (store->ts_segment(a, bytes, path)) {
       case StreamHls::Lookup::kFound:
         return ex->respond(200, immutable("video/mp2t"), bytes);
@@ -282,12 +248,12 @@ void HlsService::serve_file(const http::ExchangeRef& ex, const std::string& app,
         return ex->respond_text(404, "segment " + std::to_string(a) + " is not available");
     }
   }
-  if (parse_name(file, "seg", ".m4s", a, nullptr)) {
+  if (kind == FileKind::kFmp4Segment) {
     if (store->fmp4_segment(a, bytes) == StreamHls::Lookup::kFound)
       return ex->respond(200, immutable("video/iso.segment"), bytes);
     return ex->respond_text(404, "segment " + std::to_string(a) + " is not available");
   }
-  if (parse_name(file, "part", ".m4s", a, &b)) {
+  if (kind == FileKind::kPart) {
     auto lookup = store->part(a, uint32_t(b), bytes);
     if (lookup == StreamHls::Lookup::kFound) return ex->respond(200, immutable("video/iso.segment"), bytes);
     // The part named by EXT-X-PRELOAD-HINT is held until it exists.
@@ -307,17 +273,14 @@ void HlsService::serve_file(const http::ExchangeRef& ex, const std::string& app,
     }
     return ex->respond_text(404, "part " + std::to_string(a) + "." + std::to_string(b) + " is not available");
   }
-  if (parse_name(file, "init", ".mp4", a, nullptr)) {
+  if (kind == FileKind::kInit) {
     if (store->init(uint32_t(a), bytes)) return ex->respond(200, immutable("video/mp4"), bytes);
     return ex->respond_text(404, "init segment " + std::to_string(a) + " is not available");
   }
-  if (parse_name(file, "key", ".key", a, nullptr)) {
-    std::array<uint8_t, 16> key;
-    if (!store->key(a, key)) return ex->respond_text(404, "no such key");
-    return ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"Cache-Control", "private, max-age=3600"}},
-                       core::Slice::copy_of(core::ByteView(key.data(), key.size())));
-  }
-  ex->respond_text(404, "no such HLS resource");
+  std::array<uint8_t, 16> key;
+  if (!store->key(a, key)) return ex->respond_text(404, "no such key");
+  ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"Cache-Control", "private, max-age=3600"}},
+              core::Slice::copy_of(core::ByteView(key.data(), key.size())));
 }
 
 }  // namespace weir::origin::hls

@@ -46,19 +46,17 @@ class HlsService final : public StreamObserver {
   std::shared_ptr<StreamHls> ensure(const std::shared_ptr<StreamHub>& hub);
 
  private:
-  void handle_playlist(http::ExchangeRef ex);
+  enum class FileKind { kTsSegment, kFmp4Segment, kPart, kInit, kKey };
+  void handle_playlist(http::ExchangeRef ex, bool ll);
   void serve_playlist(const http::ExchangeRef& ex, const std::shared_ptr<StreamHub>& hub, bool ll,
                       const protocol::HlsQuery& q);
-  void handle_file(http::ExchangeRef ex);
-  void serve_file(const http::ExchangeRef& ex, const std::string& app, const std::string& stream,
-                  const std::string& file);
+  void handle_file(http::ExchangeRef ex, FileKind kind);
+  void serve_file(const http::ExchangeRef& ex, FileKind kind, const std::string& app, const std::string& stream,
+                  uint64_t a, uint64_t b);
 
   Origin& origin_;
   std::mutex mu_;
   std::map<const StreamHub*, std::shared_ptr<StreamHls>> entries_;
 };
-
-// True for "/{app}/{stream}/{file}" paths HlsService serves.
-bool is_hls_file_path(std::string_view path);
 
 }  // namespace weir::origin::hls

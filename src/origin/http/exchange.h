@@ -53,6 +53,15 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   Exchange& operator=(const Exchange&) = delete;
 
   const protocol::HttpRequest& request() const { return req_; }
+  // A path parameter of the matched route pattern ("" if the pattern has none
+  // of that name); see router.h.
+  std::string_view param(std::string_view name) const {
+    for (const auto& [k, v] : params_)
+      if (k == name) return v;
+    return {};
+  }
+  // Set by the Router before it runs the handler.
+  void set_params(std::vector<std::pair<std::string, std::string>> params) { params_ = std::move(params); }
   const std::string& peer() const { return peer_; }
   core::Loop& loop() const { return *loop_; }
   // True while a response can still be sent: the client is connected and no
@@ -92,7 +101,6 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
 
  private:
   friend class HttpConnection;
-using HttpRequest = protocol::HttpRequest;
   // Responded, handed over, or the connection went away.
   void detach() { conn_ = nullptr; }
   // The client went away before a response: detach and run on_abort once.
@@ -101,6 +109,7 @@ using HttpRequest = protocol::HttpRequest;
   HttpConnection* conn_;
   protocol::HttpRequest req_;
   std::string peer_;
+  std::vector<std::pair<std::string, std::string>> params_;
   core::Loop* loop_;
   std::function<void()> on_abort_;
 };

@@ -210,15 +210,15 @@ std::vector<uint8_t> masked_frame(uint8_t opcode, const std::string& payload) {
 
 std::shared_ptr<Router> basic_router() {
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/hello", [](ExchangeRef ex) {
+  r->add("GET", "/hello", [](ExchangeRef ex) {
     ex->respond(200, {{"Content-Type", "text/plain"}}, "hello " + ex->request().query_param("name").value_or("world"));
   });
-  r->add_exact("POST", "/echo", [](ExchangeRef ex) { ex->respond(200, {}, ex->request().body); });
-  r->add_prefix("GET", "/n/", [](ExchangeRef ex) { ex->respond(200, {}, ex->request().path.substr(3)); });
-  r->add_exact("GET", "/slow", [](ExchangeRef ex) {
+  r->add("POST", "/echo", [](ExchangeRef ex) { ex->respond(200, {}, ex->request().body); });
+  r->add("GET", "/n/{rest}", [](ExchangeRef ex) { ex->respond(200, {}, ex->request().path.substr(3)); });
+  r->add("GET", "/slow", [](ExchangeRef ex) {
     after_ms(ex->loop(), 60, [ex] { ex->respond(200, {}, "slow"); });
   });
-  r->add_exact("GET", "/slice", [](ExchangeRef ex) {
+  r->add("GET", "/slice", [](ExchangeRef ex) {
     ex->respond(200, {{"Content-Type", "application/octet-stream"}}, core::Slice::copy_of(core::as_bytes("0123456789")));
   });
   return r;
@@ -244,7 +244,7 @@ TEST_CASE("http server: 200, 404, 405 and standard headers") {
   c.send("GET /nothing HTTP/1.1\r\n\r\n");
   r = c.read_response();
   CHECK(r.status == 404);
-  CHECK(r.body == "not found\n");
+  CHECK(r.body == "no such resource\n");
 
   c.send("DELETE /hello HTTP/1.1\r\n\r\n");
   r = c.read_response();
@@ -374,7 +374,7 @@ TEST_CASE("http server: deferred response and abort callback") {
   };
   auto st = std::make_shared<State>();
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/timer", [](ExchangeRef ex) {
+  r->add("GET", "/timer", [](ExchangeRef ex) {
     after_ms(ex->loop(), 80, [ex] {
       CHECK(ex->alive());
       ex->respond(200, {}, "from timer");
@@ -382,7 +382,7 @@ TEST_CASE("http server: deferred response and abort callback") {
       ex->respond(500, {}, "ignored");  // second response: no-op
     });
   });
-  r->add_exact("GET", "/hold", [st](ExchangeRef ex) {
+  r->add("GET", "/hold", [st](ExchangeRef ex) {
     std::weak_ptr<Exchange> weak = ex;
     ex->on_abort([st, weak] {
       st->aborts++;
@@ -454,7 +454,7 @@ TEST_CASE("http server: start_stream writes a close-delimited body") {
   };
   auto streamer = std::make_shared<Streamer>();
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/live.flv", [streamer](ExchangeRef ex) {
+  r->add("GET", "/live.flv", [streamer](ExchangeRef ex) {
     streamer->conn = ex->start_stream(200, {{"Content-Type", "video/x-flv"}}, streamer.get());
     REQUIRE(streamer->conn != nullptr);
     CHECK_FALSE(ex->alive());
@@ -479,7 +479,7 @@ TEST_CASE("http server: HEAD on a stream route gets the head and a close") {
     void on_closed() override {}
   };
   static Nop nop;
-  r->add_exact("GET", "/live.flv", [&got_null](ExchangeRef ex) {
+  r->add("GET", "/live.flv", [&got_null](ExchangeRef ex) {
     got_null = ex->start_stream(200, {{"Content-Type", "video/x-flv"}}, &nop) == nullptr;
   });
   Server s(r);
@@ -501,7 +501,7 @@ TEST_CASE("http server: websocket upgrade, server frame, ping/pong, close") {
   };
   auto sink = std::make_shared<WsSink>();
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/ws", [sink](ExchangeRef ex) {
+  r->add("GET", "/ws", [sink](ExchangeRef ex) {
     core::TcpConn* conn = ex->accept_websocket(sink.get());
     if (!conn) return;
     uint8_t hdr[protocol::ws::kMaxFrameHeader];
@@ -541,7 +541,7 @@ TEST_CASE("http server: websocket protocol error closes with 1002") {
   };
   auto sink = std::make_shared<WsSink>();
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/ws", [sink](ExchangeRef ex) { ex->accept_websocket(sink.get()); });
+  r->add("GET", "/ws", [sink](ExchangeRef ex) { ex->accept_websocket(sink.get()); });
   Server s(r);
   Client c(s.port);
   c.send(
@@ -561,9 +561,11 @@ TEST_CASE("http server: bad websocket upgrades get 400") {
   static Nop nop;
   std::atomic<int> nulls{0};
   auto r = std::make_shared<Router>();
-  r->add_exact("*", "/ws", [&nulls](ExchangeRef ex) {
+  auto upgrade = [&nulls](ExchangeRef ex) {
     if (!ex->accept_websocket(&nop)) nulls++;
-  });
+  };
+  r->add("GET", "/ws", upgrade);
+  r->add("POST", "/ws", upgrade);
   Server s(r);
   const char* bad[] = {
       "GET /ws HTTP/1.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\n\r\n",
@@ -696,7 +698,7 @@ TEST_CASE("http server: input sent while a request is held is capped") {
   auto held = std::make_shared<std::vector<ExchangeRef>>();
   std::atomic<int> aborts{0};
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/hold", [held, &aborts](ExchangeRef ex) {
+  r->add("GET", "/hold", [held, &aborts](ExchangeRef ex) {
     ex->on_abort([&aborts] { aborts++; });
     held->push_back(ex);
   });
@@ -719,9 +721,9 @@ TEST_CASE("http server: memfd bodies go out whole and in order, to fast and to s
   REQUIRE(big.buffer()->fd() >= 0);
   const size_t mid_off = 12345, mid_len = 1000000;
   auto r = std::make_shared<Router>();
-  r->add_exact("GET", "/big", [big](ExchangeRef ex) { ex->respond(200, {}, big); });
-  r->add_exact("GET", "/mid", [big](ExchangeRef ex) { ex->respond(200, {}, big.sub(mid_off, mid_len)); });
-  r->add_exact("GET", "/small", [](ExchangeRef ex) { ex->respond(200, {}, "small"); });
+  r->add("GET", "/big", [big](ExchangeRef ex) { ex->respond(200, {}, big); });
+  r->add("GET", "/mid", [big](ExchangeRef ex) { ex->respond(200, {}, big.sub(mid_off, mid_len)); });
+  r->add("GET", "/small", [](ExchangeRef ex) { ex->respond(200, {}, "small"); });
   Server s(r);
   const std::string whole(reinterpret_cast<const char*>(pattern.data()), pattern.size());
 
