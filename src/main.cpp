@@ -28,9 +28,11 @@
 #include "core/net.h"
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
+#include "origin/api/admin_api.h"
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
 #include "origin/routes.h"
+#include "weir_openapi.h"
 
 extern char** environ;
 
@@ -161,30 +163,42 @@ int main(int argc, char** argv) {
   auto rtmp_fds = open_listeners("rtmp", cfg.rtmp.listen, size_t(workers));
   auto http_fds = rtmp_fds ? open_listeners("http", cfg.http.listen, size_t(workers))
                            : weir::core::Result<std::vector<int>>(rtmp_fds.status());
-  if (!rtmp_fds || !http_fds) {
-    spdlog::error("{}", !rtmp_fds ? rtmp_fds.error() : http_fds.error());
+  auto api_fds = http_fds ? open_listeners("api", cfg.api.listen, size_t(workers))
+                          : weir::core::Result<std::vector<int>>(http_fds.status());
+  if (!rtmp_fds || !http_fds || !api_fds) {
+    spdlog::error("{}", !rtmp_fds ? rtmp_fds.error() : !http_fds ? http_fds.error() : api_fds.error());
     return 1;
   }
+  if (cfg.api.token.empty() && cfg.api.read_token.empty())
+    spdlog::info("api: no token configured (api.token / WEIR_API_TOKEN): the admin API answers loopback clients only");
 
   weir::core::LoopGroup loops(workers);
   weir::origin::Origin origin(cfg, loops);
   auto router = weir::origin::build_routes(origin);
+  std::shared_ptr<const weir::origin::http::Router> admin_router =
+      weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml);
+  weir::core::HttpConfig api_http = cfg.http;
+  api_http.cors_origin.clear();  // the admin API is not for browsers of other origins
 
   std::vector<std::string> failures;
   std::mutex failures_mu;
-  std::string rtmp_bound, http_bound;
+  std::string rtmp_bound, http_bound, api_bound;
   loops.start([&](weir::core::Loop& loop) {
     origin.at(loop.index()).start();
     weir::core::Status err;
-    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[size_t(loop.index())], cfg.http, router,
+    const size_t i = size_t(loop.index());
+    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router,
                                                        int(cfg.limits.max_connections), err);
-    auto* rtmp = http ? weir::ingest::rtmp::RtmpServer::start(loop, (*rtmp_fds)[size_t(loop.index())], origin, err)
-                      : nullptr;
+    auto* api = http ? weir::origin::http::HttpServer::start(loop, (*api_fds)[i], api_http, admin_router,
+                                                             int(cfg.limits.max_connections), err)
+                     : nullptr;
+    auto* rtmp = api ? weir::ingest::rtmp::RtmpServer::start(loop, (*rtmp_fds)[i], origin, err) : nullptr;
     std::lock_guard<std::mutex> lk(failures_mu);
-    if (!http || !rtmp) failures.push_back(err.message());
-    if (loop.index() == 0 && http && rtmp) {
+    if (!http || !api || !rtmp) failures.push_back(err.message());
+    if (loop.index() == 0 && http && api && rtmp) {
       rtmp_bound = rtmp->bound().to_string();
       http_bound = http->bound().to_string();
+      api_bound = api->bound().to_string();
     }
   });
   if (!failures.empty()) {
@@ -205,12 +219,14 @@ int main(int argc, char** argv) {
   }
 
   nlohmann::json listening = {{"event", "listening"}, {"rtmp", rtmp_bound}, {"http", http_bound},
-                              {"workers", workers},   {"pid", getpid()},    {"version", WEIR_VERSION}};
+                              {"api", api_bound},     {"workers", workers}, {"pid", getpid()},
+                              {"version", WEIR_VERSION}};
   if (srt) listening["srt"] = srt->bound().to_string();
   std::printf("%s\n", listening.dump().c_str());
   std::fflush(stdout);
-  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, srt {}, config {}, {}", WEIR_VERSION, workers,
-               rtmp_bound, http_bound, srt ? srt->bound().to_string() : "off", config_path, allocator_name());
+  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, api {}, srt {}, config {}, {}", WEIR_VERSION, workers,
+               rtmp_bound, http_bound, api_bound, srt ? srt->bound().to_string() : "off", config_path,
+               allocator_name());
 
   int sig = 0;
   sigwait(&sigs, &sig);

@@ -272,6 +272,21 @@ void set_path(YAML::Node root, const std::vector<std::string>& parts, const std:
   chain.back()[parts.back()] = value;
 }
 
+std::vector<std::string> split_tokens(const std::string& list) {
+  std::vector<std::string> out;
+  size_t pos = 0;
+  while (pos <= list.size()) {
+    size_t comma = list.find(',', pos);
+    std::string t = list.substr(pos, comma == std::string::npos ? std::string::npos : comma - pos);
+    while (!t.empty() && (t.front() == ' ' || t.front() == '\t')) t.erase(t.begin());
+    while (!t.empty() && (t.back() == ' ' || t.back() == '\t')) t.pop_back();
+    if (!t.empty()) out.push_back(std::move(t));
+    if (comma == std::string::npos) break;
+    pos = comma + 1;
+  }
+  return out;
+}
+
 Result<Config> load_from_node(YAML::Node root, const std::string& source, char** env) {
   Config cfg;
   cfg.source_path = source;
@@ -333,6 +348,22 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".timeshift.dir: must be set when disk_bytes > 0");
   }
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
+  for (const auto* list : {&cfg.api.token, &cfg.api.read_token}) {
+    const char* key = list == &cfg.api.token ? "api.token" : "api.read_token";
+    for (const std::string& t : split_tokens(*list)) {
+      if (t.size() < 16) errors.push_back(std::string(key) + ": each token must be at least 16 characters");
+      for (char c : t)
+        if (c <= ' ' || c == 0x7f) {
+          errors.push_back(std::string(key) + ": a token may not hold spaces or control characters");
+          break;
+        }
+    }
+  }
+  if (cfg.api.token.empty() && cfg.api.read_token.empty()) {
+    if (auto a = parse_listen_address(cfg.api.listen); a && !is_loopback(*a))
+      errors.push_back("api.listen: " + cfg.api.listen +
+                       " is not a loopback address; set api.token (or WEIR_API_TOKEN) to expose the admin API");
+  }
 
   if (!errors.empty()) {
     std::string msg = "config " + source + ": ";
@@ -343,6 +374,9 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
 }
 
 }  // namespace
+
+std::vector<std::string> ApiConfig::admin_tokens() const { return split_tokens(token); }
+std::vector<std::string> ApiConfig::read_tokens() const { return split_tokens(read_token); }
 
 const AppConfig* Config::find_app(std::string_view app) const {
   auto it = apps.find(std::string(app));

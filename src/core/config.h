@@ -81,6 +81,29 @@ struct SrtConfig {
   }
 };
 
+// The admin API (../shared/API.md): its own listener, never the players'.
+struct ApiConfig {
+  std::string listen = "127.0.0.1:1985";
+  std::string token;
+  std::string read_token;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("listen", listen, config::ListenAddress{},
+            "Address the admin API listens on, HOST:PORT (port 0 = any free port). Without a token it must be a "
+            "loopback address.");
+    v.field("token", token, config::NoCheck{},
+            "Bearer token(s) with the admin role (read and change), comma-separated, each at least 16 characters; "
+            "also WEIR_API_TOKEN. Empty: no token, and the API answers loopback clients only.");
+    v.field("read_token", read_token, config::NoCheck{},
+            "Bearer token(s) with the read role (GET only), comma-separated, each at least 16 characters.");
+  }
+
+  // The tokens of each role, split and trimmed.
+  std::vector<std::string> admin_tokens() const;
+  std::vector<std::string> read_tokens() const;
+};
+
 struct LimitsConfig {
   int64_t max_connections = 20000;
 
@@ -231,6 +254,7 @@ struct Config {
   RtmpConfig rtmp;
   HttpConfig http;
   SrtConfig srt;
+  ApiConfig api;
   LimitsConfig limits;
   std::map<std::string, AppConfig> apps;
 
@@ -245,6 +269,7 @@ struct Config {
     v.section("rtmp", rtmp);
     v.section("http", http);
     v.section("srt", srt);
+    v.section("api", api);
     v.section("limits", limits);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "

@@ -24,6 +24,9 @@ struct SocketAddress {
   std::string to_string() const;  // "1.2.3.4:5" or "[::1]:5"
 };
 
+// 127.0.0.0/8, ::1 and ::ffff:127.0.0.0/104.
+bool is_loopback(const SocketAddress& a);
+
 // A numeric IPv4/IPv6 host (or "localhost") and a port; names are refused.
 Result<SocketAddress> numeric_address(std::string_view host, uint16_t port);
 

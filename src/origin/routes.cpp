@@ -3,8 +3,6 @@
 #include <atomic>
 #include <mutex>
 
-#include <nlohmann/json.hpp>
-
 #include "core/tcp_conn.h"
 #include "core/timer.h"
 #include "origin/http_play.h"
@@ -65,39 +63,6 @@ void handle_health(Origin& origin, http::ExchangeRef ex) {
   }
 }
 
-nlohmann::json stream_json(const StreamStats& s) {
-  return {{"app", s.app},
-          {"name", s.name},
-          {"live", s.live},
-          {"publisher", {{"peer", s.publisher_peer}, {"protocol", s.publisher_protocol}}},
-          {"published_at_ms", s.published_at_ms},
-          {"publishes", s.publishes},
-          {"packets", s.packets},
-          {"bytes", s.bytes},
-          {"video_frames", s.video_frames},
-          {"keyframes", s.keyframes},
-          {"audio_frames", s.audio_frames},
-          {"last_dts_ms", s.last_dts},
-          {"loops_attached", s.loops},
-          {"ring", {{"packets", s.ring_packets}, {"bytes", s.ring_bytes}, {"duration_ms", s.ring_ms}}}};
-}
-
-void handle_streams(Origin& origin, http::ExchangeRef ex) {
-  nlohmann::json out;
-  if (ex->param("app").empty()) {
-    out = nlohmann::json::array();
-    for (auto& hub : origin.registry().list()) out.push_back(stream_json(hub->stats()));
-  } else {
-    auto hub = origin.registry().find(ex->param("app"), ex->param("stream"));
-    if (!hub) {
-      ex->respond(404, {{"Content-Type", "application/json"}}, R"({"error":"no such stream"})" "\n");
-      return;
-    }
-    out = stream_json(hub->stats());
-  }
-  ex->respond(200, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, out.dump() + "\n");
-}
-
 }  // namespace
 
 std::shared_ptr<const http::Router> build_routes(Origin& origin) {
@@ -108,8 +73,6 @@ std::shared_ptr<const http::Router> build_routes(Origin& origin) {
     ex->respond(200, {{"Content-Type", "text/plain; version=0.0.4"}, {"Cache-Control", "no-store"}},
                 metrics_text(*o));
   });
-  r->add("GET", "/api/streams", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
-  r->add("GET", "/api/streams/{app}/{stream}", [o](http::ExchangeRef ex) { handle_streams(*o, std::move(ex)); });
   r->add("GET", "/{app}/{stream}.flv", [o](http::ExchangeRef ex) { handle_flv_request(*o, std::move(ex)); });
   r->add("GET", "/{app}/{stream}.ts", [o](http::ExchangeRef ex) { handle_ts_request(*o, std::move(ex)); });
   origin.hls().add_routes(*r);

@@ -108,7 +108,7 @@ def pytest_runtest_makereport(item, call):
 # while the tests run (it did on the CI machine), so nothing under test may
 # bind them: the session holds whichever are free, and a test or tool that
 # forgets a port-0 override fails here as it would there.
-DEFAULT_PORTS = (("tcp", 1935), ("tcp", 8080), ("udp", 10080))
+DEFAULT_PORTS = (("tcp", 1935), ("tcp", 8080), ("tcp", 1985), ("udp", 10080))
 
 
 @pytest.fixture(scope="session", autouse=True)

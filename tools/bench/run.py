@@ -268,7 +268,8 @@ class Weir:
         cfg = self.workdir / "weir.yaml"
         cfg.write_text(f"workers: {workers}\nlog:\n  level: warn\napps:\n  live: {{}}\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEIR_")}
-        env.update(WEIR_RTMP_LISTEN="127.0.0.1:0", WEIR_HTTP_LISTEN="127.0.0.1:0", WEIR_SRT_LISTEN="127.0.0.1:0")
+        env.update(WEIR_RTMP_LISTEN="127.0.0.1:0", WEIR_HTTP_LISTEN="127.0.0.1:0", WEIR_SRT_LISTEN="127.0.0.1:0",
+                   WEIR_API_LISTEN="127.0.0.1:0")
         args = [str(binary), "-c", str(cfg)]
         if valgrind_out:
             args = ["valgrind", "--tool=callgrind", f"--callgrind-out-file={valgrind_out}"] + args
@@ -278,6 +279,7 @@ class Weir:
         info = json.loads(line)
         self.rtmp = info["rtmp"]
         self.http = info["http"]
+        self.api = info["api"]
         self.pid = self.proc.pid
 
     def _listening(self):
@@ -301,7 +303,7 @@ class Weir:
 
     def wait_stream(self):
         def live():
-            st, body = http_status(f"http://{self.http}/api/streams/live/{STREAM}")
+            st, body = http_status(f"http://{self.api}/api/v1/streams/live/{STREAM}")
             return st == 200
         wait_for(live, 20, "the stream on weir")
 

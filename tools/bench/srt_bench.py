@@ -133,6 +133,8 @@ http:
   listen: 127.0.0.1:0
 srt:
   listen: 127.0.0.1:0
+api:
+  listen: 127.0.0.1:0
 limits:
   max_connections: 0
 apps:
@@ -161,7 +163,7 @@ def srt_publish_url(info, app, latency):
 
 def wait_stream(info, app, timeout=15):
     deadline = time.monotonic() + timeout
-    url = f"http://{info['http']}/api/streams/{app}/bench"
+    url = f"http://{info['api']}/api/v1/streams/{app}/bench"
     while time.monotonic() < deadline:
         try:
             with urllib.request.urlopen(url, timeout=2) as r:

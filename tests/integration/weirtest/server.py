@@ -95,6 +95,8 @@ class WeirServer:
         self.info = None
         self.rtmp_addr = None
         self.http_addr = None
+        self.api_addr = None
+        self.api_token = None  # set by tests that configure api.token
         self.returncode = None
         self.stdout_lines = []
         self._stdout_event = threading.Event()
@@ -106,7 +108,8 @@ class WeirServer:
             self.config_path.write_text(self.config)
         else:
             self.config_path.write_text(to_yaml(self.config) + "\n")
-        env = {"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0", "WEIR_SRT_LISTEN": "127.0.0.1:0"}
+        env = {"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0", "WEIR_SRT_LISTEN": "127.0.0.1:0",
+               "WEIR_API_LISTEN": "127.0.0.1:0"}
         env.update(self.env_extra)
         self._log = open(self.log_path, "wb")
         self.proc = subprocess.Popen([self.binary, "-c", str(self.config_path)], stdin=subprocess.DEVNULL,
@@ -126,6 +129,7 @@ class WeirServer:
         assert self.info.get("event") == "listening", f"first stdout line is not the listening event: {line!r}"
         self.rtmp_addr = _split_addr(self.info["rtmp"])
         self.http_addr = _split_addr(self.info["http"])
+        self.api_addr = _split_addr(self.info["api"])
         self.wait_healthy()
         return self
 
@@ -231,18 +235,27 @@ class WeirServer:
     def metric(self, name):
         return self.metrics().get(name, 0.0)
 
-    def api(self, path="/api/streams"):
-        r = self.get(path)
+    def api_get(self, path, **kw):
+        """GET on the admin API listener (with the bearer token if one is set)."""
+        headers = dict(kw.pop("headers", {}) or {})
+        if self.api_token:
+            headers.setdefault("Authorization", f"Bearer {self.api_token}")
+        return httpc.get(self.api_addr, path, headers=headers, **kw)
+
+    def api(self, path="/api/v1/streams?limit=1000"):
+        """JSON from the admin API; a list route gives its items; None on 404."""
+        r = self.api_get(path)
         if r.status == 404:
             return None
         assert r.status == 200, f"{path} answered {r.status}: {r.body[:200]!r}"
-        return json.loads(r.body)
+        body = json.loads(r.body)
+        return body["items"] if isinstance(body, dict) and "items" in body else body
 
     def stream_info(self, app="live", name="s"):
-        return self.api(f"/api/streams/{app}/{name}")
+        return self.api(f"/api/v1/streams/{app}/{name}")
 
     def wait_stream(self, app="live", name="s", pred=None, timeout=15.0, what=None):
-        """Waits until /api/streams/{app}/{name} exists (and pred(info) is true)."""
+        """Waits until /api/v1/streams/{app}/{name} exists (and pred(info) is true)."""
         deadline = time.monotonic() + timeout
         info = None
         while time.monotonic() < deadline:
