@@ -10,7 +10,10 @@
 
 namespace weir::core {
 
-class Status {
+// [[nodiscard]]: a Status nobody looks at is an error nobody handles; the
+// build makes ignoring one an error (-Werror=unused-result). Write
+// `(void)expr;` only where dropping the error is the right thing, and say why.
+class [[nodiscard]] Status {
  public:
   Status() = default;  // ok
   static Status ok() { return Status(); }
@@ -34,7 +37,7 @@ class Status {
 };
 
 template <class T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T v) : v_(std::move(v)) {}
   Result(Status s) : v_(std::move(s)) {}

@@ -90,15 +90,15 @@ size_t ChunkReader::parse_header(core::ByteView in, Header& h) {
   const ChunkStream* cs = find_stream(h.csid);
   bool known = cs && cs->has_header;
   if (h.fmt != 0 && !known && !(h.fmt == 1 && h.csid == 2)) {
-    fail(core::Status::errorf("rtmp chunk: fmt {} chunk on chunk stream {} with no previous header",
-                              h.fmt, h.csid));
+    failure_ = core::Status::errorf("rtmp chunk: fmt {} chunk on chunk stream {} with no previous header",
+                              h.fmt, h.csid);
     return 0;
   }
   if (cs && cs->in_message && h.fmt != 3) {
-    fail(core::Status::errorf(
+    failure_ = core::Status::errorf(
         "rtmp chunk: fmt {} header on chunk stream {} while its message is incomplete ({} of {} "
         "bytes)",
-        h.fmt, h.csid, cs->received, cs->length));
+        h.fmt, h.csid, cs->received, cs->length);
     return 0;
   }
   size_t mh = kMessageHeaderSize[h.fmt];
@@ -115,9 +115,9 @@ size_t ChunkReader::parse_header(core::ByteView in, Header& h) {
     h.length = be24(m + 3);
     h.type_id = m[6];
     if (h.length > limits_.max_message_size) {
-      fail(core::Status::errorf(
+      failure_ = core::Status::errorf(
           "rtmp chunk: message length {} exceeds max_message_size {} (chunk stream {}, type {})",
-          h.length, limits_.max_message_size, h.csid, h.type_id));
+          h.length, limits_.max_message_size, h.csid, h.type_id);
       return 0;
     }
   }

@@ -1,8 +1,6 @@
 #include "core/clock.h"
 #include "origin/hls/flv_timeshift.h"
 
-#include <openssl/evp.h>
-
 #include <chrono>
 #include <deque>
 
@@ -15,6 +13,7 @@
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
 #include "protocol/flv_writer.h"
+#include "protocol/hls_aes.h"
 #include "protocol/ts_demuxer.h"
 
 namespace weir::origin::hls {
@@ -26,20 +25,6 @@ constexpr size_t kMaxSegmentFile = 256 << 20;
 
 
 
-core::Result<core::Slice> decrypt(const core::Slice& in, const std::array<uint8_t, 16>& key, uint64_t msn) {
-  uint8_t iv[16] = {0};
-  for (int i = 0; i < 8; ++i) iv[15 - i] = uint8_t(msn >> (8 * i));
-  core::ByteWriter out(in.size() + 16);
-  uint8_t* dst = out.grow(in.size() + 16);
-  int n1 = 0, n2 = 0;
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  bool ok = EVP_DecryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key.data(), iv) == 1 &&
-            EVP_DecryptUpdate(ctx, dst, &n1, in.data(), int(in.size())) == 1 &&
-            EVP_DecryptFinal_ex(ctx, dst + n1, &n2) == 1;
-  EVP_CIPHER_CTX_free(ctx);
-  if (!ok) return core::Status::error("segment does not decrypt");
-  return out.finish().sub(0, size_t(n1 + n2));
-}
 
 class TimeshiftFlv final : public http::StreamSink, public std::enable_shared_from_this<TimeshiftFlv> {
  public:
@@ -113,7 +98,7 @@ class TimeshiftFlv final : public http::StreamSink, public std::enable_shared_fr
     if (info.key_id) {
       std::array<uint8_t, 16> key;
       if (!store_->key(info.key_id, key)) return finish("segment key missing");
-      auto clear = decrypt(bytes, key, msn_);
+      auto clear = protocol::hls_aes_decrypt(key, msn_, bytes.view());
       if (!clear) return finish(clear.error());
       bytes = std::move(*clear);
     }

@@ -1,8 +1,6 @@
 #include "core/clock.h"
 #include "origin/hls/packager.h"
 
-#include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <chrono>
 #include <cmath>
@@ -13,6 +11,7 @@
 #include "origin/loop_hub.h"
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
+#include "protocol/hls_aes.h"
 
 namespace weir::origin::hls {
 
@@ -306,7 +305,17 @@ void HlsPackager::finish_segment(int64_t end_dts) {
   if (ts_ok_) {
     ts_.flush(ts_buf_);
     ts = ts_buf_.finish();
-    if (store_->config().hls.encryption == "aes-128") ts = encrypt(next_msn_, std::move(ts), key_id);
+    if (store_->config().hls.encryption == "aes-128") {
+      auto sealed = encrypt(next_msn_, ts, key_id);
+      if (!sealed) {
+        // Never serve in the clear what the playlist says is encrypted.
+        spdlog::error("hls {}/{}: MPEG-TS output stopped: {}", store_->app(), store_->name(), sealed.error());
+        ts_ok_ = false;
+        ts = core::Slice();
+      } else {
+        ts = std::move(*sealed);
+      }
+    }
     // Live-edge segments are fetched by every viewer: a memfd lets the HTTP
     // connections sendfile() them (StreamHls moves them to the heap later).
     if (!ts.empty()) ts = core::Slice(core::Buffer::memfd_copy_of(ts.view()));
@@ -323,29 +332,18 @@ void HlsPackager::finish_segment(int64_t end_dts) {
   if (disk_) disk_->pump();
 }
 
-core::Slice HlsPackager::encrypt(uint64_t msn, core::Slice clear, uint64_t& key_id) {
+core::Result<core::Slice> HlsPackager::encrypt(uint64_t msn, const core::Slice& clear, uint64_t& key_id) {
   const uint64_t rotation = uint64_t(store_->config().hls.key_rotation_segments);
   uint64_t id = 1 + (msn - store_->msn_base()) / rotation;
   if (id != key_id_) {
-    RAND_bytes(key_.data(), int(key_.size()));
+    auto key = protocol::make_hls_aes_key();
+    if (!key) return key.status();
+    key_ = *key;
     key_id_ = id;
     store_->set_key(id, key_);
   }
   key_id = id;
-  // No IV attribute in EXT-X-KEY: the IV is the media sequence number as a
-  // 128-bit big-endian integer (RFC 8216 5.2).
-  uint8_t iv[16] = {0};
-  for (int i = 0; i < 8; ++i) iv[15 - i] = uint8_t(msn >> (8 * i));
-  core::ByteWriter out(clear.size() + 16);
-  uint8_t* dst = out.grow(clear.size() + 16);
-  int n1 = 0, n2 = 0;
-  EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
-  EVP_EncryptInit_ex(ctx, EVP_aes_128_cbc(), nullptr, key_.data(), iv);
-  EVP_EncryptUpdate(ctx, dst, &n1, clear.data(), int(clear.size()));
-  EVP_EncryptFinal_ex(ctx, dst + n1, &n2);
-  EVP_CIPHER_CTX_free(ctx);
-  core::Slice all = out.finish();
-  return all.sub(0, size_t(n1 + n2));
+  return protocol::hls_aes_encrypt(key_, msn, clear.view());
 }
 
 void HlsPackager::maintain() {

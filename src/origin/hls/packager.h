@@ -66,7 +66,7 @@ class HlsPackager final : public Consumer {
   void finish_segment(int64_t end_dts);
   void cut_part();
   void publish_init();
-  core::Slice encrypt(uint64_t msn, core::Slice clear, uint64_t& key_id);
+  core::Result<core::Slice> encrypt(uint64_t msn, const core::Slice& clear, uint64_t& key_id);
   void maintain();  // idle check, spill and delete jobs
 
   Origin& origin_;
