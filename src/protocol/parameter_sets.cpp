@@ -27,10 +27,26 @@ std::vector<ByteView> views(const std::vector<Slice>& slices) {
   return out;
 }
 
-Slice join_annexb(const std::vector<std::vector<ByteView>>& groups) {
+// What Annex B cannot carry (H.264 7.4.1 / B.2, H.265 7.4.2 / B.2): a NAL
+// unit with 00 00 00, 00 00 01 or 00 00 02 inside (emulation prevention
+// missing) or ending in a zero byte (it would read as part of the next start
+// code). Real encoders never write either.
+bool annexb_safe(ByteView nal) {
+  if (nal.empty() || nal.back() == 0) return false;
+  for (size_t i = 2; i < nal.size(); ++i) {
+    if (nal[i - 2] == 0 && nal[i - 1] == 0 && nal[i] <= 2) return false;
+  }
+  return true;
+}
+
+core::Result<Slice> join_annexb(const std::vector<std::vector<ByteView>>& groups) {
   core::ByteWriter w(256);
   for (const auto& g : groups) {
     for (ByteView nal : g) {
+      if (!annexb_safe(nal)) {
+        return Status::errorf("a parameter set of {} bytes lacks emulation prevention or ends in a zero byte, "
+                              "so Annex B cannot carry it", nal.size());
+      }
       w.u32be(1);
       w.bytes(nal);
     }

@@ -39,7 +39,9 @@ core::Result<core::Slice> avc_config_from_extradata(core::ByteView extradata);
 core::Result<core::Slice> hevc_config_from_extradata(core::ByteView extradata);
 
 // A record's parameter sets in Annex B form with 4-byte start codes: SPS then
-// PPS (avcC), VPS, SPS, PPS (hvcC).
+// PPS (avcC), VPS, SPS, PPS (hvcC). Fails for a NAL unit Annex B cannot
+// carry (a start code pattern inside, or a zero last byte; no real encoder
+// writes either).
 core::Result<core::Slice> avc_config_to_annexb(core::ByteView avcc);
 core::Result<core::Slice> hevc_config_to_annexb(core::ByteView hvcc);
 
