@@ -3,11 +3,12 @@
 // on a pool thread and returns a value (Status or Result<T>); its `done` is
 // posted back with Loop::post and always runs on the owner loop's thread.
 //
-// Threads: submit(), Strand::submit(), Token::cancel(), stats() and stop() may
-// be called from any thread except a pool thread (stop() joins them). `work`
-// runs on a pool thread; `done` on the owner loop's thread; neither may throw
-// across that loop (a `work` that throws is caught: `done` receives an error
-// Status "worker job threw: ...").
+// Threads: submit(), Strand::submit(), Token::cancel() and stats() may be
+// called from any thread (a job may submit more); stop() from any thread but
+// a pool thread (it joins them). `work` runs on a pool thread, `done` on the
+// owner loop's thread. A `work` that throws is caught: `done` receives an
+// error Status "worker job threw: ...". `done` itself must not throw (it runs
+// inside a libuv callback).
 //
 // Bounds and overflow actions (every one counted in Stats):
 //  - Pool queue: at most `max_queued` jobs waiting (plain and strand jobs

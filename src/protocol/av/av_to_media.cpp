@@ -44,19 +44,13 @@ core::Result<AvToMedia> AvToMedia::create(const AVCodecParameters& par, AVRation
   if (a.codec_ == Codec::kH264 || a.codec_ == Codec::kHEVC) {
     a.annexb_ = extra.empty() || has_start_code_prefix(extra);
     if (!a.annexb_) {
-      if (a.codec_ == Codec::kH264) {
-        auto c = parse_avc_decoder_config(extra);
-        if (!c) return c.status();
-        a.nal_length_size_ = c->nal_length_size;
-      } else {
-        auto c = parse_hevc_decoder_config(extra);
-        if (!c) return c.status();
-        a.nal_length_size_ = c->nal_length_size;
-      }
+      auto r = parse_nal_record(a.codec_, extra, false);
+      if (!r) return r.status();
+      a.nal_length_size_ = r->nal_length_size;
     }
   }
   bool config_now = !extra.empty() || a.codec_ == Codec::kOpus ||
-                    (a.codec_ == Codec::kVP9 && par.format != -1 /* AV_PIX_FMT_NONE */);
+                    (a.codec_ == Codec::kVP9 && par.format != AV_PIX_FMT_NONE);
   if (config_now) {
     auto c = config_from_codec_parameters(par, 0);
     if (!c) return c.status();

@@ -74,39 +74,16 @@ Status reset(AVCodecParameters* par) {
   return Status::ok();
 }
 
-Status video_from_h264(ByteView record, AVCodecParameters* par, BitstreamForm form) {
-  auto c = parse_avc_decoder_config(record);
-  if (!c) return c.status();
-  if (c->sps.empty() || c->pps.empty()) return Status::error("avcC: no SPS or no PPS");
-  auto sps = parse_h264_sps(c->sps[0].view());
-  if (!sps) return sps.status();
-  par->width = int(sps->width);
-  par->height = int(sps->height);
-  par->profile = sps->profile_idc;
-  par->level = sps->level_idc;
-  par->format = yuv_format(sps->chroma_format_idc, sps->bit_depth_luma);
-  if (form == BitstreamForm::kLengthPrefixed) return set_extradata(par, record);
-  auto annexb = avc_config_to_annexb(record);
-  if (!annexb) return annexb.status();
-  return set_extradata(par, annexb->view());
-}
-
-Status video_from_hevc(ByteView record, AVCodecParameters* par, BitstreamForm form) {
-  auto c = parse_hevc_decoder_config(record);
-  if (!c) return c.status();
-  auto sps_list = c->nalus_of_type(kHevcNalSps);
-  if (sps_list.empty()) return Status::error("hvcC: no SPS");
-  auto sps = parse_hevc_sps(sps_list[0].view());
-  if (!sps) return sps.status();
-  par->width = int(sps->width);
-  par->height = int(sps->height);
-  par->profile = sps->general_profile_idc;
-  par->level = sps->general_level_idc;
-  par->format = yuv_format(sps->chroma_format_idc, sps->bit_depth_luma);
-  if (form == BitstreamForm::kLengthPrefixed) return set_extradata(par, record);
-  auto annexb = hevc_config_to_annexb(record);
-  if (!annexb) return annexb.status();
-  return set_extradata(par, annexb->view());
+Status video_from_nal_record(Codec codec, ByteView record, AVCodecParameters* par, BitstreamForm form) {
+  bool annexb = form == BitstreamForm::kAnnexB;
+  auto r = parse_nal_record(codec, record, annexb);
+  if (!r) return r.status();
+  par->width = int(r->width);
+  par->height = int(r->height);
+  par->profile = r->profile;
+  par->level = r->level;
+  par->format = yuv_format(r->chroma_format, r->bit_depth);
+  return set_extradata(par, annexb ? r->annexb.view() : record);
 }
 
 Status video_from_av1(ByteView record, AVCodecParameters* par) {
@@ -279,8 +256,8 @@ Status codec_parameters_from_config(const core::MediaPacket& config, AVCodecPara
   par->codec_id = id.value();
   Status s;
   switch (config.codec) {
-    case Codec::kH264: s = video_from_h264(record, par, form); break;
-    case Codec::kHEVC: s = video_from_hevc(record, par, form); break;
+    case Codec::kH264:
+    case Codec::kHEVC: s = video_from_nal_record(config.codec, record, par, form); break;
     case Codec::kAV1: s = video_from_av1(record, par); break;
     case Codec::kVP9: s = video_from_vp9(record, par); break;
     case Codec::kAAC: s = audio_from_aac(record, par); break;
@@ -400,6 +377,44 @@ core::Result<core::MediaPacket> make_config_packet(Codec codec, ByteView record,
     return Status::errorf("{} config tag did not parse back as a config", core::codec_name(codec));
   }
   return pkt;
+}
+
+core::Result<NalRecord> parse_nal_record(Codec codec, ByteView record, bool with_annexb) {
+  NalRecord r;
+  // H264SpsInfo and HevcSpsInfo share these fields.
+  auto fill = [&r](uint8_t nal_length_size, const auto& sps, int profile, int level) {
+    r.nal_length_size = nal_length_size;
+    r.width = sps.width;
+    r.height = sps.height;
+    r.profile = profile;
+    r.level = level;
+    r.chroma_format = sps.chroma_format_idc;
+    r.bit_depth = sps.bit_depth_luma;
+  };
+  core::Result<Slice> annexb = Slice();
+  if (codec == Codec::kH264) {
+    auto c = parse_avc_decoder_config(record);
+    if (!c) return c.status();
+    if (c->sps.empty() || c->pps.empty()) return Status::error("avcC: no SPS or no PPS");
+    auto sps = parse_h264_sps(c->sps[0].view());
+    if (!sps) return sps.status();
+    fill(c->nal_length_size, sps.value(), sps->profile_idc, sps->level_idc);
+    if (with_annexb) annexb = avc_config_to_annexb(record);
+  } else if (codec == Codec::kHEVC) {
+    auto c = parse_hevc_decoder_config(record);
+    if (!c) return c.status();
+    auto sps_list = c->nalus_of_type(kHevcNalSps);
+    if (sps_list.empty()) return Status::error("hvcC: no SPS");
+    auto sps = parse_hevc_sps(sps_list[0].view());
+    if (!sps) return sps.status();
+    fill(c->nal_length_size, sps.value(), sps->general_profile_idc, sps->general_level_idc);
+    if (with_annexb) annexb = hevc_config_to_annexb(record);
+  } else {
+    return Status::errorf("{} has no NAL unit record", core::codec_name(codec));
+  }
+  if (!annexb) return annexb.status();
+  r.annexb = annexb.value();
+  return r;
 }
 
 int64_t to_ms(int64_t ts, AVRational tb) {

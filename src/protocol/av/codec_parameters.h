@@ -67,6 +67,21 @@ core::Result<std::optional<core::MediaPacket>> config_from_codec_parameters(cons
 // vpcC, ASC, OpusHead), checked by make_media_packet.
 core::Result<core::MediaPacket> make_config_packet(core::Codec codec, core::ByteView record, int64_t dts_ms);
 
+// What an avcC (H.264) or hvcC (HEVC) record says, as the conversions use
+// it: the NAL length size, the first SPS's picture, and on request the
+// parameter sets in Annex B form (4-byte start codes).
+struct NalRecord {
+  uint8_t nal_length_size = 4;
+  uint32_t width = 0;
+  uint32_t height = 0;
+  int profile = 0;
+  int level = 0;
+  int chroma_format = 1;  // 0 monochrome, 1 4:2:0, 2 4:2:2, 3 4:4:4
+  int bit_depth = 8;
+  core::Slice annexb;     // empty unless asked for
+};
+core::Result<NalRecord> parse_nal_record(core::Codec codec, core::ByteView record, bool with_annexb);
+
 // Timestamp conversion, rounding to the nearest tick with halves away from
 // zero (av_rescale_q_rnd AV_ROUND_NEAR_INF). AV_NOPTS_VALUE stays as is.
 int64_t to_ms(int64_t ts, AVRational time_base);

@@ -72,30 +72,12 @@ Status MediaToAv::set_config(const MediaPacket& config) {
   if (!config.is_config()) return Status::errorf("{} packet at {} ms is not a config packet", name, config.dts);
   bool annexb = options_.form == BitstreamForm::kAnnexB;
   switch (codec_) {
-    case Codec::kH264: {
-      auto c = parse_avc_decoder_config(record);
-      if (!c) return c.status();
-      Slice sets;
-      if (annexb) {
-        auto a = avc_config_to_annexb(record);
-        if (!a) return a.status();
-        sets = a.value();
-      }
-      nal_length_size_ = c->nal_length_size;
-      parameter_sets_ = sets;
-      return Status::ok();
-    }
+    case Codec::kH264:
     case Codec::kHEVC: {
-      auto c = parse_hevc_decoder_config(record);
-      if (!c) return c.status();
-      Slice sets;
-      if (annexb) {
-        auto a = hevc_config_to_annexb(record);
-        if (!a) return a.status();
-        sets = a.value();
-      }
-      nal_length_size_ = c->nal_length_size;
-      parameter_sets_ = sets;
+      auto r = parse_nal_record(codec_, record, annexb);
+      if (!r) return r.status();
+      nal_length_size_ = r->nal_length_size;
+      parameter_sets_ = r->annexb;
       return Status::ok();
     }
     case Codec::kAV1: {

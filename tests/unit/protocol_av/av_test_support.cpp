@@ -289,6 +289,23 @@ std::vector<Stream> demux_mp4(const std::vector<uint8_t>& file) {
   return out;
 }
 
+std::vector<core::MediaPacket> to_media(const AVCodecParameters& par, AVRational time_base,
+                                        const std::vector<PacketPtr>& packets, protocol::av::AvToMedia::Stats* stats) {
+  auto conv = protocol::av::AvToMedia::create(par, time_base);
+  INFO((conv.is_ok() ? std::string() : conv.error()));
+  REQUIRE(conv);
+  std::vector<core::MediaPacket> out;
+  for (const PacketPtr& p : packets) {
+    core::Status s = conv->convert(*p, out);
+    INFO(s.message());
+    REQUIRE(s);
+  }
+  if (stats) *stats = conv->stats();
+  return out;
+}
+
+std::vector<uint8_t> bytes(core::ByteView v) { return std::vector<uint8_t>(v.begin(), v.end()); }
+
 std::vector<PacketPtr> clone_all(const std::vector<PacketPtr>& packets) {
   std::vector<PacketPtr> out;
   for (const PacketPtr& p : packets) out.emplace_back(av_packet_clone(p.get()));

@@ -14,6 +14,7 @@ extern "C" {
 
 #include "core/media_packet.h"
 #include "protocol/av/av_ptr.h"
+#include "protocol/av/av_to_media.h"
 
 namespace weir::test {
 
@@ -68,6 +69,13 @@ struct Stream {
 // Fragmented MP4 in memory (libavformat's mov muxer), and back.
 std::vector<uint8_t> mux_mp4(const std::vector<const Stream*>& streams);
 std::vector<Stream> demux_mp4(const std::vector<uint8_t>& file);
+
+// AvToMedia over a whole stream; REQUIREs every packet converts.
+std::vector<core::MediaPacket> to_media(const AVCodecParameters& par, AVRational time_base,
+                                        const std::vector<protocol::av::PacketPtr>& packets,
+                                        protocol::av::AvToMedia::Stats* stats = nullptr);
+
+std::vector<uint8_t> bytes(core::ByteView v);
 
 // Copies of packets (AvToMedia/MediaToAv take and fill AVPackets).
 std::vector<protocol::av::PacketPtr> clone_all(const std::vector<protocol::av::PacketPtr>& packets);

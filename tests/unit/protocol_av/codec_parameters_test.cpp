@@ -27,23 +27,6 @@ using test::Encoded;
 
 namespace {
 
-std::vector<uint8_t> bytes(core::ByteView v) { return std::vector<uint8_t>(v.begin(), v.end()); }
-
-std::vector<MediaPacket> convert_all(const AVCodecParameters& par, AVRational tb, const std::vector<PacketPtr>& packets,
-                                     AvToMedia::Stats* stats = nullptr) {
-  auto conv = AvToMedia::create(par, tb);
-  INFO((conv.is_ok() ? std::string() : conv.error()));
-  REQUIRE(conv);
-  std::vector<MediaPacket> out;
-  for (const PacketPtr& p : packets) {
-    core::Status s = conv->convert(*p, out);
-    INFO(s.message());
-    REQUIRE(s);
-  }
-  if (stats) *stats = conv->stats();
-  return out;
-}
-
 void set_extradata(AVCodecParameters* par, const std::vector<uint8_t>& v) {
   av_freep(&par->extradata);
   par->extradata_size = 0;
@@ -110,18 +93,18 @@ TEST_CASE("protocol_av: libx264's Annex B extradata and FFmpeg's avcC give the s
   REQUIRE(b);
   REQUIRE(a->has_value());
   REQUIRE(b->has_value());
-  CHECK(bytes((*a)->body.view()) == bytes((*b)->body.view()));
+  CHECK(test::bytes((*a)->body.view()) == test::bytes((*b)->body.view()));
 
   // And the frames agree too: Annex B input and length-prefixed input make
   // the same payloads, timing and key frames.
-  auto from_annexb = convert_all(*e.par, e.time_base, e.packets);
-  auto from_avcc = convert_all(*mp4.par, mp4.time_base, mp4.packets);
+  auto from_annexb = test::to_media(*e.par, e.time_base, e.packets);
+  auto from_avcc = test::to_media(*mp4.par, mp4.time_base, mp4.packets);
   REQUIRE(from_annexb.size() == from_avcc.size());
   for (size_t i = 0; i < from_annexb.size(); ++i) {
     INFO("packet " << i);
     const MediaPacket& a = from_annexb[i];
     const MediaPacket& b = from_avcc[i];
-    CHECK(bytes(a.payload()) == bytes(b.payload()));
+    CHECK(test::bytes(a.payload()) == test::bytes(b.payload()));
     // The MP4 muxer shifts the timeline to start at 0; the spacing stays
     // (each side rounded to ms on its own: within 1 ms).
     CHECK(std::abs((b.dts - a.dts) - (from_avcc[0].dts - from_annexb[0].dts)) <= 1);
@@ -142,7 +125,7 @@ TEST_CASE("protocol_av: libx265's Annex B extradata and FFmpeg's hvcC give the s
   auto b = config_from_codec_parameters(*mp4.par);
   REQUIRE(a);
   REQUIRE(b);
-  CHECK(bytes((*a)->body.view()) == bytes((*b)->body.view()));
+  CHECK(test::bytes((*a)->body.view()) == test::bytes((*b)->body.view()));
   // Enhanced RTMP header, hvc1 SequenceStart.
   auto info = parse_video_tag((*a)->body.view());
   REQUIRE(info);
@@ -158,13 +141,13 @@ TEST_CASE("protocol_av: without extradata the config comes from the first key fr
   Encoded inband = test::encode_video("libx264", o);
   CHECK(inband.par->extradata_size == 0);
   AvToMedia::Stats stats;
-  auto media = convert_all(*inband.par, inband.time_base, inband.packets, &stats);
+  auto media = test::to_media(*inband.par, inband.time_base, inband.packets, &stats);
   CHECK(stats.configs == 1);
   CHECK(stats.dropped_before_config == 0);
   REQUIRE(media.front().is_config());
   auto want = config_from_codec_parameters(*global.par);
   REQUIRE(want);
-  CHECK(bytes(media.front().body.view()) == bytes((*want)->body.view()));
+  CHECK(test::bytes(media.front().body.view()) == test::bytes((*want)->body.view()));
 
   SECTION("frames before the first key frame are dropped and counted") {
     auto tail = test::clone_all(inband.packets);
@@ -198,7 +181,7 @@ TEST_CASE("protocol_av: AAC in ADTS without extradata learns its config from the
   }
   auto par = test::clone(e.par.get());
   set_extradata(par.get(), {});
-  auto media = convert_all(*par, e.time_base, adts);
+  auto media = test::to_media(*par, e.time_base, adts);
   REQUIRE(media.front().is_config());
   auto got = parse_aac_audio_specific_config(media.front().payload());
   REQUIRE(got);
@@ -210,7 +193,7 @@ TEST_CASE("protocol_av: AAC in ADTS without extradata learns its config from the
   CHECK(audio->sound_channels == 1);  // the FLV mono bit follows the ASC
   // The raw frames are the encoder's (ADTS header gone).
   REQUIRE(media.size() == e.packets.size() + 1);
-  CHECK(bytes(media[1].payload()) == bytes(core::ByteView(e.packets[0]->data, size_t(e.packets[0]->size))));
+  CHECK(test::bytes(media[1].payload()) == test::bytes(core::ByteView(e.packets[0]->data, size_t(e.packets[0]->size))));
 }
 
 TEST_CASE("protocol_av: Opus without extradata gets an OpusHead from its parameters") {
@@ -284,7 +267,7 @@ TEST_CASE("protocol_av: malformed configs and packets are refused with a message
   test::VideoOptions few;
   few.frames = 3;
   Encoded e = test::encode_video("libx264", few);
-  auto media = convert_all(*e.par, e.time_base, e.packets);
+  auto media = test::to_media(*e.par, e.time_base, e.packets);
   s = codec_parameters_from_config(media[1], out.get());
   REQUIRE_FALSE(s);
   CHECK_THAT(s.message(), Catch::Contains("not a config packet"));
@@ -318,4 +301,62 @@ TEST_CASE("protocol_av: malformed configs and packets are refused with a message
   REQUIRE_FALSE(s);
   CHECK_THAT(s.message(), Catch::Contains("empty"));
   CHECK(sink.empty());
+}
+
+TEST_CASE("protocol_av: a mid-stream SPS change emits a new config that decoders follow") {
+  // Two encoder runs without global headers (SPS/PPS in-band at key frames),
+  // back to back: 128x72 then 64x64, as a publisher that changes resolution.
+  test::VideoOptions a;
+  a.frames = 6;
+  a.global_header = false;
+  a.max_b_frames = 0;
+  test::VideoOptions b = a;
+  b.width = 64;
+  b.height = 64;
+  Encoded first = test::encode_video("libx264", a);
+  Encoded second = test::encode_video("libx264", b);
+  std::vector<PacketPtr> joined = test::clone_all(first.packets);
+  for (PacketPtr& p : test::clone_all(second.packets)) {
+    p->pts += a.frames;
+    p->dts += a.frames;
+    joined.push_back(std::move(p));
+  }
+  AvToMedia::Stats stats;
+  auto media = test::to_media(*first.par, first.time_base, joined, &stats);
+  CHECK(stats.configs == 2);
+  std::vector<const MediaPacket*> configs;
+  for (const MediaPacket& m : media) {
+    if (m.is_config()) configs.push_back(&m);
+  }
+  REQUIRE(configs.size() == 2);
+  CHECK(configs[1]->dts == 200);  // at the frame that changed it (frame 6 at 30 fps)
+
+  for (BitstreamForm form : {BitstreamForm::kLengthPrefixed, BitstreamForm::kAnnexB}) {
+    INFO("form " << int(form));
+    auto par = make_codec_parameters();
+    REQUIRE(codec_parameters_from_config(media.front(), par.get(), form));
+    CHECK(par->width == 128);
+    auto conv = MediaToAv::create(media.front(), MediaToAvOptions{AVRational{1, 1000}, form, true});
+    REQUIRE(conv);
+    std::vector<PacketPtr> packets;
+    for (const MediaPacket& m : media) {
+      if (m.is_config()) {
+        REQUIRE(conv->set_config(m));
+        continue;
+      }
+      PacketPtr p = make_packet();
+      REQUIRE(conv->convert(m, p.get()));
+      packets.push_back(std::move(p));
+    }
+    auto frames = test::decode(par.get(), AVRational{1, 1000}, packets);
+    REQUIRE(frames.size() == 12);
+    for (size_t i = 0; i < frames.size(); ++i) {
+      CHECK(frames[i].width == (i < 6 ? 128 : 64));
+      CHECK(frames[i].height == (i < 6 ? 72 : 64));
+    }
+    auto later = make_codec_parameters();
+    REQUIRE(codec_parameters_from_config(*configs[1], later.get(), form));
+    CHECK(later->width == 64);
+    CHECK(later->height == 64);
+  }
 }

@@ -29,17 +29,10 @@ using test::Encoded;
 namespace {
 
 std::vector<MediaPacket> to_media(const Encoded& e) {
-  auto conv = AvToMedia::create(*e.par, e.time_base);
-  INFO((conv.is_ok() ? std::string() : conv.error()));
-  REQUIRE(conv);
-  std::vector<MediaPacket> out;
-  for (const PacketPtr& p : e.packets) {
-    core::Status s = conv->convert(*p, out);
-    INFO(s.message());
-    REQUIRE(s);
-  }
-  CHECK(conv->stats().dropped_before_config == 0);
-  CHECK(conv->stats().frames == e.packets.size());
+  AvToMedia::Stats stats;
+  auto out = test::to_media(*e.par, e.time_base, e.packets, &stats);
+  CHECK(stats.dropped_before_config == 0);
+  CHECK(stats.frames == e.packets.size());
   return out;
 }
 
@@ -134,15 +127,13 @@ void check_same(const std::vector<test::DecodedFrame>& want, const std::vector<t
   }
 }
 
-std::vector<uint8_t> bytes(core::ByteView v) { return std::vector<uint8_t>(v.begin(), v.end()); }
-
 // The sequence header OBU of an AV1 temporal unit, whole.
 std::vector<uint8_t> av1_sequence_header_obu(const AVPacket& p) {
   std::vector<Obu> obus;
   core::ByteView data(p.data, size_t(p.size));
   REQUIRE(split_obus(data, obus));
   for (const Obu& o : obus) {
-    if (o.type == kObuSequenceHeader) return bytes(data.subspan(o.offset, o.size));
+    if (o.type == kObuSequenceHeader) return test::bytes(data.subspan(o.offset, o.size));
   }
   return {};
 }
@@ -263,7 +254,7 @@ TEST_CASE("protocol_av: AV1 (libaom-av1) round trip") {
     auto cfg = config_from_codec_parameters(*par);
     INFO((cfg.is_ok() ? std::string() : cfg.error()));
     REQUIRE(cfg);
-    CHECK(bytes((*cfg)->body.view()) == bytes(media.front().body.view()));
+    CHECK(test::bytes((*cfg)->body.view()) == test::bytes(media.front().body.view()));
   }
   auto c = parse_av1_codec_config(media.front().payload());
   REQUIRE(c);
