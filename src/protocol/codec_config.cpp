@@ -288,6 +288,18 @@ uint8_t aac_sampling_frequency_index(uint32_t hz) {
   return 15;
 }
 
+uint16_t aac_channel_count(uint8_t channel_configuration) {
+  switch (channel_configuration) {
+    case 0: return 2;  // program config element; the decoder reads it from the ASC
+    case 7: return 8;
+    case 11: return 7;
+    case 12:
+    case 14: return 8;
+    case 13: return 24;
+    default: return channel_configuration <= 6 ? channel_configuration : 2;
+  }
+}
+
 namespace {
 
 bool read_aot(BitReader& br, uint8_t& aot) {

@@ -141,6 +141,10 @@ uint32_t aac_sampling_frequency(uint8_t index);
 uint8_t aac_sampling_frequency_index(uint32_t hz);
 
 core::Result<AacConfig> parse_aac_audio_specific_config(core::ByteView asc);
+// Output channels for a channelConfiguration (14496-3 1.6.3.4, 23003-3 for
+// 11..14); 2 for 0 (a program config element decides, the decoder reads it)
+// and for reserved values.
+uint16_t aac_channel_count(uint8_t channel_configuration);
 // AudioSpecificConfig with a zero GASpecificConfig (1024-sample frames), e.g.
 // 0x12 0x10 for AAC LC 44.1 kHz stereo. Used to create the FLV AAC sequence
 // header from ADTS input.

@@ -450,12 +450,40 @@ core::Result<core::MediaPacket> make_media_packet(uint8_t flv_tag_type, int64_t 
   }
 }
 
-core::Slice build_video_tag_legacy(uint8_t codec_id, uint8_t frame_type, uint8_t packet_type,
-                                   int32_t cts, ByteView payload) {
-  core::ByteWriter w(payload.size() + 5);
+void append_video_tag_header_legacy(core::ByteWriter& w, uint8_t codec_id, uint8_t frame_type,
+                                    uint8_t packet_type, int32_t cts) {
   w.u8(uint8_t((frame_type & 0x07) << 4 | (codec_id & 0x0F)));
   w.u8(packet_type);
   w.u24be(clamp_si24(cts));
+}
+
+void append_video_tag_header_enhanced(core::ByteWriter& w, uint32_t fourcc, uint8_t frame_type,
+                                      uint8_t packet_type, int32_t cts) {
+  bool has_cts_field = fourcc == kFourccAvc1 || fourcc == kFourccHvc1;
+  // Only avc1/hvc1 CodedFrames carry a composition time; a zero one is sent
+  // as CodedFramesX (E-RTMP VideoPacketType 3).
+  if (packet_type == kVideoPacketCodedFrames && has_cts_field && cts == 0) {
+    packet_type = kVideoPacketCodedFramesX;
+  }
+  w.u8(uint8_t(0x80 | (frame_type & 0x07) << 4 | (packet_type & 0x0F)));
+  w.u32be(fourcc);
+  if (packet_type == kVideoPacketCodedFrames && has_cts_field) w.u24be(clamp_si24(cts));
+}
+
+void append_audio_tag_header_aac(core::ByteWriter& w, uint8_t aac_packet_type, bool stereo) {
+  w.u8(stereo ? 0xAF : 0xAE);
+  w.u8(aac_packet_type);
+}
+
+void append_audio_tag_header_enhanced(core::ByteWriter& w, uint32_t fourcc, uint8_t packet_type) {
+  w.u8(uint8_t(kSoundFormatExHeader << 4 | (packet_type & 0x0F)));
+  w.u32be(fourcc);
+}
+
+core::Slice build_video_tag_legacy(uint8_t codec_id, uint8_t frame_type, uint8_t packet_type,
+                                   int32_t cts, ByteView payload) {
+  core::ByteWriter w(payload.size() + 5);
+  append_video_tag_header_legacy(w, codec_id, frame_type, packet_type, cts);
   w.bytes(payload);
   return w.finish();
 }
@@ -468,32 +496,22 @@ core::Slice build_video_tag_avc(bool keyframe, uint8_t avc_packet_type, int32_t 
 
 core::Slice build_video_tag_enhanced(uint32_t fourcc, uint8_t frame_type, uint8_t packet_type,
                                      int32_t cts, ByteView payload) {
-  bool has_cts_field = fourcc == kFourccAvc1 || fourcc == kFourccHvc1;
-  // Only avc1/hvc1 CodedFrames carry a composition time; a zero one is sent
-  // as CodedFramesX (E-RTMP VideoPacketType 3).
-  if (packet_type == kVideoPacketCodedFrames && has_cts_field && cts == 0) {
-    packet_type = kVideoPacketCodedFramesX;
-  }
   core::ByteWriter w(payload.size() + 8);
-  w.u8(uint8_t(0x80 | (frame_type & 0x07) << 4 | (packet_type & 0x0F)));
-  w.u32be(fourcc);
-  if (packet_type == kVideoPacketCodedFrames && has_cts_field) w.u24be(clamp_si24(cts));
+  append_video_tag_header_enhanced(w, fourcc, frame_type, packet_type, cts);
   w.bytes(payload);
   return w.finish();
 }
 
 core::Slice build_audio_tag_aac(uint8_t aac_packet_type, ByteView payload, bool stereo) {
   core::ByteWriter w(payload.size() + 2);
-  w.u8(stereo ? 0xAF : 0xAE);
-  w.u8(aac_packet_type);
+  append_audio_tag_header_aac(w, aac_packet_type, stereo);
   w.bytes(payload);
   return w.finish();
 }
 
 core::Slice build_audio_tag_enhanced(uint32_t fourcc, uint8_t packet_type, ByteView payload) {
   core::ByteWriter w(payload.size() + 5);
-  w.u8(uint8_t(kSoundFormatExHeader << 4 | (packet_type & 0x0F)));
-  w.u32be(fourcc);
+  append_audio_tag_header_enhanced(w, fourcc, packet_type);
   w.bytes(payload);
   return w.finish();
 }

@@ -202,6 +202,15 @@ core::Slice build_audio_tag_aac(uint8_t aac_packet_type, core::ByteView payload,
 // E-RTMP single-track audio tag: 0x90 | packet_type, FourCC, payload.
 core::Slice build_audio_tag_enhanced(uint32_t fourcc, uint8_t packet_type, core::ByteView payload);
 
+// The same headers written into `w`, for callers that assemble the payload
+// in place behind them (one copy of a frame instead of two).
+void append_video_tag_header_legacy(core::ByteWriter& w, uint8_t codec_id, uint8_t frame_type,
+                                    uint8_t packet_type, int32_t cts);
+void append_video_tag_header_enhanced(core::ByteWriter& w, uint32_t fourcc, uint8_t frame_type,
+                                      uint8_t packet_type, int32_t cts);
+void append_audio_tag_header_aac(core::ByteWriter& w, uint8_t aac_packet_type, bool stereo);
+void append_audio_tag_header_enhanced(core::ByteWriter& w, uint32_t fourcc, uint8_t packet_type);
+
 // "hvc1" for logs; non-printable bytes become '?'.
 std::string fourcc_to_string(uint32_t fourcc);
 

@@ -10,6 +10,7 @@
 #include "protocol/av1_obu.h"
 #include "protocol/codec_config.h"
 #include "protocol/mp4_box.h"
+#include "protocol/opus_head.h"
 
 namespace weir::protocol {
 
@@ -88,18 +89,6 @@ std::string hevc_codecs(const HevcConfig& c) {
   return s;
 }
 
-uint16_t aac_channel_count(uint8_t channel_configuration) {
-  switch (channel_configuration) {
-    case 0: return 2;  // program config element; the decoder reads it from the ASC
-    case 7: return 8;
-    case 11: return 7;
-    case 12:
-    case 14: return 8;
-    case 13: return 24;
-    default: return channel_configuration <= 6 ? channel_configuration : 2;
-  }
-}
-
 void write_descriptor(ByteWriter& w, uint8_t tag, size_t len) {
   w.u8(tag);
   // expandable size (14496-1 8.3.3), as few 7-bit groups as needed
@@ -136,36 +125,23 @@ Slice build_esds(uint32_t track_id, ByteView asc) {
 }
 
 // dOps body (Opus in ISOBMFF 4.3.2) from an OpusHead (RFC 7845 5.1).
-core::Result<Slice> build_dops(ByteView head, uint16_t& channels) {
-  if (head.size() < 19 || core::as_chars(head.first(8)) != "OpusHead") {
-    return Status::errorf("Opus config: {} bytes, not an OpusHead", head.size());
-  }
-  uint8_t version = head[8];
-  if ((version >> 4) != 0) return Status::errorf("OpusHead: version {} unsupported", version);
-  uint8_t ch = head[9];
-  if (ch == 0) return Status::error("OpusHead: channel count 0");
-  uint16_t preskip = uint16_t(head[10] | head[11] << 8);
-  uint32_t rate = uint32_t(head[12]) | uint32_t(head[13]) << 8 | uint32_t(head[14]) << 16 |
-                  uint32_t(head[15]) << 24;
-  uint16_t gain = uint16_t(head[16] | head[17] << 8);
-  uint8_t family = head[18];
+core::Result<Slice> build_dops(ByteView head_bytes, uint16_t& channels) {
+  auto head = parse_opus_head(head_bytes);
+  if (!head) return head.status();
+  const OpusHead& h = head.value();
   ByteWriter w(32);
   w.u8(0);  // Version
-  w.u8(ch);
-  w.u16be(preskip);
-  w.u32be(rate);
-  w.u16be(gain);
-  w.u8(family);
-  if (family != 0) {
-    if (head.size() < size_t(21) + ch) {
-      return Status::errorf("OpusHead: mapping family {} needs {} bytes, have {}", family,
-                            21 + ch, head.size());
-    }
-    w.bytes(head.subspan(19, 2 + size_t(ch)));  // StreamCount, CoupledCount, ChannelMapping
-  } else if (ch > 2) {
-    return Status::errorf("OpusHead: {} channels need a mapping family", ch);
+  w.u8(h.channels);
+  w.u16be(h.pre_skip);
+  w.u32be(h.input_sample_rate);
+  w.u16be(uint16_t(h.output_gain));
+  w.u8(h.mapping_family);
+  if (h.mapping_family != 0) {
+    w.u8(h.stream_count);
+    w.u8(h.coupled_count);
+    w.bytes(ByteView(h.mapping.data(), h.mapping.size()));
   }
-  channels = ch;
+  channels = h.channels;
   return w.finish();
 }
 

@@ -5,6 +5,8 @@
 
 #include "protocol/codec_config.h"
 #include "protocol/flv_tag.h"
+#include "protocol/mpeg_audio.h"
+#include "protocol/opus_head.h"
 
 namespace weir::protocol {
 
@@ -40,65 +42,6 @@ bool first_ue(const std::vector<uint8_t>& rbsp, size_t skip_bytes, uint32_t& out
   for (int i = 0; i < zeros; ++i) rest = rest << 1 | get(bit++);
   out = uint32_t((uint64_t(1) << zeros) - 1 + rest);
   return true;
-}
-
-// MPEG audio (MPEG-1/2/2.5 layer I/II/III) frame header, ISO/IEC 11172-3 2.4.2.3.
-struct MpaFrame {
-  size_t length = 0;
-  uint32_t samples = 0;
-  uint32_t sample_rate = 0;
-  bool mono = false;
-};
-
-bool parse_mpa_header(ByteView d, MpaFrame& f) {
-  if (d.size() < 4 || d[0] != 0xFF || (d[1] & 0xE0) != 0xE0) return false;
-  int version = (d[1] >> 3) & 3;  // 0 = 2.5, 1 reserved, 2 = MPEG-2, 3 = MPEG-1
-  int layer = (d[1] >> 1) & 3;    // 1 = III, 2 = II, 3 = I
-  int br_index = d[2] >> 4;
-  int sr_index = (d[2] >> 2) & 3;
-  int padding = (d[2] >> 1) & 1;
-  if (version == 1 || layer == 0 || br_index == 0 || br_index == 15 || sr_index == 3) return false;
-  static constexpr uint16_t kBitrates[5][14] = {
-      {32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448},  // V1 L1
-      {32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384},     // V1 L2
-      {32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320},      // V1 L3
-      {32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256},     // V2 L1
-      {8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160},          // V2 L2/L3
-  };
-  static constexpr uint32_t kRates[3] = {44100, 48000, 32000};
-  bool v1 = version == 3;
-  int row = v1 ? (3 - layer) : (layer == 3 ? 3 : 4);
-  uint32_t bitrate = uint32_t(kBitrates[row][br_index - 1]) * 1000;
-  f.sample_rate = kRates[sr_index] >> (v1 ? 0 : version == 2 ? 1 : 2);
-  if (layer == 3) {
-    f.samples = 384;
-    f.length = (12 * bitrate / f.sample_rate + padding) * 4;
-  } else if (layer == 2 || v1) {
-    f.samples = 1152;
-    f.length = 144 * bitrate / f.sample_rate + padding;
-  } else {
-    f.samples = 576;
-    f.length = 72 * bitrate / f.sample_rate + padding;
-  }
-  f.mono = (d[3] >> 6) == 3;
-  return f.length >= 4;
-}
-
-uint8_t flv_mp3_header(const MpaFrame& f) {
-  uint8_t format = f.sample_rate == 8000 ? kSoundFormatMp38k : kSoundFormatMp3;
-  uint8_t rate = f.sample_rate == 8000 ? 0 : f.sample_rate >= 32000 ? 3 : f.sample_rate >= 16000 ? 2 : 1;
-  return uint8_t(format << 4 | rate << 2 | 1 << 1 | (f.mono ? 0 : 1));
-}
-
-std::vector<uint8_t> opus_head(uint8_t channels) {
-  std::vector<uint8_t> h = {'O', 'p', 'u', 's', 'H', 'e', 'a', 'd',
-                            1,          // version
-                            channels,   // channel count
-                            0, 0,       // pre-skip (unknown in TS)
-                            0x80, 0xBB, 0, 0,  // input sample rate 48000, LE
-                            0, 0,       // output gain
-                            0};         // channel mapping family 0
-  return h;
 }
 
 }  // namespace
@@ -309,7 +252,7 @@ Status TsToPackets::audio_framed(ByteView data, bool has_pts, int64_t pts90, con
     size_t len = 0, header = 0;
     uint32_t rate = 0, samples = 0;
     AdtsHeader adts;
-    MpaFrame mpa;
+    MpegAudioFrame mpa;
     bool ok;
     if (aac) {
       // Cheap syncword test first: garbage is skipped byte by byte.
@@ -330,7 +273,7 @@ Status TsToPackets::audio_framed(ByteView data, bool has_pts, int64_t pts90, con
         }
       }
     } else {
-      ok = parse_mpa_header(at, mpa);
+      ok = parse_mpeg_audio_header(at, mpa);
       if (ok) {
         len = mpa.length;
         header = 0;
@@ -352,8 +295,8 @@ Status TsToPackets::audio_framed(ByteView data, bool has_pts, int64_t pts90, con
       // After skipping bytes, a syncword may be a false one inside frame
       // data: accept it only if another frame header follows it.
       ByteView next = at.subspan(len);
-      MpaFrame m2;
-      bool next_ok = aac ? (next[0] == 0xFF && (next[1] & 0xF6) == 0xF0) : parse_mpa_header(next, m2);
+      MpegAudioFrame m2;
+      bool next_ok = aac ? (next[0] == 0xFF && (next[1] & 0xF6) == 0xF0) : parse_mpeg_audio_header(next, m2);
       if (!next_ok) {
         ++stats_.audio_bytes_skipped;
         ++pos;
@@ -493,8 +436,12 @@ Status TsToPackets::audio_opus(ByteView data, bool has_pts, int64_t pts90, const
     int64_t t90 = 0;
     audio_next_time(t90);
     if (audio_config_.empty()) {
-      audio_config_ = opus_head(opus_channels_);
-      ByteView h(audio_config_.data(), audio_config_.size());
+      OpusHead head;
+      head.channels = opus_channels_;
+      auto built = build_opus_head(head);
+      if (!built) return built.status();
+      ByteView h = built->view();
+      audio_config_.assign(h.begin(), h.end());
       if (Status s = emit_audio(build_audio_tag_enhanced(kFourccOpus, kAudioPacketSequenceStart, h), t90, true, cb); !s) {
         return s;
       }
