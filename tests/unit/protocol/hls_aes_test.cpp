@@ -16,7 +16,7 @@ TEST_CASE("HLS AES-128: the IV is the media sequence number; round trips; damage
   REQUIRE(sealed);
   CHECK(sealed->size() == clear.size() + 16);  // PKCS#7 adds a whole block to an aligned input
   // The same bytes as OpenSSL with the RFC 8216 5.2 IV spelled out.
-  uint8_t iv[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x6B, 0x0F, 0x1D, 0xEF};  // 1796215279 big-endian
+  uint8_t iv[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x6B, 0x10, 0x11, 0xEF};  // 1796215279 = 0x6B1011EF, big-endian
   std::vector<uint8_t> ref(clear.size() + 16);
   int n1 = 0, n2 = 0;
   EVP_CIPHER_CTX* ctx = EVP_CIPHER_CTX_new();
