@@ -327,6 +327,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
   loader.finish();
 
   // Cross-field checks.
+  if (cfg.rtmp.max_reassembly_bytes < cfg.rtmp.max_message_size)
+    errors.push_back("rtmp.max_reassembly_bytes: must be at least rtmp.max_message_size");
   for (auto& [name, app] : cfg.apps) {
     if (app.viewer_skip_bytes >= app.viewer_max_bytes)
       errors.push_back("apps." + name + ".viewer_skip_bytes: must be below viewer_max_bytes");

@@ -35,7 +35,9 @@ struct RtmpConfig {
   int64_t chunk_size = 60000;
   int64_t handshake_timeout_ms = 5000;
   int64_t idle_timeout_ms = 30000;
-  config::ByteSize max_message_size = 16 * config::MiB - 1;
+  int64_t send_timeout_ms = 10000;
+  config::ByteSize max_message_size = 8 * config::MiB;
+  config::ByteSize max_reassembly_bytes = 32 * config::MiB;
 
   template <class V>
   void visit(V& v) {
@@ -46,8 +48,13 @@ struct RtmpConfig {
             "Close a connection that has not finished the handshake and connect in this time.");
     v.field("idle_timeout_ms", idle_timeout_ms, config::IntRange{1000, 3600000},
             "Close a connection that sends nothing for this long (players send acks).");
+    v.field("send_timeout_ms", send_timeout_ms, config::IntRange{1000, 600000},
+            "Close a connection that accepts none of our bytes for this long (players: the app's "
+            "viewer_send_timeout_ms).");
     v.field("max_message_size", max_message_size, config::IntRange{4096, 16777215},
             "Largest RTMP message accepted (bytes); a larger declared length closes the session.");
+    v.field("max_reassembly_bytes", max_reassembly_bytes, config::IntRange{65536, 1LL << 30},
+            "Bytes one connection may hold in partly received messages; more closes it.");
   }
 };
 
@@ -106,11 +113,15 @@ struct ApiConfig {
 
 struct LimitsConfig {
   int64_t max_connections = 20000;
+  config::ByteSize ingest_buffer_bytes = 512 * config::MiB;
 
   template <class V>
   void visit(V& v) {
     v.field("max_connections", max_connections, config::IntRange{0, 10000000},
             "Accepted connections open at once across all listeners (0 = no limit).");
+    v.field("ingest_buffer_bytes", ingest_buffer_bytes, config::IntRange{1 << 20, 64LL << 30},
+            "Bytes all RTMP connections together may hold in partly received messages; the connection whose "
+            "message would pass it is closed (counted in weir_ingest_buffer_refused_total).");
   }
 };
 

@@ -44,6 +44,11 @@ std::string metrics_text(Origin& origin) {
   c("weir_srt_ts_errors_total", "Damaged MPEG-TS packets or sections in SRT input (dropped).", m.srt_ts_errors_total);
   c("weir_srt_ts_pes_dropped_total", "PES packets dropped from SRT input (lost packets, too large, bad header).",
     m.srt_ts_pes_dropped_total);
+  metric(out, "weir_ingest_buffer_bytes", "gauge", "Bytes RTMP connections hold in partly received messages.",
+         double(origin.ingest_budget().used()));
+  metric(out, "weir_ingest_buffer_refused_total", "counter",
+         "Connections closed because their message would pass limits.ingest_buffer_bytes.",
+         double(origin.ingest_budget().refused()));
   metric(out, "weir_srt_connections", "gauge", "SRT connections open now.", double(m.srt_connections_open.load()));
   metric(out, "weir_viewers", "gauge", "Viewers connected now.", double(m.viewers_open.load()));
   metric(out, "weir_publishers", "gauge", "Publishers connected now.", double(m.publishers_open.load()));

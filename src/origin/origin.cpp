@@ -150,7 +150,11 @@ void OriginLoop::on_sweep(uv_timer_t* t) {
 }
 
 Origin::Origin(const core::Config& config, core::LoopGroup& loops)
-    : config_(config), loops_(loops), registry_(*this), hls_(std::make_unique<hls::HlsService>(*this)) {
+    : config_(config),
+      loops_(loops),
+      registry_(*this),
+      ingest_budget_(config.limits.ingest_buffer_bytes),
+      hls_(std::make_unique<hls::HlsService>(*this)) {
   for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
   add_observer(hls_.get());
 }

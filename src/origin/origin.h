@@ -15,6 +15,7 @@
 
 #include "core/config.h"
 #include "core/loop.h"
+#include "core/memory_budget.h"
 #include "origin/admission.h"
 #include "origin/hub_packet.h"
 #include "origin/metrics.h"
@@ -103,6 +104,9 @@ class Origin {
   // Asked before every publish and play (admission.h). Checks are added on
   // the main thread before the loops start.
   Admission& admission() { return admission_; }
+  // Bytes every ingest connection together may hold in partly received
+  // messages (limits.ingest_buffer_bytes).
+  core::MemoryBudget& ingest_budget() { return ingest_budget_; }
 
   // Main thread, before the loops start; the observer outlives the loops.
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
@@ -115,6 +119,7 @@ class Origin {
   Registry registry_;
   Metrics metrics_;
   Admission admission_{*this};
+  core::MemoryBudget ingest_budget_;
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;
   std::unique_ptr<hls::HlsService> hls_;

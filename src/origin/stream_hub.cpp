@@ -122,7 +122,10 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
         offset_ = have_output_ ? last_dts_ + kRebaseGapMs - pkt.dts : 0;
         rebase_ = false;
       } else if (have_output_ && pkt.dts + offset_ < last_dts_ - kBackJumpMs) {
-        spdlog::warn("stream {}: timestamp went back from {} to {} ms; rebasing", key_, last_dts_, pkt.dts + offset_);
+        if (auto n = jump_log_.allow(core::wall_clock_ms()))
+          spdlog::warn("stream {}: timestamp went back from {} to {} ms; rebasing ({} such jumps since the last "
+                       "line)",
+                       key_, last_dts_, pkt.dts + offset_, *n);
         offset_ = last_dts_ + kRebaseGapMs - pkt.dts;
       }
       pkt.dts += offset_;

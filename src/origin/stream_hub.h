@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/log_limiter.h"
 #include "core/media_packet.h"
 #include "origin/gop_ring.h"
 #include "origin/publisher.h"
@@ -117,6 +118,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   bool have_output_ = false;
   int64_t offset_ = 0;
   int64_t last_dts_ = 0;
+  core::LogLimiter jump_log_;  // "timestamp went back" lines
 
   StreamStats stats_;
 

@@ -53,7 +53,27 @@ struct ChunkReader::Header {
 };
 
 ChunkReader::ChunkReader(ChunkReaderLimits limits) : limits_(limits) {}
-ChunkReader::~ChunkReader() = default;
+ChunkReader::~ChunkReader() { release_buffer(buffered_); }
+
+core::Status ChunkReader::reserve_buffer(uint64_t n, uint32_t csid) {
+  if (buffered_ + n > limits_.max_buffered_bytes)
+    return core::Status::errorf(
+        "rtmp chunk: partial messages would hold {} bytes, over this session's cap of {} (chunk stream {})",
+        buffered_ + n, limits_.max_buffered_bytes, csid);
+  if (limits_.shared && !limits_.shared->try_reserve(n))
+    return core::Status::errorf(
+        "rtmp chunk: the process-wide reassembly budget of {} bytes is used up ({} bytes held by all sessions); "
+        "closing this session (chunk stream {})",
+        limits_.shared->cap(), limits_.shared->used(), csid);
+  buffered_ += n;
+  return core::Status::ok();
+}
+
+void ChunkReader::release_buffer(uint64_t n) {
+  n = std::min(n, buffered_);
+  buffered_ -= n;
+  if (limits_.shared) limits_.shared->release(n);
+}
 
 core::Status ChunkReader::fail(core::Status st) {
   failure_ = st;
@@ -215,9 +235,11 @@ core::Status ChunkReader::begin_chunk(const Header& h) {
         "rtmp chunk: more than {} chunk streams hold incomplete messages (csid {})",
         limits_.max_incomplete_messages, h.csid);
   }
+  const size_t first = std::min<size_t>(cs->length, kInitialReserve);
+  if (auto st = reserve_buffer(first, h.csid); !st) return st;
   ++incomplete_;
   cs->in_message = true;
-  cs->capacity = std::min<size_t>(cs->length, kInitialReserve);
+  cs->capacity = first;
   cs->payload = core::ByteWriter(cs->capacity);
   current_ = cs;
   chunk_left_ = std::min(chunk_size_, cs->length);
@@ -245,6 +267,7 @@ core::Status ChunkReader::apply_control(const RtmpMessage& m) {
       cs->in_message = false;
       cs->received = 0;
       cs->payload = core::ByteWriter(16);
+      release_buffer(cs->capacity);
       cs->capacity = 0;
       --incomplete_;
     }
@@ -261,6 +284,7 @@ core::Status ChunkReader::complete_message(ChunkStream& cs, const Callback& on_m
   if (cs.in_message) {
     m.payload = cs.payload.finish();
     cs.in_message = false;
+    release_buffer(cs.capacity);  // the message is the caller's now
     cs.capacity = 0;
     cs.received = 0;
     --incomplete_;
@@ -283,6 +307,7 @@ core::Status ChunkReader::feed(core::ByteView data, const Callback& on_message) 
       if (cs.received + n > cs.capacity) {
         // Grow with what has arrived, never beyond the declared length.
         size_t cap = std::min<size_t>(cs.length, std::max(cs.capacity * 2, cs.received + n));
+        if (auto st = reserve_buffer(cap - cs.capacity, cs.csid); !st) return fail(st);
         core::ByteWriter bigger(cap);
         bigger.bytes(cs.payload.view());
         cs.payload = std::move(bigger);

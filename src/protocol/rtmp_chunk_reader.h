@@ -22,7 +22,10 @@
 // Memory: a message's buffer starts at min(length, 64 KiB) and doubles only
 // as bytes actually arrive (never above the declared length), at most
 // max_incomplete_messages messages are partial at once, and at most
-// max_chunk_streams chunk streams are tracked.
+// max_chunk_streams chunk streams are tracked. The buffers of partial
+// messages together stay within max_buffered_bytes, and, when a shared
+// budget is given, within what it grants across every reader of the
+// process; passing either is an error that names it.
 //
 // Threads: one reader per connection, used on that connection's loop only.
 // After any error (including one returned by the callback) the reader stays
@@ -35,6 +38,7 @@
 #include <unordered_map>
 
 #include "core/buffer.h"
+#include "core/memory_budget.h"
 #include "core/status.h"
 
 namespace weir::protocol {
@@ -72,9 +76,11 @@ struct RtmpMessage {
 };
 
 struct ChunkReaderLimits {
-  uint32_t max_message_size = 0xFFFFFF;  // declared message length cap
-  uint32_t max_incomplete_messages = 16;  // chunk streams with a partial message
-  uint32_t max_chunk_streams = 256;       // distinct csids tracked
+  uint32_t max_message_size = 0xFFFFFF;    // declared message length cap
+  uint32_t max_incomplete_messages = 16;   // chunk streams with a partial message
+  uint32_t max_chunk_streams = 256;        // distinct csids tracked
+  uint64_t max_buffered_bytes = 64 << 20;  // buffers of partial messages, together
+  core::MemoryBudget* shared = nullptr;    // process-wide budget for the same buffers (may be null)
 };
 
 class ChunkReader {
@@ -97,6 +103,8 @@ class ChunkReader {
   uint32_t chunk_size() const { return chunk_size_; }
   // Chunk streams currently holding a partial message.
   uint32_t incomplete_messages() const { return incomplete_; }
+  // Bytes allocated for partial messages (what the limits count).
+  uint64_t buffered_bytes() const { return buffered_; }
   bool failed() const { return !failure_.is_ok(); }
 
  private:
@@ -111,11 +119,16 @@ class ChunkReader {
   core::Status apply_control(const RtmpMessage& m);
   core::Status fail(core::Status st);
   ChunkStream* find_stream(uint32_t csid);
+  // Accounts for a partial message's buffer growing by `n` bytes; an error
+  // if a limit would pass. release_buffer gives back `n` bytes.
+  core::Status reserve_buffer(uint64_t n, uint32_t csid);
+  void release_buffer(uint64_t n);
 
   ChunkReaderLimits limits_;
   uint32_t chunk_size_ = kRtmpDefaultChunkSize;
   uint64_t bytes_received_ = 0;
   uint32_t incomplete_ = 0;
+  uint64_t buffered_ = 0;
   core::Status failure_;
 
   // Partial chunk header carried over from the previous feed().

@@ -62,7 +62,7 @@ def test_start_with_invalid_config_exits_nonzero(weir_bin, tmp_path):
     path = tmp_path / "bad.yaml"
     path.write_text("apps:\n  live:\n    reconnect_grace_ms: -1\n")
     r = subprocess.run([str(weir_bin), "-c", str(path)], capture_output=True, text=True, timeout=15,
-                       env=clean_env({"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0",
+                       env=clean_env({"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0", "WEIR_API_LISTEN": "127.0.0.1:0",
                                      "WEIR_SRT_LISTEN": "127.0.0.1:0"}))
     assert r.returncode != 0
     assert "apps.live.reconnect_grace_ms" in r.stderr and "line 3" in r.stderr, r.stderr

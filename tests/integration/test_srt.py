@@ -330,7 +330,7 @@ def test_srt_port_in_use_and_srt_disabled(weir, weir_bin, tmp_path):
     s = weir()
     host, port = S.srt_addr(s)
     # A second server on the same SRT port does not start, and says why.
-    env = clean_env({"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0",
+    env = clean_env({"WEIR_RTMP_LISTEN": "127.0.0.1:0", "WEIR_HTTP_LISTEN": "127.0.0.1:0", "WEIR_API_LISTEN": "127.0.0.1:0",
                      "WEIR_SRT_LISTEN": f"{host}:{port}"})
     r = subprocess.run([str(weir_bin), "-c", str(s.config_path)], env=env, capture_output=True, text=True,
                        timeout=20)

@@ -45,6 +45,7 @@ void RtmpSession::accept(core::Loop& loop, origin::Origin& origin, core::TcpConn
   auto* s = new RtmpSession(loop, origin, conn);
   conn->set_handler(s);
   conn->set_idle_timeout(uint64_t(origin.config().rtmp.handshake_timeout_ms));
+  conn->set_send_timeout(uint64_t(origin.config().rtmp.send_timeout_ms));
   loop.track(s);
   conn->start_reading();
 }
@@ -55,7 +56,8 @@ RtmpSession::RtmpSession(core::Loop& loop, origin::Origin& origin, core::TcpConn
       conn_(conn),
       id_(g_next_id.fetch_add(1, std::memory_order_relaxed)),
       peer_(conn->peer()),
-      reader_(protocol::ChunkReaderLimits{uint32_t(origin.config().rtmp.max_message_size), 16, 256}),
+      reader_(protocol::ChunkReaderLimits{uint32_t(origin.config().rtmp.max_message_size), 16, 256,
+                                          origin.config().rtmp.max_reassembly_bytes, &origin.ingest_budget()}),
       publisher_(origin, loop, {"rtmp", peer_}, [this](const std::string& why) { close(why); }),
       play_(origin),
       final_timer_(loop) {}
@@ -86,6 +88,13 @@ void RtmpSession::on_read(core::ByteView data) {
   if (ack_window_ && reader_.bytes_received() - last_ack_ >= ack_window_) {
     last_ack_ = reader_.bytes_received();
     conn_->send(protocol::make_acknowledgement(out_chunk_size_, uint32_t(last_ack_)));
+  }
+  // A player's output is the StreamWriter's (capped by the viewer rules);
+  // anyone else's is replies, which a client that never reads piles up.
+  if (role_ != Role::kPlayer && conn_->pending_bytes() > kMaxQueuedReplies) {
+    origin_.metrics().sessions_rejected_total++;
+    return close(fmt::format("client does not read its replies: {} bytes queued (cap {})", conn_->pending_bytes(),
+                             kMaxQueuedReplies));
   }
   if (role_ == Role::kPublisher) publisher_.flush();
 }
@@ -234,13 +243,14 @@ Status RtmpSession::on_command(const RtmpMessage& m) {
   if (c.name == "_result" || c.name == "_error" || c.name == "onStatus" || c.name == "receiveAudio" ||
       c.name == "receiveVideo" || c.name == "FCSubscribe" || c.name == "onBWDone")
     return Status::ok();
-  spdlog::debug("rtmp #{} {}: unknown command '{}'", id_, peer_, c.name);
+  spdlog::debug("rtmp #{} {}: unknown command '{}'", id_, peer_, c.name.substr(0, kMaxEchoedName));
   if (c.transaction_id > 0) {
     conn_->send(protocol::make_command(
         out_chunk_size_, kCommandCsid, 0, "_error", c.transaction_id,
-        {AmfValue::null(), AmfValue::object({{"level", AmfValue::string("error")},
-                                             {"code", AmfValue::string("NetConnection.Call.Failed")},
-                                             {"description", AmfValue::string("Method not found: " + c.name)}})}));
+        {AmfValue::null(),
+         AmfValue::object({{"level", AmfValue::string("error")},
+                           {"code", AmfValue::string("NetConnection.Call.Failed")},
+                           {"description", AmfValue::string("Method not found: " + c.name.substr(0, kMaxEchoedName))}})}));
   }
   return Status::ok();
 }

@@ -6,6 +6,13 @@
 // Thread: its loop only. Ownership: owns its TcpConn (closed through it) and
 // frees itself from on_closed(). Any protocol error closes this session only,
 // with one log line giving the peer and the reason.
+//
+// Bounds: partly received messages are capped per session
+// (rtmp.max_reassembly_bytes) and across the process (the origin's ingest
+// budget); the session's own replies (pings, _error, onStatus) may queue at
+// most kMaxQueuedReplies bytes before the client reads them (overflow
+// action: close), and a socket that takes nothing for rtmp.send_timeout_ms
+// closes the session in any role (players: the app's viewer_send_timeout_ms).
 #pragma once
 
 #include <memory>
@@ -33,6 +40,9 @@ class RtmpSession final : public core::TcpConn::Handler,
                           public core::Closable,
                           public origin::StreamWriter::Owner {
  public:
+  static constexpr size_t kMaxQueuedReplies = 1 << 20;
+  static constexpr size_t kMaxEchoedName = 64;  // of an unknown command, in its _error reply
+
   static void accept(core::Loop& loop, origin::Origin& origin, core::TcpConn* conn);
 
   // TcpConn::Handler

@@ -501,6 +501,74 @@ TEST_CASE("declared lengths do not allocate up front", "[rtmp_chunk]") {
   CHECK(used_after - used_before < 2 * 1024 * 1024);
 }
 
+TEST_CASE("partial messages are capped per reader and across readers", "[rtmp_chunk]") {
+  // Two messages, each sent up to 300 KiB of its 1 MiB: the buffers grow as
+  // bytes arrive (64 KiB, 128, 256, 512 KiB) and are counted as they grow.
+  auto partial = [](uint32_t csid, size_t sent) {
+    Bytes d;
+    fmt0(d, csid, 0, 1 << 20, rtmp_type::kVideo, 1);
+    Bytes p(sent, 7);
+    put(d, core::ByteView(p.data(), p.size()));
+    return d;
+  };
+  auto set_chunk = [] {
+    Bytes d;
+    fmt0(d, 2, 0, 4, rtmp_type::kSetChunkSize, 0);
+    put(d, {0x00, 0x04, 0xB0, 0x00});  // 300 KiB chunks: a partial message ends on a chunk boundary
+    return d;
+  };
+  auto rest_of = [](uint32_t csid) {  // the remaining chunks of a message sent 300 KiB in
+    Bytes d;
+    for (size_t left = (1 << 20) - 300 * 1024; left > 0;) {
+      size_t n = std::min<size_t>(left, 300 * 1024);
+      put(d, {int(0xC0 | csid)});
+      Bytes p(n, 7);
+      put(d, core::ByteView(p.data(), p.size()));
+      left -= n;
+    }
+    return d;
+  };
+  SECTION("one reader over its own cap") {
+    Feeder f(ChunkReaderLimits{.max_message_size = 1 << 20, .max_buffered_bytes = 768 * 1024});
+    REQUIRE(f.feed(set_chunk(), Split::kWhole));
+    REQUIRE(f.feed(partial(4, 300 * 1024), Split::kRandom));
+    CHECK(f.reader.buffered_bytes() == 512 * 1024);  // 64 KiB doubled as small reads came in
+    CHECK_THAT(feed_error(f, partial(5, 300 * 1024)),
+               Catch::Contains("over this session's cap of 786432 (chunk stream 5)"));
+  }
+  SECTION("a shared budget across two readers, given back as messages complete or readers go") {
+    core::MemoryBudget budget(500 * 1024);
+    ChunkReaderLimits limits{.max_message_size = 1 << 20, .max_buffered_bytes = 64 << 20, .shared = &budget};
+    auto a = std::make_unique<Feeder>(limits);
+    auto b = std::make_unique<Feeder>(limits);
+    REQUIRE(a->feed(set_chunk(), Split::kWhole));
+    REQUIRE(b->feed(set_chunk(), Split::kWhole));
+    REQUIRE(a->feed(partial(4, 300 * 1024), Split::kWhole));
+    CHECK(budget.used() == 300 * 1024);  // one read: the buffer grew to what arrived
+    auto st = b->feed(partial(4, 300 * 1024), Split::kWhole);
+    REQUIRE_FALSE(st);
+    CHECK_THAT(st.message(), Catch::Contains("process-wide reassembly budget of 512000 bytes is used up"));
+    CHECK(budget.refused() == 1);
+    CHECK(budget.used() == 300 * 1024 + 64 * 1024);  // b's first 64 KiB fitted, its growth did not
+    b.reset();
+    CHECK(budget.used() == 300 * 1024);
+    a.reset();
+    CHECK(budget.used() == 0);
+    // A completed message is the caller's: its bytes leave the budget.
+    core::MemoryBudget roomy(4 << 20);
+    limits.shared = &roomy;
+    Feeder c(limits);
+    REQUIRE(c.feed(set_chunk(), Split::kWhole));
+    REQUIRE(c.feed(partial(4, 300 * 1024), Split::kRandom));
+    CHECK(roomy.used() > 0);
+    REQUIRE(c.feed(rest_of(4), Split::kRandom));
+    REQUIRE(c.got.size() == 2);  // set chunk size, then the 1 MiB video message
+    CHECK(c.got[1].payload.size() == 1 << 20);
+    CHECK(c.reader.buffered_bytes() == 0);
+    CHECK(roomy.used() == 0);
+  }
+}
+
 TEST_CASE("payload slices outlive the reader", "[rtmp_chunk]") {
   core::Slice kept;
   {
