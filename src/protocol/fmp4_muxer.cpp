@@ -309,7 +309,12 @@ core::Result<Fmp4AddResult> Fmp4Muxer::on_config(const core::MediaPacket& pkt) {
   // sample ends where the new configuration starts (or gets the previous
   // duration if the config packet's dts is not after it).
   complete_held(video_, pkt.dts);
+  // With nothing queued (the old samples were flushed, as at a change of
+  // publisher) there is nothing to keep apart: a barrier at 0 would hold
+  // every new sample back until the next flush, so no part could be cut.
+  const bool queued = pending_samples() > 0 || video_.barrier != SIZE_MAX || audio_.barrier != SIZE_MAX;
   for (Track* tr : {&video_, &audio_}) {
+    if (!queued) break;
     if (tr->barrier == SIZE_MAX) {
       tr->barrier = tr->ready.size();
       tr->barrier_track_id = tr == &video_ ? old_video_id : old_audio_id;

@@ -90,6 +90,12 @@ void HlsPackager::on_packets() {
   batch_.clear();
 }
 
+int64_t HlsPackager::media_end_dts() const {
+  if (has_video_ && last_video_dts_ >= 0) return last_video_dts_ + int64_t(std::lround(frame_ms_));
+  if (last_audio_dts_ >= 0) return last_audio_dts_ + int64_t(std::lround(audio_frame_ms_));
+  return last_dts_;
+}
+
 void HlsPackager::on_gap(const ConsumerGap& gap) {
   // The packets after the cursor are gone: what was packaged so far ends the
   // open segment, the next one starts at the resume keyframe after a
@@ -97,7 +103,7 @@ void HlsPackager::on_gap(const ConsumerGap& gap) {
   if (seg_open_) {
     if (fmp4_ok_) fmp4_.end_held_samples();
     cut_part();
-    finish_segment(last_dts_ + int64_t(frame_ms_));
+    finish_segment(media_end_dts());
   }
   pending_discontinuity_ = true;
   anchored_ = false;
@@ -110,7 +116,7 @@ void HlsPackager::on_stream_end(const std::string& why) {
   if (seg_open_) {
     if (fmp4_ok_) fmp4_.end_held_samples();
     cut_part();
-    finish_segment(last_dts_ + int64_t(frame_ms_));
+    finish_segment(media_end_dts());
   }
   stop("stream ended: " + why);
 }
@@ -121,10 +127,11 @@ void HlsPackager::process(const HubPacket& hp) {
   if (m.flags & core::packet_flags::kDiscontinuity) {
     if (seg_open_) {
       // The old publisher's last frame is held by the fMP4 muxer until a
-      // duration is known: end it here, it belongs to this segment.
-      if (fmp4_ok_) fmp4_.end_held_samples(m.dts);
+      // duration is known: it keeps the frame interval (the new publisher's
+      // first timestamp says nothing about it), and the segment ends with it.
+      if (fmp4_ok_) fmp4_.end_held_samples();
       cut_part();
-      finish_segment(m.dts);
+      finish_segment(media_end_dts());
     }
     pending_discontinuity_ = true;
     anchored_ = false;

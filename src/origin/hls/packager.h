@@ -64,6 +64,9 @@ class HlsPackager final : public Consumer {
   void mux_ts(const core::MediaPacket& m);
   void begin_segment(const core::MediaPacket& m);
   void finish_segment(int64_t end_dts);
+  // Where the media packaged so far ends: the last video frame plus the frame
+  // interval (audio-only: the last audio frame plus its length).
+  int64_t media_end_dts() const;
   void cut_part();
   void publish_init();
   core::Result<core::Slice> encrypt(uint64_t msn, const core::Slice& clear, uint64_t& key_id);

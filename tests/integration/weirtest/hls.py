@@ -320,7 +320,10 @@ class Follower(threading.Thread):
                 for s in pl.complete_segments:
                     old = self.segments.get(s.msn)
                     if old is not None:
-                        for attr in ("uri", "duration", "pdt", "disc_seq", "discontinuity"):
+                        # (The EXT-X-DISCONTINUITY tag of a playlist's first
+                        # segment is left out, its number being the header's
+                        # EXT-X-DISCONTINUITY-SEQUENCE: disc_seq covers it.)
+                        for attr in ("uri", "duration", "pdt", "disc_seq"):
                             if getattr(old, attr) != getattr(s, attr):
                                 self.problems.append(f"msn {s.msn}: {attr} changed from {getattr(old, attr)!r} "
                                                      f"to {getattr(s, attr)!r} between reloads")

@@ -358,6 +358,42 @@ TEST_CASE("fmp4 codec config change mid-stream needs a new init segment", "[fmp4
   CHECK(stream_of(sb, "video")->at("nb_read_frames") == "25");
 }
 
+TEST_CASE("fmp4 config change after everything was flushed: the new samples are cut into parts at once", "[fmp4]") {
+  // A change of publisher: the packager flushed the old publisher's samples,
+  // then the new publisher's (different) config arrives. Nothing is queued,
+  // so nothing must be held apart: parts of the new stream are cut as usual.
+  // (A barrier at 0 once held every new sample back until the next keyframe:
+  // one 2 s "part" and a segment without parts.)
+  auto h264 = flv_packets("h264_aac.flv");
+  auto hevc = only(mp4_packets("hevc_aac_frag.mp4"), core::TrackType::kVideo);
+  Fmp4Muxer mux;
+  uint32_t seq = 1;
+  for (const auto& p : h264) {
+    if (!p.is_video() || p.dts >= 1000) continue;
+    REQUIRE(mux.add_packet(p).is_ok());
+  }
+  mux.end_held_samples();
+  REQUIRE(!mux.flush_fragment(seq++).empty());
+  REQUIRE(mux.init_segment().is_ok());
+  CHECK_FALSE(mux.has_ready_samples());
+  bool changed = false;
+  double ready_after_change = 0;
+  int frames_after = 0;
+  for (auto p : hevc) {
+    p.dts += 1000;
+    p.pts += 1000;
+    auto r = mux.add_packet(p);
+    REQUIRE(r.is_ok());
+    if (*r == Fmp4AddResult::kConfigChanged) changed = true;
+    if (changed && !p.is_config() && ++frames_after == 6) ready_after_change = mux.ready_duration_ms();
+  }
+  CHECK(changed);
+  CHECK(ready_after_change > 150);  // five frames ready (the sixth is held), not 0
+  Fmp4Fragment f = mux.flush_fragment(seq++);
+  REQUIRE(!f.empty());
+  CHECK(f.independent);
+}
+
 TEST_CASE("fmp4 config handling: repeats, late tracks and errors", "[fmp4]") {
   auto pkts = flv_packets("h264_aac.flv");
   MediaPacket vconf = pkts[0].is_video() ? pkts[0] : pkts[1];
