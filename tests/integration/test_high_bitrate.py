@@ -1,0 +1,175 @@
+"""Streams at the rates encoders push, on every output.
+
+Two streams on one server, shared by all checks (one publisher each):
+- `live/hd`: 1080p60 H.264 at 10 Mbit/s (+ AAC), pushed over RTMP;
+- `live/uhd`: 2160p30 H.264 at 25 Mbit/s (+ AAC), pushed over SRT.
+Each is read over RTMP, HTTP-FLV, WebSocket-FLV, SRT, HTTP MPEG-TS, HLS and
+LL-HLS: the video arrives whole (frame rate and bit rate as pushed, the right
+size). The x264 streams are CBR with filler data, so the rate on the wire is
+the configured one whatever the test pattern compresses to.
+
+Then the regression this file was written for: at 10 Mbit/s the GOP cache
+(10 s) holds more than a viewer's byte cap, and HLS packaging that starts
+on a first playlist request long after publishing once read it as a "too slow
+viewer" and answered 503 for good. App `nots` has time-shift off, so its
+packaging starts with the first request, 14 s in."""
+
+import subprocess
+import time
+
+import pytest
+
+from weirtest import hls, media
+from weirtest import srt as S
+from weirtest.flv import FlvParser
+from weirtest.ws import BINARY, CLOSE, WsClient
+
+HD = dict(size="1920x1080", fps=60, rate_kbps=10000, gop=120)
+UHD = dict(size="3840x2160", fps=30, rate_kbps=25000, gop=60)
+READ_S = 4.0
+
+
+def make_clip(path, size, fps, rate_kbps, gop, fmt, seconds=6):
+    rate = f"{rate_kbps}k"
+    args = [media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
+            "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
+            "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
+            "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(gop),
+            "-keyint_min", str(gop), "-sc_threshold", "0", "-b:v", rate, "-minrate", rate, "-maxrate", rate,
+            "-bufsize", f"{rate_kbps // 2}k", "-x264-params", "nal-hrd=cbr:force-cfr=1",
+            "-c:a", "aac", "-b:a", "128k", "-f", fmt, str(path)]
+    r = subprocess.run(args, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return path
+
+
+def pusher(clip, url, fmt, logdir, name):
+    args = [media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-re", "-stream_loop", "-1",
+            "-i", str(clip), "-c", "copy"]
+    if fmt == "mpegts":
+        args += ["-mpegts_flags", "+resend_headers"]
+    args += ["-f", fmt, url]
+    return media.Proc(args, logdir, name)
+
+
+class Streams:
+    def __init__(self, s, pubs):
+        self.s, self.pubs = s, pubs
+
+
+@pytest.fixture(scope="module")
+def streams(weir_module, tmp_path_factory):
+    d = tmp_path_factory.mktemp("highrate")
+    hd_clip = make_clip(d / "hd.flv", fmt="flv", **HD)
+    uhd_clip = make_clip(d / "uhd.ts", fmt="mpegts", **UHD)
+    s = weir_module({"apps": {"live": {}, "nots": {"timeshift": {"enabled": False}}}}, name="highrate")
+    pubs = [pusher(hd_clip, s.rtmp_url("live", "hd"), "flv", d, "hd"),
+            pusher(hd_clip, s.rtmp_url("nots", "hd"), "flv", d, "hd-nots"),
+            pusher(uhd_clip, S.srt_url(s, S.streamid(stream="uhd"), latency=200000), "mpegts", d, "uhd")]
+    s.wait_stream("live", "hd", pred=lambda i: i["video_frames"] >= 2 * HD["fps"])
+    s.wait_stream("live", "uhd", pred=lambda i: i["video_frames"] >= 2 * UHD["fps"], timeout=30)
+    e = Streams(s, pubs)
+    yield e
+    for p in pubs:
+        p.stop()
+
+
+def probe_packets(url, seconds, extra=()):
+    """Video packets (pts seconds, bytes) and the video stream's description."""
+    args = [media.FFPROBE, "-v", "error", *extra, "-read_intervals", f"%+{seconds}",
+            "-show_entries", "stream=index,codec_type,codec_name,width,height:packet=stream_index,pts_time,size",
+            "-of", "json", url]
+    data = media.run(args, timeout=90)
+    assert data.returncode == 0, f"ffprobe {url}: {data.stderr[-1500:]}"
+    import json
+    j = json.loads(data.stdout)
+    video = next(st for st in j["streams"] if st["codec_type"] == "video")
+    pkts = [(float(p["pts_time"]), int(p["size"])) for p in j.get("packets", [])
+            if p["stream_index"] == video["index"] and p.get("pts_time") not in (None, "N/A")]
+    return video, pkts
+
+
+def ws_packets(s, path, seconds):
+    ws = WsClient(s.http_addr, path, timeout=10)
+    assert ws.status == 101, ws.status
+    p = FlvParser()
+    tags = []
+    end = time.monotonic() + seconds + 1.5
+    while time.monotonic() < end:
+        fin, op, payload = ws.recv_frame(timeout=10)
+        if op == CLOSE:
+            break
+        assert op == BINARY
+        tags += p.feed(payload)
+    ws.shutdown()
+    frames = [t for t in tags if t.is_video_frame]
+    return [(t.timestamp / 1000.0, len(t.body)) for t in frames]
+
+
+def check_rate(what, pkts, fps, rate_kbps, skip_s=1.0):
+    """Frame rate and video bit rate over the packets after the first
+    `skip_s` seconds (a GOP-cache burst at the start is not the live rate)."""
+    assert pkts, f"{what}: no video"
+    pts = sorted(p for p, _ in pkts)
+    start = pts[0] + skip_s
+    window = [(p, n) for p, n in pkts if p >= start]
+    assert len(window) >= fps, f"{what}: only {len(window)} frames after the first {skip_s} s"
+    span = max(p for p, _ in window) - min(p for p, _ in window)
+    got_fps = (len(window) - 1) / span
+    got_kbps = sum(n for _, n in window) * 8 / 1000 / (span + 1 / fps)
+    assert abs(got_fps - fps) <= 0.05 * fps, f"{what}: {got_fps:.2f} fps, want {fps}"
+    assert abs(got_kbps - rate_kbps) <= 0.2 * rate_kbps, f"{what}: {got_kbps:.0f} kbit/s of video, want {rate_kbps}"
+
+
+def outputs(s, stream):
+    host, port = s.http_addr
+    return {
+        "rtmp": (s.rtmp_url("live", stream), ()),
+        "http-flv": (f"http://{host}:{port}/live/{stream}.flv", ()),
+        "http-ts": (f"http://{host}:{port}/live/{stream}.ts", ("-analyzeduration", "1000000")),
+        "srt": (S.srt_url(s, S.streamid(stream=stream, mode="request")), ("-analyzeduration", "1000000")),
+        "hls": (f"http://{host}:{port}/live/{stream}.m3u8", ()),
+        "ll-hls": (f"http://{host}:{port}/live/{stream}/llhls.m3u8", ()),
+    }
+
+
+@pytest.mark.parametrize("name,spec", [("hd", HD), ("uhd", UHD)], ids=["1080p60-10M-rtmp", "2160p30-25M-srt"])
+def test_every_output_carries_the_full_rate(streams, name, spec):
+    s = streams.s
+    w, h = (int(x) for x in spec["size"].split("x"))
+    failures = []
+    for out, (url, extra) in outputs(s, name).items():
+        try:
+            video, pkts = probe_packets(url, READ_S + 1.5, extra)
+            assert video["codec_name"] == "h264" and (video["width"], video["height"]) == (w, h), video
+            check_rate(f"{name} over {out}", pkts, spec["fps"], spec["rate_kbps"])
+        except AssertionError as e:
+            failures.append(f"{out}: {e}")
+    try:
+        check_rate(f"{name} over ws-flv", ws_packets(s, f"/live/{name}.flv", READ_S), spec["fps"], spec["rate_kbps"])
+    except AssertionError as e:
+        failures.append(f"ws-flv: {e}")
+    for p in streams.pubs:
+        assert p.running(), f"publisher {p.name} stopped: {p.log()[-500:]}"
+    assert not failures, "\n".join(failures)
+    assert s.metric("weir_viewers_slow_closed_total") == 0
+
+
+def test_hls_starts_long_after_publishing_at_10_mbit(streams):
+    s = streams.s
+    s.wait_stream("nots", "hd", pred=lambda i: i["video_frames"] >= 14 * HD["fps"], timeout=40)
+    info = s.stream_info("nots", "hd")
+    assert info["ring"]["bytes"] > 8 * 1024 * 1024, f"the GOP cache holds only {info['ring']['bytes']} bytes"
+    for path in ("/nots/hd.m3u8", "/nots/hd/llhls.m3u8"):
+        pl = hls.playlist(s, path)
+        assert len(pl.complete_segments) >= 2, f"{path}: {pl.text}"
+    # And it keeps going: segments keep coming for both playlists.
+    f = hls.Follower(s, "/nots/hd/llhls.m3u8", interval=0.5, keep_bytes=False)
+    f.start()
+    time.sleep(6)
+    f.stop()
+    assert not f.problems and not f.errors, (f.problems[:3], f.errors[:3])
+    assert len(f.msns()) >= 4, f.msns()
+    r = hls.get(s, "/nots/hd.m3u8")
+    assert r.status == 200, r.status
+    assert "fell" not in s.log(), "the packager was judged as a slow viewer"
