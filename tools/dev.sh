@@ -51,12 +51,13 @@ build() {
   cmake --build build -j"$JOBS"
 }
 
-# Unit tests under ASan+UBSan and the fuzz targets, with clang (no jemalloc,
-# no server binary: only what the unit tests and fuzzers need).
+# ASan+UBSan build with clang (no jemalloc): the unit tests, the fuzz
+# targets, and a weir binary that a representative part of the integration
+# suite runs against (ctest in build-check).
 build_checks() {
   cmake -S . -B build-check -G Ninja -DCMAKE_BUILD_TYPE=Debug \
     -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ \
-    -DWEIR_FUZZ=ON -DWEIR_TESTS=ON -DWEIR_SERVER=OFF >/dev/null
+    -DWEIR_FUZZ=ON -DWEIR_TESTS=ON -DWEIR_SERVER=ON >/dev/null
   cmake --build build-check -j"$JOBS"
 }
 
@@ -83,7 +84,7 @@ case "${1:-}" in
     build_checks
     echo "dev.sh: unit + integration tests (build/)"
     ctest --test-dir build --output-on-failure -j2
-    echo "dev.sh: sanitizer unit tests + fuzz smoke runs (build-check/)"
+    echo "dev.sh: sanitizer unit tests, fuzz smoke runs, integration against the ASan+UBSan weir (build-check/)"
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-check --output-on-failure -j2
     echo "dev.sh: all tests passed"
