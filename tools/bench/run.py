@@ -279,7 +279,7 @@ class Weir:
         info = json.loads(line)
         self.rtmp = info["rtmp"]
         self.http = info["http"]
-        self.api = info["api"]
+        self.api = info.get("api")  # None for a weir older than the admin API
         self.pid = self.proc.pid
 
     def _listening(self):
@@ -303,7 +303,8 @@ class Weir:
 
     def wait_stream(self):
         def live():
-            st, body = http_status(f"http://{self.api}/api/v1/streams/live/{STREAM}")
+            st, body = http_status(f"http://{self.api}/api/v1/streams/live/{STREAM}" if self.api
+                                   else f"http://{self.http}/api/streams/live/{STREAM}")
             return st == 200
         wait_for(live, 20, "the stream on weir")
 

@@ -276,6 +276,7 @@ void SrtServer::run_bridge() {
     int rn = int(rd.size()), wn = int(wr.size()), lrn = 4;
     int n = srt_epoll_wait(eid_, rd.data(), &rn, wr.data(), &wn, kEpollTimeoutMs, lr, &lrn, nullptr, nullptr);
     take_commands();
+    retry_ends();
     if (quit_.load(std::memory_order_acquire)) break;
     if (n < 0) {
       int err = srt_getlasterror(nullptr);
@@ -396,10 +397,12 @@ void SrtServer::on_event(const SrtConnRef& c, bool readable, bool writable) {
     return;
   }
   if (!c->publisher && writable && (c->events & SRT_EPOLL_OUT)) {
-    set_events(c, SRT_EPOLL_ERR);
-    c->loop->post([c] {
-      if (c->session) c->session->on_writable();
-    });
+    // A refusal (the loop's queue is full) keeps watching for writability:
+    // the next round tries again.
+    if (c->loop->post([c] {
+          if (c->session) c->session->on_writable();
+        }))
+      set_events(c, SRT_EPOLL_ERR);
   }
 }
 
@@ -468,10 +471,24 @@ void SrtServer::post_end(const SrtConnRef& c, const std::string& why) {
   if (c->end_posted) return;
   c->end_posted = true;
   set_events(c, 0);
-  // If the loop refuses (stopping), stop() closes the socket.
-  c->loop->post([c, why] {
-    if (c->session) c->session->on_conn_end(why);
-  });
+  // A loop that refuses (its queue is full) is asked again every bridge
+  // round; a stopping loop's sessions are closed by stop().
+  if (!c->loop->post([c, why] {
+        if (c->session) c->session->on_conn_end(why);
+      }))
+    ends_to_retry_.emplace_back(c, why);
+}
+
+void SrtServer::retry_ends() {
+  if (ends_to_retry_.empty() || stopping_.load(std::memory_order_acquire)) return;
+  std::vector<std::pair<SrtConnRef, std::string>> retry;
+  retry.swap(ends_to_retry_);
+  for (auto& [c, why] : retry) {
+    if (!c->loop->post([c, why] {
+          if (c->session) c->session->on_conn_end(why);
+        }))
+      ends_to_retry_.emplace_back(c, why);
+  }
 }
 
 void SrtServer::close_conn(const SrtConnRef& c) {

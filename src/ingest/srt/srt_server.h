@@ -100,6 +100,7 @@ class SrtServer {
   void on_event(const SrtConnRef& c, bool readable, bool writable);
   // Bridge: the connection ended on the SRT side; tell its session.
   void post_end(const SrtConnRef& c, const std::string& why);
+  void retry_ends();
   void close_conn(const SrtConnRef& c);
   void set_events(const SrtConnRef& c, int events);
 
@@ -126,6 +127,7 @@ class SrtServer {
   std::vector<Cmd> cmds_work_;  // bridge
 
   std::unordered_map<SRTSOCKET, SrtConnRef> conns_;  // bridge (and stop() after the join)
+  std::vector<std::pair<SrtConnRef, std::string>> ends_to_retry_;  // bridge: end notices a loop refused
 
   // Admitted by the listen callback, not accepted yet (libsrt may still
   // refuse them: wrong passphrase). Any thread, under admitted_mu_.

@@ -436,7 +436,9 @@ void StreamHls::wake_locked() {
   };
   for (auto it = waiters_.begin(); it != waiters_.end();) {
     if (ready(*it)) {
-      it->loop->post(std::move(it->cb));
+      // A loop that refuses the task (stopping, or its queue full) leaves the
+      // held request to its own timeout, which answers it.
+      if (!it->loop->post(std::move(it->cb))) refused_wakeups_.fetch_add(1, std::memory_order_relaxed);
       it = waiters_.erase(it);
     } else {
       ++it;

@@ -162,6 +162,7 @@ class StreamHls {
   bool cache_valid_ts_ = false, cache_valid_ll_ = false;
 
   std::atomic<int64_t> last_request_ms_{0};
+  std::atomic<uint64_t> refused_wakeups_{0};  // waiter callbacks a loop refused (they time out instead)
 };
 
 }  // namespace weir::origin::hls
