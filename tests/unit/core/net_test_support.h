@@ -1,0 +1,111 @@
+// Peers for the connector and TLS tests, all on a test loop (test_loop.h):
+// a listener on 127.0.0.1:0, an echoing server handler and a client handler
+// that collects what it reads.
+#pragma once
+
+#include <catch2/catch.hpp>
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "core/net.h"
+#include "core/tcp_conn.h"
+#include "core/tcp_listener.h"
+#include "core/tls.h"
+#include "../test_loop.h"
+
+namespace weir::test {
+
+// Listens on 127.0.0.1:0 on the loop; returns the port. The listener lives
+// until the loop stops.
+inline uint16_t listen_on(TestLoop& tl, std::function<void(core::TcpConn*)> on_accept) {
+  auto addr = core::parse_listen_address("127.0.0.1:0");
+  REQUIRE(addr.is_ok());
+  auto fd = core::open_tcp_listener(*addr, 128);
+  REQUIRE(fd.is_ok());
+  auto bound = core::local_address_of(*fd);
+  REQUIRE(bound.is_ok());
+  std::string err;
+  tl.run([&] {
+    core::Status st;
+    if (!core::TcpListener::open(tl.loop(), "test", *fd, 0, on_accept, st)) err = st.message();
+  });
+  REQUIRE(err.empty());
+  return bound->port();
+}
+
+// What a server-side conn saw; shared with the test thread.
+struct ServerSeen {
+  std::atomic<uint64_t> bytes{0};
+  std::atomic<bool> secure{false};
+  std::atomic<bool> ended{false};
+  std::atomic<bool> closed{false};
+  std::mutex mu;
+  std::string tls_error;
+};
+
+// Echoes every byte back (a copy per read); frees itself when closed.
+class EchoHandler final : public core::TcpConn::Handler {
+ public:
+  explicit EchoHandler(std::shared_ptr<ServerSeen> seen) : seen_(std::move(seen)) {}
+  // Takes an accepted conn, optionally starting TLS on it.
+  static void start(core::TcpConn* c, std::shared_ptr<ServerSeen> seen,
+                    std::shared_ptr<const core::TlsContext> tls = nullptr) {
+    auto* h = new EchoHandler(std::move(seen));
+    c->set_handler(h);
+    if (tls) REQUIRE(c->start_tls_server(tls).is_ok());
+    c->start_reading();
+  }
+  void on_read(core::ByteView data) override {
+    seen_->bytes += data.size();
+    conn_->append(core::Slice::copy_of(data));
+    conn_->flush();
+  }
+  void on_secure() override { seen_->secure = true; }
+  void on_read_end(int) override {
+    {
+      std::lock_guard<std::mutex> lk(seen_->mu);
+      seen_->tls_error = conn_->tls_error();
+    }
+    seen_->ended = true;
+    conn_->close();
+  }
+  void on_closed() override {
+    seen_->closed = true;
+    delete this;
+  }
+
+ private:
+  std::shared_ptr<ServerSeen> seen_;
+};
+
+// Client side: keeps what it reads; counts drains.
+class Collector final : public core::TcpConn::Handler {
+ public:
+  void on_read(core::ByteView data) override {
+    std::lock_guard<std::mutex> lk(mu);
+    got.append(reinterpret_cast<const char*>(data.data()), data.size());
+    size += data.size();
+  }
+  void on_read_end(int status) override {
+    end_status = status;
+    ended = true;
+    conn_->close();
+  }
+  void on_drained() override { drained++; }
+  void on_closed() override { closed = true; }
+  core::TcpConn* conn() { return conn_; }
+
+  std::mutex mu;
+  std::string got;
+  std::atomic<size_t> size{0};
+  std::atomic<int> drained{0};
+  std::atomic<bool> ended{false};
+  std::atomic<bool> closed{false};
+  std::atomic<int> end_status{0};
+};
+
+}  // namespace weir::test
