@@ -138,6 +138,23 @@ core::Result<std::vector<AmfValue>> parse_data(const RtmpMessage& m) {
   return values;
 }
 
+core::Result<std::optional<core::MediaPacket>> make_data_packet(const RtmpMessage& m) {
+  auto values = parse_data(m);
+  if (!values) return values.status();
+  std::vector<AmfValue>& v = *values;
+  if (!v.empty() && v[0].is_string() && v[0].string() == "@setDataFrame") v.erase(v.begin());
+  if (v.empty() || !v[0].is_string()) return std::optional<core::MediaPacket>();
+  core::ByteWriter w(m.payload.size() + 16);
+  amf0_encode_all(w, v);
+  core::MediaPacket pkt;
+  pkt.track = core::TrackType::kData;
+  pkt.codec = core::Codec::kAmf;
+  pkt.flags = v[0].string() == "onMetaData" ? core::packet_flags::kConfig : 0;
+  pkt.dts = pkt.pts = m.timestamp;
+  pkt.body = w.finish();
+  return std::optional<core::MediaPacket>(std::move(pkt));
+}
+
 core::Result<UserControl> parse_user_control(const RtmpMessage& m) {
   if (m.type_id != rtmp_type::kUserControl) {
     return core::Status::errorf("rtmp: message type {} is not a user control message", m.type_id);

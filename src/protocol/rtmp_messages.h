@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/media_packet.h"
 #include "core/status.h"
 #include "protocol/amf_value.h"
 #include "protocol/rtmp_chunk_reader.h"
@@ -69,6 +71,13 @@ struct Command {
 core::Result<Command> parse_command(const RtmpMessage& m);
 // Types 18 (AMF0) and 15 (AMF3 data: 0x00 format byte, then as type 18).
 core::Result<std::vector<AmfValue>> parse_data(const RtmpMessage& m);
+
+// A data message as a packet on the data track, the way RTMP ingest publishes
+// it and the RTMP client delivers it: a leading "@setDataFrame" is dropped,
+// the values are re-encoded as AMF0 (an FLV script tag body, whatever AMF the
+// message used), "onMetaData" is flagged kConfig, dts = pts = the message
+// timestamp. nullopt for a data message without a leading name.
+core::Result<std::optional<core::MediaPacket>> make_data_packet(const RtmpMessage& m);
 
 struct UserControl {
   // Events outside the enum (e.g. FMS BufferEmpty 31) keep their wire value.

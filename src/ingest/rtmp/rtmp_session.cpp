@@ -7,7 +7,6 @@
 #include "origin/origin.h"
 #include "origin/registry.h"
 #include "origin/stream_hub.h"
-#include "protocol/amf0.h"
 #include "protocol/flv_tag.h"
 #include "protocol/rtmp_aggregate.h"
 
@@ -189,22 +188,9 @@ Status RtmpSession::on_media(RtmpMessage&& m) {
 
 Status RtmpSession::on_data(const RtmpMessage& m) {
   if (role_ != Role::kPublisher) return Status::ok();
-  auto values = protocol::parse_data(m);
-  if (!values) return Status::errorf("data message: {}", values.error());
-  std::vector<AmfValue>& v = *values;
-  if (!v.empty() && v[0].is_string() && v[0].string() == "@setDataFrame") v.erase(v.begin());
-  if (v.empty() || !v[0].is_string()) return Status::ok();
-  const bool metadata = v[0].string() == "onMetaData";
-  // FLV script tags are AMF0: re-encode once (also turns AMF3 data into AMF0).
-  core::ByteWriter w(m.payload.size() + 16);
-  for (const AmfValue& x : v) protocol::amf0_encode(w, x);
-  core::MediaPacket pkt;
-  pkt.track = core::TrackType::kData;
-  pkt.codec = core::Codec::kAmf;
-  pkt.flags = metadata ? core::packet_flags::kConfig : 0;
-  pkt.dts = pkt.pts = m.timestamp;
-  pkt.body = w.finish();
-  hub_->publish(publisher_, std::move(pkt));
+  auto pkt = protocol::make_data_packet(m);
+  if (!pkt) return Status::errorf("data message: {}", pkt.error());
+  if (*pkt) hub_->publish(publisher_, std::move(**pkt));
   return Status::ok();
 }
 

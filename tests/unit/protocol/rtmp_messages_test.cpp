@@ -293,6 +293,42 @@ TEST_CASE("data messages", "[rtmp_messages]") {
   CHECK_THAT(parse_data(raw(rtmp_type::kVideo, p)).error(), Catch::Contains("not a data message"));
 }
 
+TEST_CASE("data messages become data-track packets", "[rtmp_messages]") {
+  AmfValue meta = AmfValue::ecma_array({{"width", AmfValue::number(640)}, {"duration", AmfValue::number(0)}});
+  core::ByteWriter want;
+  amf0_encode_all(want, {AmfValue::string("onMetaData"), meta});
+  for (bool set_data_frame : {true, false}) {
+    std::vector<AmfValue> values{AmfValue::string("onMetaData"), meta};
+    if (set_data_frame) values.insert(values.begin(), AmfValue::string("@setDataFrame"));
+    auto m = one(make_data(128, 4, 1, 40, values).view());
+    auto pkt = make_data_packet(m);
+    REQUIRE(pkt.is_ok());
+    REQUIRE(pkt->has_value());
+    const core::MediaPacket& p = **pkt;
+    CHECK(p.track == core::TrackType::kData);
+    CHECK(p.codec == core::Codec::kAmf);
+    CHECK(p.is_config());
+    CHECK(p.dts == 40);
+    CHECK(p.pts == 40);
+    CHECK(to_bytes(p.body.view()) == to_bytes(want.view()));
+    // The same from an AMF3 data message (format byte, then AMF0).
+    Bytes amf3 = {0x00};
+    amf3.insert(amf3.end(), m.payload.view().begin(), m.payload.view().end());
+    auto p3 = make_data_packet(raw(rtmp_type::kDataAmf3, amf3));
+    REQUIRE(p3.is_ok());
+    REQUIRE(p3->has_value());
+    CHECK(to_bytes((*p3)->body.view()) == to_bytes(want.view()));
+  }
+  auto text = make_data_packet(one(make_data(128, 4, 1, 7, {AmfValue::string("onTextData"), meta}).view()));
+  REQUIRE(text.is_ok());
+  REQUIRE(text->has_value());
+  CHECK((*text)->flags == 0);
+  auto unnamed = make_data_packet(one(make_data(128, 4, 1, 0, {AmfValue::number(1)}).view()));
+  REQUIRE(unnamed.is_ok());
+  CHECK_FALSE(unnamed->has_value());
+  CHECK_FALSE(make_data_packet(raw(rtmp_type::kVideo, {0x17})).is_ok());
+}
+
 TEST_CASE("aggregate messages split into rebased sub-messages", "[rtmp_aggregate]") {
   core::ByteWriter w;
   auto tag = [&](uint8_t type, uint32_t ts, const Bytes& body, bool back_pointer = true) {
