@@ -246,19 +246,12 @@ void RtmpClient::Session::on_read(core::ByteView data) {
 
 Status RtmpClient::Session::on_message(RtmpMessage&& m) {
   if (ended_) return Status::error("session ended");
+  if (protocol::is_stream_message(m.type_id)) {
+    return protocol::route_stream_message(
+        std::move(m), [this](RtmpMessage&& x) { return on_media(std::move(x)); },
+        [this](const RtmpMessage& x) { return on_data(x); });
+  }
   switch (m.type_id) {
-    case rtmp_type::kAudio:
-    case rtmp_type::kVideo:
-      return on_media(std::move(m));
-    case rtmp_type::kDataAmf0:
-    case rtmp_type::kDataAmf3:
-      return on_data(m);
-    case rtmp_type::kAggregate:
-      return protocol::for_each_aggregate_part(m, [this](RtmpMessage&& part) -> Status {
-        if (part.type_id == rtmp_type::kAudio || part.type_id == rtmp_type::kVideo) return on_media(std::move(part));
-        if (part.type_id == rtmp_type::kDataAmf0) return on_data(part);
-        return Status::ok();
-      });
     case rtmp_type::kCommandAmf0:
     case rtmp_type::kCommandAmf3:
       return on_command(m);

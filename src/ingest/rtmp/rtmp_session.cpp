@@ -153,19 +153,15 @@ Status RtmpSession::on_message(RtmpMessage&& m) {
     }
     case rtmp_type::kAudio:
     case rtmp_type::kVideo:
-      return on_media(std::move(m));
     case rtmp_type::kDataAmf0:
     case rtmp_type::kDataAmf3:
-      return on_data(m);
+    case rtmp_type::kAggregate:
+      return protocol::route_stream_message(
+          std::move(m), [this](RtmpMessage&& x) { return on_media(std::move(x)); },
+          [this](const RtmpMessage& x) { return on_data(x); });
     case rtmp_type::kCommandAmf0:
     case rtmp_type::kCommandAmf3:
       return on_command(m);
-    case rtmp_type::kAggregate:
-      return protocol::for_each_aggregate_part(m, [this](RtmpMessage&& part) -> Status {
-        if (part.type_id == rtmp_type::kAudio || part.type_id == rtmp_type::kVideo) return on_media(std::move(part));
-        if (part.type_id == rtmp_type::kDataAmf0) return on_data(part);
-        return Status::ok();
-      });
     default:
       spdlog::debug("rtmp #{} {}: ignoring message type {}", id_, peer_, m.type_id);
       return Status::ok();

@@ -20,14 +20,13 @@
 
 namespace weir::test {
 
-// The clip as packets, in file order; onMetaData flagged kConfig (what a
-// publisher means by it).
-inline std::vector<core::MediaPacket> clip_packets() {
-  auto bytes = load("h264_aac.flv");
+// FLV bytes (a file, an HTTP-FLV body) as packets; onMetaData flagged
+// kConfig, as a publisher means it and the RTMP client delivers it.
+inline std::vector<core::MediaPacket> flv_packets(core::ByteView flv) {
   protocol::FlvReader reader(protocol::FlvReaderOptions{});
   std::vector<core::MediaPacket> out;
   REQUIRE(reader
-              .feed(core::ByteView(bytes.data(), bytes.size()),
+              .feed(flv,
                     [&](const protocol::FlvTag& t) {
                       auto p = protocol::make_media_packet(t.type, t.timestamp_ms, t.body);
                       REQUIRE(p.is_ok());
@@ -36,6 +35,14 @@ inline std::vector<core::MediaPacket> clip_packets() {
                       return core::Status::ok();
                     })
               .is_ok());
+  return out;
+}
+inline std::vector<core::MediaPacket> flv_packets(const std::string& body) { return flv_packets(core::as_bytes(body)); }
+
+// The test clip (real encoder output) as packets, in file order.
+inline std::vector<core::MediaPacket> clip_packets() {
+  auto bytes = load("h264_aac.flv");
+  auto out = flv_packets(core::ByteView(bytes.data(), bytes.size()));
   REQUIRE(out.size() > 100);
   return out;
 }

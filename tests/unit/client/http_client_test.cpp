@@ -18,6 +18,7 @@
 #include "client_test_support.h"
 #include "test_origin.h"
 #include "../test_cert.h"
+#include "../test_net.h"
 
 using namespace weir;
 using namespace weir::test;
@@ -48,27 +49,18 @@ HttpClient::Done collect(Result& r) {
 class RawServer {
  public:
   explicit RawServer(std::function<void(int)> serve) {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-    thread_ = std::thread([this, serve] { serve(fd_); });
+    thread_ = std::thread([this, serve] { serve(listener_.fd); });
   }
   ~RawServer() {
-    ::shutdown(fd_, SHUT_RDWR);
+    ::shutdown(listener_.fd, SHUT_RDWR);  // wakes a pending accept()
     thread_.join();
-    ::close(fd_);
   }
-  std::string url(const std::string& path) const { return "http://127.0.0.1:" + std::to_string(port) + path; }
-  uint16_t port = 0;
+  std::string url(const std::string& path) const {
+    return "http://127.0.0.1:" + std::to_string(listener_.port) + path;
+  }
 
  private:
-  int fd_ = -1;
+  RawListener listener_{16};
   std::thread thread_;
 };
 
@@ -223,11 +215,7 @@ TEST_CASE("a body over the cap, a bad header and a refused connect are errors") 
   TestLoop cl;
   std::unique_ptr<HttpClient> c;
   Result big, refused;
-  uint16_t dead_port = 0;
-  {
-    RawServer probe([](int) {});
-    dead_port = probe.port;
-  }
+  const uint16_t dead_port = free_port();
   cl.run([&] {
     c = std::make_unique<HttpClient>(cl.loop());
     CHECK(c->request({"GET", srv.http_url("/x"), {{"X-Bad", "a\r\nInjected: 1"}}, {}}, 10, collect(big)).message() ==

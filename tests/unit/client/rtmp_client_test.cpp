@@ -4,10 +4,6 @@
 // timeouts, and the publisher's send cap.
 #include "client/rtmp_client.h"
 
-#include <netinet/in.h>
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -18,6 +14,7 @@
 #include "client_test_support.h"
 #include "test_origin.h"
 #include "../test_cert.h"
+#include "../test_net.h"
 
 using namespace weir;
 using namespace weir::test;
@@ -31,24 +28,6 @@ RtmpClientOptions publish_options() {
   RtmpClientOptions o;
   o.mode = RtmpMode::kPublish;
   return o;
-}
-
-// FLV bytes (an HTTP-FLV body) as packets, onMetaData flagged kConfig as the
-// RTMP client delivers it.
-std::vector<core::MediaPacket> flv_packets(const std::string& body) {
-  protocol::FlvReader reader(protocol::FlvReaderOptions{});
-  std::vector<core::MediaPacket> out;
-  REQUIRE(reader
-              .feed(core::as_bytes(body),
-                    [&](const protocol::FlvTag& t) {
-                      auto p = protocol::make_media_packet(t.type, t.timestamp_ms, t.body);
-                      REQUIRE(p.is_ok());
-                      if (p->is_data()) p->flags |= core::packet_flags::kConfig;
-                      out.push_back(*p);
-                      return core::Status::ok();
-                    })
-              .is_ok());
-  return out;
 }
 
 void check_same_stream(const std::vector<core::MediaPacket>& got, const std::vector<core::MediaPacket>& want) {
@@ -137,25 +116,7 @@ void publish_and_play(TestLoop& cl, const std::string& pub_url, const std::strin
 
 // A port that accepts TCP connections (the kernel completes them) and never
 // answers.
-class SilentPort {
- public:
-  SilentPort() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 16) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
-  }
-  ~SilentPort() { ::close(fd_); }
-  uint16_t port = 0;
-
- private:
-  int fd_ = -1;
-};
+using SilentPort = RawListener;
 
 }  // namespace
 
@@ -238,7 +199,7 @@ TEST_CASE("RTMP timeouts: no answer, and a stalled stream") {
   TestOrigin srv;
   TestLoop cl;
   SECTION("a server that never answers the handshake") {
-    SilentPort silent;
+    SilentPort silent(16);
     RtmpRecorder rec;
     RtmpClientOptions o;
     o.response_timeout_ms = 300;
@@ -323,7 +284,7 @@ TEST_CASE("the publisher's send cap refuses packets while the server reads nothi
 TEST_CASE("destroying an RtmpClient closes it without a callback, in any state") {
   TestOrigin srv;
   TestLoop cl;
-  SilentPort silent;
+  SilentPort silent(16);
   RtmpRecorder a, b, c;
   cl.run([&] {
     // Connecting, waiting for the handshake, and ready.

@@ -13,6 +13,7 @@
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
 #include "origin/routes.h"
+#include "../test_net.h"
 
 namespace weir::test {
 
@@ -38,19 +39,6 @@ apps:
     hls:
       enabled: false
 )";
-
-// A listening socket on 127.0.0.1:0 and its port (opened on the test thread,
-// before the loop takes it, as main.cpp does).
-int open_listener(uint16_t& port) {
-  auto addr = core::parse_listen_address("127.0.0.1:0");
-  REQUIRE(addr.is_ok());
-  auto fd = core::open_tcp_listener(*addr, 128);
-  REQUIRE(fd.is_ok());
-  auto bound = core::local_address_of(*fd);
-  REQUIRE(bound.is_ok());
-  port = bound->port();
-  return *fd;
-}
 
 // The test's own router: an echo route and a redirect, then everything the
 // origin serves.
@@ -79,10 +67,10 @@ TestOrigin::TestOrigin(std::shared_ptr<const core::TlsContext> tls) {
   cfg_ = std::move(*cfg);
   origin_ = std::make_unique<origin::Origin>(cfg_, loops_);
   auto router = test_routes(*origin_);
-  const int rtmp_fd = open_listener(rtmp_port);
-  const int http_fd = open_listener(http_port);
-  const int rtmps_fd = tls ? open_listener(rtmps_port) : -1;
-  const int https_fd = tls ? open_listener(https_port) : -1;
+  const int rtmp_fd = loop_listener_fd(rtmp_port);
+  const int http_fd = loop_listener_fd(http_port);
+  const int rtmps_fd = tls ? loop_listener_fd(rtmps_port) : -1;
+  const int https_fd = tls ? loop_listener_fd(https_port) : -1;
   auto https_ctx = std::make_shared<const origin::http::ServerContext>(origin::http::ServerContext{cfg_.http, router});
   std::string failure;
   loops_.start([&](core::Loop& loop) {

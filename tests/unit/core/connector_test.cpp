@@ -42,38 +42,16 @@ void start_connect(TestLoop& tl, std::unique_ptr<core::Connector>& c, const std:
   });
 }
 
-// A port with nobody listening (bound, then released).
-uint16_t free_port() {
-  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in a{};
-  a.sin_family = AF_INET;
-  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  REQUIRE(::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-  socklen_t len = sizeof a;
-  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
-  ::close(fd);
-  return ntohs(a.sin_port);
-}
-
 // A listener that never accepts, with its accept queue full: the kernel drops
 // further SYNs, so a connect to it hangs until its deadline.
 class FullListener {
  public:
   FullListener() {
-    fd_ = ::socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd_, reinterpret_cast<sockaddr*>(&a), sizeof a) == 0);
-    REQUIRE(::listen(fd_, 0) == 0);
-    socklen_t len = sizeof a;
-    ::getsockname(fd_, reinterpret_cast<sockaddr*>(&a), &len);
-    port = ntohs(a.sin_port);
     // Fill the queue until a connect stays pending.
     for (int i = 0; i < 16; ++i) {
       int s = ::socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
       fillers_.push_back(s);
-      ::connect(s, reinterpret_cast<sockaddr*>(&a), sizeof a);
+      ::connect(s, reinterpret_cast<const sockaddr*>(&listener_.addr), sizeof listener_.addr);
       pollfd p{s, POLLOUT, 0};
       if (::poll(&p, 1, 200) == 0) return;
     }
@@ -81,12 +59,11 @@ class FullListener {
   }
   ~FullListener() {
     for (int s : fillers_) ::close(s);
-    ::close(fd_);
   }
-  uint16_t port = 0;
+  RawListener listener_{0};
+  const uint16_t port = listener_.port;
 
  private:
-  int fd_ = -1;
   std::vector<int> fillers_;
 };
 

@@ -16,25 +16,22 @@
 #include "core/tcp_listener.h"
 #include "core/tls.h"
 #include "../test_loop.h"
+#include "../test_net.h"
 
 namespace weir::test {
 
 // Listens on 127.0.0.1:0 on the loop; returns the port. The listener lives
 // until the loop stops.
 inline uint16_t listen_on(TestLoop& tl, std::function<void(core::TcpConn*)> on_accept) {
-  auto addr = core::parse_listen_address("127.0.0.1:0");
-  REQUIRE(addr.is_ok());
-  auto fd = core::open_tcp_listener(*addr, 128);
-  REQUIRE(fd.is_ok());
-  auto bound = core::local_address_of(*fd);
-  REQUIRE(bound.is_ok());
+  uint16_t port = 0;
+  const int fd = loop_listener_fd(port);
   std::string err;
   tl.run([&] {
     core::Status st;
-    if (!core::TcpListener::open(tl.loop(), "test", *fd, 0, on_accept, st)) err = st.message();
+    if (!core::TcpListener::open(tl.loop(), "test", fd, 0, on_accept, st)) err = st.message();
   });
   REQUIRE(err.empty());
-  return bound->port();
+  return port;
 }
 
 // What a server-side conn saw; shared with the test thread.
