@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-#include "client/url.h"
+#include "protocol/url.h"
 #include "core/connector.h"
 #include "core/tcp_conn.h"
 #include "core/timer.h"
@@ -11,6 +11,10 @@
 namespace weir::client {
 
 using core::Status;
+using protocol::parse_url;
+using protocol::rtmp_target;
+using protocol::RtmpTarget;
+using protocol::Url;
 
 namespace {
 

@@ -3,7 +3,7 @@
 #include <utility>
 #include <vector>
 
-#include "client/url.h"
+#include "protocol/url.h"
 #include "core/connector.h"
 #include "core/tcp_conn.h"
 #include "core/timer.h"
@@ -19,6 +19,10 @@
 namespace weir::client {
 
 using core::Status;
+using protocol::parse_url;
+using protocol::rtmp_target;
+using protocol::RtmpTarget;
+using protocol::Url;
 using protocol::AmfValue;
 using protocol::RtmpMessage;
 namespace rtmp_type = protocol::rtmp_type;
@@ -171,8 +175,7 @@ class RtmpClient::Session final : public core::TcpConn::Handler {
   protocol::ChunkReader reader_;
   State state_ = State::kConnecting;
   uint32_t out_chunk_size_ = kInitialChunkSize;
-  uint32_t ack_window_ = 0;
-  uint64_t last_ack_ = 0;
+  protocol::RtmpPeerDuties duties_;  // acknowledgements and ping responses
   uint32_t stream_id_ = 0;
   int depth_ = 0;
   bool detached_ = false;
@@ -237,10 +240,7 @@ void RtmpClient::Session::on_read(core::ByteView data) {
   Status st = reader_.feed(data, [this](RtmpMessage&& m) { return on_message(std::move(m)); });
   if (ended_) return;
   if (!st) return finish(Status::errorf("rtmp: {}", st.message()));
-  if (ack_window_ && reader_.bytes_received() - last_ack_ >= ack_window_) {
-    last_ack_ = reader_.bytes_received();
-    queue(protocol::make_acknowledgement(out_chunk_size_, uint32_t(last_ack_)));
-  }
+  if (core::Slice ack = duties_.ack_due(reader_.bytes_received(), out_chunk_size_); !ack.empty()) queue(ack);
   conn_->flush();
 }
 
@@ -255,19 +255,15 @@ Status RtmpClient::Session::on_message(RtmpMessage&& m) {
     case rtmp_type::kCommandAmf0:
     case rtmp_type::kCommandAmf3:
       return on_command(m);
-    case rtmp_type::kWindowAckSize: {
-      auto w = protocol::parse_u32_control(m);
-      if (!w) return w.status();
-      ack_window_ = *w;
-      return Status::ok();
-    }
+    case rtmp_type::kWindowAckSize:
     case rtmp_type::kUserControl: {
+      auto reply = duties_.on_control(m, out_chunk_size_);
+      if (!reply) return reply.status();
+      if (!reply->empty()) queue(*reply);
+      if (m.type_id != rtmp_type::kUserControl || opts_.mode != RtmpMode::kPlay || state_ != State::kReady)
+        return Status::ok();
       auto uc = protocol::parse_user_control(m);
-      if (!uc) return uc.status();
-      if (uc->event == protocol::UserControlEvent::kPingRequest) {
-        queue(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kPingResponse, uc->value));
-      } else if (uc->event == protocol::UserControlEvent::kStreamEof && opts_.mode == RtmpMode::kPlay &&
-                 state_ == State::kReady && uc->value == stream_id_) {
+      if (uc && uc->event == protocol::UserControlEvent::kStreamEof && uc->value == stream_id_) {
         finish(Status::error("stream ended (StreamEOF)"));
         return Status::error("session ended");
       }

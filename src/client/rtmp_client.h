@@ -11,7 +11,7 @@
 //    "live") as encoders do; ready at NetStream.Publish.Start.
 // Throughout: Acknowledgements at the window the server asks for, Ping
 // Responses, the server's Set Chunk Size applied by the ChunkReader.
-// URL split (app of several elements, app or stream queries): client/url.h.
+// URL split (app of several elements, app or stream queries): protocol/url.h.
 //
 // Play: every audio/video message becomes a core::MediaPacket through
 // protocol::make_media_packet (the conversion RTMP ingest uses; E-RTMP

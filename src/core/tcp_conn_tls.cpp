@@ -148,10 +148,13 @@ void TcpConn::tls_close_notify() {
 void TcpConn::tls_send_final() {
   TlsSession& s = *tls_->session;
   if (writing_ || !queue_bufs_.empty() || !tls_->held_bufs.empty()) return;
-  size_t n = std::min(s.output_pending(), kPlainScratch);
-  if (n == 0) return;
-  s.take_output(t_plain, n);
-  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(t_plain), unsigned(n));
+  // Not t_plain: a handler may close the conn while it parses bytes there.
+  // An alert or a close_notify is one small record.
+  uint8_t out[512];
+  const size_t n = s.output_pending();
+  if (n == 0 || n > sizeof out) return;
+  s.take_output(out, n);
+  uv_buf_t b = uv_buf_init(reinterpret_cast<char*>(out), unsigned(n));
   (void)uv_try_write(reinterpret_cast<uv_stream_t*>(&tcp_), &b, 1);
 }
 

@@ -203,4 +203,25 @@ core::Result<PeerBandwidth> parse_set_peer_bandwidth(const RtmpMessage& m) {
   return pb;
 }
 
+core::Result<core::Slice> RtmpPeerDuties::on_control(const RtmpMessage& m, uint32_t out_chunk_size) {
+  if (m.type_id == rtmp_type::kWindowAckSize) {
+    auto w = parse_u32_control(m);
+    if (!w) return w.status();
+    window_ = *w;
+  } else if (m.type_id == rtmp_type::kUserControl) {
+    auto uc = parse_user_control(m);
+    if (!uc) return uc.status();
+    if (uc->event == UserControlEvent::kPingRequest)
+      return make_user_control(out_chunk_size, UserControlEvent::kPingResponse, uc->value);
+  }
+  return core::Slice();
+}
+
+core::Slice RtmpPeerDuties::ack_due(uint64_t bytes_received, uint32_t out_chunk_size) {
+  if (!window_ || bytes_received - last_ack_ < window_) return core::Slice();
+  last_ack_ = bytes_received;
+  // The sequence number is the byte count so far, modulo 2^32 (5.4.3).
+  return make_acknowledgement(out_chunk_size, uint32_t(bytes_received));
+}
+
 }  // namespace weir::protocol

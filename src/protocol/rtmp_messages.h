@@ -89,6 +89,26 @@ core::Result<UserControl> parse_user_control(const RtmpMessage& m);
 
 // Payload of Set Chunk Size / Abort / Acknowledgement / Window Ack Size.
 core::Result<uint32_t> parse_u32_control(const RtmpMessage& m);
+// What every RTMP endpoint owes its peer, kept per connection (server
+// sessions and the client alike): an Acknowledgement each time the bytes
+// received since the last one reach the window the peer set with Window
+// Acknowledgement Size (RTMP 1.0 5.4.3), and a Ping Response echoing each
+// Ping Request (7.1.7). One object per connection, used on its loop.
+class RtmpPeerDuties {
+ public:
+  // Reads a Window Acknowledgement Size or User Control message (other types
+  // are ignored) and returns what to send now: a Ping Response, or an empty
+  // Slice. A malformed message is an error.
+  core::Result<core::Slice> on_control(const RtmpMessage& m, uint32_t out_chunk_size);
+  // After a read: the Acknowledgement due for `bytes_received` in total, or
+  // an empty Slice.
+  core::Slice ack_due(uint64_t bytes_received, uint32_t out_chunk_size);
+
+ private:
+  uint64_t window_ = 0;  // 0: the peer asked for none
+  uint64_t last_ack_ = 0;
+};
+
 struct PeerBandwidth {
   uint32_t window = 0;
   BandwidthLimit limit = BandwidthLimit::kHard;

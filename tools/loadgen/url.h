@@ -1,16 +1,16 @@
-// The loadgen's target URL is a client::Url (src/client/url.h): one parser
-// for the load generator and Weir's own clients. A run refuses non-loopback
+// The loadgen's target URL is a protocol::Url (src/protocol/url.h): one
+// parser for the load generator and Weir's own clients. A run refuses non-loopback
 // hosts unless the user passed --allow-remote (checked with is_loopback()).
 #pragma once
 
-#include "client/url.h"
+#include "protocol/url.h"
 
 namespace weir::loadgen {
 
-using client::parse_url;
-using client::resolve_target;
-using client::rtmp_target;
-using client::RtmpTarget;
-using client::Url;
+using protocol::parse_url;
+using protocol::resolve_target;
+using protocol::rtmp_target;
+using protocol::RtmpTarget;
+using protocol::Url;
 
 }  // namespace weir::loadgen

@@ -79,10 +79,7 @@ void RtmpSession::on_read(core::ByteView data) {
     origin_.metrics().sessions_rejected_total++;
     return close(st.message());
   }
-  if (ack_window_ && reader_.bytes_received() - last_ack_ >= ack_window_) {
-    last_ack_ = reader_.bytes_received();
-    conn_->send(protocol::make_acknowledgement(out_chunk_size_, uint32_t(last_ack_)));
-  }
+  if (core::Slice ack = duties_.ack_due(reader_.bytes_received(), out_chunk_size_); !ack.empty()) conn_->send(ack);
   if (role_ == Role::kPublisher && hub_) hub_->flush();
 }
 
@@ -138,17 +135,11 @@ Status RtmpSession::on_message(RtmpMessage&& m) {
     case rtmp_type::kAcknowledgement:
     case rtmp_type::kSetPeerBandwidth:
       return Status::ok();  // applied by the reader, or nothing to do
-    case rtmp_type::kWindowAckSize: {
-      auto w = protocol::parse_u32_control(m);
-      if (!w) return w.status();
-      ack_window_ = *w;
-      return Status::ok();
-    }
+    case rtmp_type::kWindowAckSize:
     case rtmp_type::kUserControl: {
-      auto uc = protocol::parse_user_control(m);
-      if (!uc) return uc.status();
-      if (uc->event == protocol::UserControlEvent::kPingRequest)
-        conn_->send(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kPingResponse, uc->value));
+      auto reply = duties_.on_control(m, out_chunk_size_);
+      if (!reply) return reply.status();
+      if (!reply->empty()) conn_->send(*reply);
       return Status::ok();
     }
     case rtmp_type::kAudio:

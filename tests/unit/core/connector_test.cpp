@@ -201,24 +201,7 @@ TEST_CASE("destroying a connector before completion closes its connection and su
   SECTION("while the TLS handshake waits for a server that never answers") {
     auto seen = std::make_shared<ServerSeen>();
     // Accepts and reads, never speaks TLS.
-    uint16_t port = listen_on(tl, [seen](core::TcpConn* c) {
-      struct Silent final : core::TcpConn::Handler {
-        std::shared_ptr<ServerSeen> seen;
-        void on_read(core::ByteView d) override { seen->bytes += d.size(); }
-        void on_read_end(int) override {
-          seen->ended = true;
-          conn_->close();
-        }
-        void on_closed() override {
-          seen->closed = true;
-          delete this;
-        }
-      };
-      auto* h = new Silent();
-      h->seen = seen;
-      c->set_handler(h);
-      c->start_reading();
-    });
+    uint16_t port = listen_on(tl, [seen](core::TcpConn* c) { (new ServerHandler(seen))->attach(c, nullptr); });
     auto tls = core::TlsContext::client({});
     REQUIRE(tls.is_ok());
     std::unique_ptr<core::Connector> c;

@@ -44,23 +44,24 @@ struct ServerSeen {
   std::string tls_error;
 };
 
-// Echoes every byte back (a copy per read); frees itself when closed.
-class EchoHandler final : public core::TcpConn::Handler {
+// A server-side handler for an accepted conn, tracked by its loop like a
+// real session (so a loop that stops closes it, and nothing leaks); frees
+// itself when the conn is closed. Records what it saw in `seen`.
+class ServerHandler : public core::TcpConn::Handler, public core::Closable {
  public:
-  explicit EchoHandler(std::shared_ptr<ServerSeen> seen) : seen_(std::move(seen)) {}
+  explicit ServerHandler(std::shared_ptr<ServerSeen> seen) : seen_(std::move(seen)) {}
   // Takes an accepted conn, optionally starting TLS on it.
-  static void start(core::TcpConn* c, std::shared_ptr<ServerSeen> seen,
-                    std::shared_ptr<const core::TlsContext> tls = nullptr) {
-    auto* h = new EchoHandler(std::move(seen));
-    c->set_handler(h);
+  void attach(core::TcpConn* c, std::shared_ptr<const core::TlsContext> tls) {
+    loop_ = &c->loop();
+    loop_->track(this);
+    c->set_handler(this);
     if (tls) REQUIRE(c->start_tls_server(tls).is_ok());
     c->start_reading();
   }
-  void on_read(core::ByteView data) override {
-    seen_->bytes += data.size();
-    conn_->append(core::Slice::copy_of(data));
-    conn_->flush();
+  void close_for_shutdown() override {
+    if (conn_) conn_->close();
   }
+  void on_read(core::ByteView data) override { seen_->bytes += data.size(); }
   void on_secure() override { seen_->secure = true; }
   void on_read_end(int) override {
     {
@@ -71,12 +72,29 @@ class EchoHandler final : public core::TcpConn::Handler {
     conn_->close();
   }
   void on_closed() override {
+    loop_->untrack(this);
     seen_->closed = true;
     delete this;
   }
 
- private:
+ protected:
   std::shared_ptr<ServerSeen> seen_;
+  core::Loop* loop_ = nullptr;
+};
+
+// Echoes every byte back (a copy per read).
+class EchoHandler final : public ServerHandler {
+ public:
+  using ServerHandler::ServerHandler;
+  static void start(core::TcpConn* c, std::shared_ptr<ServerSeen> seen,
+                    std::shared_ptr<const core::TlsContext> tls = nullptr) {
+    (new EchoHandler(std::move(seen)))->attach(c, std::move(tls));
+  }
+  void on_read(core::ByteView data) override {
+    ServerHandler::on_read(data);
+    conn_->append(core::Slice::copy_of(data));
+    conn_->flush();
+  }
 };
 
 // Client side: keeps what it reads; counts drains.

@@ -1,4 +1,4 @@
-// The loadgen command line (URL parsing itself: tests/unit/client/url_test.cpp).
+// The loadgen command line (URL parsing itself: tests/unit/protocol/url_test.cpp).
 #include <catch2/catch.hpp>
 
 #include <string>

@@ -329,6 +329,36 @@ TEST_CASE("data messages become data-track packets", "[rtmp_messages]") {
   CHECK_FALSE(make_data_packet(raw(rtmp_type::kVideo, {0x17})).is_ok());
 }
 
+TEST_CASE("peer duties: acknowledgements at the window, ping responses", "[rtmp_messages]") {
+  RtmpPeerDuties d;
+  CHECK(d.ack_due(10'000'000, 128).empty());  // no window asked for: no acks
+  auto none = d.on_control(one(make_window_ack_size(128, 1000).view()), 128);
+  REQUIRE(none.is_ok());
+  CHECK(none->empty());
+  CHECK(d.ack_due(999, 128).empty());
+  auto ack = d.ack_due(1500, 128);
+  REQUIRE_FALSE(ack.empty());
+  auto am = one(ack.view());
+  CHECK(int(am.type_id) == rtmp_type::kAcknowledgement);
+  CHECK(*parse_u32_control(am) == 1500);
+  CHECK(d.ack_due(2400, 128).empty());  // 900 since the last one
+  CHECK(*parse_u32_control(one(d.ack_due(2500, 128).view())) == 2500);
+  // 32-bit sequence numbers wrap (RTMP 1.0 5.4.3).
+  CHECK(*parse_u32_control(one(d.ack_due((1ull << 32) + 7, 128).view())) == 7);
+
+  auto pong = d.on_control(one(make_user_control(128, UserControlEvent::kPingRequest, 4242).view()), 128);
+  REQUIRE(pong.is_ok());
+  auto pm = parse_user_control(one(pong->view()));
+  REQUIRE(pm.is_ok());
+  CHECK(pm->event == UserControlEvent::kPingResponse);
+  CHECK(pm->value == 4242);
+  auto begin = d.on_control(one(make_user_control(128, UserControlEvent::kStreamBegin, 1).view()), 128);
+  REQUIRE(begin.is_ok());
+  CHECK(begin->empty());
+  CHECK_FALSE(d.on_control(raw(rtmp_type::kUserControl, {0}), 128).is_ok());
+  CHECK_FALSE(d.on_control(raw(rtmp_type::kWindowAckSize, {0, 1}), 128).is_ok());
+}
+
 TEST_CASE("aggregate messages split into rebased sub-messages", "[rtmp_aggregate]") {
   core::ByteWriter w;
   auto tag = [&](uint8_t type, uint32_t ts, const Bytes& body, bool back_pointer = true) {

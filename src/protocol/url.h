@@ -1,9 +1,11 @@
 // Url: what a client connects to: scheme://host[:port]/path[?query] for rtmp,
-// rtmps, http, https, ws, wss and srt.
+// rtmps, http, https, ws, wss and srt; HLS playlist references resolved
+// against one; the RTMP app/stream split.
 //
-// The host is kept as written (without the brackets of an IPv6 literal); the
-// Connector resolves names off the loop when it connects. No user info, no
-// fragments. Pure value type; any thread.
+// The host is kept as written (without the brackets of an IPv6 literal);
+// core::Connector resolves names off the loop when it connects. No user info,
+// no fragments. A parser of untrusted text (playlist entries), fuzzed
+// (tests/fuzz/url.cpp). Pure functions and a value type; any thread.
 #pragma once
 
 #include <cstdint>
@@ -13,7 +15,7 @@
 #include "core/net.h"
 #include "core/status.h"
 
-namespace weir::client {
+namespace weir::protocol {
 
 struct Url {
   std::string scheme;  // lower case
@@ -63,4 +65,4 @@ struct RtmpTarget {
 };
 core::Result<RtmpTarget> rtmp_target(const Url& url);
 
-}  // namespace weir::client
+}  // namespace weir::protocol

@@ -1,9 +1,9 @@
-// client::Url: parsing, HLS URI resolution, the RTMP app/stream split.
-#include "client/url.h"
+// protocol::Url: parsing, HLS URI resolution, the RTMP app/stream split.
+#include "protocol/url.h"
 
 #include <catch2/catch.hpp>
 
-using namespace weir::client;
+using namespace weir::protocol;
 
 TEST_CASE("parse_url splits scheme, host, port, path and query") {
   auto u = parse_url("rtmp://127.0.0.1/live/s?key=1");
@@ -45,6 +45,14 @@ TEST_CASE("parse_url refuses what it cannot use, with a reason") {
   CHECK(parse_url("http://127.0.0.1:8x/").error().find("bad port") != std::string::npos);
   CHECK(parse_url("http://user@127.0.0.1/").error().find("user info") != std::string::npos);
   CHECK(parse_url("http://[::1/").error().find("unterminated") != std::string::npos);
+  // Hosts are RFC 3986 hosts: no unbracketed IPv6, no stray brackets, spaces or NULs.
+  CHECK(parse_url("http://::1:80/").error().find("bad character in host") != std::string::npos);
+  CHECK(parse_url("http://a[b]:80/").error().find("bad character in host") != std::string::npos);
+  CHECK(parse_url("http://a b/").error().find("bad character in host") != std::string::npos);
+  CHECK(parse_url(std::string_view("http://a\0b/", 11)).error().find("bad character in host") != std::string::npos);
+  CHECK(parse_url("http://[abc]/").error().find("is not an IPv6 address") != std::string::npos);
+  CHECK(parse_url("http://[fe80::1%25eth0]:80/")->host == "fe80::1%25eth0");
+  CHECK(parse_url("http://my-host.example_1:80/")->host == "my-host.example_1");
   // Names are never resolved (no DNS on a loop).
   CHECK(parse_url("http://example.com/")->address().error().find("not a numeric") != std::string::npos);
 }

@@ -1,4 +1,4 @@
-#include "client/url.h"
+#include "protocol/url.h"
 
 #include <arpa/inet.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <cstring>
 
-namespace weir::client {
+namespace weir::protocol {
 
 using core::Result;
 using core::Status;
@@ -69,6 +69,17 @@ Result<Url> parse_url(std::string_view text) {
     if (colon != std::string_view::npos) port = auth.substr(colon + 1);
   }
   if (host.empty()) return Status::errorf("url '{}': missing host", text);
+  // RFC 3986 3.2.2: a reg-name or IPv4 address (unreserved, sub-delims,
+  // pct-encoded), or an IP literal in brackets (hex digits, ':', '.', and a
+  // zone after '%').
+  const bool literal = auth.front() == '[';
+  for (unsigned char c : host) {
+    bool ok = std::isalnum(c) || (literal ? std::strchr(":.%-_~", c) != nullptr
+                                          : std::strchr("-._~%!$&'()*+,;=", c) != nullptr);
+    if (!ok || c == 0) return Status::errorf("url '{}': bad character in host", text);
+  }
+  if (literal && host.find(':') == std::string_view::npos)
+    return Status::errorf("url '{}': [{}] is not an IPv6 address", text, host);
   u.host.assign(host);
   if (port.empty()) {
     if (!default_port) return Status::errorf("url '{}': {} needs a port", text, u.scheme);
@@ -136,4 +147,4 @@ Result<RtmpTarget> rtmp_target(const Url& url) {
   return out;
 }
 
-}  // namespace weir::client
+}  // namespace weir::protocol
