@@ -12,8 +12,6 @@ namespace weir::client {
 
 using core::Status;
 using protocol::parse_url;
-using protocol::rtmp_target;
-using protocol::RtmpTarget;
 using protocol::Url;
 
 namespace {
