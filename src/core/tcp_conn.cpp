@@ -12,6 +12,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "core/tcp_conn_tls.h"
+
 namespace weir::core {
 
 namespace {
@@ -46,6 +48,8 @@ TcpConn::TcpConn(Loop& loop) : loop_(&loop) {
   last_read_ = last_write_progress_ = uv_now(loop.uv());
 }
 
+TcpConn::~TcpConn() = default;
+
 TcpConn* TcpConn::accept_from(Loop& loop, uv_stream_t* server) {
   auto* c = new TcpConn(loop);
   c->accepted_ = true;
@@ -71,10 +75,14 @@ TcpConn* TcpConn::connect_to(Loop& loop, const SocketAddress& addr, std::functio
   });
   if (rc != 0) {
     // Report asynchronously so callers see one code path.
-    loop.post([c, rc] {
+    bool posted = loop.post([c, rc] {
       auto cb = std::move(c->on_connected_);
       if (cb) cb(c, rc);
     });
+    if (!posted) {
+      c->on_connected_ = nullptr;
+      c->close();
+    }
   }
   return c;
 }
@@ -87,6 +95,7 @@ void TcpConn::set_handler(Handler* h) {
 void TcpConn::start_reading() {
   if (closing_ || reading_) return;
   reading_ = uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), &TcpConn::on_alloc, &TcpConn::on_read_cb) == 0;
+  if (tls_ && reading_) tls_resume();
 }
 
 void TcpConn::stop_reading() {
@@ -105,7 +114,8 @@ void TcpConn::on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   if (n > 0) {
     self->bytes_read_ += size_t(n);
     self->last_read_ = uv_now(self->loop_->uv());
-    if (self->handler_) self->handler_->on_read(ByteView(reinterpret_cast<const uint8_t*>(buf->base), size_t(n)));
+    if (self->tls_) self->tls_received(ByteView(reinterpret_cast<const uint8_t*>(buf->base), size_t(n)));
+    else if (self->handler_) self->handler_->on_read(ByteView(reinterpret_cast<const uint8_t*>(buf->base), size_t(n)));
   } else if (n < 0) {
     self->reading_ = false;
     uv_read_stop(s);
@@ -117,6 +127,7 @@ void TcpConn::on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 bool TcpConn::flush() {
   if (closing_) return false;
   if (writing_) return false;
+  if (tls_ && !tls_encrypt_queue()) return false;
   if (queue_bufs_.empty()) {
     queue_holds_.clear();
     return pending_bytes_ == 0;
@@ -240,6 +251,7 @@ void TcpConn::fail(const char* what, int uv_status) {
 
 void TcpConn::close() {
   if (closing_) return;
+  if (tls_) tls_close_notify();
   closing_ = true;
   reading_ = false;
   auto* h = reinterpret_cast<uv_handle_t*>(&tcp_);

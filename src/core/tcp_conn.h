@@ -11,6 +11,12 @@
 // the ordinary write path from the same bytes' mapping.
 // Reads: on_read gets a view into a per-loop scratch buffer, valid only during
 // the call.
+// TLS (optional, core/tls.h): a layer under the handler. Appended plaintext is
+// encrypted at flush() and goes out as ciphertext through the same write
+// path (no sendfile: the kernel cannot encrypt); received bytes are
+// decrypted before on_read. pending_bytes() then counts plaintext not yet
+// encrypted plus ciphertext not yet in the kernel. A conn without TLS pays
+// one branch in flush(), in the read callback and in close().
 #pragma once
 
 #include <uv.h>
@@ -18,7 +24,9 @@
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/buffer.h"
@@ -26,6 +34,8 @@
 #include "core/net.h"
 
 namespace weir::core {
+
+class TlsContext;
 
 class TcpConn {
  public:
@@ -40,6 +50,8 @@ class TcpConn {
     virtual void on_drained() {}
     // Idle or send-stall timeout; `what` says which. Default: close.
     virtual void on_timeout(const char* what);
+    // TLS only: the handshake completed (before any decrypted byte arrives).
+    virtual void on_secure() {}
     // Handles are closed; the conn is freed right after this returns.
     virtual void on_closed() = 0;
 
@@ -50,8 +62,25 @@ class TcpConn {
 
   // Wraps an accepted stream: call from the listener's connection callback.
   static TcpConn* accept_from(Loop& loop, uv_stream_t* server);
-  // Connects to addr (numeric); `on_connected(status)` runs on the loop.
+  // Connects to addr (numeric); `on_connected(status)` runs on the loop. On a
+  // failure the conn is still open: the callback closes it. If the loop
+  // refuses to report a synchronous failure (it is stopping), the conn is
+  // closed without a callback.
   static TcpConn* connect_to(Loop& loop, const SocketAddress& addr, std::function<void(TcpConn*, int)> on_connected);
+
+  // Starts TLS. Client: right after the TCP connect, before any write;
+  // `server_name` goes out as SNI and is checked against the certificate when
+  // the context verifies peers. Server: on an accepted conn, before reading.
+  // Bytes appended before the handshake completes are held and encrypted
+  // after it. A failed handshake (protocol, certificate, name) or record ends
+  // the conn: the handler gets on_read_end(UV_EPROTO), tls_error() says why.
+  Status start_tls_client(std::shared_ptr<const TlsContext> ctx, std::string_view server_name);
+  Status start_tls_server(std::shared_ptr<const TlsContext> ctx);
+  bool is_tls() const { return tls_ != nullptr; }
+  // The handshake completed (false without TLS).
+  bool tls_established() const;
+  // Why TLS failed; empty if it did not.
+  const std::string& tls_error() const;
 
   void set_handler(Handler* h);
   void start_reading();
@@ -110,8 +139,10 @@ class TcpConn {
   static int64_t open_accepted() { return s_open_accepted.load(std::memory_order_relaxed); }
 
  private:
+  struct TlsState;  // tcp_conn_tls.cpp
+
   explicit TcpConn(Loop& loop);
-  ~TcpConn() = default;
+  ~TcpConn();
   static void on_alloc(uv_handle_t*, size_t, uv_buf_t* buf);
   static void on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf);
   static void on_write_cb(uv_write_t* req, int status);
@@ -131,6 +162,14 @@ class TcpConn {
   void release_inflight();
   void arm_timer();
   void fail(const char* what, int uv_status);
+  // TLS layer (tcp_conn_tls.cpp).
+  void tls_received(ByteView ciphertext);
+  void tls_pump();
+  void tls_resume();
+  bool tls_encrypt_queue();
+  void tls_close_notify();
+  void tls_send_final();
+  void tls_fail();
 
   Loop* loop_;
   uv_tcp_t tcp_{};
@@ -155,6 +194,7 @@ class TcpConn {
   uint64_t last_read_ = 0, last_write_progress_ = 0;
   uint64_t bytes_read_ = 0, bytes_written_ = 0;
   bool accepted_ = false;
+  std::unique_ptr<TlsState> tls_;
   static std::atomic<int64_t> s_open_accepted;
 };
 

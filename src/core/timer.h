@@ -1,8 +1,12 @@
 // Timer: a one-shot or repeating libuv timer owned by one object on one loop.
 // The uv handle lives on the heap and is freed by its own close callback, so
-// the owner may be destroyed right after stop() or its destructor.
+// the owner may be destroyed right after stop() or its destructor. The handle
+// is tracked by the loop: when the loop shuts down it closes the handle with
+// that callback (instead of leaving it to the loop's final sweep, which would
+// leak it) and the Timer forgets it.
 //
-// Thread: its loop only. The callback never runs after stop() or destruction.
+// Thread: its loop only. The callback never runs after stop(), destruction or
+// the loop's shutdown.
 #pragma once
 
 #include <uv.h>
@@ -27,9 +31,12 @@ class Timer {
   bool active() const;
 
  private:
-  struct Handle {
+  struct Handle final : Closable {
     uv_timer_t timer;
     std::function<void()> cb;
+    Timer* owner = nullptr;
+    void close_for_shutdown() override;
+    void close();
   };
   void release();
   Loop& loop_;

@@ -1,6 +1,7 @@
 #include "protocol/http_response_reader.h"
 
-#include <strings.h>
+#include <algorithm>
+#include <cctype>
 
 #include <fmt/format.h>
 
@@ -11,8 +12,13 @@ using core::Status;
 
 namespace {
 HttpResponseReader* self_of(llhttp_t* p) { return static_cast<HttpResponseReader*>(p->data); }
-bool ieq(const std::string& a, const char* b) { return strcasecmp(a.c_str(), b) == 0; }
 }  // namespace
+
+std::string_view HttpResponseHead::header(std::string_view lower_name) const {
+  for (const auto& [name, value] : headers)
+    if (name == lower_name) return value;
+  return {};
+}
 
 HttpResponseReader::HttpResponseReader(Handler& handler) : handler_(handler) {
   llhttp_settings_init(&settings_);
@@ -38,10 +44,12 @@ int HttpResponseReader::cb_message_begin(llhttp_t* p) {
   return 0;
 }
 
-int HttpResponseReader::cb_status(llhttp_t* p, const char*, size_t n) {
+int HttpResponseReader::cb_status(llhttp_t* p, const char* at, size_t n) {
   auto* s = self_of(p);
   s->head_bytes_ += n;
-  return s->head_bytes_ > kMaxHeadBytes ? -1 : 0;
+  if (s->head_bytes_ > kMaxHeadBytes) return -1;
+  s->head_.reason.append(at, n);
+  return 0;
 }
 
 int HttpResponseReader::cb_header_field(llhttp_t* p, const char* at, size_t n) {
@@ -63,8 +71,14 @@ int HttpResponseReader::cb_header_value(llhttp_t* p, const char* at, size_t n) {
 
 int HttpResponseReader::cb_header_value_complete(llhttp_t* p) {
   auto* s = self_of(p);
-  if (ieq(s->field_, "sec-websocket-accept")) s->head_.ws_accept = s->value_;
-  else if (ieq(s->field_, "content-type")) s->head_.content_type = s->value_;
+  if (s->head_.headers.size() >= kMaxHeaders) {
+    s->too_many_headers_ = true;
+    return -1;
+  }
+  for (char& c : s->field_) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (s->field_ == "sec-websocket-accept") s->head_.ws_accept = s->value_;
+  else if (s->field_ == "content-type") s->head_.content_type = s->value_;
+  s->head_.headers.emplace_back(std::move(s->field_), std::move(s->value_));
   s->field_.clear();
   s->value_.clear();
   return 0;
@@ -80,8 +94,11 @@ int HttpResponseReader::cb_headers_complete(llhttp_t* p) {
   s->head_.status = p->status_code;
   if ((p->flags & F_CONTENT_LENGTH) && !(p->flags & F_CHUNKED)) s->head_.content_length = int64_t(p->content_length);
   s->head_.upgrade = p->status_code == 101;
+  const bool no_body = s->no_body_;
+  if (p->status_code >= 200) s->no_body_ = false;  // 1xx heads precede the real answer
   s->handler_.on_head(s->head_);
-  return 0;
+  // llhttp: 1 from on_headers_complete means "this message has no body".
+  return no_body ? 1 : 0;
 }
 
 int HttpResponseReader::cb_body(llhttp_t* p, const char* at, size_t n) {
@@ -94,7 +111,10 @@ int HttpResponseReader::cb_message_complete(llhttp_t* p) {
   s->head_.keep_alive = llhttp_should_keep_alive(p) != 0;
   s->in_message_ = false;
   s->handler_.on_complete();
-  return 0;
+  // Pause so feed() returns right after this response: the caller decides
+  // what the following bytes are (the next response, or unsolicited). A 101
+  // pauses by itself (HPE_PAUSED_UPGRADE).
+  return s->head_.upgrade ? 0 : HPE_PAUSED;
 }
 
 Result<size_t> HttpResponseReader::feed(core::ByteView data) {
@@ -103,6 +123,10 @@ Result<size_t> HttpResponseReader::feed(core::ByteView data) {
   const char* at = reinterpret_cast<const char*>(data.data());
   llhttp_errno_t e = llhttp_execute(&parser_, at, data.size());
   if (e == HPE_OK) return data.size();
+  if (e == HPE_PAUSED) {
+    llhttp_resume(&parser_);
+    return std::min(data.size(), size_t(llhttp_get_error_pos(&parser_) - at));
+  }
   if (e == HPE_PAUSED_UPGRADE) {
     upgraded_ = true;
     in_message_ = false;
@@ -111,6 +135,7 @@ Result<size_t> HttpResponseReader::feed(core::ByteView data) {
   failed_ = true;
   error_ = bad_status_                  ? fmt::format("http response: status {} is not a 3-digit code", parser_.status_code)
            : head_bytes_ > kMaxHeadBytes ? fmt::format("http response: head over {} bytes", kMaxHeadBytes)
+           : too_many_headers_           ? fmt::format("http response: more than {} header fields", kMaxHeaders)
                                         : fmt::format("http response: {} ({})", llhttp_get_error_reason(&parser_), llhttp_errno_name(e));
   return Status::error(error_);
 }
@@ -119,18 +144,12 @@ Status HttpResponseReader::finish() {
   if (failed_) return Status::error(error_);
   if (upgraded_ || !in_message_) return Status::ok();
   llhttp_errno_t e = llhttp_finish(&parser_);
-  if (e != HPE_OK) {
+  if (e != HPE_OK && e != HPE_PAUSED) {
     failed_ = true;
     error_ = fmt::format("http response cut short: {}", llhttp_errno_name(e));
     return Status::error(error_);
   }
   return Status::ok();
-}
-
-std::string make_get_request(const std::string& target, const std::string& authority,
-                             const std::string& extra_headers) {
-  return fmt::format("GET {} HTTP/1.1\r\nHost: {}\r\nUser-Agent: weir-loadgen\r\nAccept: */*\r\n{}\r\n", target,
-                     authority, extra_headers);
 }
 
 }  // namespace weir::protocol

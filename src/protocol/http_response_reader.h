@@ -2,10 +2,11 @@
 // side of a connection, around llhttp in response mode. No I/O.
 //
 // Handles Content-Length, chunked and close-delimited bodies, keep-alive
-// (responses follow each other on one connection), and 101 upgrades (the
-// bytes after the head are not HTTP and are handed back to the caller).
-// Only the headers a player needs are kept (Sec-WebSocket-Accept,
-// Content-Type); the head is capped at kMaxHeadBytes.
+// (responses follow each other on one connection), responses to HEAD (no
+// body whatever the head says, once told with expect_no_body()), and 101
+// upgrades (the bytes after the head are not HTTP and are handed back to the
+// caller). Every header field is kept (names lower-cased, in order), at most
+// kMaxHeaders of them; the head is capped at kMaxHeadBytes.
 //
 // Thread: one reader per connection, one thread. Ownership: body bytes are
 // borrowed from feed()'s input for the duration of the callback only.
@@ -15,6 +16,9 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
 
 #include "core/buffer.h"
 #include "core/status.h"
@@ -23,11 +27,16 @@ namespace weir::protocol {
 
 struct HttpResponseHead {
   int status = 0;
+  std::string reason;           // reason phrase
   int64_t content_length = -1;  // -1: chunked or close-delimited
   bool keep_alive = false;      // known at on_complete
   bool upgrade = false;
   std::string ws_accept;        // Sec-WebSocket-Accept
   std::string content_type;
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased, wire order
+
+  // First header with this (lower-case) name; empty if absent.
+  std::string_view header(std::string_view lower_name) const;
 };
 
 class HttpResponseReader {
@@ -43,18 +52,23 @@ class HttpResponseReader {
   };
 
   static constexpr size_t kMaxHeadBytes = 16 * 1024;
+  static constexpr size_t kMaxHeaders = 100;
 
   explicit HttpResponseReader(Handler& handler);
   HttpResponseReader(const HttpResponseReader&) = delete;
   HttpResponseReader& operator=(const HttpResponseReader&) = delete;
 
-  // Parses `data`. Returns the bytes consumed: all of them, except after a
-  // 101 response, where the rest belongs to the upgraded protocol. An error
-  // leaves the reader failed.
+  // Parses `data`. Returns the bytes consumed: it stops right after a
+  // complete response (on_complete() ran; feed the rest again for the next
+  // one) and after a 101 head (the rest belongs to the upgraded protocol).
+  // An error leaves the reader failed.
   core::Result<size_t> feed(core::ByteView data);
   // The peer closed: completes a close-delimited body (on_complete) or fails
   // if a response was cut short.
   core::Status finish();
+  // The next response answers a HEAD request: it has no body (RFC 9110
+  // 9.3.2). Call before its first byte is fed; applies to that response only.
+  void expect_no_body() { no_body_ = true; }
   // True between responses (nothing of the next one seen yet).
   bool idle() const { return !in_message_; }
   const HttpResponseHead& head() const { return head_; }
@@ -81,12 +95,10 @@ class HttpResponseReader {
   bool upgraded_ = false;
   bool failed_ = false;
   bool bad_status_ = false;
+  bool too_many_headers_ = false;
+  bool no_body_ = false;
   std::string error_;
 };
 
-// "GET target HTTP/1.1" with Host, User-Agent and any extra header lines
-// (each ending in \r\n).
-std::string make_get_request(const std::string& target, const std::string& authority,
-                             const std::string& extra_headers = {});
 
 }  // namespace weir::protocol

@@ -55,4 +55,27 @@ core::Status for_each_aggregate_part(const RtmpMessage& agg,
   return core::Status::ok();
 }
 
+bool is_stream_message(uint8_t t) {
+  return t == rtmp_type::kAudio || t == rtmp_type::kVideo || t == rtmp_type::kDataAmf0 || t == rtmp_type::kDataAmf3 ||
+         t == rtmp_type::kAggregate;
+}
+
+core::Status route_stream_message(RtmpMessage&& m, const std::function<core::Status(RtmpMessage&&)>& on_media,
+                                  const std::function<core::Status(const RtmpMessage&)>& on_data) {
+  switch (m.type_id) {
+    case rtmp_type::kAudio:
+    case rtmp_type::kVideo:
+      return on_media(std::move(m));
+    case rtmp_type::kDataAmf0:
+    case rtmp_type::kDataAmf3:
+      return on_data(m);
+    case rtmp_type::kAggregate:
+      return for_each_aggregate_part(m, [&](RtmpMessage&& part) {
+        return route_stream_message(std::move(part), on_media, on_data);  // parts are never aggregates
+      });
+    default:
+      return core::Status::ok();
+  }
+}
+
 }  // namespace weir::protocol

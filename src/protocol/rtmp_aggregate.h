@@ -27,4 +27,13 @@ namespace weir::protocol {
 core::Status for_each_aggregate_part(const RtmpMessage& agg,
                                      const std::function<core::Status(RtmpMessage&&)>& on_part);
 
+// True for the message types that carry a stream's own content: audio (8),
+// video (9), data (18, 15) and aggregates (22).
+bool is_stream_message(uint8_t type_id);
+// Routes one such message as RTMP ingest and the RTMP client both read a
+// stream: audio and video to on_media, data to on_data, each part of an
+// aggregate the same way. Other types: ok, nothing called.
+core::Status route_stream_message(RtmpMessage&& m, const std::function<core::Status(RtmpMessage&&)>& on_media,
+                                  const std::function<core::Status(const RtmpMessage&)>& on_data);
+
 }  // namespace weir::protocol

@@ -138,6 +138,23 @@ core::Result<std::vector<AmfValue>> parse_data(const RtmpMessage& m) {
   return values;
 }
 
+core::Result<std::optional<core::MediaPacket>> make_data_packet(const RtmpMessage& m) {
+  auto values = parse_data(m);
+  if (!values) return values.status();
+  std::vector<AmfValue>& v = *values;
+  if (!v.empty() && v[0].is_string() && v[0].string() == "@setDataFrame") v.erase(v.begin());
+  if (v.empty() || !v[0].is_string()) return std::optional<core::MediaPacket>();
+  core::ByteWriter w(m.payload.size() + 16);
+  amf0_encode_all(w, v);
+  core::MediaPacket pkt;
+  pkt.track = core::TrackType::kData;
+  pkt.codec = core::Codec::kAmf;
+  pkt.flags = v[0].string() == "onMetaData" ? core::packet_flags::kConfig : 0;
+  pkt.dts = pkt.pts = m.timestamp;
+  pkt.body = w.finish();
+  return std::optional<core::MediaPacket>(std::move(pkt));
+}
+
 core::Result<UserControl> parse_user_control(const RtmpMessage& m) {
   if (m.type_id != rtmp_type::kUserControl) {
     return core::Status::errorf("rtmp: message type {} is not a user control message", m.type_id);
@@ -184,6 +201,27 @@ core::Result<PeerBandwidth> parse_set_peer_bandwidth(const RtmpMessage& m) {
   if (limit > 2) return core::Status::errorf("rtmp: set peer bandwidth limit type {}", limit);
   pb.limit = BandwidthLimit(limit);
   return pb;
+}
+
+core::Result<core::Slice> RtmpPeerDuties::on_control(const RtmpMessage& m, uint32_t out_chunk_size) {
+  if (m.type_id == rtmp_type::kWindowAckSize) {
+    auto w = parse_u32_control(m);
+    if (!w) return w.status();
+    window_ = *w;
+  } else if (m.type_id == rtmp_type::kUserControl) {
+    auto uc = parse_user_control(m);
+    if (!uc) return uc.status();
+    if (uc->event == UserControlEvent::kPingRequest)
+      return make_user_control(out_chunk_size, UserControlEvent::kPingResponse, uc->value);
+  }
+  return core::Slice();
+}
+
+core::Slice RtmpPeerDuties::ack_due(uint64_t bytes_received, uint32_t out_chunk_size) {
+  if (!window_ || bytes_received - last_ack_ < window_) return core::Slice();
+  last_ack_ = bytes_received;
+  // The sequence number is the byte count so far, modulo 2^32 (5.4.3).
+  return make_acknowledgement(out_chunk_size, uint32_t(bytes_received));
 }
 
 }  // namespace weir::protocol

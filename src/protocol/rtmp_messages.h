@@ -11,11 +11,13 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/media_packet.h"
 #include "core/status.h"
 #include "protocol/amf_value.h"
 #include "protocol/rtmp_chunk_reader.h"
@@ -70,6 +72,13 @@ core::Result<Command> parse_command(const RtmpMessage& m);
 // Types 18 (AMF0) and 15 (AMF3 data: 0x00 format byte, then as type 18).
 core::Result<std::vector<AmfValue>> parse_data(const RtmpMessage& m);
 
+// A data message as a packet on the data track, the way RTMP ingest publishes
+// it and the RTMP client delivers it: a leading "@setDataFrame" is dropped,
+// the values are re-encoded as AMF0 (an FLV script tag body, whatever AMF the
+// message used), "onMetaData" is flagged kConfig, dts = pts = the message
+// timestamp. nullopt for a data message without a leading name.
+core::Result<std::optional<core::MediaPacket>> make_data_packet(const RtmpMessage& m);
+
 struct UserControl {
   // Events outside the enum (e.g. FMS BufferEmpty 31) keep their wire value.
   UserControlEvent event = UserControlEvent::kStreamBegin;
@@ -80,6 +89,26 @@ core::Result<UserControl> parse_user_control(const RtmpMessage& m);
 
 // Payload of Set Chunk Size / Abort / Acknowledgement / Window Ack Size.
 core::Result<uint32_t> parse_u32_control(const RtmpMessage& m);
+// What every RTMP endpoint owes its peer, kept per connection (server
+// sessions and the client alike): an Acknowledgement each time the bytes
+// received since the last one reach the window the peer set with Window
+// Acknowledgement Size (RTMP 1.0 5.4.3), and a Ping Response echoing each
+// Ping Request (7.1.7). One object per connection, used on its loop.
+class RtmpPeerDuties {
+ public:
+  // Reads a Window Acknowledgement Size or User Control message (other types
+  // are ignored) and returns what to send now: a Ping Response, or an empty
+  // Slice. A malformed message is an error.
+  core::Result<core::Slice> on_control(const RtmpMessage& m, uint32_t out_chunk_size);
+  // After a read: the Acknowledgement due for `bytes_received` in total, or
+  // an empty Slice.
+  core::Slice ack_due(uint64_t bytes_received, uint32_t out_chunk_size);
+
+ private:
+  uint64_t window_ = 0;  // 0: the peer asked for none
+  uint64_t last_ack_ = 0;
+};
+
 struct PeerBandwidth {
   uint32_t window = 0;
   BandwidthLimit limit = BandwidthLimit::kHard;

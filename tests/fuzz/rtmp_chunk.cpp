@@ -19,11 +19,19 @@ core::Status inspect(RtmpMessage&& m) {
     case rtmp_type::kCommandAmf0:
     case rtmp_type::kCommandAmf3: (void)parse_command(m); break;
     case rtmp_type::kDataAmf0:
-    case rtmp_type::kDataAmf3: (void)parse_data(m); break;
+    case rtmp_type::kDataAmf3: {
+      auto pkt = make_data_packet(m);
+      if (pkt && *pkt && (*pkt)->body.empty()) abort();  // a named data message re-encodes to bytes
+      break;
+    }
     case rtmp_type::kUserControl: (void)parse_user_control(m); break;
     case rtmp_type::kSetPeerBandwidth: (void)parse_set_peer_bandwidth(m); break;
-    case rtmp_type::kAcknowledgement:
-    case rtmp_type::kWindowAckSize: (void)parse_u32_control(m); break;
+    case rtmp_type::kAcknowledgement: (void)parse_u32_control(m); break;
+    case rtmp_type::kWindowAckSize: {
+      RtmpPeerDuties duties;
+      if (duties.on_control(m, 128)) (void)duties.ack_due(uint64_t(1) << 40, 128);
+      break;
+    }
     case rtmp_type::kAggregate:
       (void)for_each_aggregate_part(m, [](RtmpMessage&& part) {
         if (part.payload.size() > 4096) abort();

@@ -26,20 +26,24 @@ HlsPlayer::HlsPlayer(Runner& runner, PlayerStats& stats, bool low_latency)
 
 HlsPlayer::~HlsPlayer() = default;
 
-void HlsPlayer::start() {
-  st_.started = true;
-  st_.connect_start_us = mono_us();
+void HlsPlayer::open() {
   timer_ = std::make_unique<core::Timer>(runner_.loop());
+  client::HttpClientOptions o;
+  // A blocking playlist reload is held by the server; nothing here times out
+  // (a player that gets nothing counts stalls).
+  o.head_timeout_ms = 0;
+  o.idle_timeout_ms = 0;
+  o.user_agent = "weir-loadgen";
+  http_ = std::make_unique<client::HttpClient>(runner_.loop(), o);
   request(Fetch::kPlaylist, playlist_target_);
 }
 
 void HlsPlayer::shutdown() {
   timer_.reset();
-  conn_ready_ = false;
   Player::shutdown();
 }
 
-// Connection and requests ------------------------------------------------------
+// Requests --------------------------------------------------------------------------
 
 void HlsPlayer::request(Fetch what, std::string target) {
   fetch_ = what;
@@ -49,57 +53,14 @@ void HlsPlayer::request(Fetch what, std::string target) {
 }
 
 void HlsPlayer::send_request() {
-  if (ending_ || fetch_ == Fetch::kNone) return;
-  if (conn_ready_) {
-    status_ = 0;
-    body_.clear();
-    body_too_big_ = false;
-    conn_->send(core::Slice::copy_of(core::as_bytes(make_get_request(fetch_target_, base_.authority()))));
-    return;
-  }
-  if (!conn_ && !conn_opening_) {
-    conn_opening_ = true;
-    open_connection();
-  }
-  // else: the old connection is closing; on_conn_closed() opens a new one.
-}
-
-void HlsPlayer::on_connected() {
-  conn_opening_ = false;
-  conn_ready_ = true;
-  http_ = std::make_unique<HttpResponseReader>(static_cast<HttpResponseReader::Handler&>(*this));
-  send_request();
-}
-
-void HlsPlayer::on_data(core::ByteView data, int64_t now_us) {
-  response_us_ = now_us;
-  if (!http_) return;
-  auto used = http_->feed(data);
-  if (ending_) return;
-  if (!used) return fail(used.error());
-  if (http_->upgraded()) return fail("unexpected protocol upgrade");
-}
-
-void HlsPlayer::on_conn_closed() {
-  bool was_in_flight = fetch_ != Fetch::kNone && conn_ready_;
-  conn_ready_ = false;
-  conn_opening_ = false;
-  if (http_ && !http_->idle()) {
-    // A close-delimited body ends here (on_complete runs), or a response was cut.
-    Status st = http_->finish();
-    if (ending_) return;
-    if (st.is_ok() && fetch_ == Fetch::kNone) was_in_flight = false;
-  }
-  http_.reset();
-  if (ending_) return;
-  if (fetch_ == Fetch::kNone) return;  // idle: the next request reconnects
-  if (was_in_flight) {
-    if (retried_) return fail("connection closed twice during a request");
-    retried_ = true;
-  }
-  ++st_.reconnects;
-  conn_opening_ = true;
-  open_connection();
+  if (ending_ || fetch_ == Fetch::kNone || !http_) return;
+  status_ = 0;
+  body_.clear();
+  body_too_big_ = false;
+  client::HttpRequest req;
+  req.url = base_.scheme + "://" + base_.authority() + fetch_target_;
+  req.headers = {{"Accept", "*/*"}};
+  if (core::Status st = http_->send(std::move(req), *this); !st) fail(st.message());
 }
 
 void HlsPlayer::on_head(const HttpResponseHead& head) { status_ = head.status; }
@@ -119,11 +80,13 @@ void HlsPlayer::on_body(core::ByteView bytes) {
   body_.append(reinterpret_cast<const char*>(bytes.data()), bytes.size());
 }
 
-void HlsPlayer::on_complete() {
+void HlsPlayer::on_complete(const core::Status& st) {
+  st_.reconnects = uint32_t(http_->stats().connections > 0 ? http_->stats().connections - 1 : 0);
   if (ending_ || fetch_ == Fetch::kNone) return;
-  if (!http_->head().keep_alive) {
-    conn_ready_ = false;
-    close_conn();
+  if (!st) {
+    if (retried_) return fail(st.message());
+    retried_ = true;
+    return send_request();
   }
   after_response();
 }
@@ -151,7 +114,7 @@ void HlsPlayer::after_response() {
     case Fetch::kSegment:
       if (status == 200) {
         ts_.end_segment([this](const TsFrame& f) { on_ts_frame(f); });
-        media_added(item.duration, response_us_);
+        media_added(item.duration, now_us_);
       } else {
         ++st_.skips;
       }
@@ -161,7 +124,7 @@ void HlsPlayer::after_response() {
       if (status == 200) {
         on_part(core::as_bytes(body_));
         if (ending_) return;
-        media_added(item.duration, response_us_);
+        media_added(item.duration, now_us_);
       } else {
         ++st_.skips;
       }
@@ -344,9 +307,9 @@ void HlsPlayer::on_part(core::ByteView bytes) {
       bool video = run.track_id == video_track_;
       for (const auto& s : run.samples) {
         int64_t dts_ms = int64_t(s.decode_time * 1000 / ts);
-        on_frame(video, dts_ms, video && s.is_sync(), response_us_);
+        on_frame(video, dts_ms, video && s.is_sync(), now_us_);
         if (video) {
-          if (auto p = find_probe_in_avcc(s.data, init_nal_length_size_)) on_probe(*p, response_us_);
+          if (auto p = find_probe_in_avcc(s.data, init_nal_length_size_)) on_probe(*p, now_us_);
         }
       }
     }
@@ -354,8 +317,8 @@ void HlsPlayer::on_part(core::ByteView bytes) {
 }
 
 void HlsPlayer::on_ts_frame(const TsFrame& f) {
-  on_frame(f.video, f.dts_ms, f.keyframe, response_us_);
-  if (f.probe_us) on_probe(*f.probe_us, response_us_);
+  on_frame(f.video, f.dts_ms, f.keyframe, now_us_);
+  if (f.probe_us) on_probe(*f.probe_us, now_us_);
 }
 
 void HlsPlayer::media_added(double seconds, int64_t now_us) {
@@ -392,12 +355,6 @@ void HlsPlayer::finish(int64_t end_us) {
   st_.media_time_ratio = -1;
   if (ratio_ref_us_ >= 0 && last_add_us_ - ratio_ref_us_ >= 500000)
     st_.media_time_ratio = (media_ms_ - ratio_ref_ms_) * 1000.0 / double(last_add_us_ - ratio_ref_us_);
-}
-
-void HlsPlayer::on_read_end(int uv_status) {
-  // A reset on a keep-alive connection is not an error by itself: on_closed
-  // decides whether a request was lost and retries it once.
-  close_conn();
 }
 
 void HlsPlayer::tick(int64_t now_us) {

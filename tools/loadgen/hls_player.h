@@ -1,6 +1,8 @@
 // HlsPlayer: an HLS viewer (MPEG-TS segments) or an LL-HLS viewer (fMP4
-// parts with blocking playlist reload), on one keep-alive HTTP connection
-// used for one request at a time (reopened when the server closes it).
+// parts with blocking playlist reload), on one client::HttpClient: one
+// request at a time on a keep-alive connection (the client reopens it when
+// the server closes it; `reconnects` counts the connections after the
+// first). A request that fails is sent once more before the player fails.
 //
 // HLS: starts three segments behind the live edge, fetches new segments in
 // order, polls the media playlist every target-duration / 2, and scans each
@@ -24,6 +26,7 @@
 #include <string>
 #include <vector>
 
+#include "client/http_client.h"
 #include "core/timer.h"
 #include "loadgen/parsers.h"
 #include "loadgen/player.h"
@@ -32,21 +35,18 @@
 
 namespace weir::loadgen {
 
-class HlsPlayer final : public Player, private HttpResponseReader::Handler {
+class HlsPlayer final : public Player, private client::HttpClient::Handler {
  public:
   HlsPlayer(Runner& runner, PlayerStats& stats, bool low_latency);
   ~HlsPlayer() override;
 
-  void start() override;
   void shutdown() override;
   void tick(int64_t now_us) override;
   void finish(int64_t end_us) override;
-  void on_read_end(int uv_status) override;
 
  protected:
-  void on_connected() override;
-  void on_data(core::ByteView data, int64_t now_us) override;
-  void on_conn_closed() override;
+  void open() override;
+  void close() override { http_.reset(); }
 
  private:
   enum class Fetch { kNone, kPlaylist, kInit, kSegment, kPart };
@@ -58,10 +58,11 @@ class HlsPlayer final : public Player, private HttpResponseReader::Handler {
     bool closes_segment = false;  // LL-HLS: the last part of a completed segment
   };
 
-  // HttpResponseReader::Handler
+  // HttpClient::Handler
+  void on_bytes(size_t n) override { on_bytes_read(n); }
   void on_head(const HttpResponseHead& head) override;
   void on_body(core::ByteView bytes) override;
-  void on_complete() override;
+  void on_complete(const core::Status& st) override;
 
   void request(Fetch what, std::string target);
   void send_request();
@@ -81,10 +82,8 @@ class HlsPlayer final : public Player, private HttpResponseReader::Handler {
   bool low_latency_;
   Url base_;                  // the playlist URL (variant once chosen)
   std::string playlist_target_;
-  std::unique_ptr<HttpResponseReader> http_;
+  std::unique_ptr<client::HttpClient> http_;
   std::unique_ptr<core::Timer> timer_;
-  bool conn_ready_ = false;    // connected and not being closed
-  bool conn_opening_ = false;
 
   // Current request.
   Fetch fetch_ = Fetch::kNone;
@@ -94,7 +93,6 @@ class HlsPlayer final : public Player, private HttpResponseReader::Handler {
   bool body_too_big_ = false;
   std::string body_;          // playlist, init, part (segments are streamed)
   bool retried_ = false;      // the current request was already resent once
-  int64_t response_us_ = 0;   // arrival time of the bytes being parsed
   std::string last_error_;    // why the player has not started yet (reported if it never does)
 
   // Playback position.

@@ -132,7 +132,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
     const char* want = o.publish == PublishKind::kRtmp ? "rtmp" : "srt";
     if (o.url.scheme != want) return Status::errorf("--publish {} needs a {}:// url", want, want);
     if (o.publish == PublishKind::kRtmp) {
-      auto p = split_rtmp_path(o.url);
+      auto p = rtmp_target(o.url);
       if (!p) return p.status();
     }
     return o;
@@ -144,7 +144,7 @@ Result<Options> parse_options(int argc, const char* const* argv) {
   switch (o.kind) {
     case PlayerKind::kRtmp:
       if (s != "rtmp") return Status::error("--kind rtmp needs an rtmp:// url");
-      if (auto p = split_rtmp_path(o.url); !p) return p.status();
+      if (auto p = rtmp_target(o.url); !p) return p.status();
       break;
     case PlayerKind::kWsFlv:
       if (s != "ws" && s != "http") return Status::error("--kind wsflv needs a ws:// or http:// url");

@@ -22,7 +22,6 @@ using protocol::kMaxPlaylistEntries;
 using protocol::kProbeNalMaxSize;
 using protocol::kProbeUuid;
 using protocol::m3u8_attribute;
-using protocol::make_get_request;
 using protocol::parse_m3u8;
 using protocol::parse_probe_sei;
 using protocol::TsFrame;

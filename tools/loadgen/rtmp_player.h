@@ -1,40 +1,36 @@
-// RtmpPlayer: an RTMP viewer. Simple-or-digest handshake (HandshakeClient),
-// connect / createStream / play, then reads the chunk stream with Weir's
-// ChunkReader, acknowledges at the window size the server asks for, answers
-// pings, and reports every audio/video message to Player.
+// RtmpPlayer: an RTMP viewer on client::RtmpClient (handshake, connect,
+// createStream, play, acknowledgements, pings): reaches the playing state at
+// NetStream.Play.Start and reports every audio/video packet to Player.
+//
+// No response or stall timeout in the client: a player that gets nothing
+// counts stalls (Player::tick) instead of failing.
 //
 // Threads/ownership: see player.h.
 #pragma once
 
 #include <memory>
-#include <string>
 
+#include "client/rtmp_client.h"
 #include "loadgen/player.h"
-#include "loadgen/url.h"
-#include "protocol/rtmp_chunk_reader.h"
-#include "protocol/rtmp_handshake.h"
 
 namespace weir::loadgen {
 
-class RtmpPlayer final : public Player {
+class RtmpPlayer final : public Player, private client::RtmpClient::Handler {
  public:
-  RtmpPlayer(Runner& runner, PlayerStats& stats);
+  RtmpPlayer(Runner& runner, PlayerStats& stats) : Player(runner, stats) {}
 
  protected:
-  void on_connected() override;
-  void on_data(core::ByteView data, int64_t now_us) override;
+  void open() override;
+  void close() override { client_.reset(); }
 
  private:
-  core::Status on_message(protocol::RtmpMessage&& m, int64_t now_us);
-  core::Status on_command(const protocol::RtmpMessage& m);
+  // RtmpClient::Handler
+  void on_ready() override { mark_connected(); }
+  void on_packet(const core::MediaPacket& pkt) override { on_media(pkt); }
+  void on_bytes(size_t n) override { on_bytes_read(n); }
+  void on_closed(const core::Status& why) override { fail(why.message()); }
 
-  RtmpPath path_;
-  std::string tc_url_;
-  protocol::HandshakeClient handshake_;
-  std::unique_ptr<protocol::ChunkReader> reader_;  // created after the handshake
-  uint32_t ack_window_ = 0;
-  uint64_t last_ack_ = 0;
-  uint32_t stream_id_ = 0;
+  std::unique_ptr<client::RtmpClient> client_;
 };
 
 }  // namespace weir::loadgen

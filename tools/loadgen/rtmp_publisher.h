@@ -4,9 +4,11 @@
 // With probe on, every H.264 video access unit gets a latency SEI as its
 // first NAL unit (sei_probe.h), stamped just before the tag is written.
 //
-// Session: handshake, connect, releaseStream, FCPublish, createStream,
-// publish(live); waits for NetStream.Publish.Start, then Set Chunk Size
-// 60000, @setDataFrame onMetaData and the media.
+// Session: client::RtmpClient in publish mode (Set Chunk Size 60000, connect,
+// releaseStream, FCPublish, createStream, publish(live)); from
+// NetStream.Publish.Start on, @setDataFrame onMetaData and the media. If the
+// client refuses a tag (its send queue is full: the server is not reading),
+// pacing pauses at that tag until the queue drains, then catches up.
 //
 // Thread: its loop. Ownership: created and destroyed by run_rtmp_publisher
 // (the loop has stopped by then); tracked on the loop while open.
@@ -16,16 +18,11 @@
 #include <memory>
 #include <string>
 
+#include "client/rtmp_client.h"
 #include "core/loop.h"
-#include "core/net.h"
-#include "core/tcp_conn.h"
 #include "core/timer.h"
 #include "loadgen/flv_clip.h"
 #include "loadgen/options.h"
-#include "loadgen/url.h"
-#include "protocol/rtmp_chunk_reader.h"
-#include "protocol/rtmp_chunk_writer.h"
-#include "protocol/rtmp_handshake.h"
 
 namespace weir::loadgen {
 
@@ -39,9 +36,9 @@ struct PublisherStats {
   std::string error;
 };
 
-class RtmpPublisher final : public core::TcpConn::Handler, public core::Closable {
+class RtmpPublisher final : public core::Closable, private client::RtmpClient::Handler {
  public:
-  RtmpPublisher(core::Loop& loop, const Options& options, const FlvClip& clip, core::SocketAddress address);
+  RtmpPublisher(core::Loop& loop, const Options& options, const FlvClip& clip);
   ~RtmpPublisher() override;
 
   void start();  // loop thread
@@ -49,30 +46,24 @@ class RtmpPublisher final : public core::TcpConn::Handler, public core::Closable
   bool done() const { return done_.load(); }  // any thread: failed or closed
   const PublisherStats& stats() const { return stats_; }  // after the loop stopped
 
-  void on_read(core::ByteView data) override;
-  void on_read_end(int uv_status) override;
-  void on_timeout(const char* what) override;
-  void on_closed() override;
-
  private:
-  core::Status on_message(protocol::RtmpMessage&& m);
-  void begin_media();
+  // RtmpClient::Handler
+  void on_ready() override;
+  void on_drained() override;
+  void on_closed(const core::Status& why) override { fail(why.message()); }
+
   void pump();
-  void send_tag(const ClipTag& t, int64_t ts_ms);
+  // False if the client refused the tag (queue full): retry it after a drain.
+  bool send_tag(const ClipTag& t, int64_t ts_ms);
   void fail(std::string why);
+  void stop();
 
   core::Loop& loop_;
   Options options_;
   const FlvClip& clip_;
-  core::SocketAddress address_;
-  RtmpPath path_;
-  protocol::HandshakeClient handshake_;
-  std::unique_ptr<protocol::ChunkReader> reader_;
-  protocol::ChunkWriter writer_;
-  uint32_t stream_id_ = 1;
-  uint32_t ack_window_ = 0;
-  uint64_t last_ack_ = 0;
+  std::unique_ptr<client::RtmpClient> client_;
   std::unique_ptr<core::Timer> timer_;
+  bool waiting_drain_ = false;
   size_t next_tag_ = 0;
   int64_t loop_offset_ms_ = 0;
   int64_t start_us_ = 0;

@@ -57,11 +57,6 @@ void event(const Options& o, const char* name, double t_s, const nlohmann::json&
 }  // namespace
 
 int run_players(const Options& o) {
-  auto addr = o.url.address();
-  if (!addr) {
-    fmt::print(stderr, "loadgen: {}\n", addr.error());
-    return 2;
-  }
   long limit = raise_fd_limit(long(o.n) + 256);
   if (limit < long(o.n) + 64)
     fmt::print(stderr, "loadgen: warning: open file limit {} is low for {} connections\n", limit, o.n);
@@ -72,7 +67,7 @@ int run_players(const Options& o) {
   for (int i = 0; i < loops; ++i) {
     std::vector<uint32_t> ids;
     for (int p = i; p < o.n; p += loops) ids.push_back(uint32_t(p));
-    runners.push_back(std::make_unique<Runner>(o, *addr, t0, std::move(ids)));
+    runners.push_back(std::make_unique<Runner>(o, t0, std::move(ids)));
   }
   CpuTimes cpu0 = cpu_now();
   core::LoopGroup group(loops);

@@ -10,10 +10,8 @@ namespace weir::loadgen {
 
 int64_t mono_us() { return int64_t(uv_hrtime() / 1000); }
 
-Runner::Runner(const Options& options, const core::SocketAddress& address, int64_t t0_us,
-               std::vector<uint32_t> player_ids)
+Runner::Runner(const Options& options, int64_t t0_us, std::vector<uint32_t> player_ids)
     : options_(options),
-      address_(address),
       t0_us_(t0_us),
       stall_us_(int64_t(options.stall * 1e6)),
       warmup_us_(int64_t(options.warmup * 1e6)),

@@ -19,7 +19,6 @@
 #include <vector>
 
 #include "core/loop.h"
-#include "core/net.h"
 #include "core/timer.h"
 #include "loadgen/options.h"
 #include "loadgen/stats.h"
@@ -33,8 +32,7 @@ int64_t mono_us();
 
 class Runner final : public core::Closable {
  public:
-  Runner(const Options& options, const core::SocketAddress& address, int64_t t0_us,
-         std::vector<uint32_t> player_ids);
+  Runner(const Options& options, int64_t t0_us, std::vector<uint32_t> player_ids);
   ~Runner() override;
 
   // Loop thread: arms the ramp and tick timers.
@@ -43,7 +41,6 @@ class Runner final : public core::Closable {
 
   core::Loop& loop() { return *loop_; }
   const Options& options() const { return options_; }
-  const core::SocketAddress& address() const { return address_; }
   LatencyHistogram& latency() { return latency_; }
   int64_t stall_us() const { return stall_us_; }
   int64_t warmup_us() const { return warmup_us_; }
@@ -62,7 +59,6 @@ class Runner final : public core::Closable {
   void on_tick();
 
   Options options_;
-  core::SocketAddress address_;
   int64_t t0_us_;
   int64_t stall_us_;
   int64_t warmup_us_;

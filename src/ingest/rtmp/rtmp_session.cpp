@@ -7,7 +7,6 @@
 #include "origin/origin.h"
 #include "origin/registry.h"
 #include "origin/stream_hub.h"
-#include "protocol/amf0.h"
 #include "protocol/flv_tag.h"
 #include "protocol/query_params.h"
 #include "protocol/rtmp_aggregate.h"
@@ -85,10 +84,7 @@ void RtmpSession::on_read(core::ByteView data) {
     origin_.metrics().sessions_rejected_total++;
     return close(st.message());
   }
-  if (ack_window_ && reader_.bytes_received() - last_ack_ >= ack_window_) {
-    last_ack_ = reader_.bytes_received();
-    conn_->send(protocol::make_acknowledgement(out_chunk_size_, uint32_t(last_ack_)));
-  }
+  if (core::Slice ack = duties_.ack_due(reader_.bytes_received(), out_chunk_size_); !ack.empty()) conn_->send(ack);
   // A player's output is the StreamWriter's (capped by the viewer rules);
   // anyone else's is replies, which a client that never reads piles up.
   if (role_ != Role::kPlayer && conn_->pending_bytes() > kMaxQueuedReplies) {
@@ -149,34 +145,24 @@ Status RtmpSession::on_message(RtmpMessage&& m) {
     case rtmp_type::kAcknowledgement:
     case rtmp_type::kSetPeerBandwidth:
       return Status::ok();  // applied by the reader, or nothing to do
-    case rtmp_type::kWindowAckSize: {
-      auto w = protocol::parse_u32_control(m);
-      if (!w) return w.status();
-      ack_window_ = *w;
-      return Status::ok();
-    }
+    case rtmp_type::kWindowAckSize:
     case rtmp_type::kUserControl: {
-      auto uc = protocol::parse_user_control(m);
-      if (!uc) return uc.status();
-      if (uc->event == protocol::UserControlEvent::kPingRequest)
-        conn_->send(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kPingResponse, uc->value));
+      auto reply = duties_.on_control(m, out_chunk_size_);
+      if (!reply) return reply.status();
+      if (!reply->empty()) conn_->send(*reply);
       return Status::ok();
     }
     case rtmp_type::kAudio:
     case rtmp_type::kVideo:
-      return on_media(std::move(m));
     case rtmp_type::kDataAmf0:
     case rtmp_type::kDataAmf3:
-      return on_data(m);
+    case rtmp_type::kAggregate:
+      return protocol::route_stream_message(
+          std::move(m), [this](RtmpMessage&& x) { return on_media(std::move(x)); },
+          [this](const RtmpMessage& x) { return on_data(x); });
     case rtmp_type::kCommandAmf0:
     case rtmp_type::kCommandAmf3:
       return on_command(m);
-    case rtmp_type::kAggregate:
-      return protocol::for_each_aggregate_part(m, [this](RtmpMessage&& part) -> Status {
-        if (part.type_id == rtmp_type::kAudio || part.type_id == rtmp_type::kVideo) return on_media(std::move(part));
-        if (part.type_id == rtmp_type::kDataAmf0) return on_data(part);
-        return Status::ok();
-      });
     default:
       spdlog::debug("rtmp #{} {}: ignoring message type {}", id_, peer_, m.type_id);
       return Status::ok();
@@ -201,22 +187,9 @@ Status RtmpSession::on_media(RtmpMessage&& m) {
 
 Status RtmpSession::on_data(const RtmpMessage& m) {
   if (role_ != Role::kPublisher) return Status::ok();
-  auto values = protocol::parse_data(m);
-  if (!values) return Status::errorf("data message: {}", values.error());
-  std::vector<AmfValue>& v = *values;
-  if (!v.empty() && v[0].is_string() && v[0].string() == "@setDataFrame") v.erase(v.begin());
-  if (v.empty() || !v[0].is_string()) return Status::ok();
-  const bool metadata = v[0].string() == "onMetaData";
-  // FLV script tags are AMF0: re-encode once (also turns AMF3 data into AMF0).
-  core::ByteWriter w(m.payload.size() + 16);
-  for (const AmfValue& x : v) protocol::amf0_encode(w, x);
-  core::MediaPacket pkt;
-  pkt.track = core::TrackType::kData;
-  pkt.codec = core::Codec::kAmf;
-  pkt.flags = metadata ? core::packet_flags::kConfig : 0;
-  pkt.dts = pkt.pts = m.timestamp;
-  pkt.body = w.finish();
-  publisher_.publish(std::move(pkt));
+  auto pkt = protocol::make_data_packet(m);
+  if (!pkt) return Status::errorf("data message: {}", pkt.error());
+  if (*pkt) publisher_.publish(std::move(**pkt));
   return Status::ok();
 }
 

@@ -95,8 +95,7 @@ class RtmpSession final : public core::TcpConn::Handler,
   protocol::HandshakeServer handshake_;
   protocol::ChunkReader reader_;
   uint32_t out_chunk_size_ = 128;
-  uint64_t ack_window_ = 0;  // peer asked for acks every this many bytes (0: never)
-  uint64_t last_ack_ = 0;
+  protocol::RtmpPeerDuties duties_;  // acknowledgements and ping responses
 
   bool connected_ = false;
   std::string app_, app_query_, tc_url_;

@@ -20,6 +20,7 @@
 
 #include "core/net.h"
 #include "protocol/ws_frame.h"
+#include "../test_net.h"
 
 using namespace weir;
 using namespace weir::origin::http;
@@ -49,14 +50,7 @@ struct Server {
   std::string start_error;
 
   Server(std::shared_ptr<const Router> router, core::HttpConfig cfg = {}) {
-    auto addr = core::parse_listen_address("127.0.0.1:0");
-    REQUIRE(addr.is_ok());
-    auto fd = core::open_tcp_listener(*addr, 128);
-    REQUIRE(fd.is_ok());
-    auto bound = core::local_address_of(*fd);
-    REQUIRE(bound.is_ok());
-    port = bound->port();
-    int listen_fd = *fd;
+    int listen_fd = weir::test::loop_listener_fd(port);
     group.start([&, listen_fd](core::Loop& loop) {
       core::Status err;
       if (!HttpServer::start(loop, listen_fd, cfg, router, 0, err)) start_error = err.message();

@@ -293,6 +293,72 @@ TEST_CASE("data messages", "[rtmp_messages]") {
   CHECK_THAT(parse_data(raw(rtmp_type::kVideo, p)).error(), Catch::Contains("not a data message"));
 }
 
+TEST_CASE("data messages become data-track packets", "[rtmp_messages]") {
+  AmfValue meta = AmfValue::ecma_array({{"width", AmfValue::number(640)}, {"duration", AmfValue::number(0)}});
+  core::ByteWriter want;
+  amf0_encode_all(want, {AmfValue::string("onMetaData"), meta});
+  for (bool set_data_frame : {true, false}) {
+    std::vector<AmfValue> values{AmfValue::string("onMetaData"), meta};
+    if (set_data_frame) values.insert(values.begin(), AmfValue::string("@setDataFrame"));
+    auto m = one(make_data(128, 4, 1, 40, values).view());
+    auto pkt = make_data_packet(m);
+    REQUIRE(pkt.is_ok());
+    REQUIRE(pkt->has_value());
+    const core::MediaPacket& p = **pkt;
+    CHECK(p.track == core::TrackType::kData);
+    CHECK(p.codec == core::Codec::kAmf);
+    CHECK(p.is_config());
+    CHECK(p.dts == 40);
+    CHECK(p.pts == 40);
+    CHECK(to_bytes(p.body.view()) == to_bytes(want.view()));
+    // The same from an AMF3 data message (format byte, then AMF0).
+    Bytes amf3 = {0x00};
+    amf3.insert(amf3.end(), m.payload.view().begin(), m.payload.view().end());
+    auto p3 = make_data_packet(raw(rtmp_type::kDataAmf3, amf3));
+    REQUIRE(p3.is_ok());
+    REQUIRE(p3->has_value());
+    CHECK(to_bytes((*p3)->body.view()) == to_bytes(want.view()));
+  }
+  auto text = make_data_packet(one(make_data(128, 4, 1, 7, {AmfValue::string("onTextData"), meta}).view()));
+  REQUIRE(text.is_ok());
+  REQUIRE(text->has_value());
+  CHECK((*text)->flags == 0);
+  auto unnamed = make_data_packet(one(make_data(128, 4, 1, 0, {AmfValue::number(1)}).view()));
+  REQUIRE(unnamed.is_ok());
+  CHECK_FALSE(unnamed->has_value());
+  CHECK_FALSE(make_data_packet(raw(rtmp_type::kVideo, {0x17})).is_ok());
+}
+
+TEST_CASE("peer duties: acknowledgements at the window, ping responses", "[rtmp_messages]") {
+  RtmpPeerDuties d;
+  CHECK(d.ack_due(10'000'000, 128).empty());  // no window asked for: no acks
+  auto none = d.on_control(one(make_window_ack_size(128, 1000).view()), 128);
+  REQUIRE(none.is_ok());
+  CHECK(none->empty());
+  CHECK(d.ack_due(999, 128).empty());
+  auto ack = d.ack_due(1500, 128);
+  REQUIRE_FALSE(ack.empty());
+  auto am = one(ack.view());
+  CHECK(int(am.type_id) == rtmp_type::kAcknowledgement);
+  CHECK(*parse_u32_control(am) == 1500);
+  CHECK(d.ack_due(2400, 128).empty());  // 900 since the last one
+  CHECK(*parse_u32_control(one(d.ack_due(2500, 128).view())) == 2500);
+  // 32-bit sequence numbers wrap (RTMP 1.0 5.4.3).
+  CHECK(*parse_u32_control(one(d.ack_due((1ull << 32) + 7, 128).view())) == 7);
+
+  auto pong = d.on_control(one(make_user_control(128, UserControlEvent::kPingRequest, 4242).view()), 128);
+  REQUIRE(pong.is_ok());
+  auto pm = parse_user_control(one(pong->view()));
+  REQUIRE(pm.is_ok());
+  CHECK(pm->event == UserControlEvent::kPingResponse);
+  CHECK(pm->value == 4242);
+  auto begin = d.on_control(one(make_user_control(128, UserControlEvent::kStreamBegin, 1).view()), 128);
+  REQUIRE(begin.is_ok());
+  CHECK(begin->empty());
+  CHECK_FALSE(d.on_control(raw(rtmp_type::kUserControl, {0}), 128).is_ok());
+  CHECK_FALSE(d.on_control(raw(rtmp_type::kWindowAckSize, {0, 1}), 128).is_ok());
+}
+
 TEST_CASE("aggregate messages split into rebased sub-messages", "[rtmp_aggregate]") {
   core::ByteWriter w;
   auto tag = [&](uint8_t type, uint32_t ts, const Bytes& body, bool back_pointer = true) {

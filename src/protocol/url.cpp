@@ -1,4 +1,4 @@
-#include "loadgen/url.h"
+#include "protocol/url.h"
 
 #include <arpa/inet.h>
 
@@ -6,7 +6,7 @@
 #include <cctype>
 #include <cstring>
 
-namespace weir::loadgen {
+namespace weir::protocol {
 
 using core::Result;
 using core::Status;
@@ -19,6 +19,8 @@ std::string Url::authority() const {
 }
 
 std::string Url::to_string() const { return scheme + "://" + authority() + target(); }
+
+bool Url::secure() const { return scheme == "rtmps" || scheme == "https" || scheme == "wss"; }
 
 Result<core::SocketAddress> Url::address() const {
   auto a = core::numeric_address(host, port);
@@ -42,7 +44,9 @@ Result<Url> parse_url(std::string_view text) {
   uint16_t default_port = 0;
   if (u.scheme == "rtmp") default_port = 1935;
   else if (u.scheme == "http" || u.scheme == "ws") default_port = 80;
-  else if (u.scheme != "srt") return Status::errorf("url '{}': scheme '{}' is not rtmp, http, ws or srt", text, u.scheme);
+  else if (u.scheme == "rtmps" || u.scheme == "https" || u.scheme == "wss") default_port = 443;
+  else if (u.scheme != "srt")
+    return Status::errorf("url '{}': scheme '{}' is not rtmp(s), http(s), ws(s) or srt", text, u.scheme);
   std::string_view rest = text.substr(sep + 3);
   size_t slash = rest.find_first_of("/?");
   std::string_view auth = rest.substr(0, slash);
@@ -65,6 +69,17 @@ Result<Url> parse_url(std::string_view text) {
     if (colon != std::string_view::npos) port = auth.substr(colon + 1);
   }
   if (host.empty()) return Status::errorf("url '{}': missing host", text);
+  // RFC 3986 3.2.2: a reg-name or IPv4 address (unreserved, sub-delims,
+  // pct-encoded), or an IP literal in brackets (hex digits, ':', '.', and a
+  // zone after '%').
+  const bool literal = auth.front() == '[';
+  for (unsigned char c : host) {
+    bool ok = std::isalnum(c) || (literal ? std::strchr(":.%-_~", c) != nullptr
+                                          : std::strchr("-._~%!$&'()*+,;=", c) != nullptr);
+    if (!ok || c == 0) return Status::errorf("url '{}': bad character in host", text);
+  }
+  if (literal && host.find(':') == std::string_view::npos)
+    return Status::errorf("url '{}': [{}] is not an IPv6 address", text, host);
   u.host.assign(host);
   if (port.empty()) {
     if (!default_port) return Status::errorf("url '{}': {} needs a port", text, u.scheme);
@@ -117,15 +132,19 @@ Result<std::string> resolve_target(const Url& base, std::string_view ref) {
   return out;
 }
 
-Result<RtmpPath> split_rtmp_path(const Url& url) {
-  std::string_view p = url.path;
-  if (!p.empty() && p.front() == '/') p.remove_prefix(1);
-  size_t slash = p.find('/');
-  if (slash == std::string_view::npos || slash == 0 || slash + 1 >= p.size())
-    return Status::errorf("rtmp url '{}': want rtmp://host:port/app/stream", url.to_string());
-  RtmpPath out{std::string(p.substr(0, slash)), std::string(p.substr(slash + 1))};
-  if (!url.query.empty()) out.stream += "?" + url.query;
+Result<RtmpTarget> rtmp_target(const Url& url) {
+  if (url.scheme != "rtmp" && url.scheme != "rtmps")
+    return Status::errorf("url '{}' is not rtmp:// or rtmps://", url.to_string());
+  std::string all = url.path.substr(url.path.empty() || url.path.front() != '/' ? 0 : 1);
+  if (!url.query.empty()) all += "?" + url.query;
+  size_t slash = all.rfind('/');
+  if (slash == std::string::npos || slash == 0 || slash + 1 >= all.size())
+    return Status::errorf("rtmp url '{}': want {}://host[:port]/app/stream", url.to_string(), url.scheme);
+  RtmpTarget out;
+  out.app = all.substr(0, slash);
+  out.stream = all.substr(slash + 1);
+  out.tc_url = url.scheme + "://" + url.authority() + "/" + out.app;
   return out;
 }
 
-}  // namespace weir::loadgen
+}  // namespace weir::protocol
