@@ -67,7 +67,7 @@ void handle_health(Origin& origin, http::ExchangeRef ex) {
 
 }  // namespace
 
-std::shared_ptr<const http::Router> build_routes(Origin& origin) {
+std::shared_ptr<http::Router> build_routes(Origin& origin) {
   auto r = std::make_shared<http::Router>();
   Origin* o = &origin;
   r->add("GET", "/healthz", [o](http::ExchangeRef ex) { handle_health(*o, std::move(ex)); });

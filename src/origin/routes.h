@@ -1,6 +1,7 @@
-// The HTTP routes of the origin: media (HTTP-FLV / WS-FLV), health, metrics
-// and the read-only admin API. Built once before the loops start; the Router
-// is immutable afterwards and shared by every loop's HttpServer.
+// The players' HTTP routes: media (HTTP-FLV, WS-FLV, .ts, HLS, LL-HLS), health
+// and metrics (the admin API has its own listener: api/admin_api.h). Built
+// once before the loops start; modules may add routes then, and the Router is
+// immutable afterwards, shared by every loop's HttpServer.
 #pragma once
 
 #include <memory>
@@ -11,6 +12,6 @@ namespace weir::origin {
 
 class Origin;
 
-std::shared_ptr<const http::Router> build_routes(Origin& origin);
+std::shared_ptr<http::Router> build_routes(Origin& origin);
 
 }  // namespace weir::origin

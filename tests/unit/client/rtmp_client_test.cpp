@@ -167,7 +167,7 @@ TEST_CASE("RTMP refusals end the session with the server's code and description"
     RtmpRecorder rec;
     auto c = player(cl, rec, srv.rtmp_url("live/none"));
     REQUIRE(wait_until([&] { return rec.closed.load(); }));
-    CHECK(rec.close_reason() == "NetStream.Play.StreamNotFound: live/none is not published");
+    CHECK(rec.close_reason() == "NetStream.Play.StreamNotFound: stream live/none is not published");
     CHECK_FALSE(rec.ready.load());
     cl.run([&] { c.reset(); });
   }

@@ -40,21 +40,19 @@ apps:
       enabled: false
 )";
 
-// The test's own router: an echo route and a redirect, then everything the
-// origin serves.
+// Everything the origin serves, plus the test's own routes: an echo route and
+// a redirect.
 std::shared_ptr<const origin::http::Router> test_routes(origin::Origin& o) {
-  auto routes = origin::build_routes(o);
-  auto r = std::make_shared<origin::http::Router>();
-  r->add_exact("POST", "/echo", [](origin::http::ExchangeRef ex) {
+  auto r = origin::build_routes(o);
+  r->add("POST", "/echo", [](origin::http::ExchangeRef ex) {
     const auto& req = ex->request();
     ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"X-Echo-Method", req.method},
                       {"X-Echo-Header", std::string(req.header("x-test"))}},
                 req.body);
   });
-  r->add_exact("GET", "/moved", [](origin::http::ExchangeRef ex) {
+  r->add("GET", "/moved", [](origin::http::ExchangeRef ex) {
     ex->respond(302, {{"Location", "/elsewhere"}}, std::string("moved"));
   });
-  r->add_prefix("*", "/", [routes](origin::http::ExchangeRef ex) { routes->dispatch(ex); });
   return r;
 }
 
