@@ -23,11 +23,17 @@ GopRing::Limits ring_limits(const core::AppConfig& app) {
   return GopRing::Limits{app.gop_cache_max_ms, app.gop_cache_max_bytes};
 }
 
-// The grace timer lives on the publisher's loop and frees itself when closed.
-struct GraceTimer {
+// The grace timer lives on the publisher's loop and frees itself when closed:
+// when it fires, or when the loop shuts down first (it is tracked).
+struct GraceTimer final : core::Closable {
   uv_timer_t timer;
+  core::Loop* loop = nullptr;
   std::weak_ptr<StreamHub> hub;
-  uint64_t generation;
+  uint64_t generation = 0;
+  void close_for_shutdown() override {
+    loop->untrack(this);
+    uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) { delete static_cast<GraceTimer*>(h->data); });
+  }
 };
 }  // namespace
 
@@ -223,14 +229,16 @@ void StreamHub::end_publish(const PublisherRef& p, const std::string& why) {
 
 void StreamHub::start_grace_timer(core::Loop& loop, uint64_t generation) {
   auto* gt = new GraceTimer{};
+  gt->loop = &loop;
   gt->hub = weak_from_this();
   gt->generation = generation;
   uv_timer_init(loop.uv(), &gt->timer);
   gt->timer.data = gt;
+  loop.track(gt);
   uv_timer_start(&gt->timer, [](uv_timer_t* t) {
     auto* g = static_cast<GraceTimer*>(t->data);
     if (auto hub = g->hub.lock()) hub->grace_expired(g->generation);
-    uv_close(reinterpret_cast<uv_handle_t*>(t), [](uv_handle_t* h) { delete static_cast<GraceTimer*>(h->data); });
+    g->close_for_shutdown();
   }, uint64_t(app_config_.reconnect_grace_ms), 0);
 }
 

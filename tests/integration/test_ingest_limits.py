@@ -13,6 +13,7 @@ that repeats a fault costs a few log lines, not one per packet:
 A real publisher and an HTTP-FLV viewer run beside every case (the module's
 server) and must keep flowing."""
 
+import os
 import socket
 import struct
 import threading
@@ -98,7 +99,9 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(live):
     grew = rss_kib(pid) - before
     assert closed_at is not None, f"still open after sending {sent} bytes in {time.monotonic() - t0:.1f} s"
     assert closed_at < 15, f"closed only after {closed_at:.1f} s"
-    assert grew < 24 * 1024, f"RSS grew by {grew} KiB while a client that does not read sent {sent} bytes"
+    # (Under ASan freed memory sits in its quarantine, so RSS says nothing there.)
+    if not os.environ.get("WEIR_SANITIZED"):
+        assert grew < 24 * 1024, f"RSS grew by {grew} KiB while a client that does not read sent {sent} bytes"
     assert "bytes queued (cap 1048576)" in line.group(0) or "stall" in line.group(0), line.group(0)
     c.close()
     live.assert_still_flowing("a client that never reads")

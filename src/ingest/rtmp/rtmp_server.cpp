@@ -7,7 +7,7 @@
 namespace weir::ingest::rtmp {
 
 RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err) {
-  auto* server = new RtmpServer();
+  auto* server = new RtmpServer(loop);
   server->listener_ = core::TcpListener::open(
       loop, "rtmp", fd, int(origin.config().limits.max_connections),
       [&loop, &origin](core::TcpConn* conn) { RtmpSession::accept(loop, origin, conn); }, err);
@@ -15,11 +15,18 @@ RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, 
     delete server;
     return nullptr;
   }
-  // The listener is closed by the loop at shutdown; this small object stays
-  // for the process lifetime (one per loop).
+  // The server closes its listener itself; the loop tracks the server.
+  loop.untrack(server->listener_);
+  server->bound_ = server->listener_->bound();
+  loop.track(server);
   return server;
 }
 
-const core::SocketAddress& RtmpServer::bound() const { return listener_->bound(); }
+void RtmpServer::close_for_shutdown() {
+  loop_.untrack(this);
+  if (listener_) listener_->close_for_shutdown();
+  listener_ = nullptr;
+  delete this;
+}
 
 }  // namespace weir::ingest::rtmp

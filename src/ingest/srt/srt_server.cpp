@@ -483,11 +483,13 @@ void SrtServer::retry_ends() {
   if (ends_to_retry_.empty() || stopping_.load(std::memory_order_acquire)) return;
   std::vector<std::pair<SrtConnRef, std::string>> retry;
   retry.swap(ends_to_retry_);
-  for (auto& [c, why] : retry) {
+  for (auto& item : retry) {
+    SrtConnRef c = item.first;  // (clang 14 cannot capture structured bindings)
+    std::string why = item.second;
     if (!c->loop->post([c, why] {
           if (c->session) c->session->on_conn_end(why);
         }))
-      ends_to_retry_.emplace_back(c, why);
+      ends_to_retry_.emplace_back(std::move(c), std::move(why));
   }
 }
 
