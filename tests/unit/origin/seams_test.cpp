@@ -366,3 +366,32 @@ TEST_CASE("PlayRequest: destroyed while its wake-up is already queued, it is nev
   CHECK(calls == 0);
   o.on(0, [&] { pub.reset(); });
 }
+
+TEST_CASE("a stream ended while a loop refuses tasks still ends that loop's viewers") {
+  // StreamHub::end posts the end to each loop with viewers. A loop whose task
+  // queue is full refuses; its 500 ms sweep then finds the ended stream and
+  // ends its mirror (before, its viewers waited forever and the mirror kept
+  // the stream alive).
+  LiveOrigin o;
+  std::unique_ptr<HubPublisher> pub;
+  Counter viewer;
+  o.on(0, [&] {
+    pub = std::make_unique<HubPublisher>(*o.origin, o.loops.at(0), HubPublisher::Source{"test", "a"}, nullptr);
+    REQUIRE(pub->start_admitted("live", "s").hub);
+    pub->publish(video(0, true));
+  });
+  o.on(1, [&] {
+    REQUIRE(viewer.h.attach(o.origin->registry().find("live", "s"), {}));
+    viewer.on_packets();
+  });
+  // Block loop 1 and fill its task queue.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  REQUIRE(o.loops.at(1).post([released] { released.wait(); }));
+  while (o.loops.at(1).post([] {})) {
+  }
+  o.origin->registry().find("live", "s")->end("operator");
+  release.set_value();
+  CHECK(eventually([&] { return viewer.ended.load(); }, 5000ms));
+  o.on(0, [&] { pub.reset(); });
+}
