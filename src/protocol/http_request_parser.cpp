@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cstring>
 
+#include "protocol/query_params.h"
+
 namespace weir::protocol {
 
 namespace {
@@ -76,24 +78,19 @@ bool HttpRequest::has_header(std::string_view lower_name) const {
 }
 
 std::optional<std::string> HttpRequest::query_param(std::string_view name) const {
-  std::string_view q = query;
-  while (!q.empty()) {
-    size_t amp = q.find('&');
-    std::string_view part = q.substr(0, amp);
-    q = amp == std::string_view::npos ? std::string_view() : q.substr(amp + 1);
-    if (part.empty()) continue;
-    size_t eq = part.find('=');
-    std::string_view raw_key = part.substr(0, eq);
-    std::string_view raw_val = eq == std::string_view::npos ? std::string_view() : part.substr(eq + 1);
+  std::optional<std::string> found;
+  for_each_query_item(query, [&](std::string_view raw_key, std::string_view raw_val) {
     auto key = percent_decode(raw_key, true);
-    if (!key || *key != name) continue;
-    if (auto val = percent_decode(raw_val, true)) return val;
-    // Malformed escape: keep the bytes literally, only '+' becomes a space.
-    std::string lit(raw_val);
-    std::replace(lit.begin(), lit.end(), '+', ' ');
-    return lit;
-  }
-  return std::nullopt;
+    if (!key || *key != name) return true;
+    found = percent_decode(raw_val, true);
+    if (!found) {
+      // Malformed escape: keep the bytes literally, only '+' becomes a space.
+      found = std::string(raw_val);
+      std::replace(found->begin(), found->end(), '+', ' ');
+    }
+    return false;
+  });
+  return found;
 }
 
 HttpRequestParser::HttpRequestParser(size_t max_header_bytes, size_t max_body_bytes)

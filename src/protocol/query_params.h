@@ -30,6 +30,21 @@ core::Result<QueryParams> parse_query_params(std::string_view raw);
 // an RTMP app and of its stream name end up in one list.
 core::Status append_query_params(std::string_view raw, QueryParams& out);
 
+// Calls fn(raw_key, raw_value) for each non-empty "k=v" item of a raw query,
+// in order, undecoded; an item without '=' has an empty value. fn returns
+// false to stop.
+template <class Fn>
+void for_each_query_item(std::string_view raw, Fn&& fn) {
+  while (!raw.empty()) {
+    size_t amp = raw.find('&');
+    std::string_view item = raw.substr(0, amp);
+    raw = amp == std::string_view::npos ? std::string_view() : raw.substr(amp + 1);
+    if (item.empty()) continue;
+    size_t eq = item.find('=');
+    if (!fn(item.substr(0, eq), eq == std::string_view::npos ? std::string_view() : item.substr(eq + 1))) return;
+  }
+}
+
 // The first value of `key`, or nullptr.
 const std::string* find_query_param(const QueryParams& params, std::string_view key);
 

@@ -12,8 +12,9 @@ import time
 
 import pytest
 
-from weirtest import amf0, media
-from weirtest.httpc import FlvViewer, parse_head, read_head, request
+from weirtest import amf0
+from weirtest.background import start_background
+from weirtest.httpc import parse_head, read_head, request
 from weirtest.rtmp import COMMAND_AMF0, VIDEO, RtmpClient, chunk_header
 from weirtest.ws import WsClient
 
@@ -22,31 +23,14 @@ REQUEST_TIMEOUT_MS = 1500
 HANDSHAKE_TIMEOUT_MS = 2000
 
 
-class Live:
-    def __init__(self, server, pub, viewer):
-        self.s, self.pub, self.viewer = server, pub, viewer
-
-    def assert_still_flowing(self, what):
-        assert self.pub.running(), f"publisher died after {what}: {self.pub.log()}"
-        n = len(self.viewer.snapshot())
-        self.viewer.wait(lambda t: len(t) >= n + 15, 10, f"more media after {what}")
-        assert self.s.get("/healthz").status == 200, f"/healthz not 200 after {what}"
-
-
 @pytest.fixture(scope="module")
 def live(weir_module, tmp_path_factory):
     s = weir_module({"rtmp": {"max_message_size": MAX_MESSAGE, "handshake_timeout_ms": HANDSHAKE_TIMEOUT_MS},
                      "http": {"request_timeout_ms": REQUEST_TIMEOUT_MS, "max_header_size": 4096},
                      "apps": {"live": {"reconnect_grace_ms": 0}}}, name="badinput")
-    logdir = tmp_path_factory.mktemp("badinput-peers")
-    pub = media.start_publisher(s.rtmp_url("live", "bg"), logdir, "bg-publisher", duration=None)
-    s.wait_stream("live", "bg", pred=lambda i: i["video_frames"] >= 3)
-    viewer = FlvViewer(s.http_addr, "/live/bg.flv")
-    viewer.start()
-    viewer.wait(lambda t: len(t) > 5, 10, "background stream")
-    yield Live(s, pub, viewer)
-    viewer.stop()
-    pub.stop()
+    bg = start_background(s, tmp_path_factory.mktemp("badinput-peers"))
+    yield bg
+    bg.stop()
 
 
 def rtmp_after_handshake(s):

@@ -16,13 +16,13 @@ server) and must keep flowing."""
 import os
 import socket
 import struct
-import threading
 import time
 
 import pytest
 
-from weirtest import amf0, media
-from weirtest.httpc import FlvViewer
+from weirtest import amf0
+from weirtest.background import start_background
+
 from weirtest.rtmp import COMMAND_AMF0, USER_CONTROL, VIDEO, RtmpClient, chunk_header
 
 MAX_MESSAGE = 256 * 1024
@@ -38,31 +38,15 @@ def rss_kib(pid):
     return 0
 
 
-class Live:
-    def __init__(self, s, pub, viewer):
-        self.s, self.pub, self.viewer = s, pub, viewer
-
-    def assert_still_flowing(self, what):
-        assert self.pub.running(), f"publisher died after {what}: {self.pub.log()}"
-        n = len(self.viewer.snapshot())
-        self.viewer.wait(lambda t: len(t) >= n + 15, 10, f"more media after {what}")
-
-
 @pytest.fixture(scope="module")
 def live(weir_module, tmp_path_factory):
     s = weir_module({"rtmp": {"max_message_size": MAX_MESSAGE, "max_reassembly_bytes": SESSION_CAP,
                               "send_timeout_ms": 3000},
                      "limits": {"ingest_buffer_bytes": PROCESS_CAP},
                      "apps": {"live": {"reconnect_grace_ms": 0}}}, name="limits")
-    logdir = tmp_path_factory.mktemp("limits-peers")
-    pub = media.start_publisher(s.rtmp_url("live", "bg"), logdir, "bg-publisher", duration=None)
-    s.wait_stream("live", "bg", pred=lambda i: i["video_frames"] >= 3)
-    viewer = FlvViewer(s.http_addr, "/live/bg.flv")
-    viewer.start()
-    viewer.wait(lambda t: len(t) > 5, 10, "background stream")
-    yield Live(s, pub, viewer)
-    viewer.stop()
-    pub.stop()
+    bg = start_background(s, tmp_path_factory.mktemp("limits-peers"))
+    yield bg
+    bg.stop()
 
 
 def connected(s):
