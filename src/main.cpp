@@ -26,12 +26,17 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "core/worker_pool.h"
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
 #include "origin/api/admin_api.h"
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
 #include "origin/routes.h"
+#include "record/asset_store.h"
+#include "record/record_api.h"
+#include "record/record_service.h"
+#include "record/vod_routes.h"
 #include "weir_openapi.h"
 
 extern char** environ;
@@ -158,6 +163,8 @@ int main(int argc, char** argv) {
   sigaddset(&sigs, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
+  // A file past RLIMIT_FSIZE fails its write (EFBIG: that recording fails) instead of killing the server.
+  signal(SIGXFSZ, SIG_IGN);
 
   const int workers = cfg.effective_workers();
   auto rtmp_fds = open_listeners("rtmp", cfg.rtmp.listen, size_t(workers));
@@ -173,10 +180,25 @@ int main(int argc, char** argv) {
     spdlog::info("api: no token configured (api.token / WEIR_API_TOKEN): the admin API answers loopback clients only");
 
   weir::core::LoopGroup loops(workers);
+  // Blocking work (recording I/O, merges, covers, the catalogue) runs here,
+  // never on a loop. Declared before its users: destroyed after them.
+  weir::core::WorkerPool storage_pool(int(cfg.storage.workers), 16384, "weir-store");
   weir::origin::Origin origin(cfg, loops);
+  weir::record::RecordMetrics record_metrics;
+  weir::record::AssetStore assets(cfg, storage_pool, record_metrics);
+  if (auto st = assets.open(); !st) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
+  origin.add_observer(&recorder);
+  origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
   auto router = weir::origin::build_routes(origin);
-  std::shared_ptr<const weir::origin::http::Router> admin_router =
-      weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml);
+  weir::record::add_vod_routes(*router, assets);
+  weir::origin::api::AdminExtensions admin_ext;
+  weir::record::add_record_stream_fields(admin_ext, recorder);
+  auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
+  weir::record::add_record_api(*admin_router, cfg.api, assets, recorder);
   weir::core::HttpConfig api_http = cfg.http;
   api_http.cors_origin.clear();  // the admin API is not for browsers of other origins
 
@@ -218,6 +240,8 @@ int main(int argc, char** argv) {
     srt = std::move(*started);
   }
 
+  // Recordings a crash left unfinished are merged now (on the pool).
+  loops.at(0).post([&assets, &loops] { assets.recover(loops.at(0)); });
   nlohmann::json listening = {{"event", "listening"}, {"rtmp", rtmp_bound}, {"http", http_bound},
                               {"api", api_bound},     {"workers", workers}, {"pid", getpid()},
                               {"version", WEIR_VERSION}};

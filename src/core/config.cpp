@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <cstring>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -272,6 +273,33 @@ void set_path(YAML::Node root, const std::vector<std::string>& parts, const std:
   chain.back()[parts.back()] = value;
 }
 
+// Why a record.path template is unusable ("" if it is fine).
+std::string check_record_path(const std::string& t) {
+  if (t.empty()) return "must not be empty";
+  if (t.front() == '/') return "must be relative to storage.root";
+  if (t.find("{asset}") == std::string::npos) return "must contain {asset} (each asset needs its own directory)";
+  static const char* kVars[] = {"{app}", "{stream}", "{asset}", "{yyyy}", "{mm}", "{dd}", "{hh}"};
+  for (size_t i = 0; i < t.size();) {
+    if (t[i] == '{') {
+      bool ok = false;
+      for (const char* v : kVars)
+        if (t.compare(i, std::strlen(v), v) == 0) {
+          i += std::strlen(v);
+          ok = true;
+          break;
+        }
+      if (!ok) return "unknown placeholder at '" + t.substr(i, 12) + "'";
+      continue;
+    }
+    char c = t[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/'))
+      return std::string("character '") + c + "' not allowed (letters, digits, _ - . / and placeholders)";
+    if (c == '.' && (i == 0 || t[i - 1] == '/') && i + 1 < t.size() && t[i + 1] == '.') return "'..' not allowed";
+    ++i;
+  }
+  return "";
+}
+
 std::vector<std::string> split_tokens(const std::string& list) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -348,7 +376,12 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".timeshift.enabled: needs hls.enabled (the buffer holds HLS segments)");
     if (app.timeshift.enabled && app.timeshift.dir.empty() && app.timeshift.disk_bytes > 0)
       errors.push_back("apps." + name + ".timeshift.dir: must be set when disk_bytes > 0");
+    if (std::string why = check_record_path(app.record.path); !why.empty())
+      errors.push_back("apps." + name + ".record.path: " + why);
+    if (app.record.fragment_ms > app.record.segment_s * 1000)
+      errors.push_back("apps." + name + ".record.fragment_ms: must not exceed segment_s");
   }
+  if (cfg.storage.root.empty()) errors.push_back("storage.root: must not be empty");
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
   for (const auto* list : {&cfg.api.token, &cfg.api.read_token}) {
     const char* key = list == &cfg.api.token ? "api.token" : "api.read_token";

@@ -210,6 +210,47 @@ struct AppSrtConfig {
   }
 };
 
+// Recording an app's live streams into VOD assets (src/record).
+struct RecordConfig {
+  bool enabled = false;
+  std::string streams = "*";
+  int64_t segment_s = 60;
+  int64_t fragment_ms = 1000;
+  std::string path = "{app}/{stream}/{yyyy}{mm}{dd}-{asset}";
+  int64_t max_asset_s = 0;
+  int64_t resume_s = 30;
+  std::string fsync = "segment";
+  int64_t retention_days = 0;
+  config::ByteSize retention_bytes = 0;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, config::NoCheck{},
+            "Record this app's streams (those matching `streams`); the admin API can record any stream anyway.");
+    v.field("streams", streams, config::NoCheck{},
+            "Which streams: comma-separated name patterns where * matches any run of characters (\"*\" = all).");
+    v.field("segment_s", segment_s, config::IntRange{2, 86400},
+            "Length of one segment file (s), cut at the first keyframe past it.");
+    v.field("fragment_ms", fragment_ms, config::IntRange{100, 10000},
+            "fMP4 fragment duration (ms): the most a crash can lose; fragments are also cut at each keyframe.");
+    v.field("path", path, config::NoCheck{},
+            "Asset directory under storage.root: {app} {stream} {asset} {yyyy} {mm} {dd} {hh}; must hold {asset}.");
+    v.field("max_asset_s", max_asset_s, config::IntRange{0, 7 * 86400},
+            "Close the asset after this much media and start a new one (0 = no limit).");
+    v.field("resume_s", resume_s, config::IntRange{0, 86400},
+            "A publisher back within this many seconds after the stream ended continues the same asset (the pause "
+            "is kept as time); later, a new asset starts.");
+    v.field("fsync", fsync, config::OneOf{{"fragment", "segment", "never"}},
+            "fragment: fsync after every fragment (a crash loses at most the fragment being written); segment: "
+            "at each segment's end (a crash may lose what the OS had not written, up to one segment); never: "
+            "leave it to the OS.");
+    v.field("retention_days", retention_days, config::IntRange{0, 36500},
+            "Delete this app's ready assets older than this many days (0 = keep).");
+    v.field("retention_bytes", retention_bytes, config::IntRange{0, 1LL << 50},
+            "Delete this app's oldest ready assets while its assets together exceed this size (0 = no cap).");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -226,6 +267,7 @@ struct AppConfig {
   HlsConfig hls;
   TimeshiftConfig timeshift;
   AppSrtConfig srt;
+  RecordConfig record;
 
   template <class V>
   void visit(V& v) {
@@ -256,6 +298,26 @@ struct AppConfig {
     v.section("hls", hls);
     v.section("timeshift", timeshift);
     v.section("srt", srt);
+    v.section("record", record);
+  }
+};
+
+// Where recordings and VOD assets live (src/record).
+struct StorageConfig {
+  std::string root = "weir-data";
+  int64_t workers = 2;
+  config::ByteSize writer_queue_bytes = 64 * config::MiB;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("root", root, config::NoCheck{},
+            "Directory of the asset catalogue (catalogue.sqlite3) and the assets (relative paths are from the "
+            "working directory; created if missing).");
+    v.field("workers", workers, config::IntRange{1, 64},
+            "Threads for recording I/O, merges, covers and the catalogue (never an event loop).");
+    v.field("writer_queue_bytes", writer_queue_bytes, config::IntRange{1 << 20, 4LL << 30},
+            "Bytes of one recording waiting to be written; past it the disk is too slow and that recording fails "
+            "(the live stream goes on).");
   }
 };
 
@@ -267,6 +329,7 @@ struct Config {
   SrtConfig srt;
   ApiConfig api;
   LimitsConfig limits;
+  StorageConfig storage;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -282,6 +345,7 @@ struct Config {
     v.section("srt", srt);
     v.section("api", api);
     v.section("limits", limits);
+    v.section("storage", storage);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

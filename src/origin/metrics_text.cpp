@@ -58,6 +58,7 @@ std::string metrics_text(Origin& origin) {
   uint64_t refused = 0;
   for (size_t i = 0; i < origin.loops().size(); ++i) refused += origin.loops().at(i).tasks_refused();
   metric(out, "weir_loop_tasks_refused_total", "counter", "Cross-loop tasks refused at a full queue.", double(refused));
+  for (const auto& w : origin.metrics_writers()) w(out);
   return out;
 }
 

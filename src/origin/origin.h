@@ -8,6 +8,7 @@
 
 #include <uv.h>
 
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -112,6 +113,12 @@ class Origin {
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
   // Fixed once the loops run: read without a lock.
   const std::vector<StreamObserver*>& observers() const { return observers_; }
+  // Modules' Prometheus text (families with HELP/TYPE), appended to /metrics.
+  // Added on the main thread before the loops start; a writer runs on any
+  // HTTP loop and must be thread-safe.
+  using MetricsWriter = std::function<void(std::string& out)>;
+  void add_metrics_writer(MetricsWriter w) { metrics_writers_.push_back(std::move(w)); }
+  const std::vector<MetricsWriter>& metrics_writers() const { return metrics_writers_; }
 
  private:
   const core::Config& config_;
@@ -122,6 +129,7 @@ class Origin {
   core::MemoryBudget ingest_budget_;
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;
+  std::vector<MetricsWriter> metrics_writers_;
   std::unique_ptr<hls::HlsService> hls_;
 };
 

@@ -36,10 +36,6 @@ const char* code_for(int status) {
   return "error";
 }
 
-void respond_json(const http::ExchangeRef& ex, int status, const nlohmann::json& body) {
-  ex->respond(status, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, body.dump() + "\n");
-}
-
 // Constant time for tokens of equal length; a length mismatch leaks only
 // that the lengths differ.
 bool token_equal(std::string_view a, std::string_view b) {
@@ -90,24 +86,6 @@ void guard(const core::ApiConfig& cfg, const http::ExchangeRef& ex, std::functio
   proceed();
 }
 
-// The query parameters a route takes; anything else is refused naming it.
-bool only_params(const http::ExchangeRef& ex, std::initializer_list<std::string_view> allowed,
-                 protocol::QueryParams& out) {
-  auto q = protocol::parse_query_params(ex->request().query);
-  if (!q) {
-    respond_error(ex, 400, "bad_request", q.error());
-    return false;
-  }
-  for (const auto& [k, v] : *q) {
-    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
-      respond_error(ex, 400, "bad_request", "unknown query parameter '" + k + "'", k);
-      return false;
-    }
-  }
-  out = std::move(*q);
-  return true;
-}
-
 nlohmann::json stream_json(const StreamStats& s) {
   return {{"app", s.app},
           {"name", s.name},
@@ -125,15 +103,18 @@ nlohmann::json stream_json(const StreamStats& s) {
           {"ring", {{"packets", s.ring_packets}, {"bytes", s.ring_bytes}, {"duration_ms", s.ring_ms}}}};
 }
 
-void list_streams(Origin& origin, const http::ExchangeRef& ex) {
+nlohmann::json stream_record(const StreamStats& s, const AdminExtensions* ext) {
+  nlohmann::json j = stream_json(s);
+  if (ext)
+    for (const auto& f : ext->stream_fields) f(s.app, s.name, j);
+  return j;
+}
+
+void list_streams(Origin& origin, const AdminExtensions* ext, const http::ExchangeRef& ex) {
   protocol::QueryParams q;
   if (!only_params(ex, {"limit", "cursor", "app"}, q)) return;
-  int64_t limit = kDefaultLimit;
-  if (const std::string* l = protocol::find_query_param(q, "limit")) {
-    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
-    if (ec != std::errc() || end != l->data() + l->size() || limit < 1 || limit > kMaxLimit)
-      return respond_error(ex, 400, "bad_request", "limit must be 1 to 1000", "limit");
-  }
+  const int64_t limit = limit_param(ex, q);
+  if (limit < 0) return;
   std::string after;
   if (const std::string* c = protocol::find_query_param(q, "cursor")) {
     auto decoded = decode_cursor(*c);
@@ -152,23 +133,87 @@ void list_streams(Origin& origin, const http::ExchangeRef& ex) {
       more = true;
       break;
     }
-    items.push_back(stream_json(hub->stats()));
+    items.push_back(stream_record(hub->stats(), ext));
     last = hub->key();
   }
   respond_json(ex, 200, {{"items", items}, {"next_cursor", more ? nlohmann::json(encode_cursor(last)) : nlohmann::json()}});
 }
 
-void get_stream(Origin& origin, const http::ExchangeRef& ex) {
+void get_stream(Origin& origin, const AdminExtensions* ext, const http::ExchangeRef& ex) {
   protocol::QueryParams q;
   if (!only_params(ex, {}, q)) return;
   auto hub = origin.registry().find(ex->param("app"), ex->param("stream"));
   if (!hub)
     return respond_error(ex, 404, "not_found",
                          "no stream " + std::string(ex->param("app")) + "/" + std::string(ex->param("stream")));
-  respond_json(ex, 200, stream_json(hub->stats()));
+  respond_json(ex, 200, stream_record(hub->stats(), ext));
 }
 
 }  // namespace
+
+void respond_json(const http::ExchangeRef& ex, int status, const nlohmann::json& body) {
+  ex->respond(status, {{"Content-Type", "application/json"}, {"Cache-Control", "no-store"}}, body.dump() + "\n");
+}
+
+// The query parameters a route takes; anything else is refused naming it.
+bool only_params(const http::ExchangeRef& ex, std::initializer_list<std::string_view> allowed,
+                 protocol::QueryParams& out) {
+  auto q = protocol::parse_query_params(ex->request().query);
+  if (!q) {
+    respond_error(ex, 400, "bad_request", q.error());
+    return false;
+  }
+  for (const auto& [k, v] : *q) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      respond_error(ex, 400, "bad_request", "unknown query parameter '" + k + "'", k);
+      return false;
+    }
+  }
+  out = std::move(*q);
+  return true;
+}
+
+std::optional<nlohmann::json> json_body(const http::ExchangeRef& ex, std::initializer_list<std::string_view> allowed) {
+  std::string_view type = ex->request().header("content-type");
+  if (auto semi = type.find(';'); semi != std::string_view::npos) type = type.substr(0, semi);
+  while (!type.empty() && type.back() == ' ') type.remove_suffix(1);
+  const auto& body = ex->request().body;
+  if (body.empty()) return nlohmann::json::object();
+  if (type != "application/json") {
+    respond_error(ex, 415, "unsupported_media_type", "the body must be application/json");
+    return std::nullopt;
+  }
+  nlohmann::json j = nlohmann::json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded() || !j.is_object()) {
+    respond_error(ex, 400, "bad_request", "the body is not a JSON object");
+    return std::nullopt;
+  }
+  for (const auto& [k, v] : j.items()) {
+    if (std::find(allowed.begin(), allowed.end(), k) == allowed.end()) {
+      respond_error(ex, 400, "bad_request", "unknown field '" + k + "'", k);
+      return std::nullopt;
+    }
+  }
+  return j;
+}
+
+int64_t limit_param(const http::ExchangeRef& ex, const protocol::QueryParams& q) {
+  int64_t limit = kDefaultLimit;
+  if (const std::string* l = protocol::find_query_param(q, "limit")) {
+    auto [end, ec] = std::from_chars(l->data(), l->data() + l->size(), limit);
+    if (ec != std::errc() || end != l->data() + l->size() || limit < 1 || limit > kMaxLimit) {
+      respond_error(ex, 400, "bad_request", "limit must be 1 to 1000", "limit");
+      return -1;
+    }
+  }
+  return limit;
+}
+
+http::Router::Group admin_group(http::Router& router, const core::ApiConfig& cfg, std::string name) {
+  const core::ApiConfig* c = &cfg;
+  return router.group(std::move(name),
+                      [c](const http::ExchangeRef& ex, std::function<void()> proceed) { guard(*c, ex, std::move(proceed)); });
+}
 
 void respond_error(const http::ExchangeRef& ex, int status, std::string_view code, std::string_view message,
                    std::string_view field) {
@@ -177,7 +222,8 @@ void respond_error(const http::ExchangeRef& ex, int status, std::string_view cod
   respond_json(ex, status, {{"error", err}});
 }
 
-std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string version, std::string openapi_yaml) {
+std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string version, std::string openapi_yaml,
+                                                 const AdminExtensions* ext) {
   auto r = std::make_shared<http::Router>();
   const core::ApiConfig* cfg = &origin.config().api;
   r->set_fallback([](const http::ExchangeRef& ex, int status, const std::string& allow) {
@@ -191,12 +237,12 @@ std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string ver
   });
   const int64_t started = core::wall_clock_ms();
   Origin* o = &origin;
-  auto g = r->group("api", [cfg](const http::ExchangeRef& ex, std::function<void()> proceed) { guard(*cfg, ex, std::move(proceed)); });
+  auto g = admin_group(*r, *cfg, "api");
   g.add("GET", "/api/v1/version", [version, started](http::ExchangeRef ex) {
     respond_json(ex, 200, {{"version", version}, {"started_at", rfc3339_ms(started)}});
   });
-  g.add("GET", "/api/v1/streams", [o](http::ExchangeRef ex) { list_streams(*o, ex); });
-  g.add("GET", "/api/v1/streams/{app}/{stream}", [o](http::ExchangeRef ex) { get_stream(*o, ex); });
+  g.add("GET", "/api/v1/streams", [o, ext](http::ExchangeRef ex) { list_streams(*o, ext, ex); });
+  g.add("GET", "/api/v1/streams/{app}/{stream}", [o, ext](http::ExchangeRef ex) { get_stream(*o, ext, ex); });
   g.add("GET", "/api/v1/openapi.yaml", [doc = std::move(openapi_yaml)](http::ExchangeRef ex) {
     ex->respond(200, {{"Content-Type", "application/yaml"}, {"Cache-Control", "no-store"}}, doc);
   });

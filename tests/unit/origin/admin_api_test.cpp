@@ -14,7 +14,10 @@
 using namespace weir;
 using namespace weir::origin;
 
-TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes") {
+// The core routes are all documented; that the document has no route more
+// than core + modules is checked where the modules' routes are linked in
+// (tests/unit/record/openapi_test.cpp).
+TEST_CASE("docs/openapi.yaml describes the core admin API's routes") {
   YAML::Node doc = YAML::LoadFile(std::string(WEIR_SOURCE_DIR) + "/docs/openapi.yaml");
   std::set<std::pair<std::string, std::string>> documented;
   for (auto path : doc["paths"]) {
@@ -41,10 +44,6 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes") {
       if (i < r.pattern.size()) path += r.pattern[i];
     }
     routed.emplace(r.method, path);
-  }
-  for (const auto& d : documented) {
-    INFO(d.first + " " + d.second + " is documented but not routed");
-    CHECK(routed.count(d) == 1);
   }
   for (const auto& d : routed) {
     INFO(d.first + " " + d.second + " is routed but not documented");

@@ -1,0 +1,386 @@
+#include "record/asset_store.h"
+
+#include <dirent.h>
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstring>
+#include <ctime>
+#include <filesystem>
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "core/clock.h"
+#include "record/asset_id.h"
+#include "record/cover.h"
+#include "record/mp4_merge.h"
+#include "record/retention.h"
+#include "record/segment_file.h"
+
+namespace weir::record {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr const char* kMp4 = "asset.mp4";
+constexpr const char* kPlaylist = "index.m3u8";
+constexpr const char* kCover = "cover.jpg";
+
+// seg-NNNNNN.mp4
+bool is_segment_name(const std::string& n) {
+  if (n.size() != 14 || n.compare(0, 4, "seg-") != 0 || n.compare(10, 4, ".mp4") != 0) return false;
+  return std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
+}
+
+std::vector<std::string> segment_files(const std::string& dir) {
+  std::vector<std::string> out;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec)) {
+    std::string n = e.path().filename().string();
+    if (is_segment_name(n) && e.is_regular_file(ec)) out.push_back(n);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+uint64_t dir_bytes(const std::string& dir) {
+  uint64_t total = 0;
+  std::error_code ec;
+  for (const auto& e : fs::directory_iterator(dir, ec))
+    if (e.is_regular_file(ec)) total += e.file_size(ec);
+  return total;
+}
+
+std::string codec_of(uint32_t entry) {
+  switch (entry) {
+    case 0x61766331: return "h264";  // avc1
+    case 0x61766333: return "h264";  // avc3
+    case 0x68766331: return "hevc";  // hvc1
+    case 0x68657631: return "hevc";  // hev1
+    case 0x61763031: return "av1";   // av01
+    case 0x76703039: return "vp9";   // vp09
+    case 0x6d703461: return "aac";   // mp4a
+    case 0x4f707573: return "opus";  // Opus
+    case 0x2e6d7033: return "mp3";   // .mp3
+  }
+  return "unknown";
+}
+
+std::string two(int v) { return fmt::format("{:02d}", v); }
+
+}  // namespace
+
+AssetStore::AssetStore(const core::Config& config, core::WorkerPool& pool, RecordMetrics& metrics)
+    : config_(config),
+      pool_(pool),
+      metrics_(metrics),
+      root_(config.storage.root),
+      strand_(std::make_unique<core::WorkerPool::Strand>(pool, kMaxCatalogueJobs)) {}
+
+AssetStore::~AssetStore() { strand_->cancel(); }
+
+core::Status AssetStore::open() {
+  std::error_code ec;
+  fs::create_directories(root_, ec);
+  if (ec) return core::Status::errorf("storage.root: cannot create {}: {}", root_, ec.message());
+  auto c = Catalogue::open(root_ + "/catalogue.sqlite3");
+  if (!c) return core::Status::errorf("storage.root: {}", c.error());
+  catalogue_ = std::shared_ptr<Catalogue>(std::move(*c));
+  return core::Status::ok();
+}
+
+std::string AssetStore::asset_dir(const core::RecordConfig& rc, const std::string& app, const std::string& stream,
+                                  const std::string& id, int64_t wall_ms) const {
+  std::time_t t = std::time_t(wall_ms / 1000);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  std::string out;
+  const std::string& p = rc.path;
+  for (size_t i = 0; i < p.size();) {
+    auto take = [&](const char* var, const std::string& value) {
+      size_t n = std::strlen(var);
+      if (p.compare(i, n, var) != 0) return false;
+      out += value;
+      i += n;
+      return true;
+    };
+    if (p[i] == '{' && (take("{app}", app) || take("{stream}", stream) || take("{asset}", id) ||
+                        take("{yyyy}", std::to_string(tm.tm_year + 1900)) || take("{mm}", two(tm.tm_mon + 1)) ||
+                        take("{dd}", two(tm.tm_mday)) || take("{hh}", two(tm.tm_hour))))
+      continue;
+    out += p[i++];
+  }
+  return root_ + "/" + out;
+}
+
+template <class T>
+void AssetStore::on_catalogue(core::Loop& loop, std::function<core::Result<T>(Catalogue&)> work, Done<T> done) {
+  auto cat = catalogue_;
+  bool ok = strand_->submit(
+      loop, [cat, work = std::move(work)]() -> core::Result<T> { return work(*cat); },
+      [done](core::Result<T> r) {
+        if (done) done(std::move(r));
+      });
+  if (!ok && done) done(core::Status::error("catalogue busy: too many requests waiting"));
+}
+
+void AssetStore::create(core::Loop& loop, Asset a, std::function<void(core::Status)> done) {
+  on_catalogue<bool>(
+      loop,
+      [a = std::move(a)](Catalogue& c) -> core::Result<bool> {
+        std::error_code ec;
+        fs::create_directories(a.dir, ec);
+        if (ec) return core::Status::errorf("mkdir {}: {}", a.dir, ec.message());
+        if (auto st = c.insert(a); !st) return st;
+        return true;
+      },
+      [done](core::Result<bool> r) {
+        if (done) done(r ? core::Status::ok() : r.status());
+      });
+}
+
+void AssetStore::fail(core::Loop& loop, std::string id, std::string why) {
+  on_catalogue<bool>(
+      loop,
+      [id, why](Catalogue& c) -> core::Result<bool> {
+        auto a = c.get(id);
+        if (!a) return a.status();
+        if (!*a) return false;
+        Asset x = **a;
+        x.state = AssetState::kFailed;
+        x.error = why;
+        x.ended_at_ms = x.ended_at_ms ? x.ended_at_ms : core::wall_clock_ms();
+        x.updated_at_ms = core::wall_clock_ms();
+        x.bytes = dir_bytes(x.dir);
+        return c.update(x);
+      },
+      [id](core::Result<bool> r) {
+        if (!r) spdlog::error("record: asset {}: cannot mark it failed: {}", id, r.error());
+      });
+}
+
+core::Result<Asset> AssetStore::merge_now(Asset a) {
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<std::string> names = segment_files(a.dir);
+  if (names.empty()) return core::Status::errorf("no segment files in {}", a.dir);
+  MergeRequest req;
+  for (const auto& n : names) {
+    std::string path = a.dir + "/" + n;
+    // A crash leaves at most a torn last fragment: cut it off so the segment
+    // file itself is clean (the merge would use only the valid prefix anyway).
+    auto scanned = scan_segment_file(path);
+    if (scanned && scanned->scan.valid_bytes < scanned->scan.file_size) {
+      spdlog::warn("record: asset {}: {} ends in a torn fragment ({}): cut at byte {} of {}", a.id, n,
+                   scanned->scan.tail, scanned->scan.valid_bytes, scanned->scan.file_size);
+      if (auto st = trim_segment(path, scanned->scan.valid_bytes); !st)
+        spdlog::warn("record: asset {}: {}", a.id, st.message());
+    }
+    req.segments.push_back(std::move(path));
+  }
+  req.output = a.dir + "/" + kMp4;
+  req.playlist = a.dir + "/" + kPlaylist;
+  req.fsync = true;
+  auto merged = merge_segments(req);
+  if (!merged) return core::Status::errorf("merge: {}", merged.error());
+  for (const auto& s : merged->skipped) {
+    metrics_.segments_skipped.fetch_add(1, std::memory_order_relaxed);
+    spdlog::warn("record: asset {}: segment {} left out: {}", a.id, s.path, s.reason);
+  }
+  a.mp4 = kMp4;
+  a.playlist = kPlaylist;
+  a.segments = names;
+  a.duration_s = merged->duration_s;
+  a.gaps = int(merged->gaps);
+  a.video_codec.clear();
+  a.audio_codec.clear();
+  for (const auto& t : merged->tracks) {
+    std::string codec = t.sample_entries.empty() ? "unknown" : codec_of(t.sample_entries.front());
+    if (t.handler == 0x76696465) {  // vide
+      a.video_codec = codec;
+      a.width = t.width;
+      a.height = t.height;
+    } else if (t.handler == 0x736f756e) {  // soun
+      a.audio_codec = codec;
+    }
+  }
+  if (!a.video_codec.empty()) {
+    if (auto st = make_cover(a.dir + "/" + kMp4, a.dir + "/" + kCover); st) a.cover = kCover;
+    else spdlog::warn("record: asset {}: no cover: {}", a.id, st.message());
+  }
+  if (!merged->skipped.empty())
+    a.error = fmt::format("{} of {} segments were corrupt and left out", merged->skipped.size(), names.size());
+  a.bytes = dir_bytes(a.dir);
+  a.state = AssetState::kReady;
+  if (!a.ended_at_ms) a.ended_at_ms = a.started_at_ms + int64_t(a.duration_s * 1000);
+  a.updated_at_ms = core::wall_clock_ms();
+  metrics_.merge_us_total.fetch_add(
+      uint64_t(std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() - t0).count()),
+      std::memory_order_relaxed);
+  spdlog::info("record: asset {} ready: {:.3f} s, {} segments, {} bytes, merged in {} ms", a.id, a.duration_s,
+               names.size(), a.bytes,
+               std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - t0).count());
+  return a;
+}
+
+void AssetStore::finalize(core::Loop& loop, std::string id, Done<Asset> done) {
+  core::Loop* l = &loop;
+  // 1. recording -> merging (catalogue strand)
+  on_catalogue<Asset>(
+      loop,
+      [id](Catalogue& c) -> core::Result<Asset> {
+        auto a = c.get(id);
+        if (!a) return a.status();
+        if (!*a) return core::Status::errorf("no asset {}", id);
+        Asset x = **a;
+        x.state = AssetState::kMerging;
+        if (!x.ended_at_ms) x.ended_at_ms = core::wall_clock_ms();
+        x.updated_at_ms = core::wall_clock_ms();
+        if (auto u = c.update(x); !u) return u.status();
+        return x;
+      },
+      [this, l, id, done](core::Result<Asset> r) {
+        if (!r) {
+          spdlog::error("record: asset {}: cannot start its merge: {}", id, r.error());
+          if (done) done(std::move(r));
+          return;
+        }
+        // 2. merge + cover (a pool job: merges of different assets run side by side)
+        Asset a = std::move(*r);
+        bool queued = pool_.submit(
+            *l, [this, a]() -> core::Result<Asset> { return merge_now(a); },
+            [this, l, a, done](core::Result<Asset> merged) {
+              // 3. ready or failed (catalogue strand)
+              Asset out = merged ? *merged : a;
+              if (!merged) {
+                metrics_.merges_failed.fetch_add(1, std::memory_order_relaxed);
+                spdlog::error("record: asset {} failed: {}", a.id, merged.error());
+                out.state = AssetState::kFailed;
+                out.error = merged.error();
+                out.bytes = 0;
+              } else {
+                metrics_.merges_ok.fetch_add(1, std::memory_order_relaxed);
+              }
+              on_catalogue<Asset>(
+                  *l,
+                  [out](Catalogue& c) -> core::Result<Asset> {
+                    Asset x = out;
+                    if (x.state == AssetState::kFailed) x.bytes = dir_bytes(x.dir);
+                    if (auto u = c.update(x); !u) return u.status();
+                    return x;
+                  },
+                  [this, l, done](core::Result<Asset> stored) {
+                    if (stored && stored->state == AssetState::kReady) enforce_retention(*l, stored->app);
+                    if (done) done(std::move(stored));
+                  });
+            });
+        if (!queued) {
+          spdlog::error("record: asset {}: worker pool full, merge refused; it is merged at the next start", id);
+          if (done) done(core::Status::error("worker pool full"));
+        }
+      });
+}
+
+void AssetStore::get(core::Loop& loop, std::string id, Done<std::optional<Asset>> done) {
+  on_catalogue<std::optional<Asset>>(
+      loop, [id](Catalogue& c) { return c.get(id); }, std::move(done));
+}
+
+void AssetStore::list(core::Loop& loop, AssetQuery q, Done<AssetPage> done) {
+  on_catalogue<AssetPage>(
+      loop, [q](Catalogue& c) { return c.list(q); }, std::move(done));
+}
+
+void AssetStore::edit(core::Loop& loop, std::string id, std::function<core::Status(Asset&)> change,
+                      Done<std::optional<Asset>> done) {
+  on_catalogue<std::optional<Asset>>(
+      loop,
+      [id, change](Catalogue& c) -> core::Result<std::optional<Asset>> {
+        auto a = c.get(id);
+        if (!a || !*a) return a;
+        Asset x = **a;
+        if (auto st = change(x); !st) return st;
+        x.updated_at_ms = core::wall_clock_ms();
+        if (auto u = c.update(x); !u) return u.status();
+        return std::optional<Asset>(x);
+      },
+      std::move(done));
+}
+
+void AssetStore::remove(core::Loop& loop, std::string id, Done<bool> done) {
+  on_catalogue<bool>(
+      loop,
+      [id](Catalogue& c) -> core::Result<bool> {
+        auto a = c.get(id);
+        if (!a) return a.status();
+        if (!*a) return false;
+        if ((*a)->state == AssetState::kRecording || (*a)->state == AssetState::kMerging ||
+            (*a)->state == AssetState::kUploading)
+          return core::Status::errorf("busy: asset {} is {}", id, to_string((*a)->state));
+        // The directory came from our own row, and holds only this asset.
+        std::error_code ec;
+        fs::remove_all((*a)->dir, ec);
+        if (ec) return core::Status::errorf("delete {}: {}", (*a)->dir, ec.message());
+        return c.remove(id);
+      },
+      std::move(done));
+}
+
+void AssetStore::recover(core::Loop& loop) {
+  core::Loop* l = &loop;
+  on_catalogue<std::vector<Asset>>(
+      loop, [](Catalogue& c) { return c.in_states({AssetState::kRecording, AssetState::kMerging}); },
+      [this, l](core::Result<std::vector<Asset>> r) {
+        if (!r) {
+          spdlog::error("record: recovery: {}", r.error());
+          return;
+        }
+        for (const Asset& a : *r) {
+          spdlog::warn("record: asset {} ({}/{}) was left {} by the last run: merging what was written", a.id, a.app,
+                       a.stream, to_string(a.state));
+          metrics_.assets_recovered.fetch_add(1, std::memory_order_relaxed);
+          finalize(*l, a.id, nullptr);
+        }
+      });
+}
+
+void AssetStore::enforce_retention(core::Loop& loop, std::string app) {
+  const core::AppConfig* ac = config_.find_app(app);
+  if (!ac || (ac->record.retention_days == 0 && ac->record.retention_bytes == 0)) return;
+  const int64_t max_age_s = ac->record.retention_days * 86400;
+  const uint64_t max_bytes = uint64_t(ac->record.retention_bytes);
+  RecordMetrics* m = &metrics_;
+  on_catalogue<size_t>(
+      loop,
+      [app, max_age_s, max_bytes, m](Catalogue& c) -> core::Result<size_t> {
+        auto all = c.oldest_first(app, {AssetState::kRecording, AssetState::kMerging, AssetState::kReady,
+                                        AssetState::kFailed, AssetState::kUploading, AssetState::kUploaded});
+        if (!all) return all.status();
+        std::vector<RetentionItem> items;
+        for (const Asset& a : *all) items.push_back(RetentionItem{a.id, a.state, a.bytes, a.started_at_ms});
+        std::vector<std::string> doomed = plan_retention(std::move(items), core::wall_clock_ms(), max_age_s, max_bytes);
+        size_t n = 0;
+        for (const std::string& id : doomed) {
+          auto a = c.get(id);
+          if (!a || !*a) continue;
+          std::error_code ec;
+          fs::remove_all((*a)->dir, ec);
+          if (ec) {
+            spdlog::warn("record: retention: cannot delete {}: {}", (*a)->dir, ec.message());
+            continue;
+          }
+          if (auto r = c.remove(id); r) {
+            ++n;
+            m->assets_deleted_retention.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("record: retention deleted asset {} ({}/{}, {} bytes)", id, (*a)->app, (*a)->stream,
+                         (*a)->bytes);
+          }
+        }
+        return n;
+      },
+      nullptr);
+}
+
+}  // namespace weir::record

@@ -1,0 +1,22 @@
+// Playback of VOD assets on the players' HTTP listener:
+//   GET /vod/{asset}.mp4               the merged MP4 (Range: 206 / 416)
+//   GET /vod/{asset}/index.m3u8        HLS VOD playlist (byte ranges into the segments)
+//   GET /vod/{asset}/seg-NNNNNN.mp4    a recorded segment (what the playlist points into)
+//   GET /vod/{asset}/cover.jpg         the cover image
+// The asset id is validated (valid_asset_id) and looked up in the catalogue;
+// the file path comes from the catalogue row, never from the URL. Invalid ids
+// get 400, unknown ids and assets not ready 404. Files are sent by
+// origin/http/file_response (no blocking I/O on the loop).
+//
+// Thread: routes added on the main thread before the loops start; handlers run
+// on the request's loop.
+#pragma once
+
+#include "origin/http/router.h"
+#include "record/asset_store.h"
+
+namespace weir::record {
+
+void add_vod_routes(origin::http::Router& router, AssetStore& store);
+
+}  // namespace weir::record
