@@ -75,7 +75,7 @@ struct MergeResult {
   size_t segments_used = 0;
   std::vector<SegmentIssue> skipped;    // not used at all
   std::vector<SegmentIssue> truncated;  // used up to their valid prefix
-  uint64_t gaps = 0;                    // forward jumps over 0.5 s kept as time
+  uint64_t gaps = 0;                    // forward jumps over 0.5 s kept as time (per track)
   uint64_t overlaps_clamped = 0;        // samples moved forward
   bool copy_fallback = false;           // copy_file_range refused: pread/write used
 };
