@@ -502,15 +502,24 @@ Status write_output(const std::string& tmp, ByteView head, const std::vector<Chu
   Fd in;
   size_t open_seg = SIZE_MAX;
   std::vector<uint8_t> buf;
-  for (const Chunk& c : chunks) {
+  // Chunks that follow each other in the same segment file too (a
+  // fragment's video and audio runs in one mdat) are copied in one call.
+  for (size_t i = 0; i < chunks.size();) {
+    const Chunk& c = chunks[i];
+    uint64_t size = c.size;
+    size_t j = i + 1;
+    while (j < chunks.size() && chunks[j].segment == c.segment && chunks[j].src == c.src + size) {
+      size += chunks[j++].size;
+    }
     if (c.segment != open_seg) {
       const std::string& p = segs[c.segment].path;
       in.reset(::open(p.c_str(), O_RDONLY | O_CLOEXEC));
       if (in.get() < 0) return errno_status("open", p);
       open_seg = c.segment;
     }
-    s = copy_range(in.get(), c.src, c.size, out.get(), segs[c.segment].path, tmp, fallback, buf);
+    s = copy_range(in.get(), c.src, size, out.get(), segs[c.segment].path, tmp, fallback, buf);
     if (!s) return s;
+    i = j;
   }
   off_t end = ::lseek(out.get(), 0, SEEK_CUR);
   if (end < 0 || uint64_t(end) != total) {

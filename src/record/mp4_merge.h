@@ -7,7 +7,8 @@
 // computed from the scanned tables first, so every chunk offset is known, and
 // written first; then the sample bytes are copied from the segment files into
 // the mdat with copy_file_range (a pread/write loop where the kernel refuses),
-// one chunk per traf run, so media bytes cross userspace at most once. The
+// one chunk (stsc/stco) per traf run, runs adjacent in a segment file in one
+// call, so media bytes cross userspace at most once. The
 // output is written to `<output>.tmp`, fsynced (option) and renamed.
 //
 // Tracks: one video and one audio track at most, matched across segments by
