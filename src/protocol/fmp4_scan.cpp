@@ -14,6 +14,9 @@ using core::Status;
 
 namespace {
 
+// 2^48 ticks: 99 years at 90 kHz.
+constexpr uint64_t kMaxDecodeTime = uint64_t(1) << 48;
+
 // A top-level box header read from the file.
 struct TopBox {
   uint64_t offset = 0;
@@ -128,6 +131,11 @@ Status add_fragment(const Mp4Fragment& frag, const TopBox& moof, const TopBox& m
       if (s.size > limits.max_sample_size) {
         return Status::errorf("trun at {}: track {} sample of {} bytes (at most {})", moof.offset,
                               run.track_id, s.size, limits.max_sample_size);
+      }
+      // Room for the merge's arithmetic (decode time + durations, rescaling).
+      if (s.decode_time > kMaxDecodeTime) {
+        return Status::errorf("tfdt at {}: track {} decode time {} out of range", moof.offset,
+                              run.track_id, s.decode_time);
       }
       if (s.composition_offset > INT32_MAX || s.composition_offset < INT32_MIN) {
         return Status::errorf("trun at {}: composition offset {} out of range", moof.offset,

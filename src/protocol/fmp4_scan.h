@@ -19,7 +19,8 @@
 //     and `tail` says why the rest was not used.
 //   - A COMPLETE moof + mdat pair that is inconsistent (a traf for a track the
 //     moov does not have, samples outside the mdat, a moof the reader refuses,
-//     a moof followed by something other than mdat) is an error naming the box.
+//     a moof followed by something other than mdat, a decode time past 2^48
+//     ticks) is an error naming the box.
 // Counts and sizes are capped (Fmp4ScanLimits) before anything is allocated
 // for them.
 #pragma once
