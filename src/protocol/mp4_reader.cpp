@@ -247,6 +247,8 @@ Status parse_trak(const Mp4Box& trak, Mp4InitTrack& t, Budget& budget) {
   if (!stbl_kids) return stbl_kids.status();
   const Mp4Box* stsd = find_box(*stbl_kids, box_type("stsd"));
   if (!stsd) return Status::error("stbl: no stsd");
+  // The payload is a subspan of the parsed bytes, so its header precedes it there.
+  t.stsd = ByteView(stsd->payload.data() - stsd->header_size, stsd->size);
   ByteReader r(stsd->payload);
   uint8_t version;
   uint32_t flags, count;
@@ -256,6 +258,139 @@ Status parse_trak(const Mp4Box& trak, Mp4InitTrack& t, Budget& budget) {
   if (!entries) return entries.status();
   if (entries->empty()) return Status::error("stsd: no sample entry");
   return parse_sample_entry(entries->front(), t, budget);
+}
+
+// The moof `moof` (offsets from the start of the file or bytes parsed) with
+// an mdat payload at [mdat_payload_offset, + mdat_payload_size). Fills
+// `frag.tracks` with samples carrying data_offset; `next_decode` continues
+// trafs without tfdt.
+Status parse_moof(const Mp4Box& moof, uint64_t mdat_payload_offset, uint64_t mdat_payload_size,
+                  const Mp4Init* init, const Mp4ReaderLimits& limits, Budget& budget,
+                  std::map<uint32_t, uint64_t>& next_decode, Mp4Fragment& frag) {
+  auto kids = read_children(moof.payload, moof.offset + moof.header_size, budget);
+  if (!kids) return kids.status();
+  const Mp4Box* mfhd = find_box(*kids, box_type("mfhd"));
+  if (!mfhd) return Status::error("moof: no mfhd");
+  {
+    ByteReader r(mfhd->payload);
+    uint8_t version;
+    uint32_t flags;
+    if (!full_box_header(r, version, flags) || !r.u32be(frag.sequence_number)) {
+      return truncated(mfhd->type);
+    }
+  }
+  uint64_t prev_traf_end = moof.offset;  // implicit base of a traf without flags
+  for (const Mp4Box& traf : *kids) {
+    if (traf.type != box_type("traf")) continue;
+    if (frag.tracks.size() >= limits.max_tracks) {
+      return Status::errorf("moof: more than {} track fragments", limits.max_tracks);
+    }
+    auto tk = read_children(traf.payload, traf.offset + traf.header_size, budget);
+    if (!tk) return tk.status();
+    const Mp4Box* tfhd = find_box(*tk, box_type("tfhd"));
+    if (!tfhd) return Status::error("traf: no tfhd");
+    Mp4TrackRun run;
+    uint64_t base_data_offset = 0;
+    uint32_t def_duration = 0, def_size = 0, def_flags = 0;
+    {
+      ByteReader r(tfhd->payload);
+      uint8_t version;
+      if (!full_box_header(r, version, run.tfhd_flags) || !r.u32be(run.track_id)) {
+        return truncated(tfhd->type);
+      }
+      if (const Mp4InitTrack* it = init ? init->find(run.track_id) : nullptr) {
+        def_duration = it->default_sample_duration;
+        def_size = it->default_sample_size;
+        def_flags = it->default_sample_flags;
+      }
+      uint32_t sdi;
+      bool ok = true;
+      if (run.tfhd_flags & kTfhdBaseDataOffset) ok &= r.u64be(base_data_offset);
+      if (run.tfhd_flags & kTfhdSampleDescriptionIndex) ok &= r.u32be(sdi);
+      if (run.tfhd_flags & kTfhdDefaultDuration) ok &= r.u32be(def_duration);
+      if (run.tfhd_flags & kTfhdDefaultSize) ok &= r.u32be(def_size);
+      if (run.tfhd_flags & kTfhdDefaultFlags) ok &= r.u32be(def_flags);
+      if (!ok) return truncated(tfhd->type);
+      if (!(run.tfhd_flags & kTfhdBaseDataOffset)) {
+        base_data_offset =
+            (run.tfhd_flags & kTfhdDefaultBaseIsMoof) ? moof.offset : prev_traf_end;
+      }
+    }
+    if (const Mp4Box* tfdt = find_box(*tk, box_type("tfdt"))) {
+      ByteReader r(tfdt->payload);
+      uint32_t flags, v32;
+      if (!full_box_header(r, run.tfdt_version, flags)) return truncated(tfdt->type);
+      bool ok = run.tfdt_version == 1 ? r.u64be(run.base_decode_time) : r.u32be(v32);
+      if (!ok) return truncated(tfdt->type);
+      if (run.tfdt_version != 1) run.base_decode_time = v32;
+      run.has_tfdt = true;
+    } else {
+      run.base_decode_time = next_decode[run.track_id];
+    }
+    uint64_t decode = run.base_decode_time;
+    uint64_t data_pos = base_data_offset;
+    for (const Mp4Box& trun : *tk) {
+      if (trun.type != box_type("trun")) continue;
+      ByteReader r(trun.payload);
+      uint8_t version;
+      uint32_t flags, count;
+      if (!full_box_header(r, version, flags) || !r.u32be(count)) return truncated(trun.type);
+      run.trun_versions.push_back(version);
+      run.trun_flags.push_back(flags);
+      uint32_t data_offset_u = 0, first_flags = 0;
+      if ((flags & kTrunDataOffset) && !r.u32be(data_offset_u)) return truncated(trun.type);
+      int32_t data_offset = int32_t(data_offset_u);
+      if ((flags & kTrunFirstSampleFlags) && !r.u32be(first_flags)) return truncated(trun.type);
+      if (flags & kTrunDataOffset) {
+        int64_t pos = int64_t(base_data_offset) + data_offset;
+        if (pos < 0) return Status::errorf("trun: data offset {} before the data", data_offset);
+        data_pos = uint64_t(pos);
+      }
+      size_t per_sample = 4 * (((flags & kTrunDuration) != 0) + ((flags & kTrunSize) != 0) +
+                               ((flags & kTrunFlags) != 0) +
+                               ((flags & kTrunCompositionOffset) != 0));
+      if (per_sample && uint64_t(count) * per_sample > r.remaining()) {
+        return Status::errorf("trun: {} samples need {} bytes, {} left", count,
+                              uint64_t(count) * per_sample, r.remaining());
+      }
+      if (count > budget.samples_left) {
+        return Status::errorf("trun: {} samples exceed the limit of {}", count,
+                              limits.max_samples);
+      }
+      budget.samples_left -= count;
+      run.samples.reserve(run.samples.size() + count);
+      for (uint32_t i = 0; i < count; ++i) {
+        Mp4Sample s;
+        s.duration = def_duration;
+        s.size = def_size;
+        s.flags = (i == 0 && (flags & kTrunFirstSampleFlags)) ? first_flags : def_flags;
+        uint32_t cto = 0;
+        if (flags & kTrunDuration) r.u32be(s.duration);
+        if (flags & kTrunSize) r.u32be(s.size);
+        if (flags & kTrunFlags) r.u32be(s.flags);
+        if (flags & kTrunCompositionOffset) {
+          r.u32be(cto);
+          s.composition_offset = version == 0 ? int64_t(cto) : int64_t(int32_t(cto));
+        }
+        s.decode_time = decode;
+        decode += s.duration;
+        // The sample must lie inside the mdat that follows this moof.
+        if (data_pos < mdat_payload_offset ||
+            data_pos - mdat_payload_offset > mdat_payload_size ||
+            s.size > mdat_payload_size - (data_pos - mdat_payload_offset)) {
+          return Status::errorf("trun: track {} sample {} at {}+{} outside the mdat",
+                                run.track_id, i, data_pos, s.size);
+        }
+        s.data_offset = data_pos;
+        data_pos += s.size;
+        run.samples.push_back(s);
+      }
+    }
+    prev_traf_end = data_pos;
+    next_decode[run.track_id] = decode;
+    frag.tracks.push_back(std::move(run));
+  }
+  return Status::ok();
 }
 
 }  // namespace
@@ -410,132 +545,39 @@ core::Result<std::vector<Mp4Fragment>> parse_mp4_fragments(ByteView data, const 
       mdat_payload = mdat.payload;
       mdat_payload_offset = mdat.offset + mdat.header_size;
     }
-    auto kids = read_children(moof.payload, moof.offset + moof.header_size, budget);
-    if (!kids) return kids.status();
-    const Mp4Box* mfhd = find_box(*kids, box_type("mfhd"));
-    if (!mfhd) return Status::error("moof: no mfhd");
-    {
-      ByteReader r(mfhd->payload);
-      uint8_t version;
-      uint32_t flags;
-      if (!full_box_header(r, version, flags) || !r.u32be(frag.sequence_number)) {
-        return truncated(mfhd->type);
+    Status s = parse_moof(moof, mdat_payload_offset, mdat_payload.size(), init, limits, budget,
+                          next_decode, frag);
+    if (!s) return s;
+    for (auto& run : frag.tracks) {
+      for (auto& smp : run.samples) {
+        smp.data = mdat_payload.subspan(size_t(smp.data_offset - mdat_payload_offset), smp.size);
       }
-    }
-    uint64_t prev_traf_end = moof.offset;  // implicit base of a traf without flags
-    for (const Mp4Box& traf : *kids) {
-      if (traf.type != box_type("traf")) continue;
-      if (frag.tracks.size() >= limits.max_tracks) {
-        return Status::errorf("moof: more than {} track fragments", limits.max_tracks);
-      }
-      auto tk = read_children(traf.payload, traf.offset + traf.header_size, budget);
-      if (!tk) return tk.status();
-      const Mp4Box* tfhd = find_box(*tk, box_type("tfhd"));
-      if (!tfhd) return Status::error("traf: no tfhd");
-      Mp4TrackRun run;
-      uint64_t base_data_offset = 0;
-      uint32_t def_duration = 0, def_size = 0, def_flags = 0;
-      {
-        ByteReader r(tfhd->payload);
-        uint8_t version;
-        if (!full_box_header(r, version, run.tfhd_flags) || !r.u32be(run.track_id)) {
-          return truncated(tfhd->type);
-        }
-        if (const Mp4InitTrack* it = init ? init->find(run.track_id) : nullptr) {
-          def_duration = it->default_sample_duration;
-          def_size = it->default_sample_size;
-          def_flags = it->default_sample_flags;
-        }
-        uint32_t sdi;
-        bool ok = true;
-        if (run.tfhd_flags & kTfhdBaseDataOffset) ok &= r.u64be(base_data_offset);
-        if (run.tfhd_flags & kTfhdSampleDescriptionIndex) ok &= r.u32be(sdi);
-        if (run.tfhd_flags & kTfhdDefaultDuration) ok &= r.u32be(def_duration);
-        if (run.tfhd_flags & kTfhdDefaultSize) ok &= r.u32be(def_size);
-        if (run.tfhd_flags & kTfhdDefaultFlags) ok &= r.u32be(def_flags);
-        if (!ok) return truncated(tfhd->type);
-        if (!(run.tfhd_flags & kTfhdBaseDataOffset)) {
-          base_data_offset =
-              (run.tfhd_flags & kTfhdDefaultBaseIsMoof) ? moof.offset : prev_traf_end;
-        }
-      }
-      if (const Mp4Box* tfdt = find_box(*tk, box_type("tfdt"))) {
-        ByteReader r(tfdt->payload);
-        uint32_t flags, v32;
-        if (!full_box_header(r, run.tfdt_version, flags)) return truncated(tfdt->type);
-        bool ok = run.tfdt_version == 1 ? r.u64be(run.base_decode_time) : r.u32be(v32);
-        if (!ok) return truncated(tfdt->type);
-        if (run.tfdt_version != 1) run.base_decode_time = v32;
-        run.has_tfdt = true;
-      } else {
-        run.base_decode_time = next_decode[run.track_id];
-      }
-      uint64_t decode = run.base_decode_time;
-      uint64_t data_pos = base_data_offset;
-      for (const Mp4Box& trun : *tk) {
-        if (trun.type != box_type("trun")) continue;
-        ByteReader r(trun.payload);
-        uint8_t version;
-        uint32_t flags, count;
-        if (!full_box_header(r, version, flags) || !r.u32be(count)) return truncated(trun.type);
-        run.trun_versions.push_back(version);
-        run.trun_flags.push_back(flags);
-        uint32_t data_offset_u = 0, first_flags = 0;
-        if ((flags & kTrunDataOffset) && !r.u32be(data_offset_u)) return truncated(trun.type);
-        int32_t data_offset = int32_t(data_offset_u);
-        if ((flags & kTrunFirstSampleFlags) && !r.u32be(first_flags)) return truncated(trun.type);
-        if (flags & kTrunDataOffset) {
-          int64_t pos = int64_t(base_data_offset) + data_offset;
-          if (pos < 0) return Status::errorf("trun: data offset {} before the data", data_offset);
-          data_pos = uint64_t(pos);
-        }
-        size_t per_sample = 4 * (((flags & kTrunDuration) != 0) + ((flags & kTrunSize) != 0) +
-                                 ((flags & kTrunFlags) != 0) +
-                                 ((flags & kTrunCompositionOffset) != 0));
-        if (per_sample && uint64_t(count) * per_sample > r.remaining()) {
-          return Status::errorf("trun: {} samples need {} bytes, {} left", count,
-                                uint64_t(count) * per_sample, r.remaining());
-        }
-        if (count > budget.samples_left) {
-          return Status::errorf("trun: {} samples exceed the limit of {}", count,
-                                limits.max_samples);
-        }
-        budget.samples_left -= count;
-        run.samples.reserve(run.samples.size() + count);
-        for (uint32_t i = 0; i < count; ++i) {
-          Mp4Sample s;
-          s.duration = def_duration;
-          s.size = def_size;
-          s.flags = (i == 0 && (flags & kTrunFirstSampleFlags)) ? first_flags : def_flags;
-          uint32_t cto = 0;
-          if (flags & kTrunDuration) r.u32be(s.duration);
-          if (flags & kTrunSize) r.u32be(s.size);
-          if (flags & kTrunFlags) r.u32be(s.flags);
-          if (flags & kTrunCompositionOffset) {
-            r.u32be(cto);
-            s.composition_offset = version == 0 ? int64_t(cto) : int64_t(int32_t(cto));
-          }
-          s.decode_time = decode;
-          decode += s.duration;
-          // The sample must lie inside the mdat that follows this moof.
-          if (data_pos < mdat_payload_offset ||
-              data_pos - mdat_payload_offset > mdat_payload.size() ||
-              s.size > mdat_payload.size() - (data_pos - mdat_payload_offset)) {
-            return Status::errorf("trun: track {} sample {} at {}+{} outside the mdat",
-                                  run.track_id, i, data_pos, s.size);
-          }
-          s.data = mdat_payload.subspan(size_t(data_pos - mdat_payload_offset), s.size);
-          data_pos += s.size;
-          run.samples.push_back(s);
-        }
-      }
-      prev_traf_end = data_pos;
-      next_decode[run.track_id] = decode;
-      frag.tracks.push_back(std::move(run));
     }
     out.push_back(std::move(frag));
   }
   return out;
+}
+
+core::Result<Mp4Fragment> parse_mp4_moof(ByteView moof, uint64_t moof_offset,
+                                         uint64_t mdat_payload_offset, uint64_t mdat_payload_size,
+                                         const Mp4Init* init, const Mp4ReaderLimits& limits) {
+  Budget budget{limits.max_boxes, limits.max_samples};
+  auto top = read_children(moof, size_t(moof_offset), budget);
+  if (!top) return top.status();
+  if (top->size() != 1 || (*top)[0].type != box_type("moof")) {
+    return Status::error("moof: expected exactly one moof box");
+  }
+  if (mdat_payload_offset > UINT64_MAX - mdat_payload_size) {
+    return Status::error("mdat: payload range overflows");
+  }
+  Mp4Fragment frag;
+  frag.offset = size_t(moof_offset);
+  frag.moof_size = (*top)[0].size;
+  std::map<uint32_t, uint64_t> next_decode;
+  Status s = parse_moof((*top)[0], mdat_payload_offset, mdat_payload_size, init, limits, budget,
+                        next_decode, frag);
+  if (!s) return s;
+  return frag;
 }
 
 }  // namespace weir::protocol

@@ -70,6 +70,8 @@ struct Mp4InitTrack {
   // That box's payload; for esds the DecoderSpecificInfo (AudioSpecificConfig).
   core::ByteView config;
   uint16_t es_id = 0;          // esds only
+  // The whole stsd box (header included), to copy into another moov.
+  core::ByteView stsd;
   bool has_trex = false;
   uint32_t default_sample_description_index = 0;
   uint32_t default_sample_duration = 0;
@@ -99,6 +101,7 @@ struct Mp4Sample {
   uint32_t flags = 0;
   int64_t composition_offset = 0;
   core::ByteView data;  // inside the mdat that follows the moof
+  uint64_t data_offset = 0;  // of `data`, counted like Mp4Fragment::offset
   bool is_sync() const { return !(flags & 0x00010000); }
 };
 
@@ -130,5 +133,18 @@ struct Mp4Fragment {
 core::Result<std::vector<Mp4Fragment>> parse_mp4_fragments(core::ByteView data,
                                                            const Mp4Init* init = nullptr,
                                                            const Mp4ReaderLimits& limits = {});
+
+// One moof box (`moof`: the whole box, header included) that sits at
+// `moof_offset` of a file, followed by an mdat whose payload spans
+// [mdat_payload_offset, mdat_payload_offset + mdat_payload_size): the mdat
+// bytes themselves need not be in memory. Samples get data_offset (a file
+// offset) and an empty `data`; each must lie inside that payload. A traf
+// without tfdt starts at decode time 0 (has_tfdt tells). base_data_offset,
+// when present, is a file offset. For scanning files without reading their
+// media (protocol/fmp4_scan.h).
+core::Result<Mp4Fragment> parse_mp4_moof(core::ByteView moof, uint64_t moof_offset,
+                                         uint64_t mdat_payload_offset, uint64_t mdat_payload_size,
+                                         const Mp4Init* init = nullptr,
+                                         const Mp4ReaderLimits& limits = {});
 
 }  // namespace weir::protocol
