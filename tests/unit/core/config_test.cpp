@@ -191,3 +191,38 @@ TEST_CASE("every key is listed with documentation") {
   CHECK(saw_listen);
   CHECK(saw_app_key);
 }
+
+TEST_CASE("record settings are typed and checked, with the key named") {
+  auto ok = load_config_text(R"(
+storage: {root: /srv/weir, writer_queue_bytes: 8MiB}
+apps:
+  rec:
+    record: {enabled: true, streams: "cam*, show", segment_s: 30, fragment_ms: 250, path: "{app}/{yyyy}/{asset}",
+             resume_s: 10, fsync: fragment, retention_days: 7, retention_bytes: 10GiB}
+)",
+                             kNoEnv);
+  REQUIRE(ok);
+  const auto& r = ok->apps.at("rec").record;
+  CHECK(r.enabled);
+  CHECK(r.streams == "cam*, show");
+  CHECK(r.segment_s == 30);
+  CHECK(r.fsync == "fragment");
+  CHECK(r.retention_bytes == 10LL << 30);
+  CHECK(ok->storage.writer_queue_bytes == 8 << 20);
+  for (auto [yaml, key] : std::vector<std::pair<std::string, std::string>>{
+           {"apps: {rec: {record: {path: \"/abs/{asset}\"}}}", "apps.rec.record.path"},
+           {"apps: {rec: {record: {path: \"{app}/{stream}\"}}}", "apps.rec.record.path"},
+           {"apps: {rec: {record: {path: \"../{asset}\"}}}", "apps.rec.record.path"},
+           {"apps: {rec: {record: {path: \"{app}/{nope}/{asset}\"}}}", "apps.rec.record.path"},
+           {"apps: {rec: {record: {fsync: always}}}", "apps.rec.record.fsync"},
+           {"apps: {rec: {record: {segment_s: 1}}}", "apps.rec.record.segment_s"},
+           {"apps: {rec: {record: {segment_s: 2, fragment_ms: 5000}}}", "apps.rec.record.fragment_ms"},
+           {"apps: {rec: {record: {colour: red}}}", "apps.rec.record.colour"},
+           {"storage: {root: \"\"}\napps: {rec: {}}", "storage.root"},
+           {"storage: {workers: 0}\napps: {rec: {}}", "storage.workers"}}) {
+    auto c = load_config_text(yaml, kNoEnv);
+    INFO(yaml);
+    REQUIRE_FALSE(c);
+    CHECK_THAT(c.error(), Catch::Contains(key));
+  }
+}
