@@ -131,10 +131,19 @@ void AssetStore::create(core::Loop& loop, Asset a, std::function<void(core::Stat
   on_catalogue<bool>(
       loop,
       [a = std::move(a)](Catalogue& c) -> core::Result<bool> {
+        // The row first: an asset whose directory cannot be made is listed,
+        // failed, with the reason.
+        if (auto st = c.insert(a); !st) return st;
         std::error_code ec;
         fs::create_directories(a.dir, ec);
-        if (ec) return core::Status::errorf("mkdir {}: {}", a.dir, ec.message());
-        if (auto st = c.insert(a); !st) return st;
+        if (ec) {
+          Asset x = a;
+          x.state = AssetState::kFailed;
+          x.error = fmt::format("mkdir {}: {}", a.dir, ec.message());
+          x.ended_at_ms = core::wall_clock_ms();
+          if (auto u = c.update(x); !u) return u.status();
+          return core::Status::error(x.error);
+        }
         return true;
       },
       [done](core::Result<bool> r) {

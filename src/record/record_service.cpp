@@ -182,7 +182,8 @@ bool RecordService::stop(const std::string& id) {
     std::lock_guard<std::mutex> lk(mu_);
     for (auto& [k, v] : active_)
       if (v->id == id) a = v;
-    if (!a || a->phase == AssetRecording::Phase::kFailed || a->phase == AssetRecording::Phase::kFinalizing)
+    if (!a || a->stop_requested || a->phase == AssetRecording::Phase::kFailed ||
+        a->phase == AssetRecording::Phase::kFinalizing)
       return false;
     a->stop_requested = true;
     if (a->phase == AssetRecording::Phase::kWaiting) {

@@ -279,7 +279,7 @@ def test_thirty_seconds_become_a_ready_asset(rec, tmp_path):
     assert len(seen) == len(set(seen)) and a["id"] in seen
 
     # Delete: files and record gone.
-    d = [p for p in (s.workdir / "weir-data").rglob(a["id"]) if p.is_dir()]
+    d = [p for p in (s.workdir / "weir-data").rglob("*" + a["id"]) if p.is_dir()]
     assert d and (d[0] / "asset.mp4").is_file()
     st, _ = api(s, "DELETE", f"/api/v1/assets/{a['id']}")
     assert st == 204
@@ -295,11 +295,11 @@ def test_bad_asset_ids_touch_no_file(rec):
     for path, want in [("/vod/..%2f..%2fcatalogue.sqlite3.mp4", 400), ("/vod/%2e%2e.mp4", 400),
                        ("/vod/ABC.mp4", 400), ("/vod/a%00b.mp4", 400), ("/vod/0000000000000000000000a.mp4", 404),
                        ("/vod/0000000000000000000000a/index.m3u8", 404),
-                       ("/vod/0000000000000000000000a/..%2f..%2fcatalogue.sqlite3", 404),
+                       ("/vod/0000000000000000000000a/..%2f..%2fcatalogue.sqlite3", 400),
                        ("/vod/0000000000000000000000a/seg-1.mp4", 404)]:
         r = fetch(s, path)
         assert r.status == want, (path, r.status, r.body[:200])
-    for path in ["/api/v1/assets/..%2fx", "/api/v1/assets/X%2F"]:
+    for path in ["/api/v1/assets/..%2fx", "/api/v1/assets/ABC", "/api/v1/assets/a%21b"]:
         st, e = api(s, "GET", path)
         assert st == 400, (path, st, e)
 
@@ -327,7 +327,7 @@ def test_hevc_over_enhanced_rtmp(rec, tmp_path, hevc_src):
     dur, streams = probe(mp4)
     assert streams["video"]["codec_name"] == "hevc" and streams["audio"]["codec_name"] == "aac"
     assert abs(dur - 2) <= 0.2, dur
-    assert media.count_frames(mp4) >= 49
+    assert media.count_frames(mp4)["video"] >= 49
 
 
 def test_publisher_back_within_resume_s_continues_the_asset(rec, tmp_path):
@@ -342,11 +342,9 @@ def test_publisher_back_within_resume_s_continues_the_asset(rec, tmp_path):
     rc, err = media.decode_errors(mp4)
     assert rc == 0 and not err.strip(), err[-2000:]
     # Timestamps never run backwards, and the pause is one jump of >= 1.5 s.
-    v = [p for p in media.packets(mp4) if p["codec_type"] == "video"]
-    dts = [float(p["dts_time"]) for p in v]
+    dts = [p["dts"] for p in media.packets(mp4) if p["type"] == "video"]
     assert all(b > a_ for a_, b in zip(dts, dts[1:]))
-    # (ffprobe shows the pause as the duration of the frame before it)
-    assert max(float(p.get("duration_time", 0)) for p in v) >= 1.4
+    assert max(b - a_ for a_, b in zip(dts, dts[1:])) >= 1.4
 
 
 def test_publisher_back_after_resume_s_starts_a_new_asset(rec):

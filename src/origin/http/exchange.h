@@ -14,6 +14,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/buffer.h"
@@ -84,8 +85,11 @@ class Exchange : public std::enable_shared_from_this<Exchange> {
   // bytes itself; `sink` gets on_writable()/on_closed(). The server sets no
   // idle timeout on it; the caller may set its own (send timeout stays at
   // request_timeout_ms unless changed). Returns nullptr if not alive(), or for
-  // HEAD (head written, connection closed after it).
-  core::TcpConn* start_stream(int status, Headers headers, StreamSink* sink);
+  // HEAD (head written, connection closed after it). With `content_length`
+  // the head says how many body bytes follow (a file); the connection still
+  // closes after them.
+  core::TcpConn* start_stream(int status, Headers headers, StreamSink* sink,
+                              std::optional<uint64_t> content_length = std::nullopt);
 
   // Validates a WebSocket upgrade (RFC 6455 4.2.1: GET, HTTP/1.1, Upgrade:
   // websocket, Connection: upgrade, Sec-WebSocket-Version: 13, a valid key);

@@ -106,8 +106,7 @@ class FileSender final : public StreamSink {
       whole_ = true;
       return read_next();
     }
-    h.push_back({"Content-Length", std::to_string(len)});
-    conn_ = ex_->start_stream(status, std::move(h), this);
+    conn_ = ex_->start_stream(status, std::move(h), this, len);
     ex_.reset();
     if (!conn_) return finish();  // HEAD (head sent, closed) or the client left
     streaming_ = true;

@@ -38,10 +38,11 @@ void Exchange::respond(int status, Headers headers, core::Slice body) {
   conn_->respond(*this, status, std::move(headers), {}, &body);
 }
 
-core::TcpConn* Exchange::start_stream(int status, Headers headers, StreamSink* sink) {
+core::TcpConn* Exchange::start_stream(int status, Headers headers, StreamSink* sink,
+                                     std::optional<uint64_t> content_length) {
   if (!conn_) return nullptr;
   auto keep = shared_from_this();
-  return conn_->start_stream(*this, status, std::move(headers), sink);
+  return conn_->start_stream(*this, status, std::move(headers), sink, content_length);
 }
 
 core::TcpConn* Exchange::accept_websocket(StreamSink* sink) {
@@ -295,7 +296,8 @@ void HttpConnection::send_error(int status, const std::string& reason) {
   finish_and_close();
 }
 
-core::TcpConn* HttpConnection::start_stream(Exchange& ex, int status, Headers&& headers, StreamSink* sink) {
+core::TcpConn* HttpConnection::start_stream(Exchange& ex, int status, Headers&& headers, StreamSink* sink,
+                                            std::optional<uint64_t> content_length) {
   if (!conn_ || current_.get() != &ex || mode_ != Mode::kHttp) {
     ex.detach();
     return nullptr;
@@ -306,6 +308,7 @@ core::TcpConn* HttpConnection::start_stream(Exchange& ex, int status, Headers&& 
   opt.http_minor = req.http_minor;
   opt.connection = "close";
   opt.cors_origin = ctx_->config.cors_origin;
+  opt.content_length = content_length;
   core::ByteWriter w(512);
   write_response_head(w, status, headers, opt);
   conn_->append(w.finish());

@@ -74,7 +74,8 @@ class HttpConnection final : public core::TcpConn::Handler, public core::Closabl
 
   // Called by Exchange (which checked it is still attached).
   void respond(Exchange& ex, int status, Headers&& headers, std::string_view body, const core::Slice* body_slice);
-  core::TcpConn* start_stream(Exchange& ex, int status, Headers&& headers, StreamSink* sink);
+  core::TcpConn* start_stream(Exchange& ex, int status, Headers&& headers, StreamSink* sink,
+                              std::optional<uint64_t> content_length);
   core::TcpConn* accept_websocket(Exchange& ex, StreamSink* sink);
 
   void process();

@@ -82,7 +82,7 @@ TEST_CASE("SegmentWriter writes init and fragments in order, fsyncs, closes") {
   fs::path dir = scratch("ok");
   core::LoopGroup loops(1);
   loops.start([](core::Loop&) {});
-  core::WorkerPool pool(2, 64);
+  core::WorkerPool pool(2, 1024);
   record::RecordMetrics m;
   std::atomic<int> closed{0};
   std::string failure;
@@ -108,7 +108,7 @@ TEST_CASE("SegmentWriter writes init and fragments in order, fsyncs, closes") {
     CHECK_FALSE(w->failed());
     w.reset();
   });
-  CHECK(failure.empty());
+  CHECK(failure == "");
   loops.stop();
   fs::remove_all(dir);
 }
