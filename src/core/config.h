@@ -321,6 +321,30 @@ struct StorageConfig {
   }
 };
 
+// Events (webhooks, ../shared/API.md): JSON POSTs signed with HMAC-SHA256.
+struct EventsConfig {
+  std::string url;
+  std::string secret;
+  int64_t max_queued = 1000;
+  int64_t max_attempts = 10;
+  int64_t timeout_ms = 10000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("url", url, config::NoCheck{},
+            "Receivers of events (asset.ready, asset.failed, ...), comma-separated http:// or https:// URLs; "
+            "empty = no events.");
+    v.field("secret", secret, config::NoCheck{},
+            "Key of the Weir-Signature header (t=UNIX,v1=HMAC-SHA256(secret, t.body)); also WEIR_EVENTS_SECRET.");
+    v.field("max_queued", max_queued, config::IntRange{1, 1000000},
+            "Events waiting per receiver; past it the oldest waiting one is dropped (counted).");
+    v.field("max_attempts", max_attempts, config::IntRange{1, 100},
+            "Attempts per event (retried with exponential backoff from 0.5 s up to 60 s), then dropped.");
+    v.field("timeout_ms", timeout_ms, config::IntRange{100, 600000}, "Time one delivery attempt may take.");
+  }
+  std::vector<std::string> urls() const;
+};
+
 struct Config {
   int64_t workers = 0;
   LogConfig log;
@@ -330,6 +354,7 @@ struct Config {
   ApiConfig api;
   LimitsConfig limits;
   StorageConfig storage;
+  EventsConfig events;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -346,6 +371,7 @@ struct Config {
     v.section("api", api);
     v.section("limits", limits);
     v.section("storage", storage);
+    v.section("events", events);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

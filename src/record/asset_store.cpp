@@ -152,22 +152,23 @@ void AssetStore::create(core::Loop& loop, Asset a, std::function<void(core::Stat
 }
 
 void AssetStore::fail(core::Loop& loop, std::string id, std::string why) {
-  on_catalogue<bool>(
+  on_catalogue<std::optional<Asset>>(
       loop,
-      [id, why](Catalogue& c) -> core::Result<bool> {
+      [id, why](Catalogue& c) -> core::Result<std::optional<Asset>> {
         auto a = c.get(id);
-        if (!a) return a.status();
-        if (!*a) return false;
+        if (!a || !*a) return a;
         Asset x = **a;
         x.state = AssetState::kFailed;
         x.error = why;
         x.ended_at_ms = x.ended_at_ms ? x.ended_at_ms : core::wall_clock_ms();
         x.updated_at_ms = core::wall_clock_ms();
         x.bytes = dir_bytes(x.dir);
-        return c.update(x);
+        if (auto u = c.update(x); !u) return u.status();
+        return std::optional<Asset>(x);
       },
-      [id](core::Result<bool> r) {
+      [this, id](core::Result<std::optional<Asset>> r) {
         if (!r) spdlog::error("record: asset {}: cannot mark it failed: {}", id, r.error());
+        else if (r.value() && event_hook_) event_hook_("asset.failed", *r.value());
       });
 }
 
@@ -216,7 +217,7 @@ core::Result<Asset> AssetStore::merge_now(Asset a) {
     }
   }
   if (!a.video_codec.empty()) {
-    if (auto st = make_cover(a.dir + "/" + kMp4, a.dir + "/" + kCover); st) a.cover = kCover;
+    if (auto st = make_cover(req.segments.front(), a.dir + "/" + kCover); st) a.cover = kCover;
     else spdlog::warn("record: asset {}: no cover: {}", a.id, st.message());
   }
   if (!merged->skipped.empty())
@@ -281,6 +282,8 @@ void AssetStore::finalize(core::Loop& loop, std::string id, Done<Asset> done) {
                     return x;
                   },
                   [this, l, done](core::Result<Asset> stored) {
+                    if (stored && event_hook_)
+                      event_hook_(stored->state == AssetState::kReady ? "asset.ready" : "asset.failed", *stored);
                     if (stored && stored->state == AssetState::kReady) enforce_retention(*l, stored->app);
                     if (done) done(std::move(stored));
                   });

@@ -43,6 +43,11 @@ class AssetStore {
   AssetStore(const core::Config& config, core::WorkerPool& pool, RecordMetrics& metrics);
   ~AssetStore();
 
+  // Told when an asset becomes ready or failed ("asset.ready", "asset.failed"),
+  // on a loop thread. Set on the main thread before the loops start.
+  using EventHook = std::function<void(const char* type, const Asset& a)>;
+  void set_event_hook(EventHook h) { event_hook_ = std::move(h); }
+
   // Creates storage.root and opens the catalogue (blocking; main thread).
   core::Status open();
   const std::string& root() const { return root_; }
@@ -85,6 +90,7 @@ class AssetStore {
   std::string root_;
   std::shared_ptr<Catalogue> catalogue_;  // used on strand_ only
   std::unique_ptr<core::WorkerPool::Strand> strand_;
+  EventHook event_hook_;
 };
 
 }  // namespace weir::record
