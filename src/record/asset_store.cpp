@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "record/asset_id.h"
+#include "record/asset_recording.h"
 #include "record/cover.h"
 #include "record/mp4_merge.h"
 #include "record/retention.h"
@@ -28,12 +29,6 @@ namespace {
 constexpr const char* kMp4 = "asset.mp4";
 constexpr const char* kPlaylist = "index.m3u8";
 constexpr const char* kCover = "cover.jpg";
-
-// seg-NNNNNN.mp4
-bool is_segment_name(const std::string& n) {
-  if (n.size() != 14 || n.compare(0, 4, "seg-") != 0 || n.compare(10, 4, ".mp4") != 0) return false;
-  return std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::vector<std::string> segment_files(const std::string& dir) {
   std::vector<std::string> out;

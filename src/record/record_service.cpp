@@ -1,5 +1,7 @@
 #include "record/record_service.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
@@ -50,6 +52,11 @@ bool stream_matches(const std::string& patterns, const std::string& name) {
 }
 
 std::string AssetRecording::segment_name(uint32_t n) const { return fmt::format("seg-{:06d}.mp4", n); }
+
+bool is_segment_name(std::string_view n) {
+  return n.size() == 14 && n.substr(0, 4) == "seg-" && n.substr(10) == ".mp4" &&
+         std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
+}
 
 const char* phase_name(AssetRecording::Phase p) {
   switch (p) {

@@ -4,17 +4,13 @@
 
 #include "origin/http/file_response.h"
 #include "record/asset_id.h"
+#include "record/asset_recording.h"
 
 namespace weir::record {
 
 namespace http = origin::http;
 
 namespace {
-
-bool is_segment_name(std::string_view n) {
-  return n.size() == 14 && n.substr(0, 4) == "seg-" && n.substr(10) == ".mp4" &&
-         std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // Looks the asset up and sends `file` (a name inside its directory) once it is
 // playable. `file` empty: the merged MP4.
