@@ -16,12 +16,14 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #ifdef WEIR_WITH_JEMALLOC
 #include <jemalloc/jemalloc.h>
 #endif
 
+#include "client/event_sender.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -190,6 +192,28 @@ int main(int argc, char** argv) {
     spdlog::error("{}", st.message());
     return 1;
   }
+  // Events (webhooks) are sent from loop 0; emit() may be called anywhere.
+  std::vector<weir::client::EventReceiver> receivers;
+  for (const std::string& url : cfg.events.urls()) receivers.push_back({url, cfg.events.secret});
+  weir::client::EventSender::Options event_opts;
+  event_opts.max_queued = size_t(cfg.events.max_queued);
+  event_opts.max_attempts = int(cfg.events.max_attempts);
+  event_opts.timeout_ms = uint64_t(cfg.events.timeout_ms);
+  weir::client::EventSender events(loops.at(0), std::move(receivers), event_opts);
+  assets.set_event_hook([&events](const char* type, const weir::record::Asset& a) {
+    events.emit(type, weir::record::asset_json(a).dump());
+  });
+  origin.add_metrics_writer([&events](std::string& out) {
+    const auto& st = events.stats();
+    auto c = [&out](const char* name, const char* help, uint64_t v) {
+      out += fmt::format("# HELP {} {}\n# TYPE {} counter\n{} {}\n", name, help, name, name, v);
+    };
+    c("weir_events_emitted_total", "Events produced (each goes to every receiver).", st.emitted.load());
+    c("weir_events_delivered_total", "Event deliveries a receiver answered 2xx.", st.delivered.load());
+    c("weir_events_retries_total", "Event delivery attempts retried.", st.retries.load());
+    c("weir_events_failed_total", "Events dropped after events.max_attempts.", st.failed.load());
+    c("weir_events_dropped_total", "Events dropped at a full receiver queue (events.max_queued).", st.dropped.load());
+  });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });

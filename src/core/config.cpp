@@ -398,6 +398,9 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
     if (!s3.prefix.empty() && s3.prefix.front() == '/')
       errors.push_back("storage.s3.prefix: must not start with '/'");
   }
+  for (const std::string& u : split_tokens(cfg.events.url))
+    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+      errors.push_back("events.url: '" + u + "' is not an http:// or https:// URL");
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
   for (const auto* list : {&cfg.api.token, &cfg.api.read_token}) {
     const char* key = list == &cfg.api.token ? "api.token" : "api.read_token";
@@ -427,6 +430,7 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
 }  // namespace
 
 std::vector<std::string> ApiConfig::admin_tokens() const { return split_tokens(token); }
+std::vector<std::string> EventsConfig::urls() const { return split_tokens(url); }
 std::vector<std::string> ApiConfig::read_tokens() const { return split_tokens(read_token); }
 
 const AppConfig* Config::find_app(std::string_view app) const {

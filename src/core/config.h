@@ -316,7 +316,7 @@ struct S3Config {
   std::string prefix;
   config::ByteSize part_size = 16 * config::MiB;
   bool delete_local = false;
-  std::string serve = "redirect";
+  int64_t uploads = 2;
   int64_t presign_ttl_s = 3600;
   int64_t max_retries = 5;
   int64_t backoff_ms = 2000;
@@ -347,9 +347,9 @@ struct S3Config {
     v.field("delete_local", delete_local, config::NoCheck{},
             "After an upload is verified (HeadObject), delete the local MP4, segments and cover (the small playlist "
             "stays); false: keep them.");
-    v.field("serve", serve, config::OneOf{{"redirect", "proxy"}},
-            "How /vod/ serves an uploaded asset whose local file is gone: redirect (302 to a presigned URL); proxy "
-            "is not implemented (501).");
+    v.field("uploads", uploads, config::IntRange{1, 16},
+            "Threads for uploads and object deletes: their own pool, so a slow or hanging object store never "
+            "delays recording I/O; assets beyond it wait their turn.");
     v.field("presign_ttl_s", presign_ttl_s, config::IntRange{1, 604800}, "Lifetime of presigned URLs (s).");
     v.field("max_retries", max_retries, config::IntRange{0, 100},
             "Retries of a failed upload before the asset goes back to ready with the error (the next start tries "
@@ -384,6 +384,30 @@ struct StorageConfig {
   }
 };
 
+// Events (webhooks, ../shared/API.md): JSON POSTs signed with HMAC-SHA256.
+struct EventsConfig {
+  std::string url;
+  std::string secret;
+  int64_t max_queued = 1000;
+  int64_t max_attempts = 10;
+  int64_t timeout_ms = 10000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("url", url, config::NoCheck{},
+            "Receivers of events (asset.ready, asset.failed, ...), comma-separated http:// or https:// URLs; "
+            "empty = no events.");
+    v.field("secret", secret, config::NoCheck{},
+            "Key of the Weir-Signature header (t=UNIX,v1=HMAC-SHA256(secret, t.body)); also WEIR_EVENTS_SECRET.");
+    v.field("max_queued", max_queued, config::IntRange{1, 1000000},
+            "Events waiting per receiver; past it the oldest waiting one is dropped (counted).");
+    v.field("max_attempts", max_attempts, config::IntRange{1, 100},
+            "Attempts per event (retried with exponential backoff from 0.5 s up to 60 s), then dropped.");
+    v.field("timeout_ms", timeout_ms, config::IntRange{100, 600000}, "Time one delivery attempt may take.");
+  }
+  std::vector<std::string> urls() const;
+};
+
 struct Config {
   int64_t workers = 0;
   LogConfig log;
@@ -393,6 +417,7 @@ struct Config {
   ApiConfig api;
   LimitsConfig limits;
   StorageConfig storage;
+  EventsConfig events;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -409,6 +434,7 @@ struct Config {
     v.section("api", api);
     v.section("limits", limits);
     v.section("storage", storage);
+    v.section("events", events);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

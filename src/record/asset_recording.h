@@ -15,6 +15,7 @@
 #include <cstdint>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "core/config.h"
@@ -60,6 +61,10 @@ struct AssetRecording {
 
   std::string segment_name(uint32_t n) const;
 };
+
+// True for the names segment_name() makes ("seg-NNNNNN.mp4"): what a
+// directory scan or a URL may name as a segment.
+bool is_segment_name(std::string_view name);
 
 const char* phase_name(AssetRecording::Phase p);
 

@@ -14,6 +14,7 @@
 
 #include "core/clock.h"
 #include "record/asset_id.h"
+#include "record/asset_recording.h"
 #include "record/cover.h"
 #include "record/mp4_merge.h"
 #include "record/retention.h"
@@ -28,12 +29,6 @@ namespace {
 constexpr const char* kMp4 = "asset.mp4";
 constexpr const char* kPlaylist = "index.m3u8";
 constexpr const char* kCover = "cover.jpg";
-
-// seg-NNNNNN.mp4
-bool is_segment_name(const std::string& n) {
-  if (n.size() != 14 || n.compare(0, 4, "seg-") != 0 || n.compare(10, 4, ".mp4") != 0) return false;
-  return std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
-}
 
 std::vector<std::string> segment_files(const std::string& dir) {
   std::vector<std::string> out;
@@ -81,12 +76,20 @@ AssetStore::AssetStore(const core::Config& config, core::WorkerPool& pool, Recor
       strand_(std::make_unique<core::WorkerPool::Strand>(pool, kMaxCatalogueJobs)) {
   if (config.storage.s3.enabled) {
     auto c = S3Client::make(config.storage.s3);
-    if (c) s3_ = std::move(*c);
-    else spdlog::error("record: object storage off: {}", c.error());
+    if (c) {
+      s3_ = std::move(*c);
+      upload_pool_ = std::make_unique<core::WorkerPool>(int(config.storage.s3.uploads), kMaxUploadJobs, "weir-s3");
+    } else {
+      spdlog::error("record: object storage off: {}", c.error());
+    }
   }
 }
 
-AssetStore::~AssetStore() { strand_->cancel(); }
+AssetStore::~AssetStore() {
+  if (s3_) s3_->cancel();
+  upload_pool_.reset();  // joins its threads: their requests fail at once now
+  strand_->cancel();
+}
 
 core::Status AssetStore::open() {
   std::error_code ec;
@@ -158,22 +161,23 @@ void AssetStore::create(core::Loop& loop, Asset a, std::function<void(core::Stat
 }
 
 void AssetStore::fail(core::Loop& loop, std::string id, std::string why) {
-  on_catalogue<bool>(
+  on_catalogue<std::optional<Asset>>(
       loop,
-      [id, why](Catalogue& c) -> core::Result<bool> {
+      [id, why](Catalogue& c) -> core::Result<std::optional<Asset>> {
         auto a = c.get(id);
-        if (!a) return a.status();
-        if (!*a) return false;
+        if (!a || !*a) return a;
         Asset x = **a;
         x.state = AssetState::kFailed;
         x.error = why;
         x.ended_at_ms = x.ended_at_ms ? x.ended_at_ms : core::wall_clock_ms();
         x.updated_at_ms = core::wall_clock_ms();
         x.bytes = dir_bytes(x.dir);
-        return c.update(x);
+        if (auto u = c.update(x); !u) return u.status();
+        return std::optional<Asset>(x);
       },
-      [id](core::Result<bool> r) {
+      [this, id](core::Result<std::optional<Asset>> r) {
         if (!r) spdlog::error("record: asset {}: cannot mark it failed: {}", id, r.error());
+        else if (r.value() && event_hook_) event_hook_("asset.failed", *r.value());
       });
 }
 
@@ -222,7 +226,7 @@ core::Result<Asset> AssetStore::merge_now(Asset a) {
     }
   }
   if (!a.video_codec.empty()) {
-    if (auto st = make_cover(a.dir + "/" + kMp4, a.dir + "/" + kCover); st) a.cover = kCover;
+    if (auto st = make_cover(req.segments.front(), a.dir + "/" + kCover); st) a.cover = kCover;
     else spdlog::warn("record: asset {}: no cover: {}", a.id, st.message());
   }
   if (!merged->skipped.empty())
@@ -287,6 +291,8 @@ void AssetStore::finalize(core::Loop& loop, std::string id, Done<Asset> done) {
                     return x;
                   },
                   [this, l, done](core::Result<Asset> stored) {
+                    if (stored && event_hook_)
+                      event_hook_(stored->state == AssetState::kReady ? "asset.ready" : "asset.failed", *stored);
                     if (stored && stored->state == AssetState::kReady) {
                       enforce_retention(*l, stored->app);
                       upload(*l, stored->id);
@@ -373,7 +379,7 @@ void AssetStore::remove(core::Loop& loop, std::string id, Done<bool> done) {
           if (!n->empty()) names.push_back(*n);
         std::shared_ptr<S3Client> s3 = s3_;
         RecordMetrics* m = &metrics_;
-        bool queued = pool_.submit(
+        bool queued = upload_pool_->submit(
             *l,
             [s3, m, names, prefix = a.remote]() -> core::Status {
               for (const std::string& n : names) {
@@ -390,7 +396,7 @@ void AssetStore::remove(core::Loop& loop, std::string id, Done<bool> done) {
               }
               local();
             });
-        if (!queued && done) done(core::Status::error("worker pool full"));
+        if (!queued && done) done(core::Status::error("object storage busy: too many requests waiting"));
       });
 }
 
@@ -489,7 +495,7 @@ void AssetStore::upload_step(core::Loop& loop, std::shared_ptr<UploadJob> job) {
   std::string path = job->a.dir + "/" + name;
   std::shared_ptr<S3Client> s3 = s3_;
   core::Loop* l = &loop;
-  bool queued = pool_.submit(
+  bool queued = upload_pool_->submit(
       loop, [s3, key, path]() { return s3->sync_file(key, path); },
       [this, l, job](core::Result<S3SyncResult> r) {
         if (!r) return upload_failed(*l, job, r.error());
@@ -499,7 +505,7 @@ void AssetStore::upload_step(core::Loop& loop, std::shared_ptr<UploadJob> job) {
         ++job->next;
         upload_step(*l, job);
       });
-  if (!queued) upload_failed(loop, std::move(job), "worker pool full");
+  if (!queued) upload_failed(loop, std::move(job), "object storage busy: too many uploads waiting");
 }
 
 void AssetStore::upload_done(core::Loop& loop, std::shared_ptr<UploadJob> job) {
@@ -522,6 +528,7 @@ void AssetStore::upload_done(core::Loop& loop, std::shared_ptr<UploadJob> job) {
         if (!r) return spdlog::error("record: asset {}: uploaded, but the catalogue failed: {}", job->a.id, r.error());
         if (!*r) return;
         metrics_.uploads_ok.fetch_add(1, std::memory_order_relaxed);
+        if (event_hook_) event_hook_("asset.uploaded", **r);
         spdlog::info("record: asset {} uploaded: {} files verified, {} bytes sent in {} ms", job->a.id,
                      job->files.size(), job->bytes, core::wall_clock_ms() - job->t0_ms);
         if (!config_.storage.s3.delete_local) return;
@@ -632,36 +639,29 @@ void AssetStore::enforce_retention(core::Loop& loop, std::string app) {
   if (!ac || (ac->record.retention_days == 0 && ac->record.retention_bytes == 0)) return;
   const int64_t max_age_s = ac->record.retention_days * 86400;
   const uint64_t max_bytes = uint64_t(ac->record.retention_bytes);
-  RecordMetrics* m = &metrics_;
-  on_catalogue<size_t>(
+  core::Loop* l = &loop;
+  on_catalogue<std::vector<std::string>>(
       loop,
-      [app, max_age_s, max_bytes, m](Catalogue& c) -> core::Result<size_t> {
+      [app, max_age_s, max_bytes](Catalogue& c) -> core::Result<std::vector<std::string>> {
         auto all = c.oldest_first(app, {AssetState::kRecording, AssetState::kMerging, AssetState::kReady,
                                         AssetState::kFailed, AssetState::kUploading, AssetState::kUploaded});
         if (!all) return all.status();
         std::vector<RetentionItem> items;
         for (const Asset& a : *all) items.push_back(RetentionItem{a.id, a.state, a.bytes, a.started_at_ms});
-        std::vector<std::string> doomed = plan_retention(std::move(items), core::wall_clock_ms(), max_age_s, max_bytes);
-        size_t n = 0;
-        for (const std::string& id : doomed) {
-          auto a = c.get(id);
-          if (!a || !*a) continue;
-          std::error_code ec;
-          fs::remove_all((*a)->dir, ec);
-          if (ec) {
-            spdlog::warn("record: retention: cannot delete {}: {}", (*a)->dir, ec.message());
-            continue;
-          }
-          if (auto r = c.remove(id); r) {
-            ++n;
-            m->assets_deleted_retention.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("record: retention deleted asset {} ({}/{}, {} bytes)", id, (*a)->app, (*a)->stream,
-                         (*a)->bytes);
-          }
-        }
-        return n;
+        return plan_retention(std::move(items), core::wall_clock_ms(), max_age_s, max_bytes);
       },
-      nullptr);
+      [this, l, app](core::Result<std::vector<std::string>> doomed) {
+        if (!doomed) return spdlog::warn("record: retention of app {}: {}", app, doomed.error());
+        // remove() deletes the objects (if uploaded), the files and the row,
+        // and refuses an asset that became busy since the plan.
+        for (const std::string& id : *doomed)
+          remove(*l, id, [this, id](core::Result<bool> r) {
+            if (!r) return spdlog::warn("record: retention: cannot delete asset {}: {}", id, r.error());
+            if (!*r) return;
+            metrics_.assets_deleted_retention.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("record: retention deleted asset {}", id);
+          });
+      });
 }
 
 }  // namespace weir::record

@@ -61,6 +61,11 @@ class AssetStore {
   AssetStore(const core::Config& config, core::WorkerPool& pool, RecordMetrics& metrics);
   ~AssetStore();
 
+  // Told when an asset becomes ready or failed ("asset.ready", "asset.failed"),
+  // on a loop thread. Set on the main thread before the loops start.
+  using EventHook = std::function<void(const char* type, const Asset& a)>;
+  void set_event_hook(EventHook h) { event_hook_ = std::move(h); }
+
   // Creates storage.root and opens the catalogue (blocking; main thread).
   core::Status open();
   const std::string& root() const { return root_; }
@@ -105,8 +110,6 @@ class AssetStore {
   // s3 is off or the asset was not uploaded. Any thread.
   std::optional<std::string> presigned_url(const Asset& a, const std::string& file) const;
   bool s3_enabled() const { return s3_ != nullptr; }
-  // storage.s3.serve: "redirect" or "proxy".
-  const std::string& s3_serve() const { return config_.storage.s3.serve; }
   // Applies the app's retention (record.retention_days / _bytes).
   void enforce_retention(core::Loop& loop, std::string app);
 
@@ -130,8 +133,14 @@ class AssetStore {
   // Null when storage.s3 is off. Pool jobs hold their own reference (they may
   // outlive the store at shutdown).
   std::shared_ptr<S3Client> s3_;
+  // S3 requests run here (storage.s3.uploads threads), never on pool_: a slow
+  // object store must not hold up recording I/O. At most kMaxUploadJobs
+  // waiting; past it an upload retries later, a delete fails (API 503).
+  static constexpr size_t kMaxUploadJobs = 4096;
+  std::unique_ptr<core::WorkerPool> upload_pool_;
   std::mutex timers_mu_;          // guards timers_ (each Timer is used on its own loop only)
   std::vector<std::unique_ptr<core::Timer>> timers_;
+  EventHook event_hook_;
 };
 
 }  // namespace weir::record

@@ -2,7 +2,6 @@
 
 extern "C" {
 #include <libavcodec/avcodec.h>
-#include <libavformat/avformat.h>
 #include <libavutil/opt.h>
 #include <libavutil/pixdesc.h>
 #include <libswscale/swscale.h>
@@ -17,6 +16,7 @@ extern "C" {
 #include <memory>
 
 #include "protocol/av/av_ptr.h"
+#include "record/segment_file.h"
 
 namespace weir::record {
 
@@ -27,10 +27,12 @@ using protocol::av::CodecContextPtr;
 using protocol::av::FramePtr;
 using protocol::av::PacketPtr;
 
-struct FormatClose {
-  void operator()(AVFormatContext* f) const { avformat_close_input(&f); }
+struct FdClose {
+  void operator()(int* fd) const {
+    if (*fd >= 0) ::close(*fd);
+    delete fd;
+  }
 };
-using FormatPtr = std::unique_ptr<AVFormatContext, FormatClose>;
 struct SwsFree {
   void operator()(SwsContext* s) const { sws_freeContext(s); }
 };
@@ -45,14 +47,33 @@ core::Status av_fail(const std::string& path, const char* what, int err) {
   return core::Status::errorf("cover {}: {}: {}", path, what, av_error_text(err));
 }
 
-// Decodes the first picture at or after the first keyframe of stream `index`.
-core::Result<FramePtr> first_picture(const std::string& path, AVFormatContext* fmt, int index,
+AVCodecID codec_of(uint32_t sample_entry) {
+  switch (sample_entry) {
+    case 0x61766331:  // avc1
+    case 0x61766333:  // avc3
+      return AV_CODEC_ID_H264;
+    case 0x68766331:  // hvc1
+    case 0x68657631:  // hev1
+      return AV_CODEC_ID_HEVC;
+    case 0x61763031:  // av01
+      return AV_CODEC_ID_AV1;
+    case 0x76703039:  // vp09
+      return AV_CODEC_ID_VP9;
+  }
+  return AV_CODEC_ID_NONE;
+}
+
+// Decodes the first picture at or after the first sync sample of `track`,
+// reading the samples' bytes from `fd` (the segment file).
+core::Result<FramePtr> first_picture(const std::string& path, int fd, const protocol::Fmp4ScanTrack& track,
                                      AVCodecContext* dec) {
   PacketPtr pkt = protocol::av::make_packet();
   FramePtr frame = protocol::av::make_frame();
   if (!pkt || !frame) return core::Status::errorf("cover {}: out of memory", path);
-  bool keyframe_seen = false;
-  int after_key = 0;
+  size_t i = 0;
+  while (i < track.samples.size() && !track.samples[i].is_sync()) ++i;
+  if (i == track.samples.size()) return core::Status::errorf("cover {}: no keyframe", path);
+  const size_t end = std::min(track.samples.size(), i + size_t(kMaxPacketsAfterKey));
   bool flushing = false;
   for (;;) {
     int rc = avcodec_receive_frame(dec, frame.get());
@@ -60,33 +81,27 @@ core::Result<FramePtr> first_picture(const std::string& path, AVFormatContext* f
     if (rc == AVERROR_EOF) break;
     if (rc != AVERROR(EAGAIN)) return av_fail(path, "decoding", rc);
     if (flushing) break;
-    // The decoder wants input.
-    rc = av_read_frame(fmt, pkt.get());
-    if (rc == AVERROR_EOF) {
+    if (i == end) {
       flushing = true;
-      if (keyframe_seen) {
-        rc = avcodec_send_packet(dec, nullptr);
-        if (rc < 0 && rc != AVERROR_EOF) return av_fail(path, "decoding", rc);
-        continue;
-      }
-      break;
+      rc = avcodec_send_packet(dec, nullptr);
+      if (rc < 0 && rc != AVERROR_EOF) return av_fail(path, "decoding", rc);
+      continue;
     }
-    if (rc < 0) return av_fail(path, "reading", rc);
-    bool ours = pkt->stream_index == index;
-    if (ours && !keyframe_seen && (pkt->flags & AV_PKT_FLAG_KEY)) keyframe_seen = true;
-    if (ours && keyframe_seen) {
-      if (++after_key > kMaxPacketsAfterKey) {
-        av_packet_unref(pkt.get());
-        break;
-      }
-      rc = avcodec_send_packet(dec, pkt.get());
-      // A damaged packet: skip it, the next may decode.
-      if (rc < 0 && rc != AVERROR_INVALIDDATA) {
-        av_packet_unref(pkt.get());
-        return av_fail(path, "decoding", rc);
-      }
+    const protocol::Fmp4ScanSample& smp = track.samples[i++];
+    if (smp.size == 0 || smp.size > (64u << 20)) continue;
+    if (int r = av_new_packet(pkt.get(), int(smp.size)); r < 0) return av_fail(path, "allocating", r);
+    ssize_t got = ::pread(fd, pkt->data, smp.size, off_t(smp.offset));
+    if (got != ssize_t(smp.size)) {
+      av_packet_unref(pkt.get());
+      return core::Status::errorf("cover {}: reading a sample at byte {}: {}", path, smp.offset,
+                                  got < 0 ? std::strerror(errno) : "short read");
     }
+    pkt->pts = pkt->dts = int64_t(smp.decode_time);
+    if (smp.is_sync()) pkt->flags |= AV_PKT_FLAG_KEY;
+    rc = avcodec_send_packet(dec, pkt.get());
     av_packet_unref(pkt.get());
+    // A damaged packet: skip it, the next may decode.
+    if (rc < 0 && rc != AVERROR_INVALIDDATA) return av_fail(path, "decoding", rc);
   }
   return core::Status::errorf("cover {}: no picture decoded", path);
 }
@@ -216,38 +231,41 @@ core::Status write_file_atomic(const std::string& path, const uint8_t* data, siz
 
 }  // namespace
 
-core::Status make_cover(const std::string& mp4_path, const std::string& jpeg_path, int max_width) {
+core::Status make_cover(const std::string& segment_path, const std::string& jpeg_path, int max_width) {
+  const std::string& mp4_path = segment_path;
   if (max_width < 2) return core::Status::errorf("cover {}: max_width {} is below 2", mp4_path, max_width);
-
-  AVFormatContext* raw = nullptr;
-  if (int rc = avformat_open_input(&raw, mp4_path.c_str(), nullptr, nullptr); rc < 0)
-    return av_fail(mp4_path, "cannot open", rc);  // avformat_open_input freed what it had
-  FormatPtr fmt(raw);
-  if (int rc = avformat_find_stream_info(fmt.get(), nullptr); rc < 0)
-    return av_fail(mp4_path, "cannot read stream info", rc);
-
-  int index = av_find_best_stream(fmt.get(), AVMEDIA_TYPE_VIDEO, -1, -1, nullptr, 0);
-  if (index == AVERROR_STREAM_NOT_FOUND) return core::Status::errorf("cover {}: no video track", mp4_path);
-  if (index < 0) return av_fail(mp4_path, "finding the video track", index);
-  // Only the chosen stream's packets are needed.
-  for (unsigned i = 0; i < fmt->nb_streams; ++i)
-    if (int(i) != index) fmt->streams[i]->discard = AVDISCARD_ALL;
-  const AVCodecParameters* par = fmt->streams[index]->codecpar;
-  if (par->width <= 0 || par->height <= 0 || par->width > kMaxDimension || par->height > kMaxDimension)
-    return core::Status::errorf("cover {}: video size {}x{} out of range", mp4_path, par->width, par->height);
-
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (!codec)
-    return core::Status::errorf("cover {}: no decoder for {}", mp4_path, avcodec_get_name(par->codec_id));
+  auto seg = scan_segment_file(segment_path);
+  if (!seg) return core::Status::errorf("cover {}: {}", segment_path, seg.error());
+  const protocol::Fmp4ScanTrack* track = nullptr;
+  for (const auto& t : seg->scan.tracks)
+    if (t.is_video()) track = &t;
+  if (!track) return core::Status::errorf("cover {}: no video track", mp4_path);
+  const AVCodecID id = codec_of(track->sample_entry);
+  if (id == AV_CODEC_ID_NONE) return core::Status::errorf("cover {}: no decoder for this sample entry", mp4_path);
+  if (track->width == 0 || track->height == 0 || track->width > kMaxDimension || track->height > kMaxDimension)
+    return core::Status::errorf("cover {}: video size {}x{} out of range", mp4_path, track->width, track->height);
+  const AVCodec* codec = avcodec_find_decoder(id);
+  if (!codec) return core::Status::errorf("cover {}: no decoder for {}", mp4_path, avcodec_get_name(id));
   CodecContextPtr dec(avcodec_alloc_context3(codec));
   if (!dec) return core::Status::errorf("cover {}: out of memory", mp4_path);
-  if (int rc = avcodec_parameters_to_context(dec.get(), par); rc < 0)
-    return av_fail(mp4_path, "decoder parameters", rc);
+  dec->width = track->width;
+  dec->height = track->height;
+  // The decoder config record (avcC, hvcC, av1C) is the extradata FFmpeg's
+  // decoders take with length-prefixed samples; VP9 needs none.
+  if (!track->config.empty() && id != AV_CODEC_ID_VP9) {
+    dec->extradata = static_cast<uint8_t*>(av_mallocz(track->config.size() + AV_INPUT_BUFFER_PADDING_SIZE));
+    if (!dec->extradata) return core::Status::errorf("cover {}: out of memory", mp4_path);
+    std::memcpy(dec->extradata, track->config.data(), track->config.size());
+    dec->extradata_size = int(track->config.size());
+  }
   dec->thread_count = 1;  // one picture: threads would only add latency and memory
-  dec->pkt_timebase = fmt->streams[index]->time_base;
+  dec->pkt_timebase = AVRational{1, int(track->timescale ? track->timescale : 90000)};
   if (int rc = avcodec_open2(dec.get(), codec, nullptr); rc < 0) return av_fail(mp4_path, "opening the decoder", rc);
+  int fd = ::open(segment_path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return core::Status::errorf("cover {}: {}", segment_path, std::strerror(errno));
+  std::unique_ptr<int, FdClose> fd_guard(new int(fd));
 
-  auto frame = first_picture(mp4_path, fmt.get(), index, dec.get());
+  auto frame = first_picture(mp4_path, fd, *track, dec.get());
   if (!frame) return frame.status();
   const AVFrame* f = frame->get();
   if (f->width <= 0 || f->height <= 0 || f->width > kMaxDimension || f->height > kMaxDimension)

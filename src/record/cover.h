@@ -1,5 +1,11 @@
-// Cover images: a JPEG of the first picture of an asset's MP4, for the asset
-// list and the player's poster.
+// Cover images: a JPEG of the first picture of an asset, for the asset list
+// and the player's poster, made from its first recorded fMP4 segment.
+//
+// Only libavcodec and libswscale are used, never libavformat: Debian's
+// libavformat (and libavfilter, through it) pulls in libsrt-gnutls, and a
+// process that also links Weir's libsrt (OpenSSL flavour) then holds two
+// libsrt copies whose static destructors collide at exit. The segment is
+// read with Weir's own fMP4 scan.
 //
 // Threads: blocking (reads the file, decodes, encodes, fsyncs); call it on a
 // worker thread, never on an event loop. Independent calls may run at once on
@@ -12,8 +18,8 @@
 
 namespace weir::record {
 
-// Decodes the first video keyframe of `mp4_path` (any codec this FFmpeg
-// decodes: H.264, HEVC, AV1, VP9, ...), scales it to at most `max_width`
+// Decodes the first video keyframe of `segment_path`, a fragmented MP4 (H.264,
+// HEVC, AV1 or VP9 with its decoder config record as extradata), scales it to at most `max_width`
 // pixels wide keeping the display aspect ratio (sample aspect ratio applied;
 // never upscaled; both dimensions even, at least 2) and writes it as a
 // baseline JPEG to `jpeg_path` (written to `jpeg_path + ".tmp"`, fsynced,
@@ -23,6 +29,6 @@ namespace weir::record {
 // FFmpeg knows, "no video track" (audio-only), no decoder for the codec, no
 // picture decoded, dimensions outside 1..16384, max_width < 2, encoding or
 // writing failed. On error no file is left at jpeg_path (nor the .tmp).
-core::Status make_cover(const std::string& mp4_path, const std::string& jpeg_path, int max_width = 1280);
+core::Status make_cover(const std::string& segment_path, const std::string& jpeg_path, int max_width = 1280);
 
 }  // namespace weir::record

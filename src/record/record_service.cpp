@@ -1,5 +1,7 @@
 #include "record/record_service.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "core/clock.h"
@@ -50,6 +52,11 @@ bool stream_matches(const std::string& patterns, const std::string& name) {
 }
 
 std::string AssetRecording::segment_name(uint32_t n) const { return fmt::format("seg-{:06d}.mp4", n); }
+
+bool is_segment_name(std::string_view n) {
+  return n.size() == 14 && n.substr(0, 4) == "seg-" && n.substr(10) == ".mp4" &&
+         std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
+}
 
 const char* phase_name(AssetRecording::Phase p) {
   switch (p) {
@@ -245,10 +252,23 @@ void RecordService::session_ended(const std::shared_ptr<AssetRecording>& a, bool
   if (do_finalize) return finalize(a, loop);
   spdlog::info("record {}/{}: {}; asset {} waits {} s for the publisher", a->app, a->stream, why, a->id,
                a->config.resume_s);
-  auto* timer = new core::Timer(loop);
+  auto owned = std::make_unique<core::Timer>(loop);
+  core::Timer* timer = owned.get();
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    timers_[timer] = std::move(owned);
+  }
   core::Loop* l = &loop;
   timer->start(uint64_t(a->config.resume_s) * 1000, [this, a, gen, timer, l] {
-    l->post([timer] { delete timer; });
+    // Freed after this callback, on this loop.
+    l->post([this, timer] {
+      std::unique_ptr<core::Timer> gone;
+      std::lock_guard<std::mutex> lk(mu_);
+      if (auto it = timers_.find(timer); it != timers_.end()) {
+        gone = std::move(it->second);
+        timers_.erase(it);
+      }
+    });
     {
       std::lock_guard<std::mutex> lk(mu_);
       if (a->phase != AssetRecording::Phase::kWaiting || a->wait_generation != gen) return;

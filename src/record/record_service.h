@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/timer.h"
 #include "core/status.h"
 #include "core/worker_pool.h"
 #include "origin/stream_observer.h"
@@ -92,6 +93,9 @@ class RecordService final : public origin::StreamObserver {
   std::map<std::string, std::shared_ptr<AssetRecording>> active_;
   // The loop of each asset's session (for stop() from another loop).
   std::map<const AssetRecording*, core::Loop*> session_loops_;
+  // resume_s timers, each created and freed on its own loop; those left when
+  // the loops stop are freed by the destructor (a Timer allows that).
+  std::map<core::Timer*, std::unique_ptr<core::Timer>> timers_;
 };
 
 // True if `name` matches one of the comma-separated patterns (* = any run).

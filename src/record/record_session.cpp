@@ -200,14 +200,8 @@ void RecordSession::end(const std::string& why, bool resume) {
   RecordService* service = &service_;
   if (asset->session == this) asset->session = nullptr;
   if (asset->writer && !asset->writer->failed()) {
-    if (seg_open_) {
-      cut_fragment();
-      seg_open_ = false;
-    }
-    asset->media_end_ms = std::max(asset->media_end_ms, last_ms_);
-    asset->last_wall_ms = core::wall_clock_ms();
     core::Loop* loop = &loop_;
-    asset->writer->close_segment([service, asset, resume, why, loop](bool ok) {
+    close_segment([service, asset, resume, why, loop](bool ok) {
       service->session_ended(asset, resume && ok, why, *loop);
     });
   } else {

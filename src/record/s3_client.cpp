@@ -107,6 +107,11 @@ size_t write_cb(char* buf, size_t size, size_t n, void* p) {
   return k;
 }
 
+// CURLOPT_XFERINFOFUNCTION: non-zero aborts the transfer (S3Client::cancel).
+int progress_cb(void* p, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(p)->load(std::memory_order_relaxed) ? 1 : 0;
+}
+
 struct Heads {
   std::string etag;
   std::optional<uint64_t> content_length;
@@ -166,6 +171,7 @@ std::string S3Client::presign_get(const std::string& key, int64_t now_s) const {
 core::Result<S3Client::Response> S3Client::request(const char* method, const std::string& key,
                                                    const std::string& query, std::string_view body,
                                                    const char* content_type, const char* extra_header) const {
+  if (cancelled_.load(std::memory_order_relaxed)) return core::Status::errorf("s3 {} {}: cancelled", method, key);
   std::unique_ptr<CURL, void (*)(CURL*)> h(curl_easy_init(), curl_easy_cleanup);
   if (!h) return core::Status::errorf("s3 {} {}: curl_easy_init failed", method, key);
   CURL* c = h.get();
@@ -203,6 +209,9 @@ core::Result<S3Client::Response> S3Client::request(const char* method, const std
   curl_easy_setopt(c, CURLOPT_WRITEDATA, &r.body);
   curl_easy_setopt(c, CURLOPT_HEADERFUNCTION, header_cb);
   curl_easy_setopt(c, CURLOPT_HEADERDATA, &heads);
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, progress_cb);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, const_cast<std::atomic<bool>*>(&cancelled_));
   const std::string m = method;
   if (m == "HEAD") {
     curl_easy_setopt(c, CURLOPT_NOBODY, 1L);

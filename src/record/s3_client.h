@@ -23,6 +23,7 @@
 // transport error: "s3 PUT <key>: Couldn't connect to server: ...").
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -74,6 +75,11 @@ class S3Client {
 
   const core::S3Config& config() const { return cfg_; }
 
+  // Makes every request in flight, and every later one, fail at once with
+  // "cancelled" (shutdown: a pool thread is never left waiting on a slow
+  // server). Any thread; irreversible.
+  void cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+
  private:
   struct Response {
     long status = 0;
@@ -93,6 +99,7 @@ class S3Client {
 
   core::S3Config cfg_;
   protocol::S3Endpoint endpoint_;
+  std::atomic<bool> cancelled_{false};
 };
 
 }  // namespace weir::record

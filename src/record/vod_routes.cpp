@@ -4,17 +4,13 @@
 
 #include "origin/http/file_response.h"
 #include "record/asset_id.h"
+#include "record/asset_recording.h"
 
 namespace weir::record {
 
 namespace http = origin::http;
 
 namespace {
-
-bool is_segment_name(std::string_view n) {
-  return n.size() == 14 && n.substr(0, 4) == "seg-" && n.substr(10) == ".mp4" &&
-         std::all_of(n.begin() + 4, n.begin() + 10, [](char c) { return c >= '0' && c <= '9'; });
-}
 
 // Looks the asset up and sends `file` (a name inside its directory) once it is
 // playable. `file` empty: the merged MP4. An uploaded asset whose file is no
@@ -35,8 +31,6 @@ void serve(AssetStore* store, const http::ExchangeRef& ex, std::string file, std
     if (name.empty()) return ex->respond_text(404, "asset has no such file");
     if (file == "cover.jpg" && a.cover.empty()) return ex->respond_text(404, "asset has no cover");
     if (!(*r)->local && a.state == AssetState::kUploaded && !a.remote.empty()) {
-      if (store->s3_serve() != "redirect")
-        return ex->respond_text(501, "storage.s3.serve: proxy is not implemented; use redirect");
       if (auto url = store->presigned_url(a, name))
         return ex->respond(302, {{"Location", *url}, {"Cache-Control", "no-store"}}, std::string());
       return ex->respond_text(404, "asset file is only in object storage, and storage.s3 is off");

@@ -82,7 +82,9 @@ def test_a_client_that_never_reads_is_closed_and_memory_stays_flat(live):
                       timeout=10, start=offset)
     grew = rss_kib(pid) - before
     assert closed_at is not None, f"still open after sending {sent} bytes in {time.monotonic() - t0:.1f} s"
-    assert closed_at < 15, f"closed only after {closed_at:.1f} s"
+    # ASan's weir parses several times slower: the cap is reached later there.
+    limit = 25 if os.environ.get("WEIR_SANITIZED") else 15
+    assert closed_at < limit, f"closed only after {closed_at:.1f} s"
     # (Under ASan freed memory sits in its quarantine, so RSS says nothing there.)
     if not os.environ.get("WEIR_SANITIZED"):
         assert grew < 24 * 1024, f"RSS grew by {grew} KiB while a client that does not read sent {sent} bytes"

@@ -15,6 +15,8 @@ being recorded); `live` records only when the admin API asks.
 Separate servers: kill -9 in the middle of a recording (recovered at the next
 start), and a disk that fills up (RLIMIT_FSIZE) while a viewer plays."""
 
+import hashlib
+import hmac
 import json
 import os
 import signal
@@ -22,6 +24,7 @@ import struct
 import subprocess
 import threading
 import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -118,6 +121,42 @@ def srt_hevc_opus_args(url, duration):
             "-f", "mpegts", "-mpegts_flags", "+resend_headers", url]
 
 
+SECRET = "whsec-test-0123456789"
+
+
+class Hooks:
+    """Receives Weir's events; answers 500 to the first POST (Weir retries)."""
+
+    def __init__(self):
+        self.events = []  # (headers dict, raw body, parsed)
+        self.lock = threading.Lock()
+        self.posts = 0
+        outer = self
+
+        class H(BaseHTTPRequestHandler):
+            def log_message(self, *a):
+                pass
+
+            def do_POST(self):  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                with outer.lock:
+                    outer.posts += 1
+                    first = outer.posts == 1
+                    if not first:
+                        outer.events.append((dict(self.headers), body, json.loads(body)))
+                self.send_response(500 if first else 204)
+                self.end_headers()
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/hook"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def of(self, type_, **data):
+        with self.lock:
+            return [e for e in self.events
+                    if e[2]["type"] == type_ and all(e[2]["data"].get(k) == v for k, v in data.items())]
+
+
 class Module:
     def __init__(self, s, logdir):
         self.s, self.logdir = s, logdir
@@ -167,11 +206,13 @@ def hevc_src(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def rec(weir_module, tmp_path_factory, hevc_src):
-    s = weir_module(CONF, name="rec")
+    hooks = Hooks()
+    s = weir_module(dict(CONF, events={"url": hooks.url, "secret": SECRET}), name="rec")
     logdir = tmp_path_factory.mktemp("recpubs")
     (s.workdir / "weir-data" / "blocker").parent.mkdir(parents=True, exist_ok=True)
     (s.workdir / "weir-data" / "blocker").write_text("a file where a directory should be\n")
     m = Module(s, logdir)
+    m.hooks = hooks
     m.procs.append(rtmp_push(s, "rec", "long", logdir, "long", 30))
     m.procs.append(media.Proc(srt_hevc_opus_args(S.srt_url(s, S.streamid("rec", "srthevc")), 6), logdir, "srthevc"))
     for target in (_resume_publisher, _later_publisher):
@@ -185,6 +226,7 @@ def rec(weir_module, tmp_path_factory, hevc_src):
     yield m
     for p in m.procs:
         p.stop()
+    hooks.httpd.shutdown()
 
 
 # ---------------------------------------------------------------- checks
@@ -418,6 +460,28 @@ def test_retention_never_deletes_a_recording_in_progress(rec):
         assert a["state"] == "recording"
     finally:
         long_pub.stop()
+
+
+def test_events_are_signed_retried_and_carry_the_asset(rec):
+    s = rec.s
+    [a] = wait_assets(s, 1, timeout=90, app="rec", stream="srthevc", state="ready")
+    wait_until(lambda: rec.hooks.of("asset.ready", id=a["id"]), 30, "asset.ready event")
+    headers, body, ev = rec.hooks.of("asset.ready", id=a["id"])[0]
+    assert ev["data"]["stream"] == "srthevc" and ev["data"]["state"] == "ready"
+    assert ev["id"].startswith("evt_") and ev["time"].endswith("Z")
+    t, v1 = (x.split("=", 1)[1] for x in headers["Weir-Signature"].split(","))
+    want = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
+    assert hmac.compare_digest(v1, want), headers["Weir-Signature"]
+    assert abs(int(t) - time.time()) < 120
+    # The first POST was answered 500: it was retried, not lost.
+    m = s.metrics()
+    assert m["weir_events_retries_total"] >= 1 and m["weir_events_delivered_total"] >= 1
+    # A failed recording is an event too.
+    p = rtmp_push(s, "blk", "evfail", rec.logdir, "evfail", 2)
+    try:
+        wait_until(lambda: rec.hooks.of("asset.failed", stream="evfail"), 30, "asset.failed event")
+    finally:
+        p.stop()
 
 
 # ---------------------------------------------------------------- crash

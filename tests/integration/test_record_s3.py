@@ -294,3 +294,111 @@ def test_upload_interrupted_by_the_s3_server_completes(weir, s3, tmp_path):
     assert "left uploading by the last run" in s2.log()
     # The first asset was already complete: its objects were only checked.
     assert s2.metric("weir_record_uploads_total") == 1
+
+
+# ---------------------------------------------------------------- a failing endpoint
+class BrokenS3:
+    """A hand-made endpoint for the faults s3rver cannot be made to show:
+    "500" answers every request with S3's InternalError, "garbage" answers
+    bytes that are not HTTP, "hang" reads the request and never answers.
+    (A fake stands in here only for those faults; the real S3 server covers
+    everything else.)"""
+
+    def __init__(self, mode):
+        import socket
+        import threading
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(64)
+        self.requests = 0
+        self.held = []
+        self.stopping = False
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    @property
+    def endpoint(self):
+        return f"http://127.0.0.1:{self.sock.getsockname()[1]}"
+
+    def _serve(self):
+        while not self.stopping:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            c.settimeout(5)
+            try:
+                c.recv(65536)
+            except OSError:
+                pass
+            self.requests += 1
+            if self.mode == "hang":
+                self.held.append(c)
+                continue
+            if self.mode == "500":
+                body = b"<?xml version=\"1.0\"?><Error><Code>InternalError</Code><Message>boom</Message></Error>"
+                c.sendall(b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
+                          b"Content-Length: %d\r\nConnection: close\r\n\r\n" % len(body) + body)
+            else:
+                c.sendall(b"\x00\x01garbage that is not HTTP\r\n\r\n" * 8)
+            c.close()
+
+    def close(self):
+        self.stopping = True
+        self.sock.close()
+        for c in self.held:
+            c.close()
+
+
+@pytest.mark.parametrize("mode,why", [("500", "500 InternalError"), ("garbage", "s3 HEAD"),
+                                      ("hang", "s3 HEAD")])
+def test_failing_endpoint_fails_visibly_and_keeps_files(weir, tmp_path, mode, why):
+    """The upload retries, then fails with the reason in the asset; the local
+    files stay and play; with one storage worker, a hanging object store does
+    not hold up the next recording's merge (uploads have their own pool)."""
+    broken = BrokenS3(mode)
+    try:
+        store = tmp_path / "store"
+        c = conf(store, broken, max_retries=1, backoff_ms=100, low_speed_timeout_s=1, connect_timeout_ms=500,
+                 uploads=1)
+        c["storage"]["workers"] = 1
+        s = weir(c, name=f"broken-{mode}")
+        push(s, "one", tmp_path, 2)
+        push(s, "two", tmp_path, 2)
+        b = wait_asset(s, "two", lambda a: a["state"] in ("ready", "uploading"), timeout=30, what="merged")
+        a = wait_asset(s, "one", lambda a: a["state"] == "ready" and "error" in a, timeout=60,
+                       what="ready with the upload's error")
+        assert a["error"].startswith("upload failed: ") and why in a["error"], a
+        assert "remote" not in a
+        d = asset_dir(store, a)
+        assert (d / "asset.mp4").is_file() and any(f.startswith("seg-") for f in object_files(d))
+        r = httpc.get(s.http_addr, f"/vod/{a['id']}.mp4", timeout=30)
+        assert r.status == 200 and len(r.body) == (d / "asset.mp4").stat().st_size
+        assert broken.requests >= 2
+        assert s.metric("weir_record_upload_retries_total") >= 1
+        assert s.metric("weir_record_upload_failures_total") >= 1
+        assert b["state"] in ("ready", "uploading"), b
+        problems = s.stop()
+        assert not problems, problems
+    finally:
+        broken.close()
+
+
+# ---------------------------------------------------------------- retention deletes objects
+def test_retention_deletes_the_oldest_uploaded_asset_and_its_objects(weir, s3, tmp_path):
+    store = tmp_path / "store"
+    c = conf(store, s3)
+    c["apps"]["rec"]["record"]["retention_bytes"] = "1MiB"
+    s = weir(c, name="ret")
+    push(s, "old", tmp_path, 3, bitrate="2M", size="640x360")
+    old = wait_asset(s, "old", lambda a: a["state"] == "uploaded", what="uploaded")
+    st, _ = s3.curl("HEAD", old["remote"] + "asset.mp4")
+    assert st == 200
+    push(s, "new", tmp_path, 3, bitrate="2M", size="640x360")
+    wait_asset(s, "new", lambda a: a["state"] == "uploaded", what="uploaded")
+    wait_until(lambda: not asset_list(s, app="rec", stream="old"), 30, "the old asset deleted by retention")
+    for f in ["asset.mp4", "index.m3u8", "cover.jpg"]:
+        st, _ = s3.curl("HEAD", old["remote"] + f)
+        assert st == 404, f
+    assert asset_list(s, app="rec", stream="new"), "the newest asset is kept"
+    assert s.metric("weir_record_retention_deleted_total") == 1

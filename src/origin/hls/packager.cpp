@@ -29,6 +29,8 @@ protocol::TsMuxerOptions ts_options() {
 HlsPackager* HlsPackager::start(Origin& origin, const std::shared_ptr<StreamHub>& hub, std::shared_ptr<StreamHls> store,
                                 std::function<void()> on_done) {
   auto* p = new HlsPackager(origin, std::move(store), std::move(on_done));
+  p->loop_ = core::Loop::current() ? core::Loop::current() : &origin.loops().at(0);
+  p->loop_->track(p);
   // Lossless from the oldest keyframe of the GOP cache: the first playlist is
   // answered at once with the cached seconds in it, and being behind (the
   // backfill of a 25 Mbit/s ring is ~30 MB) never closes the packager.
@@ -63,6 +65,7 @@ HlsPackager::~HlsPackager() = default;
 void HlsPackager::stop(const std::string& why) {
   if (stopping_) return;
   stopping_ = true;
+  if (loop_) loop_->untrack(this);
   timer_.stop();
   in_.release();
   store_->set_ended();

@@ -41,7 +41,10 @@ namespace weir::origin::hls {
 
 class TimeshiftDisk;
 
-class HlsPackager final : public Consumer {
+// Tracked by its loop (core::Closable): a packager still running when the
+// loop shuts down is stopped and freed there, whatever order the stream's end
+// notice and the loop's stop come in.
+class HlsPackager final : public Consumer, public core::Closable {
  public:
   // `on_done` runs once when the packager stops (idle, stream end, stop()).
   static HlsPackager* start(Origin& origin, const std::shared_ptr<StreamHub>& hub, std::shared_ptr<StreamHls> store,
@@ -51,6 +54,7 @@ class HlsPackager final : public Consumer {
 
   void on_packets() override;
   void on_stream_end(const std::string& why) override;
+  void close_for_shutdown() override { stop("server shutting down"); }
 
  private:
   HlsPackager(Origin& origin, std::shared_ptr<StreamHls> store, std::function<void()> on_done);
@@ -76,6 +80,7 @@ class HlsPackager final : public Consumer {
   std::shared_ptr<StreamHls> store_;
   std::function<void()> on_done_;
   ConsumerHandle in_{*this};
+  core::Loop* loop_ = nullptr;  // the loop that tracks it
   core::Timer timer_;
   std::shared_ptr<TimeshiftDisk> disk_;
   std::vector<PacketRef> batch_;

@@ -243,7 +243,7 @@ apps: {rec: {}}
   CHECK(s3.secret_key == "s3cr3t");
   CHECK(s3.part_size == 8u << 20);
   CHECK(s3.region == "us-east-1");
-  CHECK(s3.serve == "redirect");
+  CHECK(s3.uploads == 2);
   CHECK_FALSE(s3.path_style);
   // Off: nothing is required.
   CHECK(load_config_text("apps: {rec: {}}", kNoEnv));
@@ -256,7 +256,7 @@ apps: {rec: {}}
            {"storage: {s3: {enabled: true, bucket: b, secret_key: s}}", "storage.s3.access_key"},
            {"storage: {s3: {enabled: true, bucket: b, access_key: a}}", "storage.s3.secret_key"},
            {"storage: {s3: {part_size: 4MiB}}", "storage.s3.part_size"},
-           {"storage: {s3: {serve: copy}}", "storage.s3.serve"},
+           {"storage: {s3: {uploads: 0}}", "storage.s3.uploads"},
            {"storage: {s3: {presign_ttl_s: 604801}}", "storage.s3.presign_ttl_s"},
            {"storage: {s3: {enabled: true, bucket: b, access_key: a, secret_key: s, prefix: \"/x\"}}",
             "storage.s3.prefix"}}) {

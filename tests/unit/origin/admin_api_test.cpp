@@ -10,6 +10,7 @@
 #include "origin/api/admin_api.h"
 #include "origin/api/api_format.h"
 #include "origin/origin.h"
+#include "../openapi_routes.h"
 
 using namespace weir;
 using namespace weir::origin;
@@ -18,33 +19,15 @@ using namespace weir::origin;
 // than core + modules is checked where the modules' routes are linked in
 // (tests/unit/record/openapi_test.cpp).
 TEST_CASE("docs/openapi.yaml describes the core admin API's routes") {
-  YAML::Node doc = YAML::LoadFile(std::string(WEIR_SOURCE_DIR) + "/docs/openapi.yaml");
-  std::set<std::pair<std::string, std::string>> documented;
-  for (auto path : doc["paths"]) {
-    for (auto op : path.second) {
-      std::string method = op.first.as<std::string>();
-      if (method == "parameters") continue;
-      for (auto& c : method) c = char(std::toupper(static_cast<unsigned char>(c)));
-      documented.emplace(method, path.first.as<std::string>());
-    }
-  }
+  auto documented = test::documented_routes(std::string(WEIR_SOURCE_DIR) + "/docs/openapi.yaml");
   core::Config cfg;
   cfg.apps["live"] = core::AppConfig{};
   core::LoopGroup loops(1);
   Origin origin(cfg, loops);
   auto router = api::build_admin_routes(origin, "test", "openapi: 3.1.0\n");
-  std::set<std::pair<std::string, std::string>> routed;
-  for (const auto& r : router->routes()) {
-    CHECK(r.group == "api");  // every admin route is behind the token guard
-    std::string path;
-    for (size_t i = 0; i < r.pattern.size(); ++i) {  // "{id:u64}" -> "{id}", as OpenAPI spells it
-      if (r.pattern[i] == ':') {
-        while (i < r.pattern.size() && r.pattern[i] != '}') ++i;
-      }
-      if (i < r.pattern.size()) path += r.pattern[i];
-    }
-    routed.emplace(r.method, path);
-  }
+  std::set<std::string> groups;
+  auto routed = test::routed_routes(*router, &groups);
+  CHECK(groups == std::set<std::string>{"api"});  // every admin route is behind the token guard
   for (const auto& d : routed) {
     INFO(d.first + " " + d.second + " is routed but not documented");
     CHECK(documented.count(d) == 1);

@@ -52,13 +52,14 @@ std::string probe(const std::string& path) {
                  path + "'");
 }
 
-// A 2 s test pattern with a sine track, encoded with `vcodec`.
+// A 2 s test pattern with a sine track, encoded with `vcodec`, as fragmented
+// MP4 (what the recorder writes; make_cover reads a recorded segment).
 std::string make_mp4(const TempDir& dir, const std::string& name, const std::string& vcodec,
                      const std::string& size = "640x360") {
   std::string out = dir.file(name);
   run("ffmpeg -nostdin -loglevel error -y -f lavfi -i testsrc2=size=" + size +
       ":rate=30 -f lavfi -i sine=frequency=440:sample_rate=48000 -t 2 -c:v " + vcodec +
-      " -pix_fmt yuv420p -c:a aac -shortest '" + out + "'");
+      " -pix_fmt yuv420p -c:a aac -shortest -movflags +frag_keyframe+empty_moov+default_base_moof '" + out + "'");
   return out;
 }
 
@@ -90,7 +91,7 @@ TEST_CASE("cover: video-range white and black become full-range JPEG white and b
   for (const char* c : {"white", "black"}) {
     std::string mp4 = dir.file(std::string(c) + ".mp4");
     run(std::string("ffmpeg -nostdin -loglevel error -y -f lavfi -i color=c=") + c +
-        ":size=320x240:rate=30 -t 1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p '" + mp4 + "'");
+        ":size=320x240:rate=30 -t 1 -c:v libx264 -preset ultrafast -pix_fmt yuv420p -movflags +frag_keyframe+empty_moov+default_base_moof '" + mp4 + "'");
     auto jpg = dir.file(std::string(c) + ".jpg");
     // Unscaled (a plain copy in swscale unless told the ranges) and scaled.
     for (int max_width : {1280, 160}) {
@@ -137,7 +138,7 @@ TEST_CASE("cover: audio-only, garbage and missing inputs fail cleanly") {
   auto jpg = dir.file("cover.jpg");
 
   auto audio = dir.file("audio.mp4");
-  run("ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=frequency=440:duration=1 -c:a aac '" + audio + "'");
+  run("ffmpeg -nostdin -loglevel error -y -f lavfi -i sine=frequency=440:duration=1 -c:a aac -movflags +frag_keyframe+empty_moov+default_base_moof '" + audio + "'");
   auto st = make_cover(audio, jpg);
   REQUIRE_FALSE(st);
   CHECK_THAT(st.message(), Catch::Contains("no video track"));

@@ -13,22 +13,14 @@
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
+#include "../openapi_routes.h"
 
 using namespace weir;
 
 // The admin router as main.cpp builds it (core + modules) against
 // docs/openapi.yaml: no route undocumented, no documented route missing.
 TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules included") {
-  YAML::Node doc = YAML::LoadFile(std::string(WEIR_SOURCE_DIR) + "/docs/openapi.yaml");
-  std::set<std::pair<std::string, std::string>> documented;
-  for (auto path : doc["paths"]) {
-    for (auto op : path.second) {
-      std::string method = op.first.as<std::string>();
-      if (method == "parameters") continue;
-      for (auto& c : method) c = char(std::toupper(static_cast<unsigned char>(c)));
-      documented.emplace(method, path.first.as<std::string>());
-    }
-  }
+  auto documented = test::documented_routes(std::string(WEIR_SOURCE_DIR) + "/docs/openapi.yaml");
   core::Config cfg;
   cfg.apps["live"] = core::AppConfig{};
   core::LoopGroup loops(1);
@@ -39,18 +31,9 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::RecordService recorder(origin, pool, store, metrics);
   auto router = origin::api::build_admin_routes(origin, "test", "openapi: 3.1.0\n");
   record::add_record_api(*router, cfg.api, store, recorder);
-  std::set<std::pair<std::string, std::string>> routed;
-  for (const auto& r : router->routes()) {
-    CHECK_FALSE(r.group.empty());  // every admin route is behind the token guard
-    std::string path;
-    for (size_t i = 0; i < r.pattern.size(); ++i) {
-      if (r.pattern[i] == ':') {
-        while (i < r.pattern.size() && r.pattern[i] != '}') ++i;
-      }
-      if (i < r.pattern.size()) path += r.pattern[i];
-    }
-    routed.emplace(r.method, path);
-  }
+  std::set<std::string> groups;
+  auto routed = test::routed_routes(*router, &groups);
+  CHECK_FALSE(groups.count(""));  // every admin route is behind the token guard
   for (const auto& d : documented) {
     INFO(d.first + " " + d.second + " is documented but not routed");
     CHECK(routed.count(d) == 1);

@@ -1,0 +1,83 @@
+// EventSender: delivers events (../shared/API.md "Events", webhooks) to the
+// configured receivers: `POST url` with
+//   {"id": "...", "type": "asset.ready", "time": "2026-...Z", "data": {...}}
+// and `Weir-Signature: t=UNIX,v1=HEX`, v1 = HMAC-SHA256(secret, t + "." + body),
+// so a receiver can verify the sender and refuse replays; the event id lets
+// it drop duplicates (delivery is at least once).
+//
+// Every receiver has its own queue and sends one event at a time, in order.
+// A 2xx answer delivers the event; anything else (an error status, a
+// timeout, a refused connection) retries it with exponential backoff
+// (backoff_ms doubling up to max_backoff_ms) up to max_attempts, after which
+// it is dropped (counted, logged). A dead receiver never blocks a loop and
+// never delays the others.
+//
+// Bounds: at most max_queued events wait per receiver. Overflow action: DROP
+// THE OLDEST waiting event (counted in Stats::dropped, logged once per
+// burst): the newest state matters most to a receiver that was away.
+//
+// Thread: emit() and stats() from any thread; everything else runs on the
+// loop given at construction (emit posts to it). Lifetime: create on the main
+// thread before the loops start, destroy after they stop.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "core/loop.h"
+
+namespace weir::client {
+
+class HttpClient;
+
+struct EventReceiver {
+  std::string url;
+  std::string secret;  // empty: no signature header
+};
+
+class EventSender {
+ public:
+  struct Options {
+    size_t max_queued = 1000;
+    int max_attempts = 10;
+    uint64_t backoff_ms = 500;
+    uint64_t max_backoff_ms = 60000;
+    uint64_t timeout_ms = 10000;
+  };
+  struct Stats {
+    std::atomic<uint64_t> emitted{0};
+    std::atomic<uint64_t> delivered{0};
+    std::atomic<uint64_t> retries{0};
+    std::atomic<uint64_t> failed{0};   // dropped after max_attempts
+    std::atomic<uint64_t> dropped{0};  // queue overflow
+  };
+
+  EventSender(core::Loop& loop, std::vector<EventReceiver> receivers, Options options);
+  ~EventSender();
+  EventSender(const EventSender&) = delete;
+  EventSender& operator=(const EventSender&) = delete;
+
+  // Any thread. `data_json` is the event's data object, as JSON text.
+  void emit(std::string type, std::string data_json);
+  bool enabled() const { return !receivers_.empty(); }
+  const Stats& stats() const { return stats_; }
+
+  // The signature header value for `body` at `unix_s` (tests, receivers' docs).
+  static std::string signature(const std::string& secret, int64_t unix_s, const std::string& body);
+
+ private:
+  struct Receiver;
+  void enqueue(const std::string& body);  // loop thread
+  void pump(Receiver& r);                  // loop thread
+
+  core::Loop& loop_;
+  Options opt_;
+  std::vector<std::unique_ptr<Receiver>> receivers_;
+  Stats stats_;
+};
+
+}  // namespace weir::client
