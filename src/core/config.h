@@ -395,7 +395,7 @@ struct EventsConfig {
   template <class V>
   void visit(V& v) {
     v.field("url", url, config::NoCheck{},
-            "Receivers of events (asset.ready, asset.failed, ...), comma-separated http:// or https:// URLs; "
+            "Receivers of events (asset.ready, asset.failed, asset.uploaded), comma-separated http:// or https:// URLs; "
             "empty = no events.");
     v.field("secret", secret, config::NoCheck{},
             "Key of the Weir-Signature header (t=UNIX,v1=HMAC-SHA256(secret, t.body)); also WEIR_EVENTS_SECRET.");

@@ -61,7 +61,8 @@ class AssetStore {
   AssetStore(const core::Config& config, core::WorkerPool& pool, RecordMetrics& metrics);
   ~AssetStore();
 
-  // Told when an asset becomes ready or failed ("asset.ready", "asset.failed"),
+  // Told when an asset becomes ready, failed or uploaded ("asset.ready",
+  // "asset.failed", "asset.uploaded"),
   // on a loop thread. Set on the main thread before the loops start.
   using EventHook = std::function<void(const char* type, const Asset& a)>;
   void set_event_hook(EventHook h) { event_hook_ = std::move(h); }
