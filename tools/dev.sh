@@ -19,7 +19,7 @@ BUILD_PKGS=(
   libuv1-dev libsrt-openssl-dev libssl-dev
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   node-llhttp libjemalloc-dev catch2 libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev
+  libsqlite3-dev libcurl4-openssl-dev
 )
 TEST_PKGS=(
   ffmpeg srt-tools python3 python3-pytest python3-pytest-xdist curl procps

@@ -382,6 +382,22 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".record.fragment_ms: must not exceed segment_s");
   }
   if (cfg.storage.root.empty()) errors.push_back("storage.root: must not be empty");
+  if (const S3Config& s3 = cfg.storage.s3; s3.enabled) {
+    std::string_view ep = s3.endpoint;
+    std::string_view host = ep.substr(0, 8) == "https://" ? ep.substr(8) : ep.substr(0, 7) == "http://" ? ep.substr(7) : "";
+    if (!host.empty() && host.back() == '/') host.remove_suffix(1);
+    if (host.empty() || host.find_first_of("/?#@ ") != std::string_view::npos)
+      errors.push_back("storage.s3.endpoint: must be http://host[:port] or https://host[:port], no path");
+    if (s3.bucket.empty() || s3.bucket.find_first_of("/?# ") != std::string::npos)
+      errors.push_back("storage.s3.bucket: must be set (a bucket name) when storage.s3.enabled");
+    if (s3.region.empty()) errors.push_back("storage.s3.region: must not be empty");
+    if (s3.access_key.empty())
+      errors.push_back("storage.s3.access_key: must be set when storage.s3.enabled (or WEIR_STORAGE_S3_ACCESS_KEY)");
+    if (s3.secret_key.empty())
+      errors.push_back("storage.s3.secret_key: must be set when storage.s3.enabled (or WEIR_STORAGE_S3_SECRET_KEY)");
+    if (!s3.prefix.empty() && s3.prefix.front() == '/')
+      errors.push_back("storage.s3.prefix: must not start with '/'");
+  }
   for (const std::string& u : split_tokens(cfg.events.url))
     if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
       errors.push_back("events.url: '" + u + "' is not an http:// or https:// URL");

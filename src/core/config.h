@@ -302,11 +302,73 @@ struct AppConfig {
   }
 };
 
+// Optional copy of VOD assets in S3-compatible object storage (AWS S3, MinIO,
+// Ceph, COS, OSS): record/s3_client, AssetStore's upload pipeline. Checked at
+// load when enabled (endpoint form, bucket, keys).
+struct S3Config {
+  bool enabled = false;
+  std::string endpoint = "http://127.0.0.1:9000";
+  std::string bucket;
+  std::string region = "us-east-1";
+  bool path_style = true;
+  std::string access_key;
+  std::string secret_key;
+  std::string prefix;
+  config::ByteSize part_size = 16 * config::MiB;
+  bool delete_local = false;
+  int64_t uploads = 2;
+  int64_t presign_ttl_s = 3600;
+  int64_t max_retries = 5;
+  int64_t backoff_ms = 2000;
+  int64_t connect_timeout_ms = 5000;
+  int64_t low_speed_timeout_s = 30;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, config::NoCheck{},
+            "Upload every ready asset (MP4, playlist, segments, cover) to the bucket and mark it uploaded.");
+    v.field("endpoint", endpoint, config::NoCheck{},
+            "Service URL, http(s)://host[:port] with no path (https://s3.eu-west-1.amazonaws.com, "
+            "http://127.0.0.1:9000).");
+    v.field("bucket", bucket, config::NoCheck{}, "Bucket name (must exist).");
+    v.field("region", region, config::NoCheck{}, "Region signed into requests (SigV4); MinIO and Ceph accept us-east-1.");
+    v.field("path_style", path_style, config::NoCheck{},
+            "true: http://endpoint/bucket/key (MinIO, Ceph); false: virtual-host style http://bucket.endpoint/key "
+            "(AWS, COS, OSS).");
+    v.field("access_key", access_key, config::NoCheck{},
+            "Access key id; also from the environment, WEIR_STORAGE_S3_ACCESS_KEY.");
+    v.field("secret_key", secret_key, config::NoCheck{},
+            "Secret access key; better from the environment, WEIR_STORAGE_S3_SECRET_KEY, than in this file.");
+    v.field("prefix", prefix, config::NoCheck{},
+            "Prepended to every object key: objects are <prefix><app>/<asset id>/<file> ('vod/' for a folder).");
+    v.field("part_size", part_size, config::IntRange{5LL << 20, 512LL << 20},
+            "Files larger than this go up as multipart uploads in parts of this size (5MiB..512MiB; one part is "
+            "held in memory per upload).");
+    v.field("delete_local", delete_local, config::NoCheck{},
+            "After an upload is verified (HeadObject), delete the local MP4, segments and cover (the small playlist "
+            "stays); false: keep them.");
+    v.field("uploads", uploads, config::IntRange{1, 16},
+            "Threads for uploads and object deletes: their own pool, so a slow or hanging object store never "
+            "delays recording I/O; assets beyond it wait their turn.");
+    v.field("presign_ttl_s", presign_ttl_s, config::IntRange{1, 604800}, "Lifetime of presigned URLs (s).");
+    v.field("max_retries", max_retries, config::IntRange{0, 100},
+            "Retries of a failed upload before the asset goes back to ready with the error (the next start tries "
+            "again).");
+    v.field("backoff_ms", backoff_ms, config::IntRange{10, 3600000},
+            "Wait before the first retry; doubled for each further one (at most 10 minutes).");
+    v.field("connect_timeout_ms", connect_timeout_ms, config::IntRange{100, 600000},
+            "A request whose connection is not up in this time fails.");
+    v.field("low_speed_timeout_s", low_speed_timeout_s, config::IntRange{1, 3600},
+            "A request that moves less than 1 KiB/s for this long fails (a hanging server).");
+  }
+};
+
 // Where recordings and VOD assets live (src/record).
 struct StorageConfig {
   std::string root = "weir-data";
   int64_t workers = 2;
   config::ByteSize writer_queue_bytes = 64 * config::MiB;
+  S3Config s3;
 
   template <class V>
   void visit(V& v) {
@@ -318,6 +380,7 @@ struct StorageConfig {
     v.field("writer_queue_bytes", writer_queue_bytes, config::IntRange{1 << 20, 4LL << 30},
             "Bytes of one recording waiting to be written; past it the disk is too slow and that recording fails "
             "(the live stream goes on).");
+    v.section("s3", s3);
   }
 };
 
@@ -332,7 +395,7 @@ struct EventsConfig {
   template <class V>
   void visit(V& v) {
     v.field("url", url, config::NoCheck{},
-            "Receivers of events (asset.ready, asset.failed, ...), comma-separated http:// or https:// URLs; "
+            "Receivers of events (asset.ready, asset.failed, asset.uploaded), comma-separated http:// or https:// URLs; "
             "empty = no events.");
     v.field("secret", secret, config::NoCheck{},
             "Key of the Weir-Signature header (t=UNIX,v1=HMAC-SHA256(secret, t.body)); also WEIR_EVENTS_SECRET.");

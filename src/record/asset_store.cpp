@@ -73,9 +73,23 @@ AssetStore::AssetStore(const core::Config& config, core::WorkerPool& pool, Recor
       pool_(pool),
       metrics_(metrics),
       root_(config.storage.root),
-      strand_(std::make_unique<core::WorkerPool::Strand>(pool, kMaxCatalogueJobs)) {}
+      strand_(std::make_unique<core::WorkerPool::Strand>(pool, kMaxCatalogueJobs)) {
+  if (config.storage.s3.enabled) {
+    auto c = S3Client::make(config.storage.s3);
+    if (c) {
+      s3_ = std::move(*c);
+      upload_pool_ = std::make_unique<core::WorkerPool>(int(config.storage.s3.uploads), kMaxUploadJobs, "weir-s3");
+    } else {
+      spdlog::error("record: object storage off: {}", c.error());
+    }
+  }
+}
 
-AssetStore::~AssetStore() { strand_->cancel(); }
+AssetStore::~AssetStore() {
+  if (s3_) s3_->cancel();
+  upload_pool_.reset();  // joins its threads: their requests fail at once now
+  strand_->cancel();
+}
 
 core::Status AssetStore::open() {
   std::error_code ec;
@@ -279,7 +293,10 @@ void AssetStore::finalize(core::Loop& loop, std::string id, Done<Asset> done) {
                   [this, l, done](core::Result<Asset> stored) {
                     if (stored && event_hook_)
                       event_hook_(stored->state == AssetState::kReady ? "asset.ready" : "asset.failed", *stored);
-                    if (stored && stored->state == AssetState::kReady) enforce_retention(*l, stored->app);
+                    if (stored && stored->state == AssetState::kReady) {
+                      enforce_retention(*l, stored->app);
+                      upload(*l, stored->id);
+                    }
                     if (done) done(std::move(stored));
                   });
             });
@@ -317,26 +334,101 @@ void AssetStore::edit(core::Loop& loop, std::string id, std::function<core::Stat
 }
 
 void AssetStore::remove(core::Loop& loop, std::string id, Done<bool> done) {
-  on_catalogue<bool>(
+  core::Loop* l = &loop;
+  // 1. the row, and whether it may go (catalogue strand)
+  on_catalogue<std::optional<Asset>>(
       loop,
-      [id](Catalogue& c) -> core::Result<bool> {
+      [id](Catalogue& c) -> core::Result<std::optional<Asset>> {
         auto a = c.get(id);
-        if (!a) return a.status();
-        if (!*a) return false;
+        if (!a || !*a) return a;
         if ((*a)->state == AssetState::kRecording || (*a)->state == AssetState::kMerging ||
             (*a)->state == AssetState::kUploading)
           return core::Status::errorf("busy: asset {} is {}", id, to_string((*a)->state));
-        // The directory came from our own row, and holds only this asset.
-        std::error_code ec;
-        fs::remove_all((*a)->dir, ec);
-        if (ec) return core::Status::errorf("delete {}: {}", (*a)->dir, ec.message());
-        return c.remove(id);
+        return a;
       },
-      std::move(done));
+      [this, l, id, done](core::Result<std::optional<Asset>> r) {
+        if (!r || !*r) {
+          if (done) done(r ? core::Result<bool>(false) : core::Result<bool>(r.status()));
+          return;
+        }
+        Asset a = std::move(**r);
+        // 3. the files and the row (catalogue strand)
+        auto local = [this, l, id, done] {
+          on_catalogue<bool>(
+              *l,
+              [id](Catalogue& c) -> core::Result<bool> {
+                auto a = c.get(id);
+                if (!a) return a.status();
+                if (!*a) return false;
+                // The directory came from our own row, and holds only this asset.
+                std::error_code ec;
+                fs::remove_all((*a)->dir, ec);
+                if (ec) return core::Status::errorf("delete {}: {}", (*a)->dir, ec.message());
+                return c.remove(id);
+              },
+              done);
+        };
+        if (a.remote.empty()) return local();
+        if (!s3_) {
+          spdlog::warn("record: asset {}: storage.s3 is off, its objects under {} stay", id, a.remote);
+          return local();
+        }
+        // 2. the objects (pool job: blocking requests)
+        std::vector<std::string> names = a.segments;
+        for (const std::string* n : {&a.mp4, &a.playlist, &a.cover})
+          if (!n->empty()) names.push_back(*n);
+        std::shared_ptr<S3Client> s3 = s3_;
+        RecordMetrics* m = &metrics_;
+        bool queued = upload_pool_->submit(
+            *l,
+            [s3, m, names, prefix = a.remote]() -> core::Status {
+              for (const std::string& n : names) {
+                if (auto st = s3->remove(prefix + n); !st) return st;
+                m->objects_deleted.fetch_add(1, std::memory_order_relaxed);
+              }
+              return core::Status::ok();
+            },
+            [id, done, local](core::Status st) {
+              if (!st) {
+                spdlog::error("record: asset {}: cannot delete its objects: {}", id, st.message());
+                if (done) done(st);
+                return;
+              }
+              local();
+            });
+        if (!queued && done) done(core::Status::error("object storage busy: too many requests waiting"));
+      });
 }
 
 void AssetStore::recover(core::Loop& loop) {
   core::Loop* l = &loop;
+  if (s3_) {
+    on_catalogue<std::vector<Asset>>(
+        loop, [](Catalogue& c) { return c.in_states({AssetState::kUploading, AssetState::kReady}); },
+        [this, l](core::Result<std::vector<Asset>> r) {
+          if (!r) return spdlog::error("record: recovery (uploads): {}", r.error());
+          for (const Asset& a : *r) {
+            if (a.state == AssetState::kUploading)
+              spdlog::warn("record: asset {} was left uploading by the last run: resuming the upload", a.id);
+            upload(*l, a.id);
+          }
+        });
+  } else {
+    // Nothing will finish these: back to ready (local files are whole: delete_local waits for uploaded).
+    on_catalogue<size_t>(
+        loop,
+        [](Catalogue& c) -> core::Result<size_t> {
+          auto r = c.in_states({AssetState::kUploading});
+          if (!r) return r.status();
+          for (Asset a : *r) {
+            a.state = AssetState::kReady;
+            a.error = "upload interrupted; storage.s3 is now off";
+            if (auto u = c.update(a); !u) return u.status();
+          }
+          return r->size();
+        },
+        nullptr);
+  }
   on_catalogue<std::vector<Asset>>(
       loop, [](Catalogue& c) { return c.in_states({AssetState::kRecording, AssetState::kMerging}); },
       [this, l](core::Result<std::vector<Asset>> r) {
@@ -353,41 +445,223 @@ void AssetStore::recover(core::Loop& loop) {
       });
 }
 
+struct AssetStore::UploadJob {
+  Asset a;
+  std::vector<std::string> files;  // names inside a.dir, in upload order
+  size_t next = 0;
+  int attempt = 0;
+  uint64_t bytes = 0;  // sent in this attempt
+  int64_t t0_ms = 0;
+};
+
+void AssetStore::upload(core::Loop& loop, std::string id, int attempt) {
+  if (!s3_) return;
+  core::Loop* l = &loop;
+  // 1. ready/uploading -> uploading (catalogue strand)
+  on_catalogue<std::optional<Asset>>(
+      loop,
+      [id](Catalogue& c) -> core::Result<std::optional<Asset>> {
+        auto a = c.get(id);
+        if (!a || !*a) return a;
+        Asset x = **a;
+        if ((x.state != AssetState::kReady && x.state != AssetState::kUploading) || x.mp4.empty())
+          return std::optional<Asset>();  // deleted, failed, or nothing to upload
+        x.state = AssetState::kUploading;
+        x.updated_at_ms = core::wall_clock_ms();
+        if (auto u = c.update(x); !u) return u.status();
+        return std::optional<Asset>(x);
+      },
+      [this, l, id, attempt](core::Result<std::optional<Asset>> r) {
+        if (!r) return spdlog::error("record: asset {}: cannot start its upload: {}", id, r.error());
+        if (!*r) return;
+        auto job = std::make_shared<UploadJob>();
+        job->a = std::move(**r);
+        job->attempt = attempt;
+        job->t0_ms = core::wall_clock_ms();
+        // The MP4 first (what players ask for), the playlist, the cover, the segments.
+        for (const std::string* n : {&job->a.mp4, &job->a.playlist, &job->a.cover})
+          if (!n->empty()) job->files.push_back(*n);
+        for (const std::string& n : job->a.segments) job->files.push_back(n);
+        spdlog::info("record: asset {}: uploading {} files to {} (attempt {})", id, job->files.size(),
+                     s3_->asset_prefix(job->a.app, job->a.id), attempt + 1);
+        upload_step(*l, std::move(job));
+      });
+}
+
+void AssetStore::upload_step(core::Loop& loop, std::shared_ptr<UploadJob> job) {
+  if (job->next == job->files.size()) return upload_done(loop, std::move(job));
+  const std::string& name = job->files[job->next];
+  std::string key = s3_->asset_prefix(job->a.app, job->a.id) + name;
+  std::string path = job->a.dir + "/" + name;
+  std::shared_ptr<S3Client> s3 = s3_;
+  core::Loop* l = &loop;
+  bool queued = upload_pool_->submit(
+      loop, [s3, key, path]() { return s3->sync_file(key, path); },
+      [this, l, job](core::Result<S3SyncResult> r) {
+        if (!r) return upload_failed(*l, job, r.error());
+        metrics_.upload_bytes.fetch_add(r->bytes_sent, std::memory_order_relaxed);
+        if (!r->skipped) metrics_.objects_uploaded.fetch_add(1, std::memory_order_relaxed);
+        job->bytes += r->bytes_sent;
+        ++job->next;
+        upload_step(*l, job);
+      });
+  if (!queued) upload_failed(loop, std::move(job), "object storage busy: too many uploads waiting");
+}
+
+void AssetStore::upload_done(core::Loop& loop, std::shared_ptr<UploadJob> job) {
+  core::Loop* l = &loop;
+  const std::string remote = s3_->asset_prefix(job->a.app, job->a.id);
+  on_catalogue<std::optional<Asset>>(
+      loop,
+      [id = job->a.id, remote](Catalogue& c) -> core::Result<std::optional<Asset>> {
+        auto a = c.get(id);
+        if (!a || !*a) return a;
+        Asset x = **a;
+        x.state = AssetState::kUploaded;
+        x.remote = remote;
+        if (x.error.rfind("upload", 0) == 0) x.error.clear();
+        x.updated_at_ms = core::wall_clock_ms();
+        if (auto u = c.update(x); !u) return u.status();
+        return std::optional<Asset>(x);
+      },
+      [this, l, job](core::Result<std::optional<Asset>> r) {
+        if (!r) return spdlog::error("record: asset {}: uploaded, but the catalogue failed: {}", job->a.id, r.error());
+        if (!*r) return;
+        metrics_.uploads_ok.fetch_add(1, std::memory_order_relaxed);
+        if (event_hook_) event_hook_("asset.uploaded", **r);
+        spdlog::info("record: asset {} uploaded: {} files verified, {} bytes sent in {} ms", job->a.id,
+                     job->files.size(), job->bytes, core::wall_clock_ms() - job->t0_ms);
+        if (!config_.storage.s3.delete_local) return;
+        // Every object was verified and the row says so: the local copies may go.
+        Asset a = **r;
+        bool queued = pool_.submit(
+            *l,
+            [a]() -> core::Status {
+              std::error_code ec;
+              for (const std::string* n : {&a.mp4, &a.cover})
+                if (!n->empty()) fs::remove(a.dir + "/" + *n, ec);
+              for (const std::string& n : a.segments) fs::remove(a.dir + "/" + n, ec);
+              return core::Status::ok();
+            },
+            [this, l, id = a.id](core::Status) {
+              on_catalogue<bool>(
+                  *l,
+                  [id](Catalogue& c) -> core::Result<bool> {
+                    auto a = c.get(id);
+                    if (!a || !*a) return false;
+                    Asset x = **a;
+                    x.bytes = dir_bytes(x.dir);
+                    if (auto u = c.update(x); !u) return u.status();
+                    return true;
+                  },
+                  nullptr);
+            });
+        if (!queued) spdlog::warn("record: asset {}: worker pool full, its local files stay", a.id);
+      });
+}
+
+void AssetStore::upload_failed(core::Loop& loop, std::shared_ptr<UploadJob> job, std::string why) {
+  const auto& sc = config_.storage.s3;
+  const std::string id = job->a.id;
+  if (job->attempt < sc.max_retries) {
+    metrics_.upload_retries.fetch_add(1, std::memory_order_relaxed);
+    uint64_t delay = uint64_t(sc.backoff_ms);
+    for (int i = 0; i < job->attempt && delay < 600000; ++i) delay *= 2;
+    delay = std::min<uint64_t>(delay, 600000);
+    spdlog::warn("record: asset {}: upload failed (attempt {} of {}): {}; retrying in {} ms", id, job->attempt + 1,
+                 sc.max_retries + 1, why, delay);
+    core::Loop* l = &loop;
+    int next = job->attempt + 1;
+    return after(loop, delay, [this, l, id, next] { upload(*l, id, next); });
+  }
+  metrics_.uploads_failed.fetch_add(1, std::memory_order_relaxed);
+  spdlog::error("record: asset {}: upload failed after {} attempts: {}; it stays ready with its local files", id,
+                job->attempt + 1, why);
+  on_catalogue<bool>(
+      loop,
+      [id, why](Catalogue& c) -> core::Result<bool> {
+        auto a = c.get(id);
+        if (!a || !*a) return false;
+        Asset x = **a;
+        if (x.state != AssetState::kUploading) return false;
+        x.state = AssetState::kReady;
+        x.error = "upload failed: " + why;
+        x.updated_at_ms = core::wall_clock_ms();
+        if (auto u = c.update(x); !u) return u.status();
+        return true;
+      },
+      nullptr);
+}
+
+void AssetStore::after(core::Loop& loop, uint64_t ms, std::function<void()> fn) {
+  auto t = std::make_unique<core::Timer>(loop);
+  core::Timer* raw = t.get();
+  {
+    std::lock_guard lk(timers_mu_);
+    timers_.push_back(std::move(t));
+  }
+  core::Loop* l = &loop;
+  raw->start(ms, [this, l, raw, fn = std::move(fn)] {
+    fn();
+    // Not inside its own callback: the timer goes at the next turn of the loop.
+    (void)l->post([this, raw] {
+      std::lock_guard lk(timers_mu_);
+      timers_.erase(std::remove_if(timers_.begin(), timers_.end(), [raw](const auto& p) { return p.get() == raw; }),
+                    timers_.end());
+    });
+  });
+}
+
+void AssetStore::locate(core::Loop& loop, std::string id, std::string file, Done<std::optional<Located>> done) {
+  on_catalogue<std::optional<Located>>(
+      loop,
+      [id, file](Catalogue& c) -> core::Result<std::optional<Located>> {
+        auto a = c.get(id);
+        if (!a) return a.status();
+        if (!*a) return std::optional<Located>();
+        Located out;
+        out.asset = std::move(**a);
+        const std::string& name = file.empty() ? out.asset.mp4 : file;
+        std::error_code ec;
+        out.local = !name.empty() && fs::is_regular_file(out.asset.dir + "/" + name, ec);
+        return std::optional<Located>(std::move(out));
+      },
+      std::move(done));
+}
+
+std::optional<std::string> AssetStore::presigned_url(const Asset& a, const std::string& file) const {
+  if (!s3_ || a.remote.empty() || a.state != AssetState::kUploaded || file.empty()) return std::nullopt;
+  return s3_->presign_get(a.remote + file, core::wall_clock_ms() / 1000);
+}
+
 void AssetStore::enforce_retention(core::Loop& loop, std::string app) {
   const core::AppConfig* ac = config_.find_app(app);
   if (!ac || (ac->record.retention_days == 0 && ac->record.retention_bytes == 0)) return;
   const int64_t max_age_s = ac->record.retention_days * 86400;
   const uint64_t max_bytes = uint64_t(ac->record.retention_bytes);
-  RecordMetrics* m = &metrics_;
-  on_catalogue<size_t>(
+  core::Loop* l = &loop;
+  on_catalogue<std::vector<std::string>>(
       loop,
-      [app, max_age_s, max_bytes, m](Catalogue& c) -> core::Result<size_t> {
+      [app, max_age_s, max_bytes](Catalogue& c) -> core::Result<std::vector<std::string>> {
         auto all = c.oldest_first(app, {AssetState::kRecording, AssetState::kMerging, AssetState::kReady,
                                         AssetState::kFailed, AssetState::kUploading, AssetState::kUploaded});
         if (!all) return all.status();
         std::vector<RetentionItem> items;
         for (const Asset& a : *all) items.push_back(RetentionItem{a.id, a.state, a.bytes, a.started_at_ms});
-        std::vector<std::string> doomed = plan_retention(std::move(items), core::wall_clock_ms(), max_age_s, max_bytes);
-        size_t n = 0;
-        for (const std::string& id : doomed) {
-          auto a = c.get(id);
-          if (!a || !*a) continue;
-          std::error_code ec;
-          fs::remove_all((*a)->dir, ec);
-          if (ec) {
-            spdlog::warn("record: retention: cannot delete {}: {}", (*a)->dir, ec.message());
-            continue;
-          }
-          if (auto r = c.remove(id); r) {
-            ++n;
-            m->assets_deleted_retention.fetch_add(1, std::memory_order_relaxed);
-            spdlog::info("record: retention deleted asset {} ({}/{}, {} bytes)", id, (*a)->app, (*a)->stream,
-                         (*a)->bytes);
-          }
-        }
-        return n;
+        return plan_retention(std::move(items), core::wall_clock_ms(), max_age_s, max_bytes);
       },
-      nullptr);
+      [this, l, app](core::Result<std::vector<std::string>> doomed) {
+        if (!doomed) return spdlog::warn("record: retention of app {}: {}", app, doomed.error());
+        // remove() deletes the objects (if uploaded), the files and the row,
+        // and refuses an asset that became busy since the plan.
+        for (const std::string& id : *doomed)
+          remove(*l, id, [this, id](core::Result<bool> r) {
+            if (!r) return spdlog::warn("record: retention: cannot delete asset {}: {}", id, r.error());
+            if (!*r) return;
+            metrics_.assets_deleted_retention.fetch_add(1, std::memory_order_relaxed);
+            spdlog::info("record: retention deleted asset {}", id);
+          });
+      });
 }
 
 }  // namespace weir::record

@@ -147,6 +147,7 @@ nlohmann::json asset_json(const Asset& a) {
     j["video"] = {{"codec", a.video_codec}, {"width", a.width}, {"height", a.height}};
   if (!a.audio_codec.empty()) j["audio"] = {{"codec", a.audio_codec}};
   if (!a.error.empty()) j["error"] = a.error;
+  if (!a.remote.empty()) j["remote"] = a.remote;
   // Paths on the players' listener.
   nlohmann::json urls = nlohmann::json::object();
   if (!a.mp4.empty()) urls["mp4"] = "/vod/" + a.id + ".mp4";

@@ -45,6 +45,18 @@ void write_metrics(const RecordMetrics& m, std::string& out) {
       get(m.assets_recovered));
   one(out, "weir_record_retention_deleted_total", "counter", "Assets deleted by retention.",
       get(m.assets_deleted_retention));
+  one(out, "weir_record_uploads_total", "counter", "Assets uploaded to object storage and verified.", get(m.uploads_ok));
+  one(out, "weir_record_upload_failures_total", "counter",
+      "Asset uploads that failed their last retry (the asset is ready again, local files kept).",
+      get(m.uploads_failed));
+  one(out, "weir_record_upload_retries_total", "counter", "Failed upload attempts retried after a backoff.",
+      get(m.upload_retries));
+  one(out, "weir_record_upload_bytes_total", "counter", "Bytes sent to object storage (PUT and UploadPart bodies).",
+      get(m.upload_bytes));
+  one(out, "weir_record_objects_uploaded_total", "counter", "Objects sent to object storage.",
+      get(m.objects_uploaded));
+  one(out, "weir_record_objects_deleted_total", "counter", "Objects deleted from object storage.",
+      get(m.objects_deleted));
 }
 
 }  // namespace weir::record

@@ -28,6 +28,13 @@ struct RecordMetrics {
   std::atomic<uint64_t> segments_skipped{0};  // corrupt segments left out of a merge
   std::atomic<uint64_t> assets_recovered{0};
   std::atomic<uint64_t> assets_deleted_retention{0};
+  // Object storage (storage.s3).
+  std::atomic<uint64_t> uploads_ok{0};       // assets uploaded and verified
+  std::atomic<uint64_t> uploads_failed{0};   // assets whose last retry failed (back to ready)
+  std::atomic<uint64_t> upload_retries{0};   // failed attempts retried after backoff
+  std::atomic<uint64_t> upload_bytes{0};     // body bytes sent (PUT and UploadPart)
+  std::atomic<uint64_t> objects_uploaded{0};  // objects sent (not those HeadObject showed complete)
+  std::atomic<uint64_t> objects_deleted{0};
 
   void note_write_us(uint64_t us) {
     write_us_total.fetch_add(us, std::memory_order_relaxed);

@@ -13,22 +13,28 @@ namespace http = origin::http;
 namespace {
 
 // Looks the asset up and sends `file` (a name inside its directory) once it is
-// playable. `file` empty: the merged MP4.
+// playable. `file` empty: the merged MP4. An uploaded asset whose file is no
+// longer on local disk is redirected to a presigned URL of its object.
 void serve(AssetStore* store, const http::ExchangeRef& ex, std::string file, std::string type, bool need_ready) {
   std::string id(ex->param("asset"));
   if (!valid_asset_id(id)) return ex->respond_text(400, "invalid asset id");
-  store->get(ex->loop(), id, [ex, file = std::move(file), type = std::move(type), need_ready](
-                                 core::Result<std::optional<Asset>> r) {
+  store->locate(ex->loop(), id, file, [store, ex, file, type = std::move(type), need_ready](
+                                          core::Result<std::optional<AssetStore::Located>> r) {
     if (!ex->alive()) return;
     if (!r) return ex->respond_text(503, "catalogue unavailable");
     if (!*r) return ex->respond_text(404, "no such asset");
-    const Asset& a = **r;
+    const Asset& a = (*r)->asset;
     const bool ready = a.state == AssetState::kReady || a.state == AssetState::kUploaded ||
                        a.state == AssetState::kUploading;
     if (need_ready && !ready) return ex->respond_text(404, "asset is not ready (" + std::string(to_string(a.state)) + ")");
     std::string name = file.empty() ? a.mp4 : file;
     if (name.empty()) return ex->respond_text(404, "asset has no such file");
     if (file == "cover.jpg" && a.cover.empty()) return ex->respond_text(404, "asset has no cover");
+    if (!(*r)->local && a.state == AssetState::kUploaded && !a.remote.empty()) {
+      if (auto url = store->presigned_url(a, name))
+        return ex->respond(302, {{"Location", *url}, {"Cache-Control", "no-store"}}, std::string());
+      return ex->respond_text(404, "asset file is only in object storage, and storage.s3 is off");
+    }
     http::FileResponseOptions opt;
     opt.content_type = type;
     // Assets never change once ready; a deleted one disappears (404).

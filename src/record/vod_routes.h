@@ -6,7 +6,10 @@
 // The asset id is validated (valid_asset_id) and looked up in the catalogue;
 // the file path comes from the catalogue row, never from the URL. Invalid ids
 // get 400, unknown ids and assets not ready 404. Files are sent by
-// origin/http/file_response (no blocking I/O on the loop).
+// origin/http/file_response (no blocking I/O on the loop). An uploaded asset
+// (storage.s3) whose file is gone from local disk (delete_local) answers 302
+// to a presigned GET URL of its object (storage.s3.presign_ttl_s). Whether
+// the file is local is checked on the catalogue strand, not on the loop.
 //
 // Thread: routes added on the main thread before the loops start; handlers run
 // on the request's loop.

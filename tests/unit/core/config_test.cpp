@@ -226,3 +226,43 @@ apps:
     CHECK_THAT(c.error(), Catch::Contains(key));
   }
 }
+
+TEST_CASE("storage.s3 is typed, checked with the key named, and takes its keys from the environment") {
+  Env env{"WEIR_STORAGE_S3_ACCESS_KEY=AKIAEXAMPLE", "WEIR_STORAGE_S3_SECRET_KEY=s3cr3t"};
+  auto ok = load_config_text(R"(
+storage:
+  s3: {enabled: true, endpoint: "https://s3.eu-west-1.amazonaws.com", bucket: vod, path_style: false,
+       prefix: "media/", part_size: 8MiB, delete_local: true, presign_ttl_s: 600, max_retries: 3, backoff_ms: 500}
+apps: {rec: {}}
+)",
+                             env.get());
+  REQUIRE(ok);
+  const auto& s3 = ok->storage.s3;
+  CHECK(s3.enabled);
+  CHECK(s3.access_key == "AKIAEXAMPLE");
+  CHECK(s3.secret_key == "s3cr3t");
+  CHECK(s3.part_size == 8u << 20);
+  CHECK(s3.region == "us-east-1");
+  CHECK(s3.uploads == 2);
+  CHECK_FALSE(s3.path_style);
+  // Off: nothing is required.
+  CHECK(load_config_text("apps: {rec: {}}", kNoEnv));
+  for (auto [yaml, key] : std::vector<std::pair<std::string, std::string>>{
+           {"storage: {s3: {enabled: true, bucket: b, access_key: a, secret_key: s, endpoint: \"s3.amazonaws.com\"}}",
+            "storage.s3.endpoint"},
+           {"storage: {s3: {enabled: true, bucket: b, access_key: a, secret_key: s, endpoint: \"http://x/path\"}}",
+            "storage.s3.endpoint"},
+           {"storage: {s3: {enabled: true, access_key: a, secret_key: s}}", "storage.s3.bucket"},
+           {"storage: {s3: {enabled: true, bucket: b, secret_key: s}}", "storage.s3.access_key"},
+           {"storage: {s3: {enabled: true, bucket: b, access_key: a}}", "storage.s3.secret_key"},
+           {"storage: {s3: {part_size: 4MiB}}", "storage.s3.part_size"},
+           {"storage: {s3: {uploads: 0}}", "storage.s3.uploads"},
+           {"storage: {s3: {presign_ttl_s: 604801}}", "storage.s3.presign_ttl_s"},
+           {"storage: {s3: {enabled: true, bucket: b, access_key: a, secret_key: s, prefix: \"/x\"}}",
+            "storage.s3.prefix"}}) {
+    auto c = load_config_text(yaml + "\napps: {rec: {}}", kNoEnv);
+    INFO(yaml);
+    REQUIRE_FALSE(c);
+    CHECK_THAT(c.error(), Catch::Contains(key));
+  }
+}
