@@ -8,18 +8,23 @@ LL-HLS: the video arrives whole (frame rate and bit rate as pushed, the right
 size). The x264 streams are CBR with filler data, so the rate on the wire is
 the configured one whatever the test pattern compresses to.
 
+Both are also recorded at their full rate (started and stopped through the
+admin API while the shared publishers go on), and the merged MP4 keeps every
+frame.
+
 Then the regression this file was written for: at 10 Mbit/s the GOP cache
 (10 s) holds more than a viewer's byte cap, and HLS packaging that starts
 on a first playlist request long after publishing once read it as a "too slow
 viewer" and answered 503 for good. App `nots` has time-shift off, so its
 packaging starts with the first request, 14 s in."""
 
+import json
 import subprocess
 import time
 
 import pytest
 
-from weirtest import hls, media
+from weirtest import hls, httpc, media
 from weirtest import srt as S
 from weirtest.flv import FlvParser
 from weirtest.ws import BINARY, CLOSE, WsClient
@@ -173,3 +178,53 @@ def test_hls_starts_long_after_publishing_at_10_mbit(streams):
     r = hls.get(s, "/nots/hd.m3u8")
     assert r.status == 200, r.status
     assert "fell" not in s.log(), "the packager was judged as a slow viewer"
+
+
+RECORD_S = 6.0
+
+
+@pytest.mark.parametrize("name,spec", [("hd", HD), ("uhd", UHD)], ids=["1080p60-10M-rtmp", "2160p30-25M-srt"])
+def test_recording_at_the_full_rate_keeps_every_frame(streams, name, spec, tmp_path):
+    s = streams.s
+
+    def api(method, path, body=None):
+        data = json.dumps(body).encode() if body is not None else b""
+        r = httpc.request(s.api_addr, method, path, headers={"Content-Type": "application/json"} if body else {},
+                          body=data, timeout=20)
+        return r.status, (json.loads(r.body) if r.body else None)
+
+    st, rec = api("POST", "/api/v1/recordings", {"app": "live", "stream": name})
+    assert st == 201, rec
+    time.sleep(RECORD_S)
+    st, a = api("DELETE", f"/api/v1/recordings/{rec['asset']}")
+    assert st == 202, a
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        st, a = api("GET", f"/api/v1/assets/{rec['asset']}")
+        if a["state"] in ("ready", "failed"):
+            break
+        time.sleep(0.25)
+    assert a["state"] == "ready", a
+    mp4 = tmp_path / f"{name}.mp4"
+    r = httpc.get(s.http_addr, f"/vod/{rec['asset']}.mp4", timeout=60)
+    assert r.status == 200
+    mp4.write_bytes(r.body)
+    info = media.ffprobe_json(mp4, "-show_format", "-show_streams", "-count_packets")
+    video = next(x for x in info["streams"] if x["codec_type"] == "video")
+    w, h = (int(x) for x in spec["size"].split("x"))
+    assert (video["width"], video["height"]) == (w, h), video
+    dur = float(video["duration"])
+    assert RECORD_S - 1.5 <= dur <= RECORD_S + 1.5, info["format"]
+    frames = int(video["nb_read_packets"])
+    # Every frame between the first and the last: none lost to a slow writer.
+    assert abs(frames - dur * spec["fps"]) <= 2, f"{frames} frames in {dur:.3f} s at {spec['fps']} fps"
+    kbps = int(video["bit_rate"]) / 1000
+    assert abs(kbps - spec["rate_kbps"]) <= 0.2 * spec["rate_kbps"], f"{kbps:.0f} kbit/s recorded"
+    rc, err = media.decode_errors(mp4)
+    assert rc == 0 and not err.strip(), f"the recording does not decode cleanly: {err[-1500:]}"
+    m = s.metrics()
+    failed = {k: v for k, v in m.items() if k.startswith("weir_record_failures_total{") and v}
+    assert not failed and "weir_record_failures_total{reason=\"queue_full\"}" in m, failed
+    assert s.metric("weir_viewers_slow_closed_total") == 0
+    for p in streams.pubs:
+        assert p.running(), f"publisher {p.name} stopped: {p.log()[-500:]}"
