@@ -64,7 +64,11 @@ class HlsPackager final : public Consumer, public core::Closable {
   void on_gap(const ConsumerGap& gap);
   void on_config(const core::MediaPacket& m);
   void on_media(const core::MediaPacket& m);
-  void mux_fmp4(const core::MediaPacket& m);
+  // True when `m` changed the fMP4 configuration (it is queued after the change).
+  bool mux_fmp4(const core::MediaPacket& m);
+  // Ends the open segment at `dts` and starts a new init (published with
+  // its first part) after a discontinuity.
+  void end_init(int64_t dts);
   void mux_ts(const core::MediaPacket& m);
   void begin_segment(const core::MediaPacket& m);
   void finish_segment(int64_t end_dts);
