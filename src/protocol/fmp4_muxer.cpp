@@ -162,7 +162,7 @@ void Fmp4Muxer::reset() {
   video_.info.type = TrackType::kVideo;
   audio_ = Track{};
   audio_.info.type = TrackType::kAudio;
-  output_started_ = false;
+  init_taken_ = false;
   change_pending_ = false;
   pending_bytes_ = 0;
 }
@@ -321,15 +321,18 @@ core::Result<Fmp4AddResult> Fmp4Muxer::on_config(const core::MediaPacket& pkt) {
 }
 
 void Fmp4Muxer::drop_queued(Track& t) {
-  stats_.samples_ignored += t.ready.size() + (t.held ? 1 : 0);
-  for (const Sample& s : t.ready) pending_bytes_ -= std::min(pending_bytes_, s.data.size());
+  // Samples before a pending change's barrier belong to the init the caller
+  // holds: they stay.
+  const size_t from = std::min(t.barrier, t.ready.size());
+  stats_.samples_ignored += t.ready.size() - from + (t.held ? 1 : 0);
+  for (size_t i = from; i < t.ready.size(); ++i) pending_bytes_ -= std::min(pending_bytes_, t.ready[i].data.size());
   if (t.held) pending_bytes_ -= std::min(pending_bytes_, t.held->data.size());
-  t.ready.clear();
+  t.ready.resize(from);
   t.held.reset();
 }
 
 core::Result<Fmp4AddResult> Fmp4Muxer::reconfigure(Track& t, Setup s, Slice config, int64_t dts) {
-  const bool changed = output_started_;
+  const bool changed = init_taken_;
   uint32_t old_video_id = video_.info.track_id, old_audio_id = audio_.info.track_id;
   const bool was_configured = t.configured;
   const uint32_t old_timescale = t.info.timescale;
@@ -346,8 +349,9 @@ core::Result<Fmp4AddResult> Fmp4Muxer::reconfigure(Track& t, Setup s, Slice conf
   if (was_configured) t.started = false;  // a new decoder config starts at a keyframe
   if (old_timescale != t.info.timescale) t.have_last = false;  // the old timeline is void
   if (!changed) {
-    // No init segment handed out yet: the new one describes this config, and
-    // samples of the old one could never be played with it.
+    // The init of the current config was not handed out yet: the next one
+    // describes this config, and samples queued under the replaced one
+    // (after any pending change's barrier) could never be played with it.
     if (was_configured) drop_queued(t);
     assign_track_ids();
     return Fmp4AddResult::kConfigStored;
@@ -377,6 +381,7 @@ core::Result<Fmp4AddResult> Fmp4Muxer::reconfigure(Track& t, Setup s, Slice conf
   // sample, so the segment that starts with them is independent.
   video_.started = false;
   change_pending_ = true;
+  init_taken_ = false;
   ++init_generation_;
   return Fmp4AddResult::kConfigChanged;
 }
@@ -601,6 +606,11 @@ size_t Fmp4Muxer::ready_count(const Track& t) const {
   return std::min(t.ready.size(), t.barrier);
 }
 
+bool Fmp4Muxer::has_old_config_samples() const {
+  return (video_.barrier != SIZE_MAX && ready_count(video_) > 0) ||
+         (audio_.barrier != SIZE_MAX && ready_count(audio_) > 0);
+}
+
 bool Fmp4Muxer::has_ready_samples() const {
   return ready_count(video_) > 0 || ready_count(audio_) > 0;
 }
@@ -751,7 +761,7 @@ core::Result<Slice> Fmp4Muxer::init_segment() {
   if (video_.configured) tracks.push_back(&video_);
   if (audio_.configured) tracks.push_back(&audio_);
   if (tracks.empty()) return Status::error("fmp4: no track configured");
-  output_started_ = true;
+  init_taken_ = true;
 
   ByteWriter w(1024);
   size_t ftyp = begin_box(w, box_type("ftyp"));

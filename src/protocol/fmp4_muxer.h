@@ -28,12 +28,16 @@
 // A VP9 key frame whose header does not parse, arriving while the track has no
 // VP9 configuration, is refused (an error).
 //
-// Before init_segment() is first called, a track that appears or changes is
-// not a change (kConfigStored): nobody holds an init to keep samples apart
-// for. Samples queued under the old config of a changed track are dropped
-// then (counted as ignored), since no init will describe them. So a caller
-// may queue samples and ask for the init only when it writes the first
-// fragment, letting a track whose config arrives in-band (MP3) join it.
+// Until init_segment() is called (first, and again after a reported
+// change), a track that appears or changes is not a change (kConfigStored):
+// nobody holds an init of the current config to keep samples apart for.
+// Samples queued under the replaced config of that track (after any pending
+// barrier) are dropped then (counted as ignored), since no init will describe
+// them. So a caller may queue samples and ask for the init only when it
+// writes the first fragment, letting a track whose config arrives in-band
+// (MP3's first frame, an SRT publisher's AAC config) join it. Such a caller
+// keeps the last init it took for the samples has_old_config_samples() says
+// predate a change.
 //
 // Timing: each sample's decode time is its own dts (ms) converted to the track
 // timescale with rounding, so the timeline never drifts from the input clock.
@@ -169,8 +173,12 @@ class Fmp4Muxer {
   bool has_ready_samples() const;
   // Duration (ms) of the samples flush_fragment() would emit now, primary track.
   double ready_duration_ms() const;
-  // True between a kConfigChanged and the flush of the old-config samples.
+  // True between a kConfigChanged and the next flush.
   bool config_change_pending() const { return change_pending_; }
+  // The next flush_fragment() returns samples of the configuration before a
+  // change: they go with the init segment taken before it, not with what
+  // init_segment() returns now.
+  bool has_old_config_samples() const;
   // Incremented at every kConfigChanged.
   uint32_t init_generation() const { return init_generation_; }
 
@@ -241,7 +249,9 @@ class Fmp4Muxer {
   Fmp4MuxerOptions options_;
   Track video_;
   Track audio_;
-  bool output_started_ = false;
+  // init_segment() was called since the last reported change: the caller
+  // holds the init of the current configuration.
+  bool init_taken_ = false;
   bool change_pending_ = false;
   uint32_t init_generation_ = 0;
   size_t pending_bytes_ = 0;

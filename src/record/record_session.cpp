@@ -132,20 +132,18 @@ void RecordSession::open_segment() {
 }
 
 bool RecordSession::open_segment_file() {
-  if (mux_.config_change_pending()) {
-    // Only possible for a change before this segment's first fragment: the
-    // samples before it have no init segment to be written with.
-    protocol::Fmp4Fragment lost = mux_.flush_fragment(fragment_seq_);
-    spdlog::warn("record {}/{}: codec config changed before the first fragment of a segment: {} samples left out",
-                 asset_->app, asset_->stream, lost.video_samples + lost.audio_samples);
-    return false;
+  // Samples from before a change (it came before this segment's first
+  // fragment) go with the init taken before it.
+  if (!mux_.has_old_config_samples()) {
+    auto init = mux_.init_segment();
+    if (!init) return false;
+    last_init_ = *init;
   }
-  auto init = mux_.init_segment();
-  if (!init) return false;
+  if (last_init_.empty()) return false;
   const uint32_t n = asset_->next_segment++;
   std::string name = asset_->segment_name(n);
   asset_->segments.push_back(name);
-  asset_->writer->open_segment(asset_->dir + "/" + name, *init);
+  asset_->writer->open_segment(asset_->dir + "/" + name, last_init_);
   seg_file_open_ = true;
   return true;
 }
@@ -188,6 +186,7 @@ void RecordSession::switch_asset() {
   asset_->session = this;
   asset_start_ms_ = 0;
   mux_.reset();
+  last_init_ = core::Slice();
   mux_ok_ = true;
   fragment_seq_ = 1;
   last_ms_ = -1;

@@ -85,6 +85,7 @@ class RecordSession final : public origin::Consumer {
   int64_t offset_ms_ = 0;        // asset time - hub time
   bool seg_open_ = false;
   bool seg_file_open_ = false;   // the open segment's file and init are written
+  core::Slice last_init_;        // the init segment last taken from mux_
   int64_t seg_start_ms_ = 0;     // asset time of the open segment's first sample
   int64_t asset_start_ms_ = 0;   // asset time where this asset's media began (0)
   int64_t last_ms_ = -1;         // asset time of the last media packet added

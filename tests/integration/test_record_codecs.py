@@ -9,7 +9,9 @@ side in real time:
   FFmpeg wrote into an MP4), the CodedFrames the VP9 frames (superframes
   whole), paced on their timestamps;
 - `rec/mp3`: 6 s of H.264 + MP3 (libmp3lame) pushed by ffmpeg as FLV (MP3
-  is SoundFormat 2, no config packet: the first frame configures it)."""
+  is SoundFormat 2, no config packet: the first frame configures it).
+While they are live, their LL-HLS (fMP4) output is checked too: one init with
+every track, segments that decode."""
 
 import subprocess
 import threading
@@ -17,8 +19,9 @@ import time
 
 import pytest
 
-from weirtest import media
+from weirtest import hls, media
 from weirtest.rtmp import RtmpClient
+from weirtest.server import wait_until
 
 from test_record import REC, fetch, probe, wait_assets
 
@@ -96,9 +99,37 @@ def rec(weir_module, tmp_path_factory, vp9_clip):
     t = threading.Thread(target=_evp9_publisher, args=(s, vp9_clip, done), daemon=True)
     t.start()
     mp3 = media.Proc(h264_mp3_args(s.rtmp_url("rec", "mp3")), logdir, "mp3")
+    # The first request starts each stream's packager (from its oldest keyframe).
+    for name in ("evp9", "mp3"):
+        s.wait_stream("rec", name, pred=lambda i: i["video_frames"] >= 10)
+        hls.playlist(s, f"/rec/{name}/llhls.m3u8")
     yield s
     mp3.stop()
     t.join(timeout=30)
+
+
+@pytest.mark.parametrize("name,codecs", [("evp9", ["vp9"]), ("mp3", ["h264", "mp3"])])
+def test_llhls_fmp4_carries_vp9_and_mp3(rec, tmp_path, name, codecs):
+    s = rec
+    base = f"/rec/{name}/"
+    pl = None
+
+    def two_segments():
+        nonlocal pl
+        pl = hls.playlist(s, base + "llhls.m3u8")
+        return len(pl.complete_segments) >= 2
+
+    wait_until(two_segments, 10, f"two complete LL-HLS segments of rec/{name}", interval=0.2)
+    segs = pl.complete_segments
+    assert len({sg.map for sg in segs}) == 1 and not any(sg.discontinuity for sg in segs), pl.text
+    init = hls.get_ok(s, base + segs[0].map).body
+    data = init + b"".join(hls.get_ok(s, base + sg.uri).body for sg in segs)
+    f = tmp_path / f"{name}.mp4"
+    f.write_bytes(data)
+    info = media.ffprobe_json(f, "-show_streams")
+    assert sorted(x["codec_name"] for x in info["streams"]) == codecs, info["streams"]
+    rc, err = media.decode_errors(f)
+    assert rc == 0 and not err.strip(), err[-2000:]
 
 
 def test_vp9_over_enhanced_rtmp_is_recorded(rec, tmp_path):

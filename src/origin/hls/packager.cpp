@@ -280,13 +280,20 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
 
 void HlsPackager::publish_init() {
   if (init_published_ || !fmp4_ok_) return;
-  auto init = fmp4_.init_segment();
-  if (!init) {
-    spdlog::warn("hls {}/{}: no fMP4 init segment: {}", store_->app(), store_->name(), init.error());
-    fmp4_ok_ = false;
-    return;
+  // Samples from before a change (it came before this init's first part) go
+  // with the init taken before it.
+  if (!fmp4_.has_old_config_samples()) {
+    auto init = fmp4_.init_segment();
+    if (!init) {
+      spdlog::warn("hls {}/{}: no fMP4 init segment: {}", store_->app(), store_->name(), init.error());
+      fmp4_ok_ = false;
+      return;
+    }
+    last_init_ = *init;
+    last_codecs_ = fmp4_.codecs();
   }
-  store_->set_init(init_id_, std::move(*init), fmp4_.codecs());
+  if (last_init_.empty()) return;
+  store_->set_init(init_id_, last_init_, last_codecs_);
   init_published_ = true;
 }
 
@@ -303,18 +310,10 @@ void HlsPackager::begin_segment(const core::MediaPacket& m) {
 
 void HlsPackager::cut_part() {
   if (!fmp4_ok_ || !seg_open_ || !fmp4_.has_ready_samples()) return;
-  if (!init_published_ && fmp4_.config_change_pending()) {
-    // A change before the first part of this init: the samples before it
-    // have no init segment to be served with.
-    protocol::Fmp4Fragment lost = fmp4_.flush_fragment(fragment_seq_);
-    spdlog::warn("hls {}/{}: codec config changed before the first part of an init: {} samples left out",
-                 store_->app(), store_->name(), lost.video_samples + lost.audio_samples);
-    return;
-  }
   // The init is made when its first part is: a track whose config comes
   // in-band (MP3's first frame, just after the first video keyframe) joins it.
   publish_init();
-  if (!fmp4_ok_) return;
+  if (!fmp4_ok_ || !init_published_) return;
   protocol::Fmp4Fragment f = fmp4_.flush_fragment(fragment_seq_);
   if (f.empty()) return;
   ++fragment_seq_;

@@ -104,6 +104,8 @@ class HlsPackager final : public Consumer, public core::Closable {
   bool pending_discontinuity_ = false;
   uint32_t init_id_ = 0;
   bool init_published_ = false;
+  core::Slice last_init_;    // the init segment last taken from fmp4_, and its CODECS
+  std::string last_codecs_;
   uint32_t fragment_seq_ = 1;
   // Parts of the open segment (joined into its fMP4 bytes when it completes)
   // and the last one's duration: a segment ending in a sliver of a part

@@ -278,3 +278,43 @@ TEST_CASE("VP9 level from the picture size", "[fmp4]") {
   CHECK(vp9_level_for_size(7680, 4320) == 60);
   CHECK(vp9_level_for_size(16384, 16384) == 62);
 }
+
+TEST_CASE("fmp4 after a reported change, changes before the new init is taken are not changes", "[fmp4]") {
+  auto pkts = mp4_packets("vp9_mp3_frag.mp4");
+  auto video = only(pkts, core::TrackType::kVideo);  // [0] is the vp09 record
+  auto audio = only(pkts, core::TrackType::kAudio);
+  auto lsf = split_mp3_packet(bv(load("mp3_22k_mono.mp3")), 10000);
+  REQUIRE(lsf.is_ok());
+  Fmp4Muxer mux;
+  CHECK(*mux.add_packet(video[0]) == Fmp4AddResult::kConfigStored);
+  CHECK(*mux.add_packet(video[1]) == Fmp4AddResult::kQueued);
+  CHECK(*mux.add_packet(video[2]) == Fmp4AddResult::kQueued);
+  REQUIRE(mux.init_segment().is_ok());  // video only
+  // The MP3 track appears after the init: a change, the frame queued after it.
+  CHECK(*mux.add_packet(audio[3]) == Fmp4AddResult::kConfigChanged);
+  CHECK(mux.has_old_config_samples());
+  const uint64_t ignored = mux.stats().samples_ignored;
+  // Other parameters before the new init is taken: no second change; the
+  // 44.1 kHz frame queued after the barrier goes (no init will describe it),
+  // the video samples before the barrier stay for the init taken before.
+  CHECK(*mux.add_packet(packet(kFlvTagAudio, audio[3].dts + 26, mp3_tag(lsf->frames[0]))) ==
+        Fmp4AddResult::kQueued);
+  CHECK(mux.stats().samples_ignored == ignored + 1);
+  CHECK(mux.init_generation() == 1);
+  CHECK(mux.has_old_config_samples());
+  Fmp4Fragment old_frag = mux.flush_fragment(1);
+  CHECK(old_frag.video_samples == 2);
+  CHECK(old_frag.audio_samples == 0);
+  CHECK(!mux.has_old_config_samples());
+  auto init = mux.init_segment();
+  REQUIRE(init.is_ok());
+  auto pi = parse_mp4_init(init->view());
+  REQUIRE(pi.is_ok());
+  REQUIRE(pi->tracks.size() == 2);
+  CHECK(pi->tracks[1].object_type == kOtiMpeg2Audio);
+  Fmp4Fragment next = mux.flush_fragment(2);
+  CHECK(next.audio_samples == 1);  // the 22.05 kHz frame
+  // The new init is taken: a change again is a change.
+  CHECK(*mux.add_packet(packet(kFlvTagAudio, audio[3].dts + 100, mp3_tag(audio[4].payload()))) ==
+        Fmp4AddResult::kConfigChanged);
+}
