@@ -9,6 +9,7 @@
 #include "core/byte_reader.h"
 #include "protocol/av1_obu.h"
 #include "protocol/codec_config.h"
+#include "protocol/fmp4_in_band.h"
 #include "protocol/mp4_box.h"
 #include "protocol/opus_head.h"
 
@@ -101,24 +102,27 @@ size_t descriptor_size(size_t len) {
 }
 
 // esds body (ISO/IEC 14496-14 5.6): ES_Descriptor { DecoderConfigDescriptor {
-// DecoderSpecificInfo = AudioSpecificConfig }, SLConfigDescriptor }.
-Slice build_esds(uint32_t track_id, ByteView asc) {
+// DecoderSpecificInfo = AudioSpecificConfig }, SLConfigDescriptor }. MPEG-1/2
+// audio (oti 0x6B/0x69) has no DecoderSpecificInfo (`asc` empty).
+Slice build_esds(uint32_t track_id, uint8_t oti, ByteView asc) {
   ByteWriter w(64 + asc.size());
   w.u32be(0);  // version 0, flags 0
-  size_t dsi = descriptor_size(asc.size());
+  size_t dsi = asc.empty() ? 0 : descriptor_size(asc.size());
   size_t dcd = descriptor_size(13 + dsi);
   size_t sl = descriptor_size(1);
   write_descriptor(w, 0x03, 3 + dcd + sl);
   w.u16be(uint16_t(track_id));  // ES_ID
   w.u8(0);                      // no dependence, URL or OCR stream
   write_descriptor(w, 0x04, 13 + dsi);
-  w.u8(0x40);    // objectTypeIndication: Audio ISO/IEC 14496-3
+  w.u8(oti);     // objectTypeIndication (14496-1 Table 5)
   w.u8(0x15);    // streamType 5 (audio) << 2 | upStream 0 | reserved 1
   w.u24be(0);    // bufferSizeDB
   w.u32be(0);    // maxBitrate
   w.u32be(0);    // avgBitrate
-  write_descriptor(w, 0x05, asc.size());
-  w.bytes(asc);
+  if (!asc.empty()) {
+    write_descriptor(w, 0x05, asc.size());
+    w.bytes(asc);
+  }
   write_descriptor(w, 0x06, 1);
   w.u8(0x02);  // predefined: MP4
   return w.finish();
@@ -158,7 +162,7 @@ void Fmp4Muxer::reset() {
   video_.info.type = TrackType::kVideo;
   audio_ = Track{};
   audio_.info.type = TrackType::kAudio;
-  output_started_ = false;
+  init_taken_ = false;
   change_pending_ = false;
   pending_bytes_ = 0;
 }
@@ -172,14 +176,30 @@ core::Result<Fmp4AddResult> Fmp4Muxer::add_packet(const core::MediaPacket& pkt) 
   return on_sample(pkt);
 }
 
-Status Fmp4Muxer::configure(Track& t, const core::MediaPacket& pkt) {
-  Slice payload = pkt.body.sub(pkt.payload_offset);
+struct Fmp4Muxer::Setup {
   Fmp4TrackInfo info;
-  info.type = t.info.type;
+  uint32_t entry = 0;
+  uint32_t cfg_type = 0;
+  Slice cfg_box;  // empty for esds: built with the track id in assign_track_ids()
+  uint8_t esds_oti = 0;
+  std::vector<uint8_t> derived;
+};
+
+namespace {
+
+bool is_video_codec(Codec c) {
+  return c == Codec::kH264 || c == Codec::kHEVC || c == Codec::kAV1 || c == Codec::kVP9;
+}
+
+}  // namespace
+
+core::Result<Fmp4Muxer::Setup> Fmp4Muxer::setup_from_config(const core::MediaPacket& pkt) const {
+  Slice payload = pkt.body.sub(pkt.payload_offset);
+  Setup s;
+  Fmp4TrackInfo& info = s.info;
+  info.type = pkt.track;
   info.codec = pkt.codec;
-  info.track_id = t.info.track_id;
-  uint32_t entry = 0, cfg_type = 0;
-  Slice cfg_box = payload;
+  s.cfg_box = payload;
   switch (pkt.codec) {
     case Codec::kH264: {
       auto c = parse_avc_decoder_config(payload);
@@ -190,8 +210,8 @@ Status Fmp4Muxer::configure(Track& t, const core::MediaPacket& pkt) {
       info.width = dim->width;
       info.height = dim->height;
       info.codecs = fmt::format("avc1.{:02x}{:02x}{:02x}", c->profile, c->profile_compat, c->level);
-      entry = box_type("avc1");
-      cfg_type = box_type("avcC");
+      s.entry = box_type("avc1");
+      s.cfg_type = box_type("avcC");
       break;
     }
     case Codec::kHEVC: {
@@ -204,8 +224,8 @@ Status Fmp4Muxer::configure(Track& t, const core::MediaPacket& pkt) {
       info.width = dim->width;
       info.height = dim->height;
       info.codecs = hevc_codecs(*c);
-      entry = box_type("hvc1");
-      cfg_type = box_type("hvcC");
+      s.entry = box_type("hvc1");
+      s.cfg_type = box_type("hvcC");
       break;
     }
     case Codec::kAV1: {
@@ -227,8 +247,8 @@ Status Fmp4Muxer::configure(Track& t, const core::MediaPacket& pkt) {
       int depth = c->twelve_bit ? 12 : c->high_bitdepth ? 10 : 8;
       info.codecs = fmt::format("av01.{}.{:02d}{}.{:02d}", c->seq_profile, c->seq_level_idx_0,
                                 c->seq_tier_0 ? 'H' : 'M', depth);
-      entry = box_type("av01");
-      cfg_type = box_type("av1C");
+      s.entry = box_type("av01");
+      s.cfg_type = box_type("av1C");
       break;
     }
     case Codec::kAAC: {
@@ -238,9 +258,10 @@ Status Fmp4Muxer::configure(Track& t, const core::MediaPacket& pkt) {
       info.sample_rate = c->sampling_frequency;
       info.channels = aac_channel_count(c->channel_configuration);
       info.codecs = fmt::format("mp4a.40.{}", c->ps ? 29 : c->sbr ? 5 : c->object_type);
-      entry = box_type("mp4a");
-      cfg_type = box_type("esds");
-      cfg_box = Slice();  // built below, needs the track id
+      s.entry = box_type("mp4a");
+      s.cfg_type = box_type("esds");
+      s.esds_oti = kOtiMpeg4Audio;
+      s.cfg_box = Slice();
       break;
     }
     case Codec::kOpus: {
@@ -250,65 +271,95 @@ Status Fmp4Muxer::configure(Track& t, const core::MediaPacket& pkt) {
       info.sample_rate = kOpusTimescale;
       info.channels = channels;
       info.codecs = "Opus";
-      entry = box_type("Opus");
-      cfg_type = box_type("dOps");
-      cfg_box = *d;
+      s.entry = box_type("Opus");
+      s.cfg_type = box_type("dOps");
+      s.cfg_box = *d;
       break;
     }
     default:
       return Status::errorf("fmp4: codec {} not supported", core::codec_name(pkt.codec));
   }
-  if (pkt.is_video() != (pkt.codec == Codec::kH264 || pkt.codec == Codec::kHEVC ||
-                         pkt.codec == Codec::kAV1)) {
+  if (pkt.is_video() != is_video_codec(pkt.codec)) {
     return Status::errorf("fmp4: codec {} on the wrong track", core::codec_name(pkt.codec));
   }
-  info.timescale = pkt.is_video() ? kVideoTimescale : info.sample_rate;
-  t.info = info;
-  t.configured = true;
-  t.config = payload;
-  t.sample_entry_type = entry;
-  t.config_box_type = cfg_type;
-  t.config_box = cfg_box;
-  return Status::ok();
+  return s;
 }
 
 void Fmp4Muxer::assign_track_ids() {
   video_.info.track_id = video_.configured ? 1 : 0;
   audio_.info.track_id = audio_.configured ? (video_.configured ? 2 : 1) : 0;
-  if (audio_.configured && audio_.info.codec == Codec::kAAC) {
+  if (audio_.configured && audio_.config_box_type == box_type("esds")) {
     // The ES_ID in esds mirrors the track id, so rebuild it.
-    audio_.config_box = build_esds(audio_.info.track_id, audio_.config.view());
+    audio_.config_box = build_esds(audio_.info.track_id, audio_.esds_oti, audio_.config.view());
   }
 }
 
 core::Result<Fmp4AddResult> Fmp4Muxer::on_config(const core::MediaPacket& pkt) {
   Track& t = pkt.is_video() ? video_ : audio_;
   ByteView payload = pkt.payload();
-  if (payload.empty()) {
+  if (payload.empty() || pkt.codec == Codec::kMP3) {
+    // MP3 has no config record (an E-RTMP '.mp3' SequenceStart carries
+    // nothing to use): its frames configure the track.
     ++stats_.samples_ignored;
     return Fmp4AddResult::kIgnored;
+  }
+  if (pkt.codec == Codec::kVP9) {
+    // No picture size in the record: it takes effect at the next key frame.
+    if (!pkt.is_video()) return Status::error("fmp4: codec vp9 on the wrong track");
+    auto c = parse_vp9_codec_config(payload);
+    if (!c) return c.status();
+    t.vp9_record = pkt.body.sub(pkt.payload_offset);
+    return Fmp4AddResult::kConfigStored;
   }
   if (t.configured && t.info.codec == pkt.codec && payload.size() == t.config.size() &&
       std::equal(payload.begin(), payload.end(), t.config.data())) {
     return Fmp4AddResult::kConfigStored;
   }
-  bool changed = output_started_ || pending_samples() > 0;
+  auto s = setup_from_config(pkt);
+  if (!s) return s.status();
+  return reconfigure(t, std::move(*s), pkt.body.sub(pkt.payload_offset), pkt.dts);
+}
+
+void Fmp4Muxer::drop_queued(Track& t) {
+  // Samples before a pending change's barrier belong to the init the caller
+  // holds: they stay.
+  const size_t from = std::min(t.barrier, t.ready.size());
+  stats_.samples_ignored += t.ready.size() - from + (t.held ? 1 : 0);
+  for (size_t i = from; i < t.ready.size(); ++i) pending_bytes_ -= std::min(pending_bytes_, t.ready[i].data.size());
+  if (t.held) pending_bytes_ -= std::min(pending_bytes_, t.held->data.size());
+  t.ready.resize(from);
+  t.held.reset();
+}
+
+core::Result<Fmp4AddResult> Fmp4Muxer::reconfigure(Track& t, Setup s, Slice config, int64_t dts) {
+  const bool changed = init_taken_;
   uint32_t old_video_id = video_.info.track_id, old_audio_id = audio_.info.track_id;
   const bool was_configured = t.configured;
   const uint32_t old_timescale = t.info.timescale;
-  // configure() changes nothing on failure.
-  if (Status s = configure(t, pkt); !s) return s;
+  t.info = std::move(s.info);
+  t.configured = true;
+  t.config = std::move(config);
+  t.sample_entry_type = s.entry;
+  t.config_box_type = s.cfg_type;
+  t.config_box = std::move(s.cfg_box);
+  t.esds_oti = s.esds_oti;
+  t.derived = std::move(s.derived);
+  t.info.timescale = t.info.type == TrackType::kVideo ? kVideoTimescale : t.info.sample_rate;
   t.info.track_id = &t == &video_ ? old_video_id : old_audio_id;
   if (was_configured) t.started = false;  // a new decoder config starts at a keyframe
   if (old_timescale != t.info.timescale) t.have_last = false;  // the old timeline is void
   if (!changed) {
+    // The init of the current config was not handed out yet: the next one
+    // describes this config, and samples queued under the replaced one
+    // (after any pending change's barrier) could never be played with it.
+    if (was_configured) drop_queued(t);
     assign_track_ids();
     return Fmp4AddResult::kConfigStored;
   }
   // Samples queued so far belong to the old init segment; the held video
   // sample ends where the new configuration starts (or gets the previous
   // duration if the config packet's dts is not after it).
-  complete_held(video_, pkt.dts);
+  complete_held(video_, dts);
   // With nothing queued (the old samples were flushed, as at a change of
   // publisher) there is nothing to keep apart: a barrier at 0 would hold
   // every new sample back until the next flush, so no part could be cut.
@@ -330,47 +381,136 @@ core::Result<Fmp4AddResult> Fmp4Muxer::on_config(const core::MediaPacket& pkt) {
   // sample, so the segment that starts with them is independent.
   video_.started = false;
   change_pending_ = true;
+  init_taken_ = false;
   ++init_generation_;
   return Fmp4AddResult::kConfigChanged;
+}
+
+Status Fmp4Muxer::check_room(size_t samples, size_t bytes, size_t largest) const {
+  if (largest > options_.max_sample_size) {
+    return Status::errorf("fmp4: sample of {} bytes exceeds max_sample_size {}", largest, options_.max_sample_size);
+  }
+  if (pending_samples() + samples > options_.max_pending_samples) {
+    return Status::errorf("fmp4: {} samples pending, max_pending_samples reached (no fragment cut)",
+                          pending_samples());
+  }
+  if (pending_bytes_ + bytes > options_.max_pending_bytes) {
+    return Status::errorf("fmp4: {} bytes pending, max_pending_bytes {} reached (no fragment cut)",
+                          pending_bytes_ + bytes, options_.max_pending_bytes);
+  }
+  return Status::ok();
+}
+
+core::Result<Fmp4AddResult> Fmp4Muxer::on_mp3(Track& t, const core::MediaPacket& pkt, const Slice& payload) {
+  auto p = split_mp3_packet(payload.view());
+  if (!p || !pkt.is_audio()) {
+    ++stats_.samples_malformed;
+    ++stats_.samples_ignored;
+    return Fmp4AddResult::kIgnored;
+  }
+  size_t largest = 0;
+  for (ByteView f : p->frames) largest = std::max(largest, f.size());
+  if (Status s = check_room(p->frames.size(), payload.size(), largest); !s) return s;
+  const uint32_t rate = p->first.sample_rate;
+  Fmp4AddResult result = Fmp4AddResult::kQueued;
+  std::vector<uint8_t> key = {p->object_type, p->first.layer, uint8_t(p->channels)};
+  for (uint32_t v : {rate, p->first.samples}) {
+    for (int sh = 24; sh >= 0; sh -= 8) key.push_back(uint8_t(v >> sh));
+  }
+  if (!t.configured || t.info.codec != Codec::kMP3 || t.derived != key) {
+    Setup s;
+    s.info.type = TrackType::kAudio;
+    s.info.codec = Codec::kMP3;
+    s.info.sample_rate = rate;
+    s.info.channels = p->channels;
+    s.info.codecs = mp3_codecs(p->object_type);
+    s.entry = box_type("mp4a");
+    s.cfg_type = box_type("esds");
+    s.esds_oti = p->object_type;
+    s.derived = std::move(key);
+    auto r = reconfigure(t, std::move(s), Slice(), pkt.dts);
+    if (!r) return r.status();
+    if (*r == Fmp4AddResult::kConfigChanged) result = *r;
+  }
+  size_t at = 0;
+  for (size_t i = 0; i < p->frames.size(); ++i) {
+    const size_t len = p->frames[i].size();
+    // Frames after the first are at their place on the frame grid.
+    const int64_t dts = pkt.dts + int64_t(std::llround(double(i) * p->first.samples * 1000.0 / rate));
+    queue_audio(t, payload.sub(at, len), dts, p->first.samples);
+    at += len;
+  }
+  stats_.samples_queued += p->frames.size();
+  return result;
 }
 
 core::Result<Fmp4AddResult> Fmp4Muxer::on_sample(const core::MediaPacket& pkt) {
   Track& t = pkt.is_video() ? video_ : audio_;
   Slice payload = pkt.body.sub(pkt.payload_offset);
-  if (payload.empty() || !t.configured || pkt.codec != t.info.codec ||
-      (pkt.flags & core::packet_flags::kEndOfSequence)) {
+  if (payload.empty() || (pkt.flags & core::packet_flags::kEndOfSequence)) {
+    ++stats_.samples_ignored;
+    return Fmp4AddResult::kIgnored;
+  }
+  if (pkt.codec == Codec::kMP3) return on_mp3(t, pkt, payload);
+  bool key = pkt.is_keyframe();
+  Fmp4AddResult result = Fmp4AddResult::kQueued;
+  if (pkt.codec == Codec::kVP9 && pkt.is_video() && key) {
+    // The caps first: a sample refused after a reconfiguration would leave
+    // a change the caller never heard of.
+    if (Status s = check_room(1, payload.size(), payload.size()); !s) return s;
+    auto h = parse_vp9_frame_header(payload.view());
+    const bool vp9_track = t.configured && t.info.codec == Codec::kVP9;
+    if (h && !h->keyframe) {
+      key = false;  // flagged as a key frame, but the header says otherwise
+    } else {
+      auto e = vp9_sample_entry(t.vp9_record.view(), payload.view());
+      if (!e) {
+        if (!vp9_track) {
+          ++stats_.samples_ignored;
+          return Status::errorf("fmp4: VP9 key frame at {} ms refused, no sample entry from it: {}", pkt.dts,
+                                e.error());
+        }
+        ++stats_.samples_malformed;
+        ++stats_.samples_ignored;
+        return Fmp4AddResult::kIgnored;
+      }
+      if (!vp9_track || t.derived != e->key) {
+        Setup s;
+        s.info.type = TrackType::kVideo;
+        s.info.codec = Codec::kVP9;
+        s.info.width = e->width;
+        s.info.height = e->height;
+        s.info.codecs = e->codecs;
+        s.entry = box_type("vp09");
+        s.cfg_type = box_type("vpcC");
+        s.cfg_box = e->vpcc;
+        s.derived = std::move(e->key);
+        auto r = reconfigure(t, std::move(s), Slice(), pkt.dts);
+        if (!r) return r.status();
+        if (*r == Fmp4AddResult::kConfigChanged) result = *r;
+      }
+    }
+  }
+  if (!t.configured || pkt.codec != t.info.codec) {
     ++stats_.samples_ignored;
     return Fmp4AddResult::kIgnored;
   }
   if (pkt.is_video() && !t.started) {
-    if (!pkt.is_keyframe()) {
+    if (!key) {
       ++stats_.samples_ignored;
       return Fmp4AddResult::kIgnored;
     }
     t.started = true;
   }
-  if (payload.size() > options_.max_sample_size) {
-    return Status::errorf("fmp4: sample of {} bytes exceeds max_sample_size {}", payload.size(),
-                          options_.max_sample_size);
-  }
-  if (pending_samples() >= options_.max_pending_samples) {
-    return Status::errorf("fmp4: {} samples pending, max_pending_samples reached (no fragment cut)",
-                          pending_samples());
-  }
-  if (pending_bytes_ + payload.size() > options_.max_pending_bytes) {
-    return Status::errorf("fmp4: {} bytes pending, max_pending_bytes {} reached (no fragment cut)",
-                          pending_bytes_ + payload.size(), options_.max_pending_bytes);
-  }
+  if (Status s = check_room(1, payload.size(), payload.size()); !s) return s;
   if (pkt.codec == Codec::kAV1) payload = strip_av1_obus(payload);
 
-  const uint32_t ts = t.info.timescale;
-  Sample s;
-  s.data = payload;
-  s.dts_ms = pkt.dts;
-  int64_t actual = ms_to_ticks(pkt.dts, ts);
-
   if (pkt.is_video()) {
-    uint64_t d = uint64_t(actual);
+    const uint32_t ts = t.info.timescale;
+    Sample s;
+    s.data = payload;
+    s.dts_ms = pkt.dts;
+    uint64_t d = uint64_t(ms_to_ticks(pkt.dts, ts));
     if (t.have_last && d <= t.last_decode) {
       d = t.last_decode + 1;
       ++stats_.dts_clamped;
@@ -383,7 +523,7 @@ core::Result<Fmp4AddResult> Fmp4Muxer::on_sample(const core::MediaPacket& pkt) {
     }
     s.decode_time = d;
     s.composition_offset = clamp_i32(ms_to_ticks_signed(pkt.pts, ts) - int64_t(d));
-    s.sync = pkt.is_keyframe();
+    s.sync = key;
     s.flags = s.sync ? kSyncSampleFlags : kNonSyncSampleFlags;
     if (pkt.flags & core::packet_flags::kDisposable) s.flags |= kDisposableFlag;
     t.last_decode = d;
@@ -396,40 +536,47 @@ core::Result<Fmp4AddResult> Fmp4Muxer::on_sample(const core::MediaPacket& pkt) {
       frame = opus_packet_samples(payload.view());
       if (frame == 0) frame = 960;  // unparsable TOC: assume the common 20 ms
     }
-    uint64_t d = uint64_t(actual);
-    if (t.have_last) {
-      uint64_t expected = t.last_decode + t.last_duration;
-      int64_t dev = int64_t(d) - int64_t(expected);
-      // The previous frame may still be adjusted if it is queued and not yet
-      // split off by a pending config change.
-      bool prev_open = !t.ready.empty() && t.ready.back().decode_time == t.last_decode &&
-                       (t.barrier == SIZE_MAX || t.ready.size() > t.barrier);
-      if (std::llabs(dev) <= int64_t(frame / 2)) {
-        d = expected;
-      } else if (dev > 0) {  // gap
-        ++stats_.audio_resyncs;
-        if (prev_open) t.ready.back().duration = clamp_u32(d - t.last_decode);
-      } else {  // overlap: the input clock runs behind the frame count
-        ++stats_.audio_resyncs;
-        if (prev_open && d > t.last_decode) {
-          t.ready.back().duration = uint32_t(d - t.last_decode);
-        } else {
-          d = std::max(expected, t.last_decode + 1);
-        }
-      }
-    }
-    s.decode_time = d;
-    s.duration = frame;
-    s.sync = true;
-    s.flags = kSyncSampleFlags;
-    t.last_decode = d;
-    t.last_duration = frame;
-    t.have_last = true;
-    pending_bytes_ += s.data.size();
-    t.ready.push_back(std::move(s));
+    queue_audio(t, payload, pkt.dts, frame);
   }
   ++stats_.samples_queued;
-  return Fmp4AddResult::kQueued;
+  return result;
+}
+
+void Fmp4Muxer::queue_audio(Track& t, Slice data, int64_t dts_ms, uint32_t frame) {
+  Sample s;
+  s.data = std::move(data);
+  s.dts_ms = dts_ms;
+  uint64_t d = uint64_t(ms_to_ticks(dts_ms, t.info.timescale));
+  if (t.have_last) {
+    uint64_t expected = t.last_decode + t.last_duration;
+    int64_t dev = int64_t(d) - int64_t(expected);
+    // The previous frame may still be adjusted if it is queued and not yet
+    // split off by a pending config change.
+    bool prev_open = !t.ready.empty() && t.ready.back().decode_time == t.last_decode &&
+                     (t.barrier == SIZE_MAX || t.ready.size() > t.barrier);
+    if (std::llabs(dev) <= int64_t(frame / 2)) {
+      d = expected;
+    } else if (dev > 0) {  // gap
+      ++stats_.audio_resyncs;
+      if (prev_open) t.ready.back().duration = clamp_u32(d - t.last_decode);
+    } else {  // overlap: the input clock runs behind the frame count
+      ++stats_.audio_resyncs;
+      if (prev_open && d > t.last_decode) {
+        t.ready.back().duration = uint32_t(d - t.last_decode);
+      } else {
+        d = std::max(expected, t.last_decode + 1);
+      }
+    }
+  }
+  s.decode_time = d;
+  s.duration = frame;
+  s.sync = true;
+  s.flags = kSyncSampleFlags;
+  t.last_decode = d;
+  t.last_duration = frame;
+  t.have_last = true;
+  pending_bytes_ += s.data.size();
+  t.ready.push_back(std::move(s));
 }
 
 void Fmp4Muxer::complete_held(Track& t, std::optional<int64_t> end_dts_ms) {
@@ -457,6 +604,11 @@ size_t Fmp4Muxer::pending_samples() const {
 
 size_t Fmp4Muxer::ready_count(const Track& t) const {
   return std::min(t.ready.size(), t.barrier);
+}
+
+bool Fmp4Muxer::has_old_config_samples() const {
+  return (video_.barrier != SIZE_MAX && ready_count(video_) > 0) ||
+         (audio_.barrier != SIZE_MAX && ready_count(audio_) > 0);
 }
 
 bool Fmp4Muxer::has_ready_samples() const {
@@ -609,7 +761,7 @@ core::Result<Slice> Fmp4Muxer::init_segment() {
   if (video_.configured) tracks.push_back(&video_);
   if (audio_.configured) tracks.push_back(&audio_);
   if (tracks.empty()) return Status::error("fmp4: no track configured");
-  output_started_ = true;
+  init_taken_ = true;
 
   ByteWriter w(1024);
   size_t ftyp = begin_box(w, box_type("ftyp"));

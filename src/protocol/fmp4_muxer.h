@@ -8,10 +8,36 @@
 // a segment that starts with a video sync sample decodes with the init segment
 // alone. No styp/sidx are written.
 //
-// Tracks: video (H.264 avc1+avcC, HEVC hvc1+hvcC, AV1 av01+av1C) and/or audio
-// (AAC mp4a+esds, Opus Opus+dOps from an OpusHead config). Track id 1 is video
-// and 2 audio when both exist; a single track is id 1. Timescales: 90000 for
-// video, the sample rate for AAC, 48000 for Opus.
+// Tracks: video (H.264 avc1+avcC, HEVC hvc1+hvcC, AV1 av01+av1C, VP9
+// vp09+vpcC) and/or audio (AAC mp4a+esds, MP3 mp4a+esds with
+// objectTypeIndication 0x6B/0x69, Opus Opus+dOps from an OpusHead config).
+// Track id 1 is video and 2 audio when both exist; a single track is id 1.
+// Timescales: 90000 for video, the sample rate for AAC and MP3, 48000 for Opus.
+//
+// In-band configuration (protocol/fmp4_in_band.h): a VP9 config packet (the
+// VPCodecConfigurationRecord) is only stored; the track is configured at the
+// next VP9 key frame, whose header gives the picture size (and the whole
+// record if the publisher sent none). A key frame whose record + size differ
+// from the track's is a config change like a new config packet. MP3 has no
+// config packet: the first MP3 packet configures the track from its frame
+// headers, and a packet with other parameters is a change. Such a change
+// reported by a MEDIA packet (kConfigChanged) also queued that packet, after
+// the change. An MP3 packet that is not whole MPEG audio frames is dropped and
+// counted (stats().samples_malformed); a multi-frame packet becomes one sample
+// per frame (1152 samples for MPEG-1 layer II/III, 576 for MPEG-2/2.5 layer III).
+// A VP9 key frame whose header does not parse, arriving while the track has no
+// VP9 configuration, is refused (an error).
+//
+// Until init_segment() is called (first, and again after a reported
+// change), a track that appears or changes is not a change (kConfigStored):
+// nobody holds an init of the current config to keep samples apart for.
+// Samples queued under the replaced config of that track (after any pending
+// barrier) are dropped then (counted as ignored), since no init will describe
+// them. So a caller may queue samples and ask for the init only when it
+// writes the first fragment, letting a track whose config arrives in-band
+// (MP3's first frame, an SRT publisher's AAC config) join it. Such a caller
+// keeps the last init it took for the samples has_old_config_samples() says
+// predate a change.
 //
 // Timing: each sample's decode time is its own dts (ms) converted to the track
 // timescale with rounding, so the timeline never drifts from the input clock.
@@ -113,6 +139,7 @@ struct Fmp4MuxerStats {
   uint64_t samples_ignored = 0;
   uint64_t dts_clamped = 0;    // dts at/before the previous one, moved forward
   uint64_t audio_resyncs = 0;  // audio dts left the frame grid (gap or overlap)
+  uint64_t samples_malformed = 0;  // MP3 packets that are not whole frames: dropped
   uint64_t fragments = 0;
 };
 
@@ -146,8 +173,12 @@ class Fmp4Muxer {
   bool has_ready_samples() const;
   // Duration (ms) of the samples flush_fragment() would emit now, primary track.
   double ready_duration_ms() const;
-  // True between a kConfigChanged and the flush of the old-config samples.
+  // True between a kConfigChanged and the next flush.
   bool config_change_pending() const { return change_pending_; }
+  // The next flush_fragment() returns samples of the configuration before a
+  // change: they go with the init segment taken before it, not with what
+  // init_segment() returns now.
+  bool has_old_config_samples() const;
   // Incremented at every kConfigChanged.
   uint32_t init_generation() const { return init_generation_; }
 
@@ -175,9 +206,14 @@ class Fmp4Muxer {
     Fmp4TrackInfo info;
     bool configured = false;
     core::Slice config;  // codec payload of the config packet
-    uint32_t sample_entry_type = 0;  // avc1, hvc1, av01, mp4a, Opus
-    uint32_t config_box_type = 0;    // avcC, hvcC, av1C, esds, dOps
+    uint32_t sample_entry_type = 0;  // avc1, hvc1, av01, vp09, mp4a, Opus
+    uint32_t config_box_type = 0;    // avcC, hvcC, av1C, vpcC, esds, dOps
     core::Slice config_box;          // that box's body (after the box header)
+    uint8_t esds_oti = 0;            // mp4a: objectTypeIndication (0x40 AAC, 0x6B/0x69 MP3)
+    // VP9, MP3: the in-band parameters the entry was built from
+    // (fmp4_in_band.h); a sample with other ones reconfigures the track.
+    std::vector<uint8_t> derived;
+    core::Slice vp9_record;          // the last VP9 config packet's record (may be empty)
 
     std::deque<Sample> ready;
     std::optional<Sample> held;
@@ -189,9 +225,18 @@ class Fmp4Muxer {
     uint32_t last_duration = 0;    // latest known sample duration
   };
 
+  struct Setup;  // a track's sample entry and info, before it is installed
+
   core::Result<Fmp4AddResult> on_config(const core::MediaPacket& pkt);
   core::Result<Fmp4AddResult> on_sample(const core::MediaPacket& pkt);
-  core::Status configure(Track& t, const core::MediaPacket& pkt);
+  core::Result<Fmp4AddResult> on_mp3(Track& t, const core::MediaPacket& pkt, const core::Slice& payload);
+  core::Status check_room(size_t samples, size_t bytes, size_t largest) const;
+  core::Result<Setup> setup_from_config(const core::MediaPacket& pkt) const;
+  // Installs `s` in `t` (config: the config packet's payload, empty for an
+  // in-band configuration) and does the change bookkeeping at `dts`.
+  core::Result<Fmp4AddResult> reconfigure(Track& t, Setup s, core::Slice config, int64_t dts);
+  void drop_queued(Track& t);
+  void queue_audio(Track& t, core::Slice data, int64_t dts_ms, uint32_t frame);
   void assign_track_ids();
   void complete_held(Track& t, std::optional<int64_t> end_dts_ms);
   void write_trak(core::ByteWriter& w, const Track& t) const;
@@ -204,7 +249,9 @@ class Fmp4Muxer {
   Fmp4MuxerOptions options_;
   Track video_;
   Track audio_;
-  bool output_started_ = false;
+  // init_segment() was called since the last reported change: the caller
+  // holds the init of the current configuration.
+  bool init_taken_ = false;
   bool change_pending_ = false;
   uint32_t init_generation_ = 0;
   size_t pending_bytes_ = 0;

@@ -88,6 +88,7 @@ Status copy_init(const Mp4Init& init, Fmp4Scan& out, const Fmp4ScanLimits& limit
     st.timescale = t.timescale;
     st.sample_entry = t.sample_entry;
     st.config_type = t.config_type;
+    st.object_type = t.object_type;
     st.width = t.width;
     st.height = t.height;
     st.tkhd_width = t.tkhd_width;

@@ -62,14 +62,15 @@ struct Fmp4ScanTrack {
   uint32_t handler = 0;       // 'vide', 'soun', ...
   uint32_t timescale = 0;     // mdhd, > 0
   uint32_t sample_entry = 0;  // 'avc1', 'hvc1', 'av01', 'mp4a', 'Opus', ...
-  uint32_t config_type = 0;   // 'avcC', 'hvcC', 'av1C', 'esds', 'dOps', 0 if none
+  uint32_t config_type = 0;   // 'avcC', 'hvcC', 'av1C', 'vpcC', 'esds', 'dOps', 0 if none
   uint16_t width = 0;         // visual sample entry
   uint16_t height = 0;
   uint32_t tkhd_width = 0;    // 16.16
   uint32_t tkhd_height = 0;
   uint16_t channels = 0;      // audio sample entry
   uint32_t sample_rate = 0;
-  std::vector<uint8_t> config;  // decoder config (the AudioSpecificConfig for esds)
+  std::vector<uint8_t> config;  // decoder config (the AudioSpecificConfig for esds; none for MP3)
+  uint8_t object_type = 0;      // esds objectTypeIndication (0x40 AAC, 0x6B / 0x69 MP3), 0 if no esds
   std::vector<uint8_t> stsd;    // the whole stsd box, header included
   // Every sample of the complete fragments, in file order.
   std::vector<Fmp4ScanSample> samples;

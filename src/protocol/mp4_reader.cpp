@@ -146,7 +146,7 @@ Status parse_esds(ByteView payload, Mp4InitTrack& t) {
     if (!read_descriptor(er, tag, body)) return Status::error("esds: descriptor truncated");
     if (tag != 0x04) continue;
     ByteReader dr(body);
-    if (!dr.skip(13)) return Status::error("esds: DecoderConfigDescriptor truncated");
+    if (!dr.u8(t.object_type) || !dr.skip(12)) return Status::error("esds: DecoderConfigDescriptor truncated");
     while (!dr.empty()) {
       ByteView dsi;
       if (!read_descriptor(dr, tag, dsi)) return Status::error("esds: descriptor truncated");
@@ -155,8 +155,12 @@ Status parse_esds(ByteView payload, Mp4InitTrack& t) {
         return Status::ok();
       }
     }
+    // MPEG-1/2 audio (ISO/IEC 14496-1 Table 5: 0x69, 0x6B) needs no
+    // DecoderSpecificInfo: the frame headers carry everything.
+    if (t.object_type == 0x69 || t.object_type == 0x6B) return Status::ok();
+    return Status::error("esds: no DecoderSpecificInfo");
   }
-  return Status::error("esds: no DecoderSpecificInfo");
+  return Status::error("esds: no DecoderConfigDescriptor");
 }
 
 Status parse_sample_entry(const Mp4Box& entry, Mp4InitTrack& t, Budget& budget) {
@@ -188,6 +192,7 @@ Status parse_sample_entry(const Mp4Box& entry, Mp4InitTrack& t, Budget& budget) 
       case box_type("avcC"):
       case box_type("hvcC"):
       case box_type("av1C"):
+      case box_type("vpcC"):
       case box_type("dOps"):
         t.config_type = c.type;
         t.config = c.payload;

@@ -66,10 +66,12 @@ struct Mp4InitTrack {
   uint32_t tkhd_height = 0;
   uint16_t channels = 0;       // audio sample entry
   uint32_t sample_rate = 0;    // integer part of the 16.16 samplerate
-  uint32_t config_type = 0;    // 'avcC', 'hvcC', 'av1C', 'esds', 'dOps', 0 if none
-  // That box's payload; for esds the DecoderSpecificInfo (AudioSpecificConfig).
+  uint32_t config_type = 0;    // 'avcC', 'hvcC', 'av1C', 'vpcC', 'esds', 'dOps', 0 if none
+  // That box's payload; for esds the DecoderSpecificInfo (AudioSpecificConfig),
+  // empty for MPEG-1/2 audio (objectTypeIndication 0x6B / 0x69), which has none.
   core::ByteView config;
   uint16_t es_id = 0;          // esds only
+  uint8_t object_type = 0;     // esds only: objectTypeIndication (0x40 MPEG-4 audio, 0x6B MP3, ...)
   // The whole stsd box (header included), to copy into another moov.
   core::ByteView stsd;
   bool has_trex = false;

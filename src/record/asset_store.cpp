@@ -49,7 +49,10 @@ uint64_t dir_bytes(const std::string& dir) {
   return total;
 }
 
-std::string codec_of(uint32_t entry) {
+// `object_type`: the esds objectTypeIndication of an 'mp4a' entry (MPEG-1/2
+// audio is 'mp4a' too, ISO/IEC 14496-1 Table 5).
+std::string codec_of(uint32_t entry, uint8_t object_type) {
+  if (entry == 0x6d703461 && (object_type == 0x6B || object_type == 0x69)) return "mp3";
   switch (entry) {
     case 0x61766331: return "h264";  // avc1
     case 0x61766333: return "h264";  // avc3
@@ -216,7 +219,8 @@ core::Result<Asset> AssetStore::merge_now(Asset a) {
   a.video_codec.clear();
   a.audio_codec.clear();
   for (const auto& t : merged->tracks) {
-    std::string codec = t.sample_entries.empty() ? "unknown" : codec_of(t.sample_entries.front());
+    std::string codec = t.sample_entries.empty() ? "unknown"
+                        : codec_of(t.sample_entries.front(), t.object_types.empty() ? 0 : t.object_types.front());
     if (t.handler == 0x76696465) {  // vide
       a.video_codec = codec;
       a.width = t.width;

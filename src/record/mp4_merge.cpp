@@ -57,6 +57,7 @@ struct OutTrack {
   uint32_t tkhd_width = 0, tkhd_height = 0;
   std::vector<std::vector<uint8_t>> entries;  // sample entries (whole boxes)
   std::vector<uint32_t> entry_types;
+  std::vector<uint8_t> object_types;
   uint16_t width = 0, height = 0, channels = 0;
   uint32_t sample_rate = 0;
   std::vector<OutSample> samples;
@@ -596,6 +597,7 @@ core::Result<MergeResult> merge_segments(const MergeRequest& request) {
       if (e == t.entries.end()) {
         t.entries.push_back(std::move(*entry));
         t.entry_types.push_back(st.sample_entry);
+        t.object_types.push_back(st.object_type);
         if (t.entries.size() == 1) {
           t.width = st.width;
           t.height = st.height;
@@ -693,6 +695,7 @@ core::Result<MergeResult> merge_segments(const MergeRequest& request) {
     m.handler = t.handler;
     m.timescale = t.timescale;
     m.sample_entries = t.entry_types;
+    m.object_types = t.object_types;
     m.width = t.width;
     m.height = t.height;
     m.sample_rate = t.sample_rate;

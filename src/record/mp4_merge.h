@@ -53,6 +53,7 @@ struct MergedTrack {
   uint32_t handler = 0;    // 'vide' or 'soun'
   uint32_t timescale = 0;
   std::vector<uint32_t> sample_entries;  // stsd entries in order: 'avc1', 'mp4a', ...
+  std::vector<uint8_t> object_types;     // per entry: esds objectTypeIndication, 0 if none
   uint16_t width = 0;        // first video sample entry
   uint16_t height = 0;
   uint32_t sample_rate = 0;  // first audio sample entry

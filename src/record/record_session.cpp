@@ -101,11 +101,13 @@ void RecordSession::add(const core::MediaPacket& m) {
   }
   if (*r == protocol::Fmp4AddResult::kConfigChanged) {
     // The samples before the change end the old segment; a new one (new
-    // init) starts with the next keyframe.
+    // init) starts with the next keyframe. A media packet that brought the
+    // change (VP9 key frame, MP3 parameters) was queued after it.
     if (seg_open_) close_segment(nullptr);
+    if (m.is_config()) return;
+  } else if (*r != protocol::Fmp4AddResult::kQueued) {
     return;
   }
-  if (*r != protocol::Fmp4AddResult::kQueued) return;
   if (!m.is_config()) last_ms_ = std::max(last_ms_, m.dts);
   const bool video_key = m.is_video() && m.is_keyframe();
   const bool segment_due = seg_open_ && (video_key || !has_video_) &&
@@ -124,17 +126,32 @@ void RecordSession::add(const core::MediaPacket& m) {
 }
 
 void RecordSession::open_segment() {
-  auto init = mux_.init_segment();
-  if (!init) return;  // no track configured yet: wait for the configs
+  if (mux_.tracks().empty()) return;  // no track configured yet: wait for the configs
+  seg_open_ = true;
+  seg_file_open_ = false;
+}
+
+bool RecordSession::open_segment_file() {
+  // Samples from before a change (it came before this segment's first
+  // fragment) go with the init taken before it.
+  if (!mux_.has_old_config_samples()) {
+    auto init = mux_.init_segment();
+    if (!init) return false;
+    last_init_ = *init;
+  }
+  if (last_init_.empty()) return false;
   const uint32_t n = asset_->next_segment++;
   std::string name = asset_->segment_name(n);
   asset_->segments.push_back(name);
-  asset_->writer->open_segment(asset_->dir + "/" + name, *init);
-  seg_open_ = true;
+  asset_->writer->open_segment(asset_->dir + "/" + name, last_init_);
+  seg_file_open_ = true;
+  return true;
 }
 
 void RecordSession::cut_fragment() {
   if (!seg_open_) return;
+  if (!mux_.has_ready_samples()) return;
+  if (!seg_file_open_ && !open_segment_file()) return;
   protocol::Fmp4Fragment f = mux_.flush_fragment(fragment_seq_);
   if (f.empty()) return;
   ++fragment_seq_;
@@ -147,6 +164,7 @@ void RecordSession::close_segment(std::function<void(bool)> then) {
   if (seg_open_) {
     cut_fragment();  // after a config change: only the old config's samples
     seg_open_ = false;
+    seg_file_open_ = false;
   }
   asset_->media_end_ms = std::max(asset_->media_end_ms, last_ms_);
   asset_->last_wall_ms = core::wall_clock_ms();
@@ -168,6 +186,7 @@ void RecordSession::switch_asset() {
   asset_->session = this;
   asset_start_ms_ = 0;
   mux_.reset();
+  last_init_ = core::Slice();
   mux_ok_ = true;
   fragment_seq_ = 1;
   last_ms_ = -1;
@@ -196,6 +215,8 @@ void RecordSession::end(const std::string& why, bool resume) {
   ended_ = true;
   in_.release();
   mux_.end_held_samples();
+  if (const uint64_t bad = mux_.stats().samples_malformed; bad > 0)
+    spdlog::warn("record {}/{}: {} packets left out: not whole frames of their codec", asset_->app, asset_->stream, bad);
   auto asset = asset_;
   RecordService* service = &service_;
   if (asset->session == this) asset->session = nullptr;

@@ -61,7 +61,11 @@ class RecordSession final : public origin::Consumer {
   void process(const origin::HubPacket& hp);
   void add(const core::MediaPacket& m);
   void cut_fragment();
+  // A segment is opened when its first sample is queued, but its file (and
+  // the init segment in it) only when its first fragment is cut: a track
+  // whose config comes in-band (MP3's first frame) may still join the init.
   void open_segment();
+  bool open_segment_file();
   // Writes what the muxer holds, closes the segment; `then` runs once it is
   // on disk (on this loop).
   void close_segment(std::function<void(bool ok)> then);
@@ -80,6 +84,8 @@ class RecordSession final : public origin::Consumer {
   bool offset_set_ = false;
   int64_t offset_ms_ = 0;        // asset time - hub time
   bool seg_open_ = false;
+  bool seg_file_open_ = false;   // the open segment's file and init are written
+  core::Slice last_init_;        // the init segment last taken from mux_
   int64_t seg_start_ms_ = 0;     // asset time of the open segment's first sample
   int64_t asset_start_ms_ = 0;   // asset time where this asset's media began (0)
   int64_t last_ms_ = -1;         // asset time of the last media packet added

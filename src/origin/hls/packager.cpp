@@ -174,17 +174,9 @@ void HlsPackager::on_config(const core::MediaPacket& m) {
       new_config = true;  // also a track appearing after output started
     }
   }
-  if (new_config) {
-    // The open segment ends here; the next starts with a new init segment
-    // (and new PAT/PMT) after a discontinuity.
-    if (seg_open_) {
-      cut_part();
-      finish_segment(m.dts);
-      pending_discontinuity_ = true;
-    }
-    ++init_id_;
-    init_published_ = false;
-  }
+  // The open segment ends here; the next starts with a new init segment
+  // (and new PAT/PMT) after a discontinuity.
+  if (new_config) end_init(m.dts);
   if (ts_ok_) {
     core::Status st = m.is_video() ? ts_.set_video(m.codec, current.view()) : ts_.set_audio(m.codec, current.view());
     if (!st) {
@@ -194,13 +186,25 @@ void HlsPackager::on_config(const core::MediaPacket& m) {
   }
 }
 
-void HlsPackager::mux_fmp4(const core::MediaPacket& m) {
-  if (!fmp4_ok_) return;
+bool HlsPackager::mux_fmp4(const core::MediaPacket& m) {
+  if (!fmp4_ok_) return false;
   auto r = fmp4_.add_packet(m);
   if (!r) {
     spdlog::warn("hls {}/{}: fMP4 output stopped: {}", store_->app(), store_->name(), r.error());
     fmp4_ok_ = false;
+    return false;
   }
+  return *r == protocol::Fmp4AddResult::kConfigChanged;
+}
+
+void HlsPackager::end_init(int64_t dts) {
+  if (seg_open_) {
+    cut_part();
+    finish_segment(dts);
+    pending_discontinuity_ = true;
+  }
+  ++init_id_;
+  init_published_ = false;
 }
 
 void HlsPackager::mux_ts(const core::MediaPacket& m) {
@@ -232,22 +236,31 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
   const int64_t age = m.dts - seg_first_dts_;
   const bool due = video ? age >= store_->config().hls.segment_ms
                          : double(age) + audio_frame_ms_ > double(store_->config().hls.segment_ms) + 0.5;
+  // A media packet can change the fMP4 configuration (a VP9 key frame with a
+  // new size, MP3 frames with new parameters or a late first MP3 frame): the
+  // muxer queued it after the change, and the segment in progress ends
+  // before it.
   if (!seg_open_) {
     if (!sync) return;  // segments start at a keyframe
+    if (mux_fmp4(m)) end_init(m.dts);
     begin_segment(m);
   } else if (sync && due) {
     // Cut. The fMP4 muxer takes the keyframe first so the previous sample gets
     // its duration; the fragment flushed now ends just before the keyframe,
     // which opens the next segment.
-    mux_fmp4(m);
+    const bool changed = mux_fmp4(m);
     cut_part();
     finish_segment(m.dts);
+    if (changed) end_init(m.dts);
     begin_segment(m);
     mux_ts(m);
     last_dts_ = m.dts;
     return;
+  } else if (mux_fmp4(m)) {
+    end_init(m.dts);
+    if (!sync) return;  // the next segment starts at the next keyframe
+    begin_segment(m);
   }
-  mux_fmp4(m);
   // A keyframe inside a segment starts a new, independent part, unless the
   // part so far is short: RFC 8216bis 4.4.4.9 wants parts of at least 85% of
   // the part target, except independent ones and a segment's last.
@@ -267,18 +280,24 @@ void HlsPackager::on_media(const core::MediaPacket& m) {
 
 void HlsPackager::publish_init() {
   if (init_published_ || !fmp4_ok_) return;
-  auto init = fmp4_.init_segment();
-  if (!init) {
-    spdlog::warn("hls {}/{}: no fMP4 init segment: {}", store_->app(), store_->name(), init.error());
-    fmp4_ok_ = false;
-    return;
+  // Samples from before a change (it came before this init's first part) go
+  // with the init taken before it.
+  if (!fmp4_.has_old_config_samples()) {
+    auto init = fmp4_.init_segment();
+    if (!init) {
+      spdlog::warn("hls {}/{}: no fMP4 init segment: {}", store_->app(), store_->name(), init.error());
+      fmp4_ok_ = false;
+      return;
+    }
+    last_init_ = *init;
+    last_codecs_ = fmp4_.codecs();
   }
-  store_->set_init(init_id_, std::move(*init), fmp4_.codecs());
+  if (last_init_.empty()) return;
+  store_->set_init(init_id_, last_init_, last_codecs_);
   init_published_ = true;
 }
 
 void HlsPackager::begin_segment(const core::MediaPacket& m) {
-  publish_init();
   seg_open_ = true;
   seg_first_dts_ = m.dts;
   seg_parts_.clear();
@@ -290,7 +309,11 @@ void HlsPackager::begin_segment(const core::MediaPacket& m) {
 }
 
 void HlsPackager::cut_part() {
-  if (!fmp4_ok_ || !seg_open_) return;
+  if (!fmp4_ok_ || !seg_open_ || !fmp4_.has_ready_samples()) return;
+  // The init is made when its first part is: a track whose config comes
+  // in-band (MP3's first frame, just after the first video keyframe) joins it.
+  publish_init();
+  if (!fmp4_ok_ || !init_published_) return;
   protocol::Fmp4Fragment f = fmp4_.flush_fragment(fragment_seq_);
   if (f.empty()) return;
   ++fragment_seq_;

@@ -64,7 +64,11 @@ class HlsPackager final : public Consumer, public core::Closable {
   void on_gap(const ConsumerGap& gap);
   void on_config(const core::MediaPacket& m);
   void on_media(const core::MediaPacket& m);
-  void mux_fmp4(const core::MediaPacket& m);
+  // True when `m` changed the fMP4 configuration (it is queued after the change).
+  bool mux_fmp4(const core::MediaPacket& m);
+  // Ends the open segment at `dts` and starts a new init (published with
+  // its first part) after a discontinuity.
+  void end_init(int64_t dts);
   void mux_ts(const core::MediaPacket& m);
   void begin_segment(const core::MediaPacket& m);
   void finish_segment(int64_t end_dts);
@@ -100,6 +104,8 @@ class HlsPackager final : public Consumer, public core::Closable {
   bool pending_discontinuity_ = false;
   uint32_t init_id_ = 0;
   bool init_published_ = false;
+  core::Slice last_init_;    // the init segment last taken from fmp4_, and its CODECS
+  std::string last_codecs_;
   uint32_t fragment_seq_ = 1;
   // Parts of the open segment (joined into its fMP4 bytes when it completes)
   // and the last one's duration: a segment ending in a sliver of a part

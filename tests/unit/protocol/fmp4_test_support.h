@@ -23,6 +23,7 @@
 #include "protocol/flv_tag.h"
 #include "protocol/fmp4_muxer.h"
 #include "protocol/mp4_box.h"
+#include "protocol/mpeg_audio.h"
 #include "protocol/mp4_reader.h"
 #include "../test_data.h"
 
@@ -157,10 +158,23 @@ inline std::vector<uint8_t> opus_head_from_dops(ByteView d) {
   return h;
 }
 
+// A classic FLV MP3 tag body (SoundFormat 2) for MPEG audio frame(s).
+inline core::Slice mp3_tag(ByteView frames) {
+  MpegAudioFrame f;
+  REQUIRE(parse_mpeg_audio_header(frames, f));
+  core::ByteWriter w(1 + frames.size());
+  w.u8(flv_mp3_header(f));
+  w.bytes(frames);
+  return w.finish();
+}
+
 // The packets an E-RTMP publisher of this fMP4 file would send: configs at
 // dts 0, then media in dts order with ms timestamps. With inject_td, every AV1
-// sample gets a temporal delimiter OBU in front, as encoders emit them.
-inline std::vector<MediaPacket> mp4_packets(const std::string& name, bool inject_td = false) {
+// sample gets a temporal delimiter OBU in front, as encoders emit them. VP9
+// goes out as E-RTMP 'vp09' (SequenceStart = the vpcC record unless
+// vp9_config is false), MP3 (esds 0x6B/0x69) as classic FLV SoundFormat 2.
+inline std::vector<MediaPacket> mp4_packets(const std::string& name, bool inject_td = false,
+                                            bool vp9_config = true) {
   auto file = load(name);
   auto init = parse_mp4_init(bv(file));
   REQUIRE(init.is_ok());
@@ -180,7 +194,15 @@ inline std::vector<MediaPacket> mp4_packets(const std::string& name, bool inject
                                  build_video_tag_enhanced(kFourccAv01, kVideoFrameKey,
                                                           kVideoPacketSequenceStart, 0, bv(cfg))));
         break;
+      case box_type("vp09"):
+        if (vp9_config) {
+          configs.push_back(packet(kFlvTagVideo, 0,
+                                   build_video_tag_enhanced(kFourccVp09, kVideoFrameKey,
+                                                            kVideoPacketSequenceStart, 0, bv(cfg))));
+        }
+        break;
       case box_type("mp4a"):
+        if (t.object_type == 0x6B || t.object_type == 0x69) break;  // MP3: no config in FLV
         configs.push_back(packet(kFlvTagAudio, 0, build_audio_tag_aac(kAacPacketSequenceHeader, bv(cfg))));
         break;
       case box_type("Opus"): {
@@ -217,7 +239,16 @@ inline std::vector<MediaPacket> mp4_packets(const std::string& name, bool inject
                                                             bv(data))));
             break;
           }
+          case box_type("vp09"):
+            media.push_back(packet(kFlvTagVideo, dts,
+                                   build_video_tag_enhanced(kFourccVp09, frame_type, kVideoPacketCodedFramesX, 0,
+                                                            s.data)));
+            break;
           case box_type("mp4a"):
+            if (t->object_type == 0x6B || t->object_type == 0x69) {
+              media.push_back(packet(kFlvTagAudio, dts, mp3_tag(s.data)));
+              break;
+            }
             media.push_back(packet(kFlvTagAudio, dts, build_audio_tag_aac(kAacPacketRaw, s.data)));
             break;
           case box_type("Opus"):
@@ -254,7 +285,9 @@ struct MuxOutput {
 
 // Feeds packets the way the HLS packager does: a new segment at every video
 // keyframe (every segment_ms for audio-only), a part whenever the ready
-// samples reach part_ms, and the held sample released at the end.
+// samples reach part_ms, and the held sample released at the end. The init
+// segment is taken when the first part is (as the packager and recorder do),
+// so an MP3 track configured by its first frame joins it.
 inline MuxOutput run_muxer(const std::vector<MediaPacket>& pkts, double part_ms = 200,
                     double audio_segment_ms = 1000) {
   MuxOutput out;
@@ -263,6 +296,11 @@ inline MuxOutput run_muxer(const std::vector<MediaPacket>& pkts, double part_ms 
   out.segments.emplace_back();
   double seg_ms = 0;
   auto flush = [&] {
+    if (out.init.empty() && mux.has_ready_samples()) {
+      auto init = mux.init_segment();
+      REQUIRE(init.is_ok());
+      out.init = *init;
+    }
     Fmp4Fragment f = mux.flush_fragment(seq);
     if (f.empty()) return;
     ++seq;
@@ -277,11 +315,6 @@ inline MuxOutput run_muxer(const std::vector<MediaPacket>& pkts, double part_ms 
     auto r = mux.add_packet(p);
     REQUIRE(r.is_ok());
     if (*r != Fmp4AddResult::kQueued) continue;
-    if (out.init.empty()) {
-      auto init = mux.init_segment();
-      REQUIRE(init.is_ok());
-      out.init = *init;
-    }
     (p.is_video() ? out.video_in : out.audio_in).push_back(p);
     bool has_video = !mux.tracks().empty() && mux.tracks()[0].type == core::TrackType::kVideo;
     if (p.is_video() && p.is_keyframe()) {
