@@ -42,6 +42,7 @@ libnginx-mod-rtmp. Python 3 stdlib only.
 
 import argparse
 import json
+import re
 import shlex
 import signal
 import subprocess
@@ -81,6 +82,27 @@ def tree_write_bytes(pid):
         except OSError:
             return None
     return total
+
+
+def thread_cpu_s(pid):
+    """CPU seconds per thread name over the process tree, a trailing -N of a
+    pool's thread name dropped (Weir: `weir` = main, event loops and libuv's
+    pool; `weir-store` = the storage workers, which write the recordings)."""
+    out = {}
+    for p in bench.descendants(pid):
+        try:
+            tasks = list(Path(f"/proc/{p}/task").iterdir())
+        except OSError:
+            continue
+        for t in tasks:
+            try:
+                comm = (t / "comm").read_text().strip()
+                fields = (t / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            name = re.sub(r"-\d+$", "", comm)
+            out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / bench.CLK_TCK
+    return out
 
 
 def dir_bytes(path):
@@ -182,7 +204,8 @@ def stream_bytes(case, streams):
 
 def snapshot(case, streams, clients):
     busy, total = machine_busy()
-    return {"t": time.monotonic(), "cpu": bench.tree_cpu_s(case.pid), "rss": bench.tree_rss_kib(case.pid),
+    return {"t": time.monotonic(), "cpu": bench.tree_cpu_s(case.pid), "threads": thread_cpu_s(case.pid),
+            "rss": bench.tree_rss_kib(case.pid),
             "write_bytes": tree_write_bytes(case.pid), "busy": busy, "total": total,
             "clients_cpu": sum(bench.tree_cpu_s(p.pid) for p in clients if p.poll() is None),
             "streams": stream_bytes(case, streams), "load": float(open("/proc/loadavg").read().split()[0])}
@@ -271,6 +294,7 @@ def figures(case, label, a, s0, s1, rss_max, reports, pub_reports, recs, merge):
     f = {"label": label, "server": case.kind, "record": a.record_of(label), "viewer_kind": case.viewer_kind,
          "window_s": round(dt, 2), "cpu_s": round(cpu, 3), "cpu_pct": round(100 * cpu / dt, 2),
          "cpu_pct_per_stream": round(100 * cpu / dt / a.streams, 3),
+         "threads_pct": {k: round(100 * (v - s0["threads"].get(k, 0.0)) / dt, 2) for k, v in s1["threads"].items()},
          "rss_mib": round(rss_max / 1024, 1), "rss_mib_start": round(s0["rss"] / 1024, 1),
          "machine_busy_pct": round(100 * (s1["busy"] - s0["busy"]) / max(1, s1["total"] - s0["total"]), 1),
          "clients_cpu_pct": round(100 * (s1["clients_cpu"] - s0["clients_cpu"]) / dt, 1),

@@ -28,6 +28,13 @@ def deltas(run, server):
     return d
 
 
+def by_thread(p):
+    t = p.get("threads_pct")
+    if not t:
+        return "–"
+    return ", ".join(f"{k} {v:.1f}" for k, v in sorted(t.items(), key=lambda kv: -kv[1]) if v >= 0.05) or "0"
+
+
 def sign(v, digits=2):
     return "–" if v is None else f"{v:+.{digits}f}"
 
@@ -38,7 +45,6 @@ def render(runs):
         return "\n".join(L + ["No run yet."])
     r0 = runs[0]
     m = r0["machine"]
-    rec = r0["record"]
     L.append(f"Machine: {m['cpu']}, {m['nproc']} cores, {m['memory']}, Linux {m['kernel']}; record directories on "
              f"{r0['disk']}. {r0['versions']['weir']}, {r0['versions']['nginx']} with libnginx-mod-rtmp "
              f"{r0['versions']['nginx-rtmp']} (`worker_processes 1`), Weir `workers: {r0['weir_workers']}`.")
@@ -47,27 +53,30 @@ def render(runs):
              f"clip looped at real-time pace: 1280x720@30 H.264 + AAC, {fmt(r0['clip_mbit'])} Mbit/s) and "
              f"{r0['viewers']} viewers per stream (HTTP-FLV on Weir; RTMP on nginx-rtmp, which has no HTTP-FLV), "
              f"a fresh server per phase, {fmt(r0['warmup_s'], 0)} s of warm-up after the viewers start, then a "
-             f"{fmt(r0['window_s'], 0)} s measured window. Weir records fMP4 (`segment_s: {rec['segment_s']}`, "
-             f"`fragment_ms: {rec['fragment_ms']}`, `fsync: {rec['fsync']}`) from its storage threads; nginx-rtmp "
+             f"{fmt(r0['window_s'], 0)} s measured window. Weir records fMP4 segments (muxed on the stream's event "
+             "loop, written by its storage threads, `weir-store-N`) with the settings each run names; nginx-rtmp "
              "(`record all`) appends one FLV file per stream with write() from its event loop and never fsyncs.")
     L.append("")
     for i, r in enumerate(runs, 1):
-        mm = r["machine"]
+        mm, rec = r["machine"], r["record"]
         L.append(f"Run {i} ({mm['date']}, build {r['build']['head']}{' + local changes' if r['build']['dirty'] else ''}"
-                 f", load average {mm['loadavg_start'][0]} at the start, {mm['loadavg_end'][0]} at the end):")
+                 f", load average {mm['loadavg_start'][0]} at the start, {mm['loadavg_end'][0]} at the end; Weir "
+                 f"records with `segment_s: {rec['segment_s']}`, `fragment_ms: {rec['fragment_ms']}`, "
+                 f"`fsync: {rec['fsync']}`):")
         L.append("")
         L.append("```")
         L.append(f"flock /tmp/build.lock {r['command']}")
         L.append("```")
         L.append("")
         L.append("| phase | viewers | server CPU, % of a core | per stream | RSS MiB | latency p50 ms | p99 ms "
-                 "(median stream / worst) | stalls | recorded MB/s | written MB/s | machine busy % |")
-        L.append("|---|---|---|---|---|---|---|---|---|---|---|")
+                 "(median stream / worst) | stalls | recorded MB/s | written MB/s | machine busy % | CPU by thread, % |")
+        L.append("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for p in r["phases"]:
             L.append(f"| {p['label']} | {p['viewers']} {p['viewer_kind']} | {fmt(p['cpu_pct'], 1)} | "
                      f"{fmt(p['cpu_pct_per_stream'], 3)} | {fmt(p['rss_mib'], 1)} | {fmt(p['lat_p50_ms'])} | "
                      f"{fmt(p['lat_p99_ms_median'])} / {fmt(p['lat_p99_ms_worst'])} | {p['stalls']} | "
-                     f"{fmt(p['rec_mb_s'])} | {fmt(p['write_mb_s'])} | {fmt(p['machine_busy_pct'], 0)} |")
+                     f"{fmt(p['rec_mb_s'])} | {fmt(p['write_mb_s'])} | {fmt(p['machine_busy_pct'], 0)} | "
+                     f"{by_thread(p)} |")
         L.append("")
     L.append("Recording on minus off (per run), and Weir against nginx-rtmp:")
     L.append("")
