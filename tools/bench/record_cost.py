@@ -35,7 +35,9 @@ Usage (hold the build lock so no build runs during the measurement):
   tools/bench/record_cost.py --quick --out /tmp/r.md     # 3 streams, 5 s windows
 Writes build/bench/record_cost_results.json and the markdown section between
 the record-cost markers in docs/benchmarks.md; --previous adds earlier runs'
-results files to the tables (to show the run-to-run noise).
+results files to the tables (to show the run-to-run noise), --render-only
+rewrites the section from such files. The scratch dir (about 1.4 GB of
+recordings after a full run) is removed after a good run unless --keep.
 Needs build/src/weir, build/tools/loadgen/loadgen, ffmpeg, nginx and
 libnginx-mod-rtmp. Python 3 stdlib only.
 """
@@ -44,6 +46,7 @@ import argparse
 import json
 import re
 import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -349,6 +352,7 @@ def main():
     ap.add_argument("--json-out", default=None, help="default: BUILD_DIR/bench/record_cost_results.json")
     ap.add_argument("--previous", action="append", default=[], help="an earlier run's results file, shown too")
     ap.add_argument("--render-only", action="store_true", help="render --previous files, run nothing")
+    ap.add_argument("--keep", action="store_true", help="keep the scratch dir (recordings, logs) after a good run")
     a = ap.parse_args()
     runs = [json.loads(Path(p).read_text()) for p in a.previous]
     if a.render_only:
@@ -405,6 +409,9 @@ def main():
     bench.write_markdown(a.out, section, START, END)
     bench.log(f"wrote {a.out} and {out}")
     print(section)
+    # A full run leaves ~1.4 GB of recordings; a failed one keeps them to look at.
+    if not a.keep:
+        shutil.rmtree(work, ignore_errors=True)
 
 
 def disk_of(path):

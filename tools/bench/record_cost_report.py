@@ -35,6 +35,10 @@ def by_thread(p):
     return ", ".join(f"{k} {v:.1f}" for k, v in sorted(t.items(), key=lambda kv: -kv[1]) if v >= 0.05) or "0"
 
 
+def mib(v):
+    return "–" if v is None else f"{v / 2**20:.0f}"
+
+
 def sign(v, digits=2):
     return "–" if v is None else f"{v:+.{digits}f}"
 
@@ -106,7 +110,9 @@ def render(runs):
         checks = (f"run {i}: Weir listed {on.get('recordings')} recordings ({', '.join(on.get('recording_states', []))}"
                   f", {on.get('recording_gaps')} gaps), {on.get('rec_streams_grown')} of {r['streams']} stream "
                   f"directories grew in the window; nginx-rtmp: "
-                  f"{(phase(r, 'nginx-on') or {}).get('rec_streams_grown')} of {r['streams']} FLV files grew")
+                  f"{(phase(r, 'nginx-on') or {}).get('rec_streams_grown')} of {r['streams']} FLV files grew; on disk "
+                  f"at the phase's end (du): Weir {mib(on.get('rec_dir_du'))} MiB (segments and, once merged, "
+                  f"asset.mp4), nginx-rtmp {mib((phase(r, 'nginx-on') or {}).get('rec_dir_du'))} MiB")
         if mg:
             checks += (f". Weir's merge after the window (not in it): {mg['ready']} assets ({fmt(mg['media_s'], 0)} s "
                        f"of media, {mg['bytes'] / 1e6:.0f} MB) ready {fmt(mg['wall_s'], 1)} s after the publishers "
