@@ -285,3 +285,29 @@ def test_hls_bench_quick_writes_a_table(tmp_path, source_dir, weir_bin, loadgen_
             w = res[key][srv]
             assert w["requests"] > 10 and w["non_2xx"] == 0, (key, srv, w)
         assert f"| {'MPEG-TS' if key == 'wrk_ts' else 'fMP4'} | {res[key]['bytes']} | Weir" in text
+
+
+@pytest.mark.skipif(bool(bench_tools_missing()), reason=f"bench tools missing: {bench_tools_missing()}")
+def test_record_cost_quick_checks_the_recordings(tmp_path, source_dir, weir_bin, loadgen_bin):
+    text, res = run_quick_bench("record_cost.py", tmp_path, source_dir, weir_bin, "# Notes\n\nkept\n", timeout=600)
+    assert "<!-- record-cost:start -->" in text and text.count("<!-- record-cost:start -->") == 1
+    phases = {p["label"]: p for p in res["phases"]}
+    assert sorted(phases) == ["nginx-off", "nginx-on", "weir-off", "weir-on"], sorted(phases)
+    for label, p in phases.items():
+        # Every viewer played; the probes came through; every publisher published.
+        assert p["viewers"] == 3 * 2 and p["viewer_failed"] == 0, (label, p)
+        assert p["lat_samples"] > 100 and p["published"] == 3, (label, p)
+        assert p["cpu_s"] > 0 and p["rss_mib"] > 1, (label, p)
+        assert f"| {label} | 6 {p['viewer_kind']} |" in text, label
+        if p["record"]:
+            # Each stream's recording grew in the window at about the ingest rate.
+            assert p["rec_streams_grown"] == 3, (label, p)
+            assert 0.5 * p["ingest_mbit_s"] / 8 < p["rec_mb_s"] < 1.5 * p["ingest_mbit_s"] / 8, (label, p)
+        else:
+            assert p["rec_mb_s"] == 0 and p["rec_streams_grown"] == 0, (label, p)
+    on = phases["weir-on"]
+    assert on["recordings"] == 3 and on["recording_gaps"] == 0, on
+    assert on["merge"]["ready"] == 3 and not on["merge"]["failed"], on["merge"]
+    assert "weir-store" in on["threads_pct"], on["threads_pct"]
+    assert phases["nginx-on"]["rec_files"] == 3, phases["nginx-on"]
+    assert "Recording on minus off" in text and "--quick" in text

@@ -260,13 +260,15 @@ def versions(weir_bin, loadgen_bin):
 class Weir:
     kind = "weir"
 
-    def __init__(self, binary, workdir, workers, valgrind_out=None):
+    def __init__(self, binary, workdir, workers, valgrind_out=None, live_app="{}", extra_yaml=""):
+        """live_app: the YAML flow mapping of app `live`; extra_yaml: top-level
+        sections (whole lines) put before `apps:` (record_cost.py sets both)."""
         self.workdir = Path(workdir)
         self.workdir.mkdir(parents=True, exist_ok=True)
         self.workers = workers
         self.name = f"weir w{workers}"
         cfg = self.workdir / "weir.yaml"
-        cfg.write_text(f"workers: {workers}\nlog:\n  level: warn\napps:\n  live: {{}}\n")
+        cfg.write_text(f"workers: {workers}\nlog:\n  level: warn\n{extra_yaml}apps:\n  live: {live_app}\n")
         env = {k: v for k, v in os.environ.items() if not k.startswith("WEIR_")}
         env.update(WEIR_RTMP_LISTEN="127.0.0.1:0", WEIR_HTTP_LISTEN="127.0.0.1:0", WEIR_SRT_LISTEN="127.0.0.1:0",
                    WEIR_API_LISTEN="127.0.0.1:0")
@@ -292,14 +294,14 @@ class Weir:
                 return line
         return None
 
-    def publish_url(self):
-        return f"rtmp://{self.rtmp}/live/{STREAM}"
+    def publish_url(self, stream=STREAM):
+        return f"rtmp://{self.rtmp}/live/{stream}"
 
-    def urls(self):
-        return {"rtmp": f"rtmp://{self.rtmp}/live/{STREAM}",
-                "flv": f"http://{self.http}/live/{STREAM}.flv",
-                "hls": f"http://{self.http}/live/{STREAM}.m3u8",
-                "llhls": f"http://{self.http}/live/{STREAM}/llhls.m3u8"}
+    def urls(self, stream=STREAM):
+        return {"rtmp": f"rtmp://{self.rtmp}/live/{stream}",
+                "flv": f"http://{self.http}/live/{stream}.flv",
+                "hls": f"http://{self.http}/live/{stream}.m3u8",
+                "llhls": f"http://{self.http}/live/{stream}/llhls.m3u8"}
 
     def wait_stream(self):
         def live():
@@ -315,7 +317,15 @@ class Weir:
 class Nginx:
     kind = "nginx"
 
-    def __init__(self, workdir):
+    # The body of `application live` after `live on;` unless told otherwise:
+    # the HLS packager that run.py's HLS cases play ({w}: the work dir).
+    HLS_APP = """      hls on;
+      hls_path {w}/hls;
+      hls_fragment 2s;
+      hls_playlist_length 12s;
+"""
+
+    def __init__(self, workdir, app_body=None):
         self.workdir = Path(workdir)
         for d in ("hls", "static", "logs", "tmp"):
             (self.workdir / d).mkdir(parents=True, exist_ok=True)
@@ -324,6 +334,7 @@ class Nginx:
         self.http_port = free_port()
         w = self.workdir
         conf = w / "nginx.conf"
+        app_body = (self.HLS_APP if app_body is None else app_body).format(w=w)
         # Workers run as the invoking user: the scratch dir may be private (0700).
         user = "user root root;\n" if os.geteuid() == 0 else ""
         conf.write_text(f"""load_module {NGINX_RTMP_MODULE};
@@ -338,11 +349,7 @@ rtmp {{
     chunk_size 4096;
     application live {{
       live on;
-      hls on;
-      hls_path {w}/hls;
-      hls_fragment 2s;
-      hls_playlist_length 12s;
-    }}
+{app_body}    }}
   }}
 }}
 http {{
@@ -360,6 +367,7 @@ http {{
     listen 127.0.0.1:{self.http_port};
     location /hls/ {{ alias {w}/hls/; add_header Cache-Control no-cache; }}
     location /static/ {{ alias {w}/static/; }}
+    location /stat {{ rtmp_stat all; }}
   }}
 }}
 """)
@@ -378,12 +386,24 @@ http {{
                 return False
         wait_for(up, 10, "nginx to listen")
 
-    def publish_url(self):
-        return f"rtmp://127.0.0.1:{self.rtmp_port}/live/{STREAM}"
+    def publish_url(self, stream=STREAM):
+        return f"rtmp://127.0.0.1:{self.rtmp_port}/live/{stream}"
 
-    def urls(self):
-        return {"rtmp": f"rtmp://127.0.0.1:{self.rtmp_port}/live/{STREAM}",
-                "hls": f"http://127.0.0.1:{self.http_port}/hls/{STREAM}.m3u8"}
+    def urls(self, stream=STREAM):
+        return {"rtmp": f"rtmp://127.0.0.1:{self.rtmp_port}/live/{stream}",
+                "hls": f"http://127.0.0.1:{self.http_port}/hls/{stream}.m3u8"}
+
+    def publishing(self):
+        """Names of the streams with a publisher, from nginx-rtmp's rtmp_stat page."""
+        st, body = http_status(f"http://127.0.0.1:{self.http_port}/stat")
+        if st != 200:
+            return set()
+        names = set()
+        for block in re.findall(rb"<stream>(.*?)</stream>", body, re.S):
+            m = re.search(rb"<name>([^<]*)</name>", block)
+            if m and b"<publishing/>" in block:
+                names.add(m.group(1).decode())
+        return names
 
     def wait_stream(self):
         time.sleep(2)
