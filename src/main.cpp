@@ -278,7 +278,7 @@ int main(int argc, char** argv) {
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
   auto router = weir::origin::build_routes(origin);
-  weir::record::add_vod_routes(*router, assets);
+  weir::record::add_vod_routes(*router, assets, origin);
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);

@@ -21,6 +21,7 @@ std::string_view access_protocol_name(AccessProtocol p) {
     case AccessProtocol::kHlsSegment: return "hls-segment";
     case AccessProtocol::kHlsPart: return "hls-part";
     case AccessProtocol::kHlsKey: return "hls-key";
+    case AccessProtocol::kVod: return "vod";
   }
   return "?";
 }

@@ -71,6 +71,7 @@ enum class AccessProtocol : uint8_t {
   kHlsSegment,   // .ts / .m4s segments and init segments
   kHlsPart,      // LL-HLS parts
   kHlsKey,       // AES-128 keys
+  kVod,          // recorded assets (/vod/...; asked by the VOD routes' signed-URL check only)
 };
 std::string_view access_protocol_name(AccessProtocol p);
 

@@ -14,8 +14,11 @@ namespace {
 using protocol::TokenResult;
 using protocol::TokenVerdict;
 
-bool is_hls_file(AccessProtocol p) {
-  return p == AccessProtocol::kHlsSegment || p == AccessProtocol::kHlsPart || p == AccessProtocol::kHlsKey;
+// What a playlist's session token opens: HLS segments, parts, init segments
+// and keys, and the files of a VOD asset.
+bool takes_session_token(AccessProtocol p) {
+  return p == AccessProtocol::kHlsSegment || p == AccessProtocol::kHlsPart || p == AccessProtocol::kHlsKey ||
+         p == AccessProtocol::kVod;
 }
 
 // The refusal's one line (for the log and the protocol's error text): why,
@@ -51,7 +54,7 @@ std::optional<AdmissionDecision> SignedUrlCheck::check_now(const AdmissionReques
 
   TokenResult r;
   bool session = false;
-  if (is_hls_file(req.protocol) && !req.param("hs").empty()) {
+  if (takes_session_token(req.protocol) && !req.param("hs").empty()) {
     // A session token from the playlist; a full token also passes (below)
     // only when no session token was sent.
     session = true;

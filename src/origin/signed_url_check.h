@@ -4,9 +4,9 @@
 //
 // For an app with keys for the request's direction, the request must carry
 // a valid token in its parameters: expires + token (mode weir) or txTime +
-// txSecret (mode tencent). HLS segments, parts, init segments and keys also
-// pass with a valid HLS session token (`hs`, which playlists hand out; see
-// hls_session_param). Refusals: a missing or malformed token is
+// txSecret (mode tencent). HLS segments, parts, init segments and keys, and
+// VOD asset files, also pass with a valid session token (`hs`, which
+// playlists hand out; see hls_session_param). Refusals: a missing or malformed token is
 // Refusal::kUnauthorized (SRT 1401), an expired or wrong one kForbidden (SRT
 // 1403); HTTP answers 403 for both (http_admission.h). Each refusal is counted
 // in Metrics::auth_denied by protocol and reason; the reason text never holds

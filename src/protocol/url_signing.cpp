@@ -1,40 +1,14 @@
 #include "protocol/url_signing.h"
 
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
 
 #include <fmt/format.h>
+
+#include "protocol/digest.h"
 
 namespace weir::protocol {
 
 namespace {
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += d[p[i] >> 4];
-    out += d[p[i] & 15];
-  }
-  return out;
-}
-
-std::string hmac_sha256_hex(std::string_view key, std::string_view msg) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(msg.data()), msg.size(), out,
-       &len);
-  return hex(out, len);
-}
-
-std::string md5_hex(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_md5(), nullptr);
-  return hex(out, len);
-}
 
 // `s` of exactly `size` hex digits, returned in lower case; "" otherwise.
 std::string lower_hex(std::string_view s, size_t size) {

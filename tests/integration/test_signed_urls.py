@@ -5,11 +5,13 @@ RTMP, HTTP-FLV, .ts, SRT, HLS and LL-HLS), refusals are checked as each client
 sees them (HTTP 403, RTMP status codes, SRT reject reasons 1401/1403) and in
 /metrics, HLS segments need the playlist's session token, a viewer already
 playing outlives its token, and the Tencent mode takes Python-made
-signatures. One server and one publisher serve the module."""
+signatures, and recorded assets of a signed app need a signed URL too (their
+VOD playlist hands out session tokens). One server and one publisher serve
+the module."""
 
 import hashlib
 import hmac
-import os
+import json
 import re
 import subprocess
 import threading
@@ -34,6 +36,8 @@ CONFIG = {
                  "reconnect_grace_ms": 0},
         "tx": {"sign": {"mode": "tencent", "publish_keys": TX_PUB, "play_keys": TX_PLAY}, "reconnect_grace_ms": 0},
         "open": {"reconnect_grace_ms": 0},
+        "rec": {"sign": {"play_keys": PLAY_KEYS}, "reconnect_grace_ms": 0,
+                "record": {"enabled": True, "segment_s": 2, "fragment_ms": 500, "resume_s": 0}},
     }
 }
 
@@ -348,3 +352,38 @@ def test_tencent_mode_takes_python_signatures(srv, tmp_path):
             assert denied(srv, "http-flv", reason) == before + 1, reason
     finally:
         pub.stop()
+
+
+def test_vod_assets_of_a_signed_app_need_a_signed_url(srv, tmp_path):
+    pub = media.start_publisher(srv.rtmp_url("rec", "v"), tmp_path, duration=3)
+    assert pub.wait(30) == 0, pub.log()
+
+    def ready():
+        r = srv.api_get("/api/v1/assets?app=rec&state=ready")
+        items = json.loads(r.body)["items"] if r.status == 200 else []
+        return items[0] if items else None
+
+    asset = wait_until(ready, 60, "a ready asset of rec/v", interval=0.25)
+    aid = asset["id"]
+    q = query_of(sign(srv, app="rec", stream="v")["http-flv"])
+    tq = f"expires={q['expires']}&token={q['token']}"
+    before = denied(srv, "vod", "missing")
+    assert srv.get(f"/vod/{aid}.mp4").status == 403
+    assert denied(srv, "vod", "missing") == before + 1
+    bad = token("play-primary-0001", "play", "rec", "other", int(q["expires"]))
+    assert srv.get(f"/vod/{aid}.mp4?expires={q['expires']}&token={bad}").status == 403
+    r = srv.get(f"/vod/{aid}.mp4?{tq}")
+    assert r.status == 200 and r.header("cache-control").startswith("private"), r
+    status, body, _ = _get_text(srv, f"/vod/{aid}/index.m3u8?{tq}")
+    assert status == 200 and "#EXT-X-ENDLIST" in body, body
+    uris = [parse_attrs(x.split(":", 1)[1])["URI"] for x in body.splitlines() if x.startswith("#EXT-X-MAP:")]
+    uris += [x for x in body.splitlines() if x and not x.startswith("#")]
+    assert uris and all(re.search(r"\?hs=\d+\.[0-9a-f]{64}$", u) for u in uris), body
+    assert srv.get(f"/vod/{aid}/{uris[-1].partition('?')[0]}").status == 403
+    # The whole signed VOD plays with ffmpeg.
+    out = tmp_path / "vod.mp4"
+    r = subprocess.run([media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i",
+                        srv.http_url(f"/vod/{aid}/index.m3u8?{tq}"), "-c", "copy", str(out)],
+                       capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert media.count_frames(out).get("video", 0) >= 70
