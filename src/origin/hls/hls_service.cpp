@@ -155,8 +155,12 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
   const protocol::HlsQuery* q = &query;
   auto store = ensure(hub);
   store->touch();
-  // Signed apps: the session token for this viewer's segments ("" otherwise).
-  std::string hs = hls_session_param(*cfg, app, stream, ex->peer(), cfg->sign.hls_session_s);
+  // Signed apps: the session token for this viewer's segments ("" otherwise),
+  // made when the answer goes out (a held request may wait seconds).
+  auto session = [ex, hub](int64_t extra_s = 0) {
+    const core::AppConfig& c = hub->app_config();
+    return hls_session_param(c, hub->app(), hub->name(), ex->peer(), c.sign.hls_session_s + extra_s);
+  };
 
   if (q->timeshifted()) {
     if (ll) return ex->respond_text(400, "time-shift applies to the MPEG-TS playlist /" + app + "/" + stream + ".m3u8");
@@ -175,20 +179,18 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
     auto r = store->render_ts(tr);
     if (r.status != 200) return ex->respond_text(r.status, r.error);
     const bool closed = r.body.find("#EXT-X-ENDLIST") != std::string::npos;
-    if (!hs.empty()) {
-      // A closed playlist is not reloaded: its token lasts for its span too.
-      if (closed && tr.end_ms > tr.start_ms)
-        hs = hls_session_param(*cfg, app, stream, ex->peer(), cfg->sign.hls_session_s + (tr.end_ms - tr.start_ms) / 1000);
+    // A closed playlist is not reloaded: its token lasts for its span too.
+    if (std::string hs = session(closed && tr.end_ms > tr.start_ms ? (tr.end_ms - tr.start_ms) / 1000 : 0); !hs.empty())
       return respond_signed(ex, r.body, hs, "private, max-age=1");
-    }
     ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", closed ? "public, max-age=3600" : "max-age=1"}},
                 std::move(r.body));
     return;
   }
 
-  auto answer = [ex, store, ll, skip = q->skip, hs = std::move(hs)] {
+  auto answer = [ex, store, ll, skip = q->skip, session] {
     core::Slice body;
     std::string etag;
+    const std::string hs = session();
     if (ll && skip) {
       auto r = store->render_ll(true);
       if (r.status != 200) return ex->respond_text(503, r.error);
