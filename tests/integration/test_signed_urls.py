@@ -26,6 +26,7 @@ from weirtest.hls import parse_attrs
 from weirtest.httpc import FlvViewer
 from weirtest.rtmp import RtmpClient
 from weirtest.server import clean_env, wait_until
+from weirtest.ws import BINARY, WsClient
 
 PUB_KEYS = "pub-primary-0001,pub-secondary-0002"
 PLAY_KEYS = "play-primary-0001,play-secondary-0002"
@@ -143,6 +144,19 @@ def test_every_protocol_plays_with_its_signed_url(srv, live):
         assert r.returncode == 0, f"{name}: ffprobe failed: {r.stderr[-1500:]}"
         assert '"codec_name": "h264"' in r.stdout and '"width": 320' in r.stdout, f"{name}: {r.stdout[:800]}"
     assert set(results) == {"rtmp", "http-flv", "ts", "hls", "llhls", "srt"}
+    # WS-FLV: FLV bytes in binary frames with the token; 403 on the upgrade without it.
+    ws_url = urllib.parse.urlsplit(urls["ws-flv"])
+    ws = WsClient(srv.http_addr, ws_url.path + "?" + ws_url.query)
+    try:
+        assert ws.status == 101 and ws.accept_ok, ws.status
+        _, op, payload = ws.recv_frame()
+        assert op == BINARY and payload[:3] == b"FLV", (op, payload[:16])
+    finally:
+        ws.shutdown()
+    refused = WsClient(srv.http_addr, ws_url.path)
+    assert refused.status == 403
+    refused.shutdown()
+    assert denied(srv, "ws-flv", "missing") >= 1
 
 
 def test_publish_with_the_token_on_the_app_and_over_srt(srv, live, tmp_path):
