@@ -240,6 +240,10 @@ def test_refusals_as_each_client_sees_them_and_counted(srv, live):
     assert not rep["connected"] and rep["reject_code"] == 1403, rep
     rep = S.probe(srv, f"#!::r=live/s,m=request,expires={exp},token={sec[::-1]}")
     assert not rep["connected"] and rep["reject_code"] == 1403, rep
+    # The log says why and masks the credential.
+    srv.wait_log(r"srt 127\.0\.0\.1:\d+: refused '#!::r=live/s,m=request,expires=\d+,token=\*\*\*': token signed with "
+                 r"none of the app's play keys \(reject code 1403\)")
+    assert sec[::-1] not in srv.log()
     assert denied(srv, "srt", "missing") >= 1 and denied(srv, "srt", "malformed") >= 1
     assert denied(srv, "srt", "expired") >= 1 and denied(srv, "srt", "invalid") >= 1
 
