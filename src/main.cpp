@@ -9,7 +9,9 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
+#include <ctime>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -35,6 +37,7 @@
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
 #include "origin/routes.h"
+#include "origin/signed_url_list.h"
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
@@ -48,6 +51,8 @@ namespace {
 void usage() {
   std::puts(
       "usage: weir [-c FILE] [--check-config] [--print-keys] [--version]\n"
+      "       weir sign [-c FILE] --app APP --stream STREAM [--direction play|publish] [--ttl SECONDS] [--ip IP]\n"
+      "                 [--host HOST]   print signed URLs of every protocol (apps.APP.sign)\n"
       "  -c, --config FILE   YAML config (default: conf/weir.yaml)\n"
       "  --check-config      validate the config (with WEIR_* overrides) and exit; non-zero on error\n"
       "  --print-keys        list every config key with its documentation and exit\n"
@@ -96,6 +101,60 @@ weir::core::Result<std::vector<int>> open_listeners(const std::string& what, con
   return fds;
 }
 
+// `weir sign`: signed URLs for every protocol of an app/stream, one
+// "NAME URL" line each, from the config (with WEIR_* overrides) and the app's
+// primary key. Exit 0, 1 (config or signing error), 2 (usage).
+int sign_main(int argc, char** argv) {
+  std::string config_path = "conf/weir.yaml";
+  weir::origin::SignUrlRequest r;
+  int64_t ttl = 3600;
+  for (int i = 2; i < argc; ++i) {
+    std::string a = argv[i];
+    const bool has_value = i + 1 < argc;
+    if ((a == "-c" || a == "--config") && has_value) config_path = argv[++i];
+    else if (a == "--app" && has_value) r.app = argv[++i];
+    else if (a == "--stream" && has_value) r.stream = argv[++i];
+    else if (a == "--ip" && has_value) r.ip = argv[++i];
+    else if (a == "--host" && has_value) r.host = argv[++i];
+    else if (a == "--direction" && has_value) {
+      std::string d = argv[++i];
+      if (d != "play" && d != "publish") {
+        std::fprintf(stderr, "weir sign: --direction must be play or publish\n");
+        return 2;
+      }
+      r.direction = d == "publish" ? weir::origin::Direction::kPublish : weir::origin::Direction::kPlay;
+    } else if (a == "--ttl" && has_value) {
+      char* end = nullptr;
+      ttl = std::strtoll(argv[++i], &end, 10);
+      if (!end || *end || ttl <= 0 || ttl > 10LL * 365 * 86400) {
+        std::fprintf(stderr, "weir sign: --ttl must be a number of seconds from 1 to 315360000\n");
+        return 2;
+      }
+    } else {
+      std::fprintf(stderr, "weir sign: unknown or incomplete argument '%s'\n", a.c_str());
+      usage();
+      return 2;
+    }
+  }
+  if (r.app.empty() || r.stream.empty()) {
+    std::fprintf(stderr, "weir sign: --app and --stream are required\n");
+    return 2;
+  }
+  auto loaded = weir::core::load_config_file(config_path, environ);
+  if (!loaded) {
+    std::fprintf(stderr, "weir: %s\n", loaded.error().c_str());
+    return 1;
+  }
+  r.expires = std::time(nullptr) + ttl;
+  auto urls = weir::origin::signed_urls(*loaded, r);
+  if (!urls) {
+    std::fprintf(stderr, "weir sign: %s\n", urls.error().c_str());
+    return 1;
+  }
+  for (const auto& u : *urls) std::printf("%-9s %s\n", u.name.c_str(), u.url.c_str());
+  return 0;
+}
+
 }  // namespace
 
 // Every connection, listener and live HLS segment (a memfd) costs a
@@ -116,6 +175,7 @@ void raise_fd_limit(int64_t max_connections) {
 }
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::string(argv[1]) == "sign") return sign_main(argc, argv);
   std::string config_path = "conf/weir.yaml";
   bool check_only = false;
   for (int i = 1; i < argc; ++i) {
@@ -218,7 +278,7 @@ int main(int argc, char** argv) {
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
   auto router = weir::origin::build_routes(origin);
-  weir::record::add_vod_routes(*router, assets);
+  weir::record::add_vod_routes(*router, assets, origin);
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);

@@ -1,6 +1,5 @@
 #include "client/event_sender.h"
 
-#include <openssl/hmac.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -14,21 +13,11 @@
 
 #include "client/http_client.h"
 #include "core/timer.h"
+#include "protocol/digest.h"
 
 namespace weir::client {
 
 namespace {
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* k = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += k[p[i] >> 4];
-    out += k[p[i] & 15];
-  }
-  return out;
-}
 
 std::string new_event_id() {
   unsigned char b[16];
@@ -40,7 +29,7 @@ std::string new_event_id() {
     std::memcpy(b, &t, 8);
     std::memcpy(b + 8, &c, 8);
   }
-  return "evt_" + hex(b, sizeof b);
+  return "evt_" + protocol::to_hex(std::string_view(reinterpret_cast<const char*>(b), sizeof b));
 }
 
 std::string now_rfc3339() {
@@ -90,11 +79,7 @@ EventSender::~EventSender() = default;
 
 std::string EventSender::signature(const std::string& secret, int64_t unix_s, const std::string& body) {
   std::string msg = std::to_string(unix_s) + "." + body;
-  unsigned char mac[32];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), secret.data(), int(secret.size()), reinterpret_cast<const unsigned char*>(msg.data()),
-       msg.size(), mac, &len);
-  return fmt::format("t={},v1={}", unix_s, hex(mac, len));
+  return fmt::format("t={},v1={}", unix_s, protocol::hmac_sha256_hex(secret, msg));
 }
 
 void EventSender::emit(std::string type, std::string data_json) {

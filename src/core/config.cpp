@@ -1,5 +1,6 @@
 #include "core/config.h"
 
+#include <algorithm>
 #include <cctype>
 #include <charconv>
 #include <cstring>
@@ -380,6 +381,23 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".record.path: " + why);
     if (app.record.fragment_ms > app.record.segment_s * 1000)
       errors.push_back("apps." + name + ".record.fragment_ms: must not exceed segment_s");
+    for (const auto* list : {&app.sign.publish_keys, &app.sign.play_keys}) {
+      const std::string key = "apps." + name + ".sign." + (list == &app.sign.publish_keys ? "publish_keys" : "play_keys");
+      std::vector<std::string> keys = split_tokens(*list);
+      if (!list->empty() && keys.empty()) errors.push_back(key + ": holds no key (empty = not signed)");
+      for (const std::string& k : keys) {
+        if (k.size() < 8 || k.size() > 256) {
+          errors.push_back(key + ": each key must be 8 to 256 characters");
+          break;
+        }
+        if (std::any_of(k.begin(), k.end(), [](char c) { return c <= ' ' || c == 0x7f; })) {
+          errors.push_back(key + ": a key may not hold spaces or control characters");
+          break;
+        }
+      }
+    }
+    if (app.sign.bind_ip && app.sign.mode == "tencent")
+      errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");
   }
   if (cfg.storage.root.empty()) errors.push_back("storage.root: must not be empty");
   if (const S3Config& s3 = cfg.storage.s3; s3.enabled) {
@@ -432,6 +450,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
 std::vector<std::string> ApiConfig::admin_tokens() const { return split_tokens(token); }
 std::vector<std::string> EventsConfig::urls() const { return split_tokens(url); }
 std::vector<std::string> ApiConfig::read_tokens() const { return split_tokens(read_token); }
+std::vector<std::string> SignConfig::publish_key_list() const { return split_tokens(publish_keys); }
+std::vector<std::string> SignConfig::play_key_list() const { return split_tokens(play_keys); }
 
 const AppConfig* Config::find_app(std::string_view app) const {
   auto it = apps.find(std::string(app));

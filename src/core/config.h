@@ -251,6 +251,42 @@ struct RecordConfig {
   }
 };
 
+// Signed URLs for an app's publishers and players (protocol/url_signing.h,
+// origin/signed_url_check.h). An empty key list leaves that direction open.
+struct SignConfig {
+  std::string publish_keys;
+  std::string play_keys;
+  std::string mode = "weir";
+  bool bind_ip = false;
+  int64_t hls_session_s = 60;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("publish_keys", publish_keys, config::NoCheck{},
+            "Keys that sign publish URLs, comma-separated (primary first, then a secondary while rotating), each 8 "
+            "to 256 characters; empty = publishing is not signed. Better from the environment "
+            "(WEIR_APPS_<APP>_SIGN_PUBLISH_KEYS) than in this file.");
+    v.field("play_keys", play_keys, config::NoCheck{},
+            "Keys that sign play URLs (every protocol, HLS segments through session tokens), comma-separated, "
+            "primary first; empty = playing is not signed. Also WEIR_APPS_<APP>_SIGN_PLAY_KEYS.");
+    v.field("mode", mode, config::OneOf{{"weir", "tencent"}},
+            "weir: ?expires=UNIX&token=HEX(HMAC-SHA256(key, \"DIR\\nAPP\\nSTREAM\\nEXPIRES[\\nIP]\")); tencent: "
+            "?txTime=HEX_UNIX&txSecret=HEX(MD5(key + stream + txTime)) (Tencent Cloud CSS).");
+    v.field("bind_ip", bind_ip, config::NoCheck{},
+            "Mode weir: tokens are signed over the client's IP too (\\nIP appended), so a URL works from that "
+            "address only. HLS session tokens are bound to it as well.");
+    v.field("hls_session_s", hls_session_s, config::IntRange{5, 86400},
+            "Lifetime of the session token an accepted HLS playlist adds to its segment, part, init and key URIs "
+            "(renewed with each playlist reload).");
+  }
+
+  // The keys of each direction, split and trimmed (primary first).
+  std::vector<std::string> publish_key_list() const;
+  std::vector<std::string> play_key_list() const;
+  bool signs_publish() const { return !publish_keys.empty(); }
+  bool signs_play() const { return !play_keys.empty(); }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -268,6 +304,7 @@ struct AppConfig {
   TimeshiftConfig timeshift;
   AppSrtConfig srt;
   RecordConfig record;
+  SignConfig sign;
 
   template <class V>
   void visit(V& v) {
@@ -299,6 +336,7 @@ struct AppConfig {
     v.section("timeshift", timeshift);
     v.section("srt", srt);
     v.section("record", record);
+    v.section("sign", sign);
   }
 };
 

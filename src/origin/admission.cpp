@@ -5,6 +5,7 @@
 #include "core/loop.h"
 #include "origin/origin.h"
 #include "origin/registry.h"
+#include "origin/signed_url_check.h"
 #include "origin/stream_hub.h"
 
 namespace weir::origin {
@@ -20,6 +21,7 @@ std::string_view access_protocol_name(AccessProtocol p) {
     case AccessProtocol::kHlsSegment: return "hls-segment";
     case AccessProtocol::kHlsPart: return "hls-part";
     case AccessProtocol::kHlsKey: return "hls-key";
+    case AccessProtocol::kVod: return "vod";
   }
   return "?";
 }
@@ -121,6 +123,7 @@ bool Admission::Ticket::pending() const { return state_ && !state_->finished; }
 
 Admission::Admission(Origin& origin) : origin_(origin) {
   checks_.push_back(std::make_unique<StreamNameCheck>(origin));
+  checks_.push_back(std::make_unique<SignedUrlCheck>(origin));  // before anything that tells about the stream
   checks_.push_back(std::make_unique<PublishConflictCheck>(origin));
 }
 

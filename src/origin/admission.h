@@ -6,8 +6,9 @@
 //
 // A chain of AdmissionChecks runs in order; the first refusal wins, and a
 // request every check allows is admitted. The built-in checks (added by the
-// constructor) are what Weir always enforced: names valid, app configured, a
-// live stream not published twice unless the app allows takeover.
+// constructor) are: names valid, app configured, the app's signed URLs
+// (signed_url_check.h, apps.<app>.sign), a live stream not published twice
+// unless the app allows takeover.
 //
 //   struct TokenCheck : AdmissionCheck {                        // answers at once
 //     std::string_view name() const override { return "token"; }
@@ -70,6 +71,7 @@ enum class AccessProtocol : uint8_t {
   kHlsSegment,   // .ts / .m4s segments and init segments
   kHlsPart,      // LL-HLS parts
   kHlsKey,       // AES-128 keys
+  kVod,          // recorded assets (/vod/...; asked by the VOD routes' signed-URL check only)
 };
 std::string_view access_protocol_name(AccessProtocol p);
 

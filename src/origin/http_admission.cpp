@@ -23,8 +23,11 @@ std::optional<AdmissionRequest> http_admission_request(const http::ExchangeRef& 
 
 namespace {
 
+// kUnauthorized (a signed URL without a token) answers 403, not 401: a 401
+// must carry a WWW-Authenticate challenge (RFC 9110 15.5.2), and a URL token
+// is no HTTP authentication scheme a client could answer.
 void refuse(const http::ExchangeRef& ex, Refusal r, const std::string& reason) {
-  if (ex->alive()) ex->respond_text(http_status(r), reason);
+  if (ex->alive()) ex->respond_text(r == Refusal::kUnauthorized ? 403 : http_status(r), reason);
 }
 
 // Keeps a check in flight alive until it answers or the client leaves. The

@@ -4,8 +4,12 @@
 // them without locks. Gauges computed at scrape time live with the exporter.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+
+#include "origin/admission.h"
+#include "protocol/url_signing.h"
 
 namespace weir::origin {
 
@@ -36,6 +40,15 @@ struct Metrics {
   Counter srt_ts_errors_total{0};          // transport-error, malformed or bad-section TS packets
   Counter srt_ts_pes_dropped_total{0};     // PES packets dropped (lost packets, over the cap, bad header)
   std::atomic<int64_t> srt_connections_open{0};
+
+  // Signed-URL refusals (SignedUrlCheck) by protocol and reason:
+  // weir_auth_denied_total{protocol,reason}.
+  static constexpr size_t kAuthProtocols = size_t(AccessProtocol::kVod) + 1;
+  static constexpr size_t kAuthReasons = size_t(protocol::TokenVerdict::kInvalid) + 1;
+  std::array<Counter, kAuthProtocols * kAuthReasons> auth_denied_by{};
+  Counter& auth_denied(AccessProtocol p, protocol::TokenVerdict v) {
+    return auth_denied_by[size_t(p) * kAuthReasons + size_t(v)];
+  }
 };
 
 }  // namespace weir::origin

@@ -44,6 +44,13 @@ std::string metrics_text(Origin& origin) {
   c("weir_srt_ts_errors_total", "Damaged MPEG-TS packets or sections in SRT input (dropped).", m.srt_ts_errors_total);
   c("weir_srt_ts_pes_dropped_total", "PES packets dropped from SRT input (lost packets, too large, bad header).",
     m.srt_ts_pes_dropped_total);
+  out += "# HELP weir_auth_denied_total Publish and play requests refused for a missing, malformed, expired or "
+         "invalid signed-URL token.\n# TYPE weir_auth_denied_total counter\n";
+  for (size_t p = 0; p < Metrics::kAuthProtocols; ++p)
+    for (size_t r = 1; r < Metrics::kAuthReasons; ++r)  // 0 is kOk
+      fmt::format_to(std::back_inserter(out), "weir_auth_denied_total{{protocol=\"{}\",reason=\"{}\"}} {}\n",
+                     access_protocol_name(AccessProtocol(p)), protocol::token_verdict_name(protocol::TokenVerdict(r)),
+                     m.auth_denied_by[p * Metrics::kAuthReasons + r].load(std::memory_order_relaxed));
   metric(out, "weir_ingest_buffer_bytes", "gauge", "Bytes RTMP connections hold in partly received messages.",
          double(origin.ingest_budget().used()));
   metric(out, "weir_ingest_buffer_refused_total", "counter",

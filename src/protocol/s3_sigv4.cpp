@@ -1,8 +1,5 @@
 #include "protocol/s3_sigv4.h"
 
-#include <openssl/evp.h>
-#include <openssl/hmac.h>
-
 #include <ctime>
 
 #include <fmt/format.h>
@@ -10,25 +7,6 @@
 namespace weir::protocol {
 
 namespace {
-
-std::string hex(const unsigned char* p, size_t n) {
-  static const char* d = "0123456789abcdef";
-  std::string out;
-  out.reserve(n * 2);
-  for (size_t i = 0; i < n; ++i) {
-    out += d[p[i] >> 4];
-    out += d[p[i] & 15];
-  }
-  return out;
-}
-
-std::string hmac_sha256(std::string_view key, std::string_view msg) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  HMAC(EVP_sha256(), key.data(), int(key.size()), reinterpret_cast<const unsigned char*>(msg.data()), msg.size(),
-       out, &len);
-  return std::string(reinterpret_cast<const char*>(out), len);
-}
 
 bool unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_' ||
@@ -92,13 +70,6 @@ std::string s3_amz_date(int64_t unix_s) {
                      tm.tm_hour, tm.tm_min, tm.tm_sec);
 }
 
-std::string sha256_hex(std::string_view data) {
-  unsigned char out[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_Digest(data.data(), data.size(), out, &len, EVP_sha256(), nullptr);
-  return hex(out, len);
-}
-
 std::string s3_presign_url(const S3PresignInput& in) {
   const std::string date = in.amz_date.substr(0, 8);
   const std::string scope = date + "/" + in.region + "/s3/aws4_request";
@@ -117,7 +88,7 @@ std::string s3_presign_url(const S3PresignInput& in) {
   key = hmac_sha256(key, "aws4_request");
   const std::string sig = hmac_sha256(key, to_sign);
   return in.location.url + "?" + query + "&X-Amz-Signature=" +
-         hex(reinterpret_cast<const unsigned char*>(sig.data()), sig.size());
+         to_hex(sig);
 }
 
 }  // namespace weir::protocol

@@ -18,6 +18,7 @@
 #include <string_view>
 
 #include "core/status.h"
+#include "protocol/digest.h"  // sha256_hex (x-amz-content-sha256) for callers
 
 namespace weir::protocol {
 
@@ -44,8 +45,6 @@ S3ObjectLocation s3_object_location(const S3Endpoint& ep, std::string_view bucke
 
 // "YYYYMMDDTHHMMSSZ" (UTC) for Unix seconds.
 std::string s3_amz_date(int64_t unix_s);
-
-std::string sha256_hex(std::string_view data);
 
 struct S3PresignInput {
   S3ObjectLocation location;

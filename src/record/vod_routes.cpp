@@ -1,8 +1,15 @@
 #include "record/vod_routes.h"
 
 #include <algorithm>
+#include <cmath>
 
+#include <spdlog/spdlog.h>
+
+#include "core/async_fs.h"
 #include "origin/http/file_response.h"
+#include "origin/origin.h"
+#include "origin/signed_url_check.h"
+#include "protocol/url_signing.h"
 #include "record/asset_id.h"
 #include "record/asset_recording.h"
 
@@ -12,13 +19,44 @@ namespace http = origin::http;
 
 namespace {
 
+constexpr size_t kMaxPlaylistBytes = 8 << 20;
+
+struct Vod {
+  AssetStore* store;
+  origin::Origin* origin;
+  origin::SignedUrlCheck signer;
+};
+
+// The asset's app signs plays (apps.<app>.sign.play_keys): the request must
+// carry a full token, or the session token of the asset's playlist. Answers
+// the refusal (403, or 400 for a query that does not parse) and returns false.
+bool admitted(Vod* vod, const http::ExchangeRef& ex, const Asset& a) {
+  origin::AdmissionRequest req;
+  req.direction = origin::Direction::kPlay;
+  req.protocol = origin::AccessProtocol::kVod;
+  req.app = a.app;
+  req.stream = a.stream;
+  req.client = ex->peer();
+  if (core::Status st = protocol::append_query_params(ex->request().query, req.params); !st) {
+    ex->respond_text(400, "query: " + st.message());
+    return false;
+  }
+  auto d = vod->signer.check_now(req);
+  if (!d || d->allowed()) return true;
+  spdlog::info("vod: play of asset {} ({}/{}) by {} refused by signed-url: {}", a.id, a.app, a.stream, req.client,
+               d->reason);
+  ex->respond_text(403, d->reason);
+  return false;
+}
+
 // Looks the asset up and sends `file` (a name inside its directory) once it is
 // playable. `file` empty: the merged MP4. An uploaded asset whose file is no
 // longer on local disk is redirected to a presigned URL of its object.
-void serve(AssetStore* store, const http::ExchangeRef& ex, std::string file, std::string type, bool need_ready) {
+void serve(Vod* vod, const http::ExchangeRef& ex, std::string file, std::string type, bool need_ready) {
   std::string id(ex->param("asset"));
   if (!valid_asset_id(id)) return ex->respond_text(400, "invalid asset id");
-  store->locate(ex->loop(), id, file, [store, ex, file, type = std::move(type), need_ready](
+  AssetStore* store = vod->store;
+  store->locate(ex->loop(), id, file, [vod, store, ex, file, type = std::move(type), need_ready](
                                           core::Result<std::optional<AssetStore::Located>> r) {
     if (!ex->alive()) return;
     if (!r) return ex->respond_text(503, "catalogue unavailable");
@@ -30,6 +68,22 @@ void serve(AssetStore* store, const http::ExchangeRef& ex, std::string file, std
     std::string name = file.empty() ? a.mp4 : file;
     if (name.empty()) return ex->respond_text(404, "asset has no such file");
     if (file == "cover.jpg" && a.cover.empty()) return ex->respond_text(404, "asset has no cover");
+    if (!admitted(vod, ex, a)) return;
+    const core::AppConfig* app = vod->origin->config().find_app(a.app);
+    if (file == "index.m3u8" && app && app->sign.signs_play()) {
+      // Its segment URIs get a session token lasting the asset's duration
+      // plus hls_session_s (a VOD playlist is not reloaded).
+      std::string hs = origin::hls_session_param(*app, a.app, a.stream, ex->peer(),
+                                                 app->sign.hls_session_s + int64_t(std::ceil(a.duration_s)));
+      core::read_file_async(ex->loop(), a.dir + "/" + name, kMaxPlaylistBytes,
+                            [ex, hs = std::move(hs), type](core::Result<core::Slice> body) {
+                              if (!ex->alive()) return;
+                              if (!body) return ex->respond_text(404, "asset playlist unreadable");
+                              ex->respond(200, {{"Content-Type", type}, {"Cache-Control", "private, no-cache"}},
+                                          protocol::add_param_to_playlist_uris(core::as_chars(body->view()), hs));
+                            });
+      return;
+    }
     if (!(*r)->local && a.state == AssetState::kUploaded && !a.remote.empty()) {
       if (auto url = store->presigned_url(a, name))
         return ex->respond(302, {{"Location", *url}, {"Cache-Control", "no-store"}}, std::string());
@@ -38,17 +92,19 @@ void serve(AssetStore* store, const http::ExchangeRef& ex, std::string file, std
     http::FileResponseOptions opt;
     opt.content_type = type;
     // Assets never change once ready; a deleted one disappears (404).
-    opt.cache_control = "public, max-age=3600";
+    opt.cache_control = app && app->sign.signs_play() ? "private, max-age=3600" : "public, max-age=3600";
     http::respond_file(ex, a.dir + "/" + name, std::move(opt));
   });
 }
 
 }  // namespace
 
-void add_vod_routes(http::Router& router, AssetStore& store) {
-  AssetStore* s = &store;
-  router.add("GET", "/vod/{asset}.mp4", [s](http::ExchangeRef ex) { serve(s, ex, "", "video/mp4", true); });
-  router.add("GET", "/vod/{asset}/{file}", [s](http::ExchangeRef ex) {
+void add_vod_routes(http::Router& router, AssetStore& store, origin::Origin& origin) {
+  // Shared by the handlers, which live as long as the router.
+  auto vod = std::make_shared<Vod>(Vod{&store, &origin, origin::SignedUrlCheck(origin)});
+  router.add("GET", "/vod/{asset}.mp4", [vod](http::ExchangeRef ex) { serve(vod.get(), ex, "", "video/mp4", true); });
+  router.add("GET", "/vod/{asset}/{file}", [vod](http::ExchangeRef ex) {
+    Vod* s = vod.get();
     std::string_view f = ex->param("file");
     if (f == "index.m3u8") return serve(s, ex, "index.m3u8", "application/vnd.apple.mpegurl", true);
     if (f == "cover.jpg") return serve(s, ex, "cover.jpg", "image/jpeg", true);

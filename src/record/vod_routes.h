@@ -10,6 +10,10 @@
 // (storage.s3) whose file is gone from local disk (delete_local) answers 302
 // to a presigned GET URL of its object (storage.s3.presign_ttl_s). Whether
 // the file is local is checked on the catalogue strand, not on the loop.
+// Assets of an app that signs plays (apps.<app>.sign.play_keys) need a signed
+// URL (origin/signed_url_check.h, protocol "vod"); their index.m3u8 hands its
+// segment URIs a session token lasting the asset's duration plus
+// hls_session_s.
 //
 // Thread: routes added on the main thread before the loops start; handlers run
 // on the request's loop.
@@ -18,8 +22,12 @@
 #include "origin/http/router.h"
 #include "record/asset_store.h"
 
+namespace weir::origin {
+class Origin;
+}
+
 namespace weir::record {
 
-void add_vod_routes(origin::http::Router& router, AssetStore& store);
+void add_vod_routes(origin::http::Router& router, AssetStore& store, origin::Origin& origin);
 
 }  // namespace weir::record

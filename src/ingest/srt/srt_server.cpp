@@ -8,6 +8,7 @@
 #include <srt/access_control.h>
 #include <srt/logging_api.h>
 
+#include <algorithm>
 #include <chrono>
 #include <condition_variable>
 #include <cstring>
@@ -67,11 +68,20 @@ bool rejection_detail(std::string_view m) {
          m.find("Rx process failure") != std::string_view::npos;
 }
 
-// Shown in logs: the stream id as the peer sent it, cut and without control bytes.
+// Shown in logs: the stream id as the peer sent it, cut and without control
+// bytes, signed-URL credentials (token, txSecret, hs) masked: a token in a
+// log would play or publish until it expires.
 std::string shown_id(std::string_view s) {
   std::string out;
   for (char c : s.substr(0, 128)) out += ((unsigned char)c < 0x20 || c == 0x7f) ? '?' : c;
   if (s.size() > 128) out += "...";
+  for (std::string_view key : {",token=", ",txSecret=", ",hs="}) {
+    for (size_t at = out.find(key); at != std::string::npos; at = out.find(key, at + 1)) {
+      const size_t v = at + key.size();
+      const size_t end = std::min(out.find(',', v), out.size());
+      out.replace(v, end - v, "***");
+    }
+  }
   return out;
 }
 

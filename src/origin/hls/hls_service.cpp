@@ -14,8 +14,10 @@
 #include "origin/hls/playlist.h"
 #include "origin/hls/stream_hls.h"
 #include "origin/origin.h"
+#include "origin/signed_url_check.h"
 #include "origin/stream_hub.h"
 #include "protocol/hls_query.h"
+#include "protocol/url_signing.h"
 
 namespace weir::origin::hls {
 
@@ -78,6 +80,13 @@ void respond_cached(const http::ExchangeRef& ex, const core::Slice& body, const 
     return;
   }
   ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}, {"ETag", etag}}, body);
+}
+
+// A playlist of a signed app: its URIs get the viewer's session token, so
+// the body is per response (no ETag: a 304 would keep tokens that expire).
+void respond_signed(const http::ExchangeRef& ex, std::string_view body, const std::string& hs, const char* cache) {
+  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", cache}},
+              protocol::add_param_to_playlist_uris(body, hs));
 }
 
 uint64_t first_segment_wait_ms(const core::AppConfig& cfg) { return uint64_t(3 * cfg.hls.segment_ms + 1000); }
@@ -146,6 +155,12 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
   const protocol::HlsQuery* q = &query;
   auto store = ensure(hub);
   store->touch();
+  // Signed apps: the session token for this viewer's segments ("" otherwise),
+  // made when the answer goes out (a held request may wait seconds).
+  auto session = [ex, hub](int64_t extra_s = 0) {
+    const core::AppConfig& c = hub->app_config();
+    return hls_session_param(c, hub->app(), hub->name(), ex->peer(), c.sign.hls_session_s + extra_s);
+  };
 
   if (q->timeshifted()) {
     if (ll) return ex->respond_text(400, "time-shift applies to the MPEG-TS playlist /" + app + "/" + stream + ".m3u8");
@@ -164,22 +179,29 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
     auto r = store->render_ts(tr);
     if (r.status != 200) return ex->respond_text(r.status, r.error);
     const bool closed = r.body.find("#EXT-X-ENDLIST") != std::string::npos;
+    // A closed playlist is not reloaded: its token lasts for its span too.
+    if (std::string hs = session(closed && tr.end_ms > tr.start_ms ? (tr.end_ms - tr.start_ms) / 1000 : 0); !hs.empty())
+      return respond_signed(ex, r.body, hs, "private, max-age=1");
     ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", closed ? "public, max-age=3600" : "max-age=1"}},
                 std::move(r.body));
     return;
   }
 
-  auto answer = [ex, store, ll, skip = q->skip] {
+  auto answer = [ex, store, ll, skip = q->skip, session] {
     core::Slice body;
     std::string etag;
+    const std::string hs = session();
     if (ll && skip) {
       auto r = store->render_ll(true);
       if (r.status != 200) return ex->respond_text(503, r.error);
+      if (!hs.empty()) return respond_signed(ex, r.body, hs, "max-age=1");
       ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}}, std::move(r.body));
       return;
     }
     bool ok = ll ? store->cached_live_ll(body, etag) : store->cached_live_ts(body, etag);
     if (!ok) return ex->respond_text(503, "no segment is ready yet; retry");
+    if (!hs.empty())
+      return respond_signed(ex, core::as_chars(body.view()), hs, "max-age=1");
     respond_cached(ex, body, etag);
   };
 

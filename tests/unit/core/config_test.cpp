@@ -266,3 +266,46 @@ apps: {rec: {}}
     CHECK_THAT(c.error(), Catch::Contains(key));
   }
 }
+
+TEST_CASE("apps.<app>.sign is typed, checked with the key named, and takes its keys from the environment") {
+  Env env{"WEIR_APPS_LIVE_SIGN_PLAY_KEYS=play-primary-1, play-secondary-2"};
+  auto ok = load_config_text(R"(
+apps:
+  live: {sign: {publish_keys: "pub-primary-1", bind_ip: true, hls_session_s: 30}}
+  open: {}
+  tx: {sign: {mode: tencent, play_keys: "tencentkey1"}}
+)",
+                             env.get());
+  REQUIRE(ok);
+  const auto& s = ok->apps.at("live").sign;
+  CHECK(s.signs_publish());
+  CHECK(s.signs_play());
+  CHECK(s.publish_key_list() == std::vector<std::string>{"pub-primary-1"});
+  CHECK(s.play_key_list() == std::vector<std::string>{"play-primary-1", "play-secondary-2"});
+  CHECK(s.mode == "weir");
+  CHECK(s.bind_ip);
+  CHECK(s.hls_session_s == 30);
+  const auto& open = ok->apps.at("open").sign;
+  CHECK_FALSE(open.signs_publish());
+  CHECK_FALSE(open.signs_play());
+  CHECK(open.hls_session_s == 60);
+  CHECK(ok->apps.at("tx").sign.mode == "tencent");
+  for (auto [yaml, key] : std::vector<std::pair<std::string, std::string>>{
+           {"apps: {a: {sign: {play_keys: \"short\"}}}", "apps.a.sign.play_keys"},
+           {"apps: {a: {sign: {publish_keys: \"good-key-1, bad key 2\"}}}", "apps.a.sign.publish_keys"},
+           {"apps: {a: {sign: {publish_keys: \" , \"}}}", "apps.a.sign.publish_keys"},
+           {"apps: {a: {sign: {play_keys: \"" + std::string(257, 'k') + "\"}}}", "apps.a.sign.play_keys"},
+           {"apps: {a: {sign: {mode: aws}}}", "apps.a.sign.mode"},
+           {"apps: {a: {sign: {mode: tencent, bind_ip: true}}}", "apps.a.sign.bind_ip"},
+           {"apps: {a: {sign: {hls_session_s: 1}}}", "apps.a.sign.hls_session_s"},
+           {"apps: {a: {sign: {keys: x}}}", "apps.a.sign.keys"}}) {
+    auto c = load_config_text(yaml, kNoEnv);
+    INFO(yaml);
+    REQUIRE_FALSE(c);
+    CHECK_THAT(c.error(), Catch::Contains(key));
+  }
+  // A key never appears in an error message.
+  auto bad = load_config_text("apps: {a: {sign: {play_keys: \"secret-one, tiny\"}}}", kNoEnv);
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error(), !Catch::Contains("secret-one"));
+}

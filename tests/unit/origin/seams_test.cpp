@@ -283,7 +283,7 @@ TEST_CASE("admission: an asynchronous check holds the request and can be cancell
     });
     auto partial = o.origin->admission().check_now(good);
     CHECK(partial.pending);
-    CHECK(partial.next == 2);  // after the two built-in checks
+    CHECK(partial.next == o.origin->admission().size() - 1);  // after the built-in checks
     dropped = o.origin->admission().check(good, [&](const AdmissionDecision&) { ++answers; });
     dropped.cancel();
   });

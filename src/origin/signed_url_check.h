@@ -1,0 +1,48 @@
+// SignedUrlCheck: the admission check behind per-app signed URLs
+// (apps.<app>.sign; the token maths is protocol/url_signing.h). Answers at
+// once (check_now, no call out), so SRT refuses in its handshake.
+//
+// For an app with keys for the request's direction, the request must carry
+// a valid token in its parameters: expires + token (mode weir) or txTime +
+// txSecret (mode tencent). HLS segments, parts, init segments and keys, and
+// VOD asset files, also pass with a valid session token (`hs`, which
+// playlists hand out; see hls_session_param). Refusals: a missing or malformed token is
+// Refusal::kUnauthorized (SRT 1401), an expired or wrong one kForbidden (SRT
+// 1403); HTTP answers 403 for both (http_admission.h). Each refusal is counted
+// in Metrics::auth_denied by protocol and reason; the reason text never holds
+// a key. Nothing re-checks a session once admitted, so a viewer already
+// playing is not cut when its token expires.
+//
+// Threads: any (reads the immutable config and relaxed atomic counters).
+#pragma once
+
+#include <string>
+
+#include "origin/admission.h"
+
+namespace weir::core {
+struct AppConfig;
+}
+
+namespace weir::origin {
+
+class Origin;
+
+class SignedUrlCheck final : public AdmissionCheck {
+ public:
+  explicit SignedUrlCheck(Origin& origin) : origin_(origin) {}
+  std::string_view name() const override { return "signed-url"; }
+  std::optional<AdmissionDecision> check_now(const AdmissionRequest& req) override;
+
+ private:
+  Origin& origin_;
+};
+
+// "hs=<session token>" for the HLS files of a playlist of app/stream that
+// `client` ("IP:PORT", admitted to play) loaded, valid `valid_s` seconds
+// from now (signed with the primary play key); "" when the app's plays are
+// not signed.
+std::string hls_session_param(const core::AppConfig& cfg, std::string_view app, std::string_view stream,
+                              std::string_view client, int64_t valid_s);
+
+}  // namespace weir::origin
