@@ -277,7 +277,8 @@ struct SignConfig {
             "address only. HLS session tokens are bound to it as well.");
     v.field("hls_session_s", hls_session_s, config::IntRange{5, 86400},
             "Lifetime of the session token an accepted HLS playlist adds to its segment, part, init and key URIs "
-            "(renewed with each playlist reload).");
+            "(renewed with each playlist reload); also how long after its last reload an expired token still "
+            "opens the playlist it was valid for, so a playing HLS viewer is not cut at its token's expiry.");
   }
 
   // The keys of each direction, split and trimmed (primary first).

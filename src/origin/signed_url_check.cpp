@@ -1,5 +1,8 @@
 #include "origin/signed_url_check.h"
 
+#include <algorithm>
+#include <iterator>
+
 #include <fmt/format.h>
 
 #include "core/clock.h"
@@ -64,12 +67,48 @@ std::optional<AdmissionDecision> SignedUrlCheck::check_now(const AdmissionReques
   } else {
     r = protocol::verify_url_token(keys, dir, req.app, req.stream, req.param("expires"), req.param("token"), ip, now);
   }
+  if (req.protocol == AccessProtocol::kHlsPlaylist && !session) {
+    // The whole credential (expiry and signature), so only the exact URL that
+    // was once valid continues.
+    const std::string key = req.app + "/" + req.stream + "\n" + std::string(req.param(tencent ? "txTime" : "expires")) +
+                            "\n" + std::string(req.param(tencent ? "txSecret" : "token"));
+    const int64_t until = now + sign.hls_session_s;
+    if (r.verdict == TokenVerdict::kOk) remember_playlist(key, until);
+    if (r.verdict == TokenVerdict::kExpired && renew_playlist(key, now, until)) return AdmissionDecision::allow();
+  }
   if (r.verdict == TokenVerdict::kOk) return AdmissionDecision::allow();
   origin_.metrics().auth_denied(req.protocol, r.verdict)++;
   const Refusal refusal = r.verdict == TokenVerdict::kMissing || r.verdict == TokenVerdict::kMalformed
                               ? Refusal::kUnauthorized
                               : Refusal::kForbidden;
   return AdmissionDecision::deny(refusal, why(r, now, tencent, session, dir));
+}
+
+void SignedUrlCheck::remember_playlist(const std::string& key, int64_t until) {
+  std::lock_guard lk(playlists_mu_);
+  auto it = playlists_.find(key);
+  if (it != playlists_.end()) {
+    it->second = std::max(it->second, until);
+    return;
+  }
+  if (playlists_.size() >= kMaxPlaylistSessions) {
+    const int64_t now = core::wall_clock_ms() / 1000;
+    for (auto i = playlists_.begin(); i != playlists_.end();) i = i->second < now ? playlists_.erase(i) : std::next(i);
+    if (playlists_.size() >= kMaxPlaylistSessions) return;  // full of live sessions: not remembered
+  }
+  playlists_.emplace(key, until);
+}
+
+bool SignedUrlCheck::renew_playlist(const std::string& key, int64_t now, int64_t until) {
+  std::lock_guard lk(playlists_mu_);
+  auto it = playlists_.find(key);
+  if (it == playlists_.end()) return false;
+  if (it->second < now) {
+    playlists_.erase(it);
+    return false;
+  }
+  it->second = until;
+  return true;
 }
 
 std::string hls_session_param(const core::AppConfig& cfg, std::string_view app, std::string_view stream,

@@ -13,10 +13,25 @@
 // a key. Nothing re-checks a session once admitted, so a viewer already
 // playing is not cut when its token expires.
 //
-// Threads: any (reads the immutable config and relaxed atomic counters).
+// HLS is the exception that needs state: a player keeps reloading the
+// playlist with the URL it was given, so its token expires while it plays.
+// A playlist request whose token is valid is remembered (the token, for its
+// app/stream); one whose token has expired is still admitted while that
+// token was used for a playlist within the last hls_session_s seconds, and
+// each such reload extends it. A player that stops reloading for longer than
+// that, or a copied URL used later, is refused. Bounds: at most
+// kMaxPlaylistSessions tokens remembered; past it stale ones are swept and,
+// if still full, a new token is not remembered (its viewer is cut at expiry,
+// counted in Metrics as a refusal like any other).
+//
+// Threads: check_now() on any thread (the immutable config, relaxed atomic
+// counters, and the playlist table under its mutex).
 #pragma once
 
+#include <cstdint>
+#include <mutex>
 #include <string>
+#include <unordered_map>
 
 #include "origin/admission.h"
 
@@ -35,7 +50,15 @@ class SignedUrlCheck final : public AdmissionCheck {
   std::optional<AdmissionDecision> check_now(const AdmissionRequest& req) override;
 
  private:
+  static constexpr size_t kMaxPlaylistSessions = 65536;
+  // HLS playlist continuation (see the file comment): key = app/stream and
+  // token, value = until when an expired token still opens the playlist.
+  void remember_playlist(const std::string& key, int64_t until);
+  bool renew_playlist(const std::string& key, int64_t now, int64_t until);
+
   Origin& origin_;
+  std::mutex playlists_mu_;
+  std::unordered_map<std::string, int64_t> playlists_;  // guarded by playlists_mu_
 };
 
 // "hs=<session token>" for the HLS files of a playlist of app/stream that

@@ -7,7 +7,6 @@ to that server twice a second.
 Needs the Debian `chromium` package and Node's npm: `npm ci` runs in
 tests/browser when tests/browser/node_modules is missing."""
 
-import fcntl
 import json
 import os
 import shutil
@@ -21,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from weirtest import hls, media
+from weirtest import hls, media, npm
 
 FPS = 25
 BROWSER_DIR = Path(__file__).resolve().parents[1] / "browser"
@@ -93,20 +92,7 @@ if (!Hls.isSupported()) {
 
 
 def ensure_hls_js():
-    """Runs `npm ci` in tests/browser when hls.js is not installed (once,
-    under a lock: xdist workers may get here together)."""
-    if HLS_JS.is_file():
-        return
-    npm = shutil.which("npm")
-    if not npm:
-        pytest.fail("npm not found: install Node.js (Debian: apt-get install npm)")
-    with open("/tmp/weir-browser-npm.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not HLS_JS.is_file():
-            r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=BROWSER_DIR, capture_output=True,
-                               text=True, timeout=300)
-            assert r.returncode == 0, f"npm ci in {BROWSER_DIR} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
-    assert HLS_JS.is_file(), f"{HLS_JS} missing after npm ci"
+    npm.ensure(BROWSER_DIR, HLS_JS)
 
 
 def chromium_binary():

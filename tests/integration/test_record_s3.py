@@ -13,17 +13,15 @@ to a presigned URL that the S3 server answers with the right bytes (and
 DELETE removing the objects), and an upload interrupted by the S3 server
 going away: completed when it comes back, and after a Weir restart."""
 
-import fcntl
 import json
 import shutil
 import subprocess
-import time
 from pathlib import Path
 from urllib.request import urlopen
 
 import pytest
 
-from weirtest import httpc, media
+from weirtest import httpc, media, npm
 from weirtest.server import wait_until
 
 S3_DIR = Path(__file__).resolve().parents[1] / "s3"
@@ -32,18 +30,7 @@ KEY, SECRET = "S3RVER", "S3RVER"
 
 
 def ensure_s3rver():
-    if S3RVER.is_file():
-        return
-    npm = shutil.which("npm")
-    if not npm:
-        pytest.fail("npm not found: install Node.js (Debian: apt-get install npm)")
-    with open("/tmp/weir-s3-npm.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not S3RVER.is_file():
-            r = subprocess.run([npm, "ci", "--no-audit", "--no-fund"], cwd=S3_DIR, capture_output=True, text=True,
-                               timeout=300)
-            assert r.returncode == 0, f"npm ci in {S3_DIR} failed:\n{r.stdout[-2000:]}\n{r.stderr[-2000:]}"
-    assert S3RVER.is_file(), f"{S3RVER} missing after npm ci"
+    npm.ensure(S3_DIR, S3RVER)
 
 
 class S3Server:

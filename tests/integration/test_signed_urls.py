@@ -274,6 +274,27 @@ def test_a_viewer_already_playing_outlives_its_token(srv, live):
         c.close()
 
 
+def test_an_hls_viewer_outlives_its_token_while_it_reloads(srv, live, tmp_path):
+    """ffmpeg plays HLS for 8 s with a token valid 2 s: its playlist reloads
+    go on (each within hls_session_s, 5 s here); the same URL used again
+    after a longer pause is refused."""
+    urls = sign(srv, ttl=2)
+    exp = int(query_of(urls["hls"])["expires"])
+    path = tmp_path / "hls.ts"
+    r = subprocess.run([media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-re", "-i", urls["hls"],
+                        "-t", "8", "-c", "copy", "-f", "mpegts", str(path)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert time.time() > exp + 3, "ffmpeg finished before the token had expired"
+    assert "403" not in r.stderr, r.stderr[-1500:]
+    frames = media.count_frames(path)
+    assert frames.get("video", 0) >= 8 * 25 - 10, frames
+    split = urllib.parse.urlsplit(urls["hls"])
+    denied_before = denied(srv, "hls-playlist", "expired")
+    time.sleep(6)
+    assert srv.get(split.path + "?" + split.query).status == 403
+    assert denied(srv, "hls-playlist", "expired") == denied_before + 1
+
+
 def _get_text(srv, path):
     r = srv.get(path)
     return r.status, r.body.decode(errors="replace"), r

@@ -3,8 +3,10 @@
 // whose every URL the check accepts.
 #include <catch2/catch.hpp>
 
+#include <chrono>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "core/clock.h"
 #include "core/loop.h"
@@ -34,6 +36,9 @@ struct SignedOrigin {
     core::AppConfig bound = live;
     bound.sign.bind_ip = true;
     cfg.apps["bound"] = bound;
+    core::AppConfig brief = live;
+    brief.sign.hls_session_s = 1;
+    cfg.apps["brief"] = brief;
     core::AppConfig tx;
     tx.sign.mode = "tencent";
     tx.sign.play_keys = "tencentkey1";
@@ -146,6 +151,30 @@ TEST_CASE("signed URLs: HLS files pass with the playlist's session token or a fu
   CHECK(o.ask(request("bound", Direction::kPlay, AccessProtocol::kHlsPart, bhs, "10.0.0.1:2")).allowed());
   CHECK(o.ask(request("bound", Direction::kPlay, AccessProtocol::kHlsPart, bhs, "10.0.0.2:2")).refusal ==
         Refusal::kForbidden);
+}
+
+TEST_CASE("signed URLs: a playlist token that expires keeps opening its playlist while the player reloads") {
+  SignedOrigin o;
+  const auto play = protocol::SignDirection::kPlay;
+  const int64_t t0 = now_s();
+  const std::string q = weir_query("play-primary-1", play, "live", t0 + 1);
+  const std::string qb = weir_query("play-primary-1", play, "brief", t0 + 1);
+  const std::string never = weir_query("play-primary-1", play, "live", t0);  // valid signature, never used while valid
+  CHECK(o.ask(request("live", Direction::kPlay, AccessProtocol::kHlsPlaylist, q)).allowed());
+  CHECK(o.ask(request("brief", Direction::kPlay, AccessProtocol::kHlsPlaylist, qb)).allowed());
+  while (now_s() <= t0 + 2) std::this_thread::sleep_for(std::chrono::milliseconds(50));  // both tokens expired; brief's hls_session_s (1 s) is over too
+  // live (hls_session_s 30): the same URL goes on opening the playlist...
+  CHECK(o.ask(request("live", Direction::kPlay, AccessProtocol::kHlsPlaylist, q)).allowed());
+  CHECK(o.ask(request("live", Direction::kPlay, AccessProtocol::kHlsPlaylist, q)).allowed());
+  // ...and nothing else: another protocol, another expiry with the same signature, another token.
+  CHECK(o.ask(request("live", Direction::kPlay, AccessProtocol::kHttpFlv, q)).refusal == Refusal::kForbidden);
+  const std::string moved = "expires=" + std::to_string(t0) + q.substr(q.find("&token="));
+  CHECK(o.ask(request("live", Direction::kPlay, AccessProtocol::kHlsPlaylist, moved)).refusal == Refusal::kForbidden);
+  CHECK(o.ask(request("live", Direction::kPlay, AccessProtocol::kHlsPlaylist, never)).refusal == Refusal::kForbidden);
+  // brief: not reloaded within its 1 s, so refused.
+  auto d = o.ask(request("brief", Direction::kPlay, AccessProtocol::kHlsPlaylist, qb));
+  CHECK(d.refusal == Refusal::kForbidden);
+  CHECK_THAT(d.reason, Catch::Contains("token expired"));
 }
 
 TEST_CASE("signed URLs: Tencent mode takes txSecret/txTime") {
