@@ -22,6 +22,7 @@ namespace {
 constexpr size_t kMaxPlaylistBytes = 8 << 20;
 
 struct Vod {
+  Vod(AssetStore& s, origin::Origin& o) : store(&s), origin(&o), signer(o) {}
   AssetStore* store;
   origin::Origin* origin;
   origin::SignedUrlCheck signer;
@@ -101,7 +102,7 @@ void serve(Vod* vod, const http::ExchangeRef& ex, std::string file, std::string 
 
 void add_vod_routes(http::Router& router, AssetStore& store, origin::Origin& origin) {
   // Shared by the handlers, which live as long as the router.
-  auto vod = std::make_shared<Vod>(Vod{&store, &origin, origin::SignedUrlCheck(origin)});
+  auto vod = std::make_shared<Vod>(store, origin);
   router.add("GET", "/vod/{asset}.mp4", [vod](http::ExchangeRef ex) { serve(vod.get(), ex, "", "video/mp4", true); });
   router.add("GET", "/vod/{asset}/{file}", [vod](http::ExchangeRef ex) {
     Vod* s = vod.get();

@@ -283,7 +283,8 @@ TEST_CASE("fmp4 after a reported change, changes before the new init is taken ar
   auto pkts = mp4_packets("vp9_mp3_frag.mp4");
   auto video = only(pkts, core::TrackType::kVideo);  // [0] is the vp09 record
   auto audio = only(pkts, core::TrackType::kAudio);
-  auto lsf = split_mp3_packet(bv(load("mp3_22k_mono.mp3")), 10000);
+  const auto mp3_file = load("mp3_22k_mono.mp3");  // lsf->frames point into it
+  auto lsf = split_mp3_packet(bv(mp3_file), 10000);
   REQUIRE(lsf.is_ok());
   Fmp4Muxer mux;
   CHECK(*mux.add_packet(video[0]) == Fmp4AddResult::kConfigStored);
