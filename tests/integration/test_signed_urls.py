@@ -305,6 +305,7 @@ def test_hls_segments_need_the_playlists_session_token(srv, live):
     status, body, r = _get_text(srv, f"/live/s.m3u8?expires={q['expires']}&token={q['token']}")
     assert status == 200, body
     assert r.header("etag") is None  # per-viewer body: no shared ETag
+    assert r.header("cache-control").startswith("private"), r.header("cache-control")  # no shared cache
     segs = [x for x in body.splitlines() if x and not x.startswith("#")]
     assert segs and all(re.fullmatch(r"s/seg\d+\.ts\?hs=\d+\.[0-9a-f]{64}", x) for x in segs), body
     seg = segs[-1]

@@ -83,9 +83,10 @@ void respond_cached(const http::ExchangeRef& ex, const core::Slice& body, const 
 }
 
 // A playlist of a signed app: its URIs get the viewer's session token, so
-// the body is per response (no ETag: a 304 would keep tokens that expire).
-void respond_signed(const http::ExchangeRef& ex, std::string_view body, const std::string& hs, const char* cache) {
-  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", cache}},
+// the body is per response (no ETag: a 304 would keep tokens that expire),
+// and private: a shared cache must not hand one viewer's tokens to another.
+void respond_signed(const http::ExchangeRef& ex, std::string_view body, const std::string& hs) {
+  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "private, max-age=1"}},
               protocol::add_param_to_playlist_uris(body, hs));
 }
 
@@ -181,7 +182,7 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
     const bool closed = r.body.find("#EXT-X-ENDLIST") != std::string::npos;
     // A closed playlist is not reloaded: its token lasts for its span too.
     if (std::string hs = session(closed && tr.end_ms > tr.start_ms ? (tr.end_ms - tr.start_ms) / 1000 : 0); !hs.empty())
-      return respond_signed(ex, r.body, hs, "private, max-age=1");
+      return respond_signed(ex, r.body, hs);
     ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", closed ? "public, max-age=3600" : "max-age=1"}},
                 std::move(r.body));
     return;
@@ -194,14 +195,14 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
     if (ll && skip) {
       auto r = store->render_ll(true);
       if (r.status != 200) return ex->respond_text(503, r.error);
-      if (!hs.empty()) return respond_signed(ex, r.body, hs, "max-age=1");
+      if (!hs.empty()) return respond_signed(ex, r.body, hs);
       ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}}, std::move(r.body));
       return;
     }
     bool ok = ll ? store->cached_live_ll(body, etag) : store->cached_live_ts(body, etag);
     if (!ok) return ex->respond_text(503, "no segment is ready yet; retry");
     if (!hs.empty())
-      return respond_signed(ex, core::as_chars(body.view()), hs, "max-age=1");
+      return respond_signed(ex, core::as_chars(body.view()), hs);
     respond_cached(ex, body, etag);
   };
 
