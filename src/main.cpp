@@ -8,6 +8,7 @@
 #include <sys/socket.h>
 
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -15,6 +16,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include <nlohmann/json.hpp>
@@ -30,14 +32,17 @@
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
+#include "core/tls.h"
 #include "core/worker_pool.h"
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
 #include "origin/api/admin_api.h"
+#include "origin/api/system_api.h"
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
 #include "origin/routes.h"
 #include "origin/signed_url_list.h"
+#include "origin/stream_events.h"
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
@@ -174,6 +179,23 @@ void raise_fd_limit(int64_t max_connections) {
                  "(ulimit -n, LimitNOFILE=) or lower limits.max_connections", rl.rlim_cur, rl.rlim_max, needed);
 }
 
+// Main thread, at shutdown: waits while `busy()` and less than `ms` passed,
+// logging `what` first. False when a second signal cut the wait short.
+template <class Busy>
+bool wait_while(const sigset_t& sigs, int64_t ms, Busy busy, const std::string& what) {
+  if (ms <= 0 || !busy()) return true;
+  spdlog::info("shutdown: {}", what);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  while (busy() && std::chrono::steady_clock::now() < deadline) {
+    timespec tick{0, 100 * 1000 * 1000};
+    if (int s = sigtimedwait(&sigs, nullptr, &tick); s > 0) {
+      spdlog::warn("signal {} again: stopping now", strsignal(s));
+      return false;
+    }
+  }
+  return true;
+}
+
 int main(int argc, char** argv) {
   if (argc > 1 && std::string(argv[1]) == "sign") return sign_main(argc, argv);
   std::string config_path = "conf/weir.yaml";
@@ -238,6 +260,28 @@ int main(int argc, char** argv) {
     spdlog::error("{}", !rtmp_fds ? rtmp_fds.error() : !http_fds ? http_fds.error() : api_fds.error());
     return 1;
   }
+  // TLS listeners (rtmps.listen, https.listen) and the admin API's TLS share
+  // one context, read here (a missing or bad file stops the start).
+  std::shared_ptr<const weir::core::TlsContext> tls;
+  std::vector<int> rtmps_fds, https_fds;
+  if (!cfg.rtmps.listen.empty() || !cfg.https.listen.empty() || cfg.api.tls) {
+    auto t = weir::core::TlsContext::server({cfg.tls.cert_file, cfg.tls.key_file});
+    if (!t) {
+      spdlog::error("tls: {}", t.error());
+      return 1;
+    }
+    tls = *t;
+    for (auto [what, text, fds] : {std::tuple{"rtmps", &cfg.rtmps.listen, &rtmps_fds},
+                                   std::tuple{"https", &cfg.https.listen, &https_fds}}) {
+      if (text->empty()) continue;
+      auto opened = open_listeners(what, *text, size_t(workers));
+      if (!opened) {
+        spdlog::error("{}", opened.error());
+        return 1;
+      }
+      *fds = std::move(*opened);
+    }
+  }
   if (cfg.api.token.empty() && cfg.api.read_token.empty())
     spdlog::info("api: no token configured (api.token / WEIR_API_TOKEN): the admin API answers loopback clients only");
 
@@ -274,6 +318,9 @@ int main(int argc, char** argv) {
     c("weir_events_failed_total", "Events dropped after events.max_attempts.", st.failed.load());
     c("weir_events_dropped_total", "Events dropped at a full receiver queue (events.max_queued).", st.dropped.load());
   });
+  weir::origin::StreamEvents stream_events(
+      [&events](std::string type, std::string data) { events.emit(std::move(type), std::move(data)); });
+  if (events.enabled()) origin.add_observer(&stream_events);
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
@@ -283,28 +330,47 @@ int main(int argc, char** argv) {
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
   weir::record::add_record_api(*admin_router, cfg.api, assets, recorder);
+  weir::origin::api::ProcessSampler sampler(origin);
+  weir::origin::api::add_system_routes(*admin_router, origin, sampler, WEIR_VERSION);
   weir::core::HttpConfig api_http = cfg.http;
   api_http.cors_origin.clear();  // the admin API is not for browsers of other origins
 
   std::vector<std::string> failures;
   std::mutex failures_mu;
-  std::string rtmp_bound, http_bound, api_bound;
+  std::string rtmp_bound, http_bound, api_bound, rtmps_bound, https_bound;
+  // The media listeners of each loop (RTMP, RTMPS; HTTP, HTTPS), valid until
+  // the loops stop: a graceful shutdown stops their accepting.
+  std::vector<std::vector<weir::ingest::rtmp::RtmpServer*>> rtmp_servers(static_cast<size_t>(workers));
+  std::vector<std::vector<weir::origin::http::HttpServer*>> http_servers(static_cast<size_t>(workers));
   loops.start([&](weir::core::Loop& loop) {
     origin.at(loop.index()).start();
     weir::core::Status err;
     const size_t i = size_t(loop.index());
-    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router,
-                                                       int(cfg.limits.max_connections), err);
-    auto* api = http ? weir::origin::http::HttpServer::start(loop, (*api_fds)[i], api_http, admin_router,
-                                                             int(cfg.limits.max_connections), err)
+    const int max_conns = int(cfg.limits.max_connections);
+    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router, max_conns, err);
+    auto* api = http ? weir::origin::http::HttpServer::start(loop, (*api_fds)[i], api_http, admin_router, max_conns,
+                                                             err, cfg.api.tls ? tls : nullptr)
                      : nullptr;
     auto* rtmp = api ? weir::ingest::rtmp::RtmpServer::start(loop, (*rtmp_fds)[i], origin, err) : nullptr;
+    weir::ingest::rtmp::RtmpServer* rtmps = nullptr;
+    weir::origin::http::HttpServer* https = nullptr;
+    bool ok = http && api && rtmp;
+    if (ok && !rtmps_fds.empty()) ok = (rtmps = weir::ingest::rtmp::RtmpServer::start(loop, rtmps_fds[i], origin, err, tls));
+    if (ok && !https_fds.empty())
+      ok = (https = weir::origin::http::HttpServer::start(loop, https_fds[i], cfg.http, router, max_conns, err, tls));
+    for (auto* s : {rtmp, rtmps})
+      if (s) rtmp_servers[i].push_back(s);
+    for (auto* s : {http, https})
+      if (s) http_servers[i].push_back(s);
+    if (loop.index() == 0) sampler.start(loop);
     std::lock_guard<std::mutex> lk(failures_mu);
-    if (!http || !api || !rtmp) failures.push_back(err.message());
-    if (loop.index() == 0 && http && api && rtmp) {
+    if (!ok) failures.push_back(err.message());
+    if (loop.index() == 0 && ok) {
       rtmp_bound = rtmp->bound().to_string();
       http_bound = http->bound().to_string();
       api_bound = api->bound().to_string();
+      if (rtmps) rtmps_bound = rtmps->bound().to_string();
+      if (https) https_bound = https->bound().to_string();
     }
   });
   if (!failures.empty()) {
@@ -330,17 +396,44 @@ int main(int argc, char** argv) {
                               {"api", api_bound},     {"workers", workers}, {"pid", getpid()},
                               {"version", WEIR_VERSION}};
   if (srt) listening["srt"] = srt->bound().to_string();
+  if (!rtmps_bound.empty()) listening["rtmps"] = rtmps_bound;
+  if (!https_bound.empty()) listening["https"] = https_bound;
+  if (cfg.api.tls) listening["api_tls"] = true;
   std::printf("%s\n", listening.dump().c_str());
   std::fflush(stdout);
-  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, api {}, srt {}, config {}, {}", WEIR_VERSION, workers,
-               rtmp_bound, http_bound, api_bound, srt ? srt->bound().to_string() : "off", config_path,
-               allocator_name());
+  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, api {}{}, srt {}, rtmps {}, https {}, config {}, {}",
+               WEIR_VERSION, workers, rtmp_bound, http_bound, api_bound, cfg.api.tls ? " (tls)" : "",
+               srt ? srt->bound().to_string() : "off", rtmps_bound.empty() ? "off" : rtmps_bound,
+               https_bound.empty() ? "off" : https_bound, config_path, allocator_name());
 
   int sig = 0;
   sigwait(&sigs, &sig);
   spdlog::info("signal {}: shutting down", strsignal(sig));
+  // 1. Drain: no new connection; the ones open go on for up to drain_ms.
+  for (size_t i = 0; i < loops.size(); ++i) {
+    if (!loops.at(i).post([&rtmp_servers, &http_servers, i] {
+          for (auto* s : rtmp_servers[i]) s->stop_accepting();
+          for (auto* s : http_servers[i]) s->stop_accepting();
+        }))
+      spdlog::warn("shutdown: loop {} refused the task that stops accepting", i);
+  }
+  if (srt) srt->stop_accepting();
+  const weir::origin::Metrics& m = origin.metrics();
+  auto clients = [&m] { return m.publishers_open.load() + m.viewers_open.load(); };
+  const bool now = !wait_while(sigs, cfg.shutdown.drain_ms, [&] { return clients() > 0; },
+                         fmt::format("draining for up to {} ms: {} clients connected, no new ones accepted",
+                                     cfg.shutdown.drain_ms, clients()));
+  // 2. Recordings end (their last fragment written), then the streams.
+  recorder.stop_all();
   if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
   origin.registry().end_all("server shutting down");
+  // 3. Merges finish, up to finish_ms.
+  if (!now)
+    (void)wait_while(sigs, cfg.shutdown.finish_ms, [&] { return recorder.unfinished() > 0; },
+                     fmt::format("waiting up to {} ms for {} recordings to be merged", cfg.shutdown.finish_ms,
+                                 recorder.unfinished()));
+  if (size_t left = recorder.unfinished())
+    spdlog::warn("shutdown: {} recordings not merged yet; they are merged at the next start", left);
   loops.stop();
   spdlog::info("stopped");
   return 0;

@@ -30,6 +30,7 @@ using config::ByteSize;
 using config::IntRange;
 using config::ListenAddress;
 using config::NoCheck;
+using config::Secret;
 using config::OneOf;
 
 // Key paths set from the environment, with the variable that set them.
@@ -187,6 +188,9 @@ class YamlLoader {
     out = ByteSize(uint64_t(v));
   }
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const NoCheck&) {
+    out = s;
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const Secret&) {
     out = s;
   }
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const ListenAddress&) {
@@ -398,6 +402,16 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
     }
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");
+  }
+  for (const auto* l : {&cfg.rtmps, &cfg.https}) {
+    const char* key = l == &cfg.rtmps ? "rtmps.listen" : "https.listen";
+    if (l->listen.empty()) continue;
+    if (auto a = parse_listen_address(l->listen); !a) errors.push_back(std::string(key) + ": " + a.error());
+  }
+  if (!cfg.rtmps.listen.empty() || !cfg.https.listen.empty() || cfg.api.tls) {
+    if (cfg.tls.cert_file.empty())
+      errors.push_back("tls.cert_file: must be set for rtmps.listen, https.listen or api.tls");
+    if (cfg.tls.key_file.empty()) errors.push_back("tls.key_file: must be set for rtmps.listen, https.listen or api.tls");
   }
   if (cfg.storage.root.empty()) errors.push_back("storage.root: must not be empty");
   if (const S3Config& s3 = cfg.storage.s3; s3.enabled) {

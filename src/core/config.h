@@ -89,21 +89,48 @@ struct SrtConfig {
 };
 
 // The admin API (../shared/API.md): its own listener, never the players'.
+// TLS (OpenSSL): the certificate of the RTMPS and HTTPS listeners and of the
+// admin API's TLS; read at start.
+struct TlsConfig {
+  std::string cert_file;
+  std::string key_file;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("cert_file", cert_file, config::NoCheck{},
+            "PEM file: the server certificate, then its chain. Needed by rtmps.listen, https.listen and api.tls.");
+    v.field("key_file", key_file, config::NoCheck{}, "PEM file: the certificate's private key.");
+  }
+};
+
+// A TLS listener beside a plain one (rtmps:, https:); empty = off.
+struct TlsListenConfig {
+  std::string listen;
+  const char* what = "";
+
+  template <class V>
+  void visit(V& v) {
+    v.field("listen", listen, config::NoCheck{}, what);
+  }
+};
+
 struct ApiConfig {
   std::string listen = "127.0.0.1:1985";
   std::string token;
   std::string read_token;
+  bool tls = false;
 
   template <class V>
   void visit(V& v) {
     v.field("listen", listen, config::ListenAddress{},
             "Address the admin API listens on, HOST:PORT (port 0 = any free port). Without a token it must be a "
             "loopback address.");
-    v.field("token", token, config::NoCheck{},
+    v.field("token", token, config::Secret{},
             "Bearer token(s) with the admin role (read and change), comma-separated, each at least 16 characters; "
             "also WEIR_API_TOKEN. Empty: no token, and the API answers loopback clients only.");
-    v.field("read_token", read_token, config::NoCheck{},
+    v.field("read_token", read_token, config::Secret{},
             "Bearer token(s) with the read role (GET only), comma-separated, each at least 16 characters.");
+    v.field("tls", tls, config::NoCheck{}, "Serve the admin API over HTTPS only, with tls.cert_file and tls.key_file.");
   }
 
   // The tokens of each role, split and trimmed.
@@ -198,7 +225,7 @@ struct AppSrtConfig {
             "Receiver latency (SRTO_RCVLATENCY): how long SRT waits for retransmissions.");
     v.field("peer_latency_ms", peer_latency_ms, config::IntRange{20, 10000},
             "Latency asked of the peer as sender (SRTO_PEERLATENCY).");
-    v.field("passphrase", passphrase, config::NoCheck{},
+    v.field("passphrase", passphrase, config::Secret{},
             "Encryption passphrase, 10 to 79 characters (empty = unencrypted); peers must use the same.");
     v.field("pbkeylen", pbkeylen, config::IntRange{0, 32}, "AES key length: 0 (auto), 16, 24 or 32 bytes.");
     v.field("max_bw", max_bw, config::IntRange{0, 10LL << 30},
@@ -262,11 +289,11 @@ struct SignConfig {
 
   template <class V>
   void visit(V& v) {
-    v.field("publish_keys", publish_keys, config::NoCheck{},
+    v.field("publish_keys", publish_keys, config::Secret{},
             "Keys that sign publish URLs, comma-separated (primary first, then a secondary while rotating), each 8 "
             "to 256 characters; empty = publishing is not signed. Better from the environment "
             "(WEIR_APPS_<APP>_SIGN_PUBLISH_KEYS) than in this file.");
-    v.field("play_keys", play_keys, config::NoCheck{},
+    v.field("play_keys", play_keys, config::Secret{},
             "Keys that sign play URLs (every protocol, HLS segments through session tokens), comma-separated, "
             "primary first; empty = playing is not signed. Also WEIR_APPS_<APP>_SIGN_PLAY_KEYS.");
     v.field("mode", mode, config::OneOf{{"weir", "tencent"}},
@@ -376,7 +403,7 @@ struct S3Config {
             "(AWS, COS, OSS).");
     v.field("access_key", access_key, config::NoCheck{},
             "Access key id; also from the environment, WEIR_STORAGE_S3_ACCESS_KEY.");
-    v.field("secret_key", secret_key, config::NoCheck{},
+    v.field("secret_key", secret_key, config::Secret{},
             "Secret access key; better from the environment, WEIR_STORAGE_S3_SECRET_KEY, than in this file.");
     v.field("prefix", prefix, config::NoCheck{},
             "Prepended to every object key: objects are <prefix><app>/<asset id>/<file> ('vod/' for a folder).");
@@ -436,7 +463,7 @@ struct EventsConfig {
     v.field("url", url, config::NoCheck{},
             "Receivers of events (asset.ready, asset.failed, asset.uploaded), comma-separated http:// or https:// URLs; "
             "empty = no events.");
-    v.field("secret", secret, config::NoCheck{},
+    v.field("secret", secret, config::Secret{},
             "Key of the Weir-Signature header (t=UNIX,v1=HMAC-SHA256(secret, t.body)); also WEIR_EVENTS_SECRET.");
     v.field("max_queued", max_queued, config::IntRange{1, 1000000},
             "Events waiting per receiver; past it the oldest waiting one is dropped (counted).");
@@ -447,6 +474,22 @@ struct EventsConfig {
   std::vector<std::string> urls() const;
 };
 
+// SIGTERM / SIGINT: a graceful stop (main.cpp). A second signal stops at once.
+struct ShutdownConfig {
+  int64_t drain_ms = 10000;
+  int64_t finish_ms = 30000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("drain_ms", drain_ms, config::IntRange{0, 3600000},
+            "After the signal, no new connection is accepted (the admin API stays up) and the clients connected "
+            "may go on this long; the stop goes ahead as soon as none is left.");
+    v.field("finish_ms", finish_ms, config::IntRange{0, 3600000},
+            "Then every recording is ended (its last fragment written) and its merge may take this long; a merge "
+            "not done by then is finished at the next start.");
+  }
+};
+
 struct Config {
   int64_t workers = 0;
   LogConfig log;
@@ -454,9 +497,14 @@ struct Config {
   HttpConfig http;
   SrtConfig srt;
   ApiConfig api;
+  TlsConfig tls;
+  TlsListenConfig rtmps{"", "Address RTMPS (RTMP over TLS: publish and play) listens on, HOST:PORT; empty = no RTMPS."};
+  TlsListenConfig https{"", "Address the players' HTTPS (the routes of http.listen over TLS) listens on, HOST:PORT; "
+                            "empty = no HTTPS."};
   LimitsConfig limits;
   StorageConfig storage;
   EventsConfig events;
+  ShutdownConfig shutdown;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -471,9 +519,13 @@ struct Config {
     v.section("http", http);
     v.section("srt", srt);
     v.section("api", api);
+    v.section("tls", tls);
+    v.section("rtmps", rtmps);
+    v.section("https", https);
     v.section("limits", limits);
     v.section("storage", storage);
     v.section("events", events);
+    v.section("shutdown", shutdown);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

@@ -21,6 +21,9 @@ struct OneOf {
   std::initializer_list<const char*> values;
 };
 struct NoCheck {};
+// A string that must not be shown: GET /api/v1/config prints "********" for
+// it (or "" when unset). Parsed as is.
+struct Secret {};
 // A HOST:PORT listen address (numeric host; see core/net.h).
 struct ListenAddress {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.

@@ -13,6 +13,14 @@
 
 namespace weir::origin {
 
+// Bytes of one configured app (the key under `apps:`; "*" for every app the
+// wildcard serves), so the series stay as many as the config's apps:
+// weir_app_bytes_in_total{app}, weir_app_bytes_out_total{app}.
+struct AppCounters {
+  std::atomic<uint64_t> bytes_in{0};   // media payload from publishers
+  std::atomic<uint64_t> bytes_out{0};  // queued to RTMP, SRT, HTTP-FLV, WS-FLV and .ts viewers
+};
+
 struct Metrics {
   using Counter = std::atomic<uint64_t>;
   Counter publishes_total{0};            // publisher sessions accepted
@@ -40,6 +48,17 @@ struct Metrics {
   Counter srt_ts_errors_total{0};          // transport-error, malformed or bad-section TS packets
   Counter srt_ts_pes_dropped_total{0};     // PES packets dropped (lost packets, over the cap, bad header)
   std::atomic<int64_t> srt_connections_open{0};
+
+  // Connections that ended before their protocol's handshake completed:
+  // weir_handshake_failures_total{protocol,reason}.
+  // HTTPS's TLS failures are in http::HttpCounters::tls_failures_total.
+  enum class HandshakeProtocol : uint8_t { kRtmp, kRtmps };
+  enum class HandshakeFailure : uint8_t { kMalformed, kTimeout, kClosed, kTls };
+  static constexpr size_t kHandshakeProtocols = 2, kHandshakeFailures = 4;
+  std::array<Counter, kHandshakeProtocols * kHandshakeFailures> handshake_failures_by{};
+  void handshake_failed(HandshakeProtocol p, HandshakeFailure f) {
+    handshake_failures_by[size_t(p) * kHandshakeFailures + size_t(f)].fetch_add(1, std::memory_order_relaxed);
+  }
 
   // Signed-URL refusals (SignedUrlCheck) by protocol and reason:
   // weir_auth_denied_total{protocol,reason}.

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "core/tcp_conn.h"
+#include "origin/http/http_counters.h"
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
 
@@ -51,6 +52,33 @@ std::string metrics_text(Origin& origin) {
       fmt::format_to(std::back_inserter(out), "weir_auth_denied_total{{protocol=\"{}\",reason=\"{}\"}} {}\n",
                      access_protocol_name(AccessProtocol(p)), protocol::token_verdict_name(protocol::TokenVerdict(r)),
                      m.auth_denied_by[p * Metrics::kAuthReasons + r].load(std::memory_order_relaxed));
+  out += "# HELP weir_handshake_failures_total Connections that ended before their handshake completed (RTMP "
+         "handshake, TLS), by reason.\n# TYPE weir_handshake_failures_total counter\n";
+  for (size_t p = 0; p < Metrics::kHandshakeProtocols; ++p)
+    for (size_t f = 0; f < Metrics::kHandshakeFailures; ++f) {
+      static constexpr const char* kProtocols[] = {"rtmp", "rtmps"};
+      static constexpr const char* kReasons[] = {"malformed", "timeout", "closed", "tls"};
+      if (p == size_t(Metrics::HandshakeProtocol::kRtmp) && f == size_t(Metrics::HandshakeFailure::kTls)) continue;
+      fmt::format_to(std::back_inserter(out), "weir_handshake_failures_total{{protocol=\"{}\",reason=\"{}\"}} {}\n",
+                     kProtocols[p], kReasons[f],
+                     m.handshake_failures_by[p * Metrics::kHandshakeFailures + f].load(std::memory_order_relaxed));
+    }
+  const http::HttpCounters& hc = http::http_counters();
+  fmt::format_to(std::back_inserter(out), "weir_handshake_failures_total{{protocol=\"https\",reason=\"tls\"}} {}\n",
+                 hc.tls_failures_total.load(std::memory_order_relaxed));
+  out += "# HELP weir_http_responses_total HTTP answers (players' and admin listeners), by status class.\n"
+         "# TYPE weir_http_responses_total counter\n";
+  for (int cls = 1; cls <= 5; ++cls)
+    fmt::format_to(std::back_inserter(out), "weir_http_responses_total{{class=\"{}xx\"}} {}\n", cls,
+                   hc.requests_by_class[cls].load(std::memory_order_relaxed));
+  metric(out, "weir_http_bad_requests_total", "counter", "HTTP requests refused as malformed or over a limit.",
+         double(hc.bad_requests_total.load(std::memory_order_relaxed)));
+  metric(out, "weir_http_request_timeouts_total", "counter", "HTTP requests not complete within http.request_timeout_ms.",
+         double(hc.request_timeouts_total.load(std::memory_order_relaxed)));
+  metric(out, "weir_http_connections", "gauge", "HTTP connections open now (players' and admin listeners).",
+         double(hc.open_connections.load(std::memory_order_relaxed)));
+  metric(out, "weir_websocket_connections", "gauge", "WebSocket (WS-FLV) connections open now.",
+         double(hc.websocket_connections.load(std::memory_order_relaxed)));
   metric(out, "weir_ingest_buffer_bytes", "gauge", "Bytes RTMP connections hold in partly received messages.",
          double(origin.ingest_budget().used()));
   metric(out, "weir_ingest_buffer_refused_total", "counter",
@@ -65,6 +93,36 @@ std::string metrics_text(Origin& origin) {
   uint64_t refused = 0;
   for (size_t i = 0; i < origin.loops().size(); ++i) refused += origin.loops().at(i).tasks_refused();
   metric(out, "weir_loop_tasks_refused_total", "counter", "Cross-loop tasks refused at a full queue.", double(refused));
+  out += "# HELP weir_app_bytes_in_total Media payload bytes received from publishers, by configured app (\"*\": "
+         "every app the wildcard serves).\n# TYPE weir_app_bytes_in_total counter\n";
+  origin.for_each_app_counters([&out](const std::string& app, const AppCounters& c) {
+    fmt::format_to(std::back_inserter(out), "weir_app_bytes_in_total{{app=\"{}\"}} {}\n", app,
+                   c.bytes_in.load(std::memory_order_relaxed));
+  });
+  out += "# HELP weir_app_bytes_out_total Bytes queued to RTMP, SRT, HTTP-FLV, WS-FLV and .ts viewers, by configured "
+         "app.\n# TYPE weir_app_bytes_out_total counter\n";
+  origin.for_each_app_counters([&out](const std::string& app, const AppCounters& c) {
+    fmt::format_to(std::back_inserter(out), "weir_app_bytes_out_total{{app=\"{}\"}} {}\n", app,
+                   c.bytes_out.load(std::memory_order_relaxed));
+  });
+  out += "# HELP weir_loop_lag_seconds How late each event loop's 500 ms timer fired: what a busy loop makes its "
+         "clients wait.\n# TYPE weir_loop_lag_seconds histogram\n";
+  for (size_t i = 0; i < origin.loops().size(); ++i) {
+    const auto& h = origin.at(int(i)).lag();
+    uint64_t cum = 0;
+    for (size_t b = 0; b < h.buckets.size(); ++b) {
+      cum += h.buckets[b].load(std::memory_order_relaxed);
+      if (b < OriginLoop::LagHistogram::kBounds.size())
+        fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_bucket{{loop=\"{}\",le=\"{}\"}} {}\n", i,
+                       OriginLoop::LagHistogram::kBounds[b], cum);
+      else
+        fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_bucket{{loop=\"{}\",le=\"+Inf\"}} {}\n", i, cum);
+    }
+    fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_sum{{loop=\"{}\"}} {}\n", i,
+                   double(h.sum_us.load(std::memory_order_relaxed)) / 1e6);
+    fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_count{{loop=\"{}\"}} {}\n", i,
+                   h.count.load(std::memory_order_relaxed));
+  }
   for (const auto& w : origin.metrics_writers()) w(out);
   return out;
 }

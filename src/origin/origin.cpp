@@ -131,8 +131,22 @@ void OriginLoop::drain() {
   for (auto& lh : alive) lh->notify();
 }
 
+void OriginLoop::LagHistogram::observe(uint64_t us) {
+  size_t i = 0;
+  while (i < kBounds.size() && double(us) / 1e6 > kBounds[i]) ++i;
+  buckets[i].fetch_add(1, std::memory_order_relaxed);
+  sum_us.fetch_add(us, std::memory_order_relaxed);
+  count.fetch_add(1, std::memory_order_relaxed);
+}
+
 void OriginLoop::on_sweep(uv_timer_t* t) {
   auto* self = static_cast<OriginLoop*>(t->data);
+  const uint64_t now = uv_hrtime();
+  if (self->last_sweep_ns_) {
+    const uint64_t due = self->last_sweep_ns_ + kSweepMs * 1000000;
+    self->lag_.observe(now > due ? (now - due) / 1000 : 0);
+  }
+  self->last_sweep_ns_ = now;
   std::vector<std::shared_ptr<LoopHub>> hubs;
   hubs.reserve(self->hubs_.size());
   for (auto& [k, lh] : self->hubs_) hubs.push_back(lh);
@@ -156,6 +170,7 @@ Origin::Origin(const core::Config& config, core::LoopGroup& loops)
       ingest_budget_(config.limits.ingest_buffer_bytes),
       hls_(std::make_unique<hls::HlsService>(*this)) {
   for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
+  for (const auto& [name, app] : config.apps) app_counters_[&app] = {name, std::make_unique<AppCounters>()};
   add_observer(hls_.get());
 }
 

@@ -8,7 +8,10 @@
 
 #include <uv.h>
 
+#include <array>
+#include <atomic>
 #include <functional>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <unordered_map>
@@ -57,6 +60,18 @@ class OriginLoop {
   void enqueue(const std::shared_ptr<LoopHub>& lh, const PacketRef& pkt);
   void wake();
 
+  // How late this loop's 500 ms sweep timer fires: the time a callback that
+  // hogs the loop makes every other client on it wait. Written on the loop,
+  // read by /metrics on any thread (weir_loop_lag_seconds{loop}).
+  struct LagHistogram {
+    static constexpr std::array<double, 9> kBounds{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+    std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets{};  // per bound, not cumulative; last: above
+    std::atomic<uint64_t> sum_us{0};
+    std::atomic<uint64_t> count{0};
+    void observe(uint64_t us);
+  };
+  const LagHistogram& lag() const { return lag_; }
+
   // Loop thread: `p` published packets; flush it once this iteration's I/O
   // callbacks are done (uv_check), unless it flushes itself first.
   void schedule_flush(HubPublisher* p);
@@ -77,6 +92,8 @@ class OriginLoop {
   uv_async_t async_{};
   uv_timer_t sweep_{};
   uv_check_t check_{};
+  uint64_t last_sweep_ns_ = 0;  // loop thread
+  LagHistogram lag_;
   std::vector<HubPublisher*> unflushed_;  // loop thread
   std::vector<HubPublisher*> flushing_;   // loop thread
   bool started_ = false;
@@ -113,6 +130,19 @@ class Origin {
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
   // Fixed once the loops run: read without a lock.
   const std::vector<StreamObserver*>& observers() const { return observers_; }
+  // The counters of the configured app `app` (an entry of config().apps; an
+  // AppConfig from elsewhere, as unit tests make, gets unexported spares).
+  // Any thread; fixed at construction.
+  AppCounters& app_counters(const core::AppConfig& app) const {
+    auto it = app_counters_.find(&app);
+    return it != app_counters_.end() ? *it->second.second : *unlisted_counters_;
+  }
+  // By app key, for /metrics.
+  template <class F>
+  void for_each_app_counters(F&& f) const {
+    for (const auto& [cfg, named] : app_counters_) f(named.first, *named.second);
+  }
+
   // Modules' Prometheus text (families with HELP/TYPE), appended to /metrics.
   // Added on the main thread before the loops start; a writer runs on any
   // HTTP loop and must be thread-safe.
@@ -130,6 +160,8 @@ class Origin {
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;
   std::vector<MetricsWriter> metrics_writers_;
+  std::map<const core::AppConfig*, std::pair<std::string, std::unique_ptr<AppCounters>>> app_counters_;
+  std::unique_ptr<AppCounters> unlisted_counters_ = std::make_unique<AppCounters>();
   std::unique_ptr<hls::HlsService> hls_;
 };
 

@@ -43,6 +43,7 @@ StreamHub::StreamHub(Origin& origin, std::string app, std::string name, const co
       name_(std::move(name)),
       key_(app_ + "/" + name_),
       app_config_(app_config),
+      app_counters_(origin.app_counters(app_config)),
       master_(ring_limits(app_config)) {
   stats_.app = app_;
   stats_.name = name_;
@@ -157,6 +158,7 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
     }
     origin_.metrics().packets_in_total.fetch_add(1, std::memory_order_relaxed);
     origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
+    app_counters_.bytes_in.fetch_add(pkt.body.size(), std::memory_order_relaxed);
 
     hp = HubPacket::make(std::move(pkt), uint32_t(origin_.config().rtmp.chunk_size));
     if (hp->media().is_config() && !hp->media().is_data()) {

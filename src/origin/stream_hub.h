@@ -23,6 +23,7 @@
 #include "core/log_limiter.h"
 #include "core/media_packet.h"
 #include "origin/gop_ring.h"
+#include "origin/metrics.h"
 #include "origin/publisher.h"
 #include "protocol/ts_muxer.h"
 
@@ -60,6 +61,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   const std::string& name() const { return name_; }
   const std::string& key() const { return key_; }
   const core::AppConfig& app_config() const { return app_config_; }
+  AppCounters& app_counters() const { return app_counters_; }
   State state() const;
   StreamStats stats() const;
 
@@ -102,6 +104,7 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   Origin& origin_;
   const std::string app_, name_, key_;
   const core::AppConfig& app_config_;
+  AppCounters& app_counters_;  // Origin's, outlives the hub
 
   mutable std::mutex mu_;
   State state_ = State::kLive;

@@ -22,6 +22,7 @@ StreamWriter::~StreamWriter() { stop(); }
 bool StreamWriter::start(const std::shared_ptr<StreamHub>& hub, StartAt at) {
   const core::AppConfig& app = hub->app_config();
   if (!in_.attach(hub, ConsumerOptions{ConsumerPolicy::kViewer, at, framing_ == Framing::kTs})) return false;
+  app_counters_ = &hub->app_counters();
   conn_->set_send_buffer(size_t(app.viewer_sndbuf));
   audio_hold_ms_ = uint64_t(app.viewer_audio_hold_ms);
   pump();
@@ -89,7 +90,9 @@ void StreamWriter::pump() {
         frame(p);
         audio_only = audio_only && p->media().is_audio();
       }
-      origin_.metrics().viewer_bytes_out_total.fetch_add(conn_->pending_bytes() - before, std::memory_order_relaxed);
+      const size_t queued = conn_->pending_bytes() - before;
+      origin_.metrics().viewer_bytes_out_total.fetch_add(queued, std::memory_order_relaxed);
+      if (app_counters_) app_counters_->bytes_out.fetch_add(queued, std::memory_order_relaxed);
       batch_.clear();
     }
     if (audio_only && audio_hold_ms_ && in_.ring()->video_seen() && in_.wait_if_caught_up()) {

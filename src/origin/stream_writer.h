@@ -30,6 +30,7 @@ namespace weir::origin {
 
 class Origin;
 class StreamHub;
+struct AppCounters;
 
 enum class Framing {
   kFlv,    // HTTP-FLV
@@ -74,6 +75,7 @@ class StreamWriter final : public Consumer {
   void release_hold();
 
   Origin& origin_;
+  AppCounters* app_counters_ = nullptr;  // the stream's app (set by start)
   core::TcpConn* conn_;
   Framing framing_;
   Owner* owner_;

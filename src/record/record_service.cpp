@@ -196,6 +196,7 @@ bool RecordService::stop(const std::string& id) {
     if (a->phase == AssetRecording::Phase::kWaiting) {
       waiting = true;
       a->phase = AssetRecording::Phase::kFinalizing;
+      ++finalizing_;
       ++a->wait_generation;
       active_.erase(key(a->app, a->stream));
       session_loops_.erase(a.get());
@@ -235,6 +236,7 @@ void RecordService::session_ended(const std::shared_ptr<AssetRecording>& a, bool
       if (!resume || a->stop_requested || a->config.resume_s == 0) {
         do_finalize = true;
         a->phase = AssetRecording::Phase::kFinalizing;
+        ++finalizing_;
         active_.erase(key(a->app, a->stream));
         session_loops_.erase(a.get());
         metrics_.recordings_active.fetch_sub(1, std::memory_order_relaxed);
@@ -273,6 +275,7 @@ void RecordService::session_ended(const std::shared_ptr<AssetRecording>& a, bool
       std::lock_guard<std::mutex> lk(mu_);
       if (a->phase != AssetRecording::Phase::kWaiting || a->wait_generation != gen) return;
       a->phase = AssetRecording::Phase::kFinalizing;
+      ++finalizing_;
       active_.erase(key(a->app, a->stream));
       session_loops_.erase(a.get());
       metrics_.recordings_active.fetch_sub(1, std::memory_order_relaxed);
@@ -285,9 +288,25 @@ void RecordService::session_ended(const std::shared_ptr<AssetRecording>& a, bool
 void RecordService::finalize(const std::shared_ptr<AssetRecording>& a, core::Loop& loop) {
   // The writer's last done may be on the stack: drop it after this task.
   loop.post([a] { a->writer.reset(); });
-  store_.finalize(loop, a->id, [id = a->id](core::Result<Asset> r) {
+  store_.finalize(loop, a->id, [this, id = a->id](core::Result<Asset> r) {
     if (!r) spdlog::error("record: asset {}: {}", id, r.error());
+    std::lock_guard<std::mutex> lk(mu_);
+    --finalizing_;
   });
+}
+
+void RecordService::stop_all() {
+  std::vector<std::string> ids;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& [k, a] : active_) ids.push_back(a->id);
+  }
+  for (const std::string& id : ids) (void)stop(id);
+}
+
+size_t RecordService::unfinished() {
+  std::lock_guard<std::mutex> lk(mu_);
+  return active_.size() + finalizing_;
 }
 
 void RecordService::asset_failed(const std::shared_ptr<AssetRecording>& a, const std::string& why) {
@@ -321,6 +340,7 @@ std::shared_ptr<AssetRecording> RecordService::continue_in_new_asset(const std::
     std::lock_guard<std::mutex> lk(mu_);
     if (old->phase != AssetRecording::Phase::kRecording) return nullptr;
     old->phase = AssetRecording::Phase::kFinalizing;
+    ++finalizing_;
     next = new_asset(old->app, old->stream, old->config, old->api_started, loop);
     next->sessions = 1;
     active_[key(old->app, old->stream)] = next;

@@ -63,6 +63,12 @@ class RecordService final : public origin::StreamObserver {
   // False if no recording has that id.
   bool stop(const std::string& id);
   std::vector<RecordingInfo> list();
+  // Graceful shutdown (main thread, loops running): ends every recording now,
+  // as stop() does; each is merged on the pool.
+  void stop_all();
+  // Any thread: recordings in progress, waiting for their publisher, or being
+  // merged. 0 once every merge started has finished (ok or failed).
+  size_t unfinished();
   std::optional<RecordingInfo> for_stream(const std::string& app, const std::string& stream);
 
   // Session callbacks (the session's loop).
@@ -93,6 +99,8 @@ class RecordService final : public origin::StreamObserver {
   std::map<std::string, std::shared_ptr<AssetRecording>> active_;
   // The loop of each asset's session (for stop() from another loop).
   std::map<const AssetRecording*, core::Loop*> session_loops_;
+  // Assets set to kFinalizing whose AssetStore::finalize has not answered yet.
+  size_t finalizing_ = 0;
   // resume_s timers, each created and freed on its own loop; those left when
   // the loops stop are freed by the destructor (a Timer allows that).
   std::map<core::Timer*, std::unique_ptr<core::Timer>> timers_;

@@ -484,6 +484,24 @@ def test_events_are_signed_retried_and_carry_the_asset(rec):
         p.stop()
 
 
+def test_stream_events_published_and_unpublished(rec):
+    s = rec.s
+    p = rtmp_push(s, "live", "evstream", rec.logdir, "evstream", 2)
+    p.wait(30)
+    # The stream ends once its reconnect grace (5 s) passes.
+    wait_until(lambda: rec.hooks.of("stream.unpublished", stream="evstream"), 30, "stream.unpublished event")
+    [pub] = [e for _, _, e in rec.hooks.of("stream.published", stream="evstream")]
+    [unpub] = [e for _, _, e in rec.hooks.of("stream.unpublished", stream="evstream")]
+    assert pub["data"]["app"] == "live" and pub["data"]["protocol"] == "rtmp", pub
+    assert pub["data"]["peer"].startswith("127.0.0.1:"), pub
+    with rec.hooks.lock:
+        order = [e[2]["id"] for e in rec.hooks.events]
+    assert order.index(pub["id"]) < order.index(unpub["id"])
+    d = unpub["data"]
+    assert d["app"] == "live" and d["reason"], d
+    assert 1500 <= d["duration_ms"] <= 20000 and d["bytes"] > 10000 and d["video_frames"] >= 40, d
+
+
 # ---------------------------------------------------------------- crash
 def test_kill9_loses_at_most_a_fragment(weir, tmp_path):
     store = tmp_path / "store"

@@ -1,16 +1,21 @@
 #include "ingest/rtmp/rtmp_server.h"
 
 #include "core/tcp_listener.h"
+#include "core/tls_accept.h"
 #include "ingest/rtmp/rtmp_session.h"
 #include "origin/origin.h"
 
 namespace weir::ingest::rtmp {
 
-RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err) {
+RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err,
+                              std::shared_ptr<const core::TlsContext> tls) {
   auto* server = new RtmpServer(loop);
+  const char* name = tls ? "rtmps" : "rtmp";
   server->listener_ = core::TcpListener::open(
-      loop, "rtmp", fd, int(origin.config().limits.max_connections),
-      [&loop, &origin](core::TcpConn* conn) { RtmpSession::accept(loop, origin, conn); }, err);
+      loop, name, fd, int(origin.config().limits.max_connections),
+      core::tls_accept(std::move(tls), name,
+                       [&loop, &origin](core::TcpConn* conn) { RtmpSession::accept(loop, origin, conn); }),
+      err);
   if (!server->listener_) {
     delete server;
     return nullptr;
@@ -20,6 +25,11 @@ RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, 
   server->bound_ = server->listener_->bound();
   loop.track(server);
   return server;
+}
+
+void RtmpServer::stop_accepting() {
+  if (listener_) listener_->close_for_shutdown();
+  listener_ = nullptr;
 }
 
 void RtmpServer::close_for_shutdown() {

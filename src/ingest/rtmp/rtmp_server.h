@@ -5,12 +5,15 @@
 // loop calls it at shutdown) closes the listener and frees the server.
 #pragma once
 
+#include <memory>
+
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/status.h"
 
 namespace weir::core {
 class TcpListener;
+class TlsContext;
 }
 namespace weir::origin {
 class Origin;
@@ -20,10 +23,14 @@ namespace weir::ingest::rtmp {
 
 class RtmpServer final : public core::Closable {
  public:
-  // Listens on `fd` (from core::open_tcp_listener). Returns nullptr with
-  // `err` set on failure. The server lives until the loop stops.
-  static RtmpServer* start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err);
+  // Listens on `fd` (from core::open_tcp_listener). With `tls`, every
+  // connection is RTMPS (RTMP over TLS). Returns nullptr with `err` set on
+  // failure. The server lives until the loop stops.
+  static RtmpServer* start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err,
+                           std::shared_ptr<const core::TlsContext> tls = nullptr);
   const core::SocketAddress& bound() const { return bound_; }
+  // Loop thread: closes the listener (graceful shutdown); sessions go on.
+  void stop_accepting();
   void close_for_shutdown() override;
 
  private:

@@ -72,6 +72,7 @@ void RtmpSession::on_read(core::ByteView data) {
     auto used = handshake_.feed(data, out);
     if (!used) {
       origin_.metrics().sessions_rejected_total++;
+      handshake_failed(origin::Metrics::HandshakeFailure::kMalformed);
       return close("handshake: " + used.error());
     }
     if (out.size()) conn_->send(out.finish());
@@ -96,6 +97,11 @@ void RtmpSession::on_read(core::ByteView data) {
 }
 
 void RtmpSession::on_read_end(int uv_status) {
+  if (conn_ && conn_->is_tls() && !conn_->tls_error().empty()) {
+    handshake_failed(origin::Metrics::HandshakeFailure::kTls);
+    return close("TLS: " + conn_->tls_error());
+  }
+  if (!handshake_.done()) handshake_failed(origin::Metrics::HandshakeFailure::kClosed);
   close(uv_status == UV_EOF ? "peer closed the connection" : std::string("socket: ") + uv_strerror(uv_status));
 }
 
@@ -104,7 +110,16 @@ void RtmpSession::on_drained() {
   if (writer_) writer_->on_writable();
 }
 
-void RtmpSession::on_timeout(const char* what) { close(what); }
+void RtmpSession::on_timeout(const char* what) {
+  if (!handshake_.done()) handshake_failed(origin::Metrics::HandshakeFailure::kTimeout);
+  close(what);
+}
+
+void RtmpSession::handshake_failed(origin::Metrics::HandshakeFailure why) {
+  origin_.metrics().handshake_failed(
+      conn_ && conn_->is_tls() ? origin::Metrics::HandshakeProtocol::kRtmps : origin::Metrics::HandshakeProtocol::kRtmp,
+      why);
+}
 
 void RtmpSession::on_closed() {
   conn_ = nullptr;

@@ -22,6 +22,7 @@
 #include "core/tcp_conn.h"
 #include "core/timer.h"
 #include "origin/hub_publisher.h"
+#include "origin/metrics.h"
 #include "origin/play_request.h"
 #include "origin/stream_writer.h"
 #include "protocol/amf_value.h"
@@ -93,6 +94,8 @@ class RtmpSession final : public core::TcpConn::Handler,
   std::string peer_;
 
   protocol::HandshakeServer handshake_;
+  // Counts a connection that ended before the handshake completed.
+  void handshake_failed(origin::Metrics::HandshakeFailure why);
   protocol::ChunkReader reader_;
   uint32_t out_chunk_size_ = 128;
   protocol::RtmpPeerDuties duties_;  // acknowledgements and ping responses

@@ -43,6 +43,7 @@ void SrtPlayer::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
                                app.gop_cache ? origin::StartAt::kLatestKeyframe : origin::StartAt::kLiveEdge, true};
   if (!in_.attach(hub, opts)) return close("play: stream " + hub->key() + " has ended");
   played_ = true;
+  app_counters_ = &hub->app_counters();
   spdlog::info("srt #{} {}: playing {}/{}", conn_->num, conn_->peer, conn_->id.app, conn_->id.stream);
   pump();
 }
@@ -79,6 +80,7 @@ bool SrtPlayer::flush_stage() {
   int rc = srt_sendmsg(conn_->sock, reinterpret_cast<const char*>(stage_), int(stage_len_), -1, 0);
   if (rc != SRT_ERROR) {
     conn_->server->origin().metrics().viewer_bytes_out_total.fetch_add(stage_len_, std::memory_order_relaxed);
+    if (app_counters_) app_counters_->bytes_out.fetch_add(stage_len_, std::memory_order_relaxed);
     bytes_sent_ += stage_len_;
     stage_len_ = 0;
     return true;

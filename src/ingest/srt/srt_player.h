@@ -31,6 +31,7 @@
 
 namespace weir::origin {
 class StreamHub;
+struct AppCounters;
 }
 
 namespace weir::ingest::srt {
@@ -70,6 +71,7 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   size_t chunk_;  // message size: payload_size rounded down to whole TS packets
   origin::ConsumerHandle in_{*this};  // kViewer, with TS output
   bool played_ = false;               // attached once (for the close log line)
+  origin::AppCounters* app_counters_ = nullptr;  // the stream's app (set when playing starts)
   std::vector<origin::PacketRef> out_;         // read from the ring, not yet fully staged
   size_t out_idx_ = 0, out_off_ = 0;
   uint8_t stage_[1504];

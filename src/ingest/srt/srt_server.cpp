@@ -573,6 +573,7 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
     return -1;
   };
   if (stopping_.load(std::memory_order_acquire)) return refuse(SRT_REJX_DOWN, "server shutting down");
+  if (draining_.load(std::memory_order_acquire)) return refuse(SRT_REJX_DOWN, "server draining");
   const core::Config& cfg = origin_.config();
   if (cfg.limits.max_connections > 0 &&
       open_.load(std::memory_order_relaxed) + core::TcpConn::open_accepted() >= size_t(cfg.limits.max_connections))

@@ -64,6 +64,9 @@ class SrtServer {
   // Main thread; idempotent. Refuses new connections, closes every session on
   // its loop (waits up to 3 s), stops and joins the bridge, closes every socket.
   void stop();
+  // Any thread: refuses new connections (reject 1503 SRT_REJX_DOWN, "server draining");
+  // sessions go on (graceful shutdown, before stop()).
+  void stop_accepting() { draining_.store(true, std::memory_order_release); }
 
   // Loop threads. The session is done with the socket: the bridge closes it.
   void request_close(const SrtConnRef& c);
@@ -117,6 +120,7 @@ class SrtServer {
   core::SocketAddress bound_;
   std::thread bridge_;
   std::atomic<bool> stopping_{false};
+  std::atomic<bool> draining_{false};
   std::atomic<bool> quit_{false};
   bool stopped_ = false;
   std::atomic<size_t> open_{0};

@@ -487,8 +487,12 @@ void HttpConnection::on_read_end(int uv_status) {
     finish_and_close();
     return;
   }
-  if (uv_status != UV_EOF && !lingering_)
+  if (conn_->is_tls() && !conn_->tls_error().empty()) {
+    http_counters().tls_failures_total.fetch_add(1, std::memory_order_relaxed);
+    spdlog::info("https {}: closed: TLS: {}", peer_, conn_->tls_error());
+  } else if (uv_status != UV_EOF && !lingering_) {
     spdlog::debug("http {}: connection error: {}", peer_, uv_strerror(uv_status));
+  }
   conn_->close();
 }
 

@@ -18,6 +18,7 @@ struct HttpCounters {
   std::atomic<uint64_t> request_timeouts_total{0};  // request not complete within request_timeout_ms
   std::atomic<int64_t> open_connections{0};
   std::atomic<int64_t> websocket_connections{0};
+  std::atomic<uint64_t> tls_failures_total{0};  // HTTPS connections whose TLS failed
 
   void count_response(int status) {
     int cls = status / 100;

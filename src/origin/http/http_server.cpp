@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include "core/tls_accept.h"
+
 namespace weir::origin::http {
 
 HttpCounters& http_counters() {
@@ -10,7 +12,8 @@ HttpCounters& http_counters() {
 }
 
 HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
-                              std::shared_ptr<const Router> router, int max_connections, core::Status& err) {
+                              std::shared_ptr<const Router> router, int max_connections, core::Status& err,
+                              std::shared_ptr<const core::TlsContext> tls) {
   if (!router) {
     err = core::Status::error("http: no router");
     ::close(listen_fd);
@@ -18,8 +21,10 @@ HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpC
   }
   auto ctx = std::make_shared<const ServerContext>(ServerContext{config, std::move(router)});
   auto* s = new HttpServer(loop, ctx);
+  const char* name = tls ? "https" : "http";
   s->listener_ = core::TcpListener::open(
-      loop, "http", listen_fd, max_connections, [ctx](core::TcpConn* c) { HttpConnection::start(c, ctx); }, err);
+      loop, name, listen_fd, max_connections,
+      core::tls_accept(std::move(tls), name, [ctx](core::TcpConn* c) { HttpConnection::start(c, ctx); }), err);
   if (!s->listener_) {
     delete s;
     return nullptr;
@@ -29,6 +34,11 @@ HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpC
   s->bound_ = s->listener_->bound();
   loop.track(s);
   return s;
+}
+
+void HttpServer::stop_accepting() {
+  if (listener_) listener_->close_for_shutdown();
+  listener_ = nullptr;
 }
 
 void HttpServer::close_for_shutdown() {

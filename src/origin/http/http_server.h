@@ -27,10 +27,14 @@ class HttpServer final : public core::Closable {
   // Starts serving on `listen_fd` (from core::open_tcp_listener; taken over).
   // `max_connections` caps accepted connections process-wide (0 = none).
   // Returns nullptr with `err` set on failure.
+  // With `tls`, every connection is HTTPS.
   static HttpServer* start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
-                           std::shared_ptr<const Router> router, int max_connections, core::Status& err);
+                           std::shared_ptr<const Router> router, int max_connections, core::Status& err,
+                           std::shared_ptr<const core::TlsContext> tls = nullptr);
 
   const core::SocketAddress& bound() const { return bound_; }
+  // Loop thread: closes the listener (graceful shutdown); connections go on.
+  void stop_accepting();
   // Stops accepting and frees the server.
   void close_for_shutdown() override;
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from . import httpc
 
 LISTEN_TIMEOUT = 15.0
-STOP_TIMEOUT = 10.0
+STOP_TIMEOUT = 15.0
 SANITIZER_MARKERS = ("AddressSanitizer", "LeakSanitizer", "ThreadSanitizer", "UndefinedBehaviorSanitizer",
                      "runtime error")
 
@@ -74,6 +74,9 @@ def deep_merge(a, b):
 DEFAULT_CONFIG = {
     "workers": 1,
     "log": {"level": "info"},
+    # Tests stop servers with clients still attached: no drain (test_shutdown.py
+    # tests the drain with its own settings).
+    "shutdown": {"drain_ms": 0},
     "apps": {"live": {}},
 }
 

@@ -9,6 +9,7 @@
 #include "core/loop.h"
 #include "core/worker_pool.h"
 #include "origin/api/admin_api.h"
+#include "origin/api/system_api.h"
 #include "origin/origin.h"
 #include "record/asset_store.h"
 #include "record/record_api.h"
@@ -31,6 +32,8 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::RecordService recorder(origin, pool, store, metrics);
   auto router = origin::api::build_admin_routes(origin, "test", "openapi: 3.1.0\n");
   record::add_record_api(*router, cfg.api, store, recorder);
+  origin::api::ProcessSampler sampler(origin);
+  origin::api::add_system_routes(*router, origin, sampler, "test");
   std::set<std::string> groups;
   auto routed = test::routed_routes(*router, &groups);
   CHECK_FALSE(groups.count(""));  // every admin route is behind the token guard

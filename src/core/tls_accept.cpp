@@ -1,0 +1,19 @@
+#include "core/tls_accept.h"
+
+#include <spdlog/spdlog.h>
+
+namespace weir::core {
+
+TcpListener::OnAccept tls_accept(std::shared_ptr<const TlsContext> ctx, std::string what, TcpListener::OnAccept next) {
+  if (!ctx) return next;
+  return [ctx = std::move(ctx), what = std::move(what), next = std::move(next)](TcpConn* c) {
+    if (Status st = c->start_tls_server(ctx); !st) {
+      spdlog::warn("{} {}: closed: TLS did not start: {}", what, c->peer(), st.message());
+      c->close();
+      return;
+    }
+    next(c);
+  };
+}
+
+}  // namespace weir::core

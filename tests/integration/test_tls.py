@@ -1,0 +1,151 @@
+"""RTMPS and HTTPS (OpenSSL) with a self-signed certificate made by the test:
+ffmpeg pushes RTMPS and plays it back over RTMPS; the same stream plays over
+plain RTMP and over HTTPS (HTTP-FLV, the HLS playlist and a segment), checked
+against the certificate; the admin API serves HTTPS only with api.tls; a
+client that speaks no TLS to the RTMPS port is closed with a log line while the
+stream goes on; a config that asks for TLS without a certificate is refused."""
+
+import json
+import socket
+import ssl
+import subprocess
+import time
+
+import pytest
+
+from weirtest import media
+from weirtest.flv import FlvParser
+from weirtest.server import wait_until
+from test_cli import run_weir
+
+
+@pytest.fixture(scope="module")
+def cert(tmp_path_factory):
+    d = tmp_path_factory.mktemp("tls")
+    key, crt = d / "key.pem", d / "cert.pem"
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                        "-out", str(crt), "-days", "2", "-subj", "/CN=weir-test",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return crt, key
+
+
+def addr(s, key):
+    host, _, port = s.info[key].rpartition(":")
+    return host, int(port)
+
+
+def https_get(a, path, ca, timeout=10, limit=None):
+    """GET over TLS, verifying the server against `ca`; (status, headers, body)."""
+    ctx = ssl.create_default_context(cafile=str(ca))
+    with socket.create_connection(a, timeout=timeout) as raw, ctx.wrap_socket(raw, server_hostname=a[0]) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: {a[0]}:{a[1]}\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and (limit is None or len(data) < limit):
+            try:
+                chunk = s.recv(65536)
+            except socket.timeout:
+                break
+            if not chunk:
+                break
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    status = int(lines[0].split()[1])
+    headers = {k.lower(): v.strip() for k, _, v in (x.partition(":") for x in lines[1:])}
+    return status, headers, body
+
+
+def test_rtmps_push_and_play_https_and_api_over_tls(weir, cert, tmp_path):
+    crt, key = cert
+    s = weir({"tls": {"cert_file": str(crt), "key_file": str(key)},
+              "rtmps": {"listen": "127.0.0.1:0"}, "https": {"listen": "127.0.0.1:0"},
+              "api": {"tls": True}})
+    rtmps = addr(s, "rtmps")
+    url = f"rtmps://{rtmps[0]}:{rtmps[1]}/live/tls"
+    pub = media.start_publisher(url, tmp_path, "pub", duration=30, bitrate="1500k", size="640x360")
+    try:
+        # The admin API answers HTTPS only.
+        api = s.api_addr
+        st, _, body = https_get(api, "/api/v1/version", crt)
+        assert st == 200 and json.loads(body)["version"], body
+        with socket.create_connection(api, timeout=5) as plain:
+            plain.sendall(b"GET /api/v1/version HTTP/1.1\r\nHost: x\r\n\r\n")
+            plain.settimeout(5)
+            try:
+                got = plain.recv(4096)
+            except ConnectionResetError:
+                got = b""
+        assert not got.startswith(b"HTTP/1.1 200"), got[:100]
+        wait_until(lambda: json.loads(https_get(api, "/api/v1/streams/live/tls", crt)[2] or b"{}").get("live"), 15,
+                   "the RTMPS publisher to go live")
+
+        # Play over RTMPS and over plain RTMP: the same stream.
+        out_tls, out_plain = tmp_path / "rtmps.flv", tmp_path / "rtmp.flv"
+        readers = [media.Proc([media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i", u,
+                               "-t", "4", "-c", "copy", str(o)], tmp_path, n)
+                   for u, o, n in ((url, out_tls, "play-rtmps"), (s.rtmp_url("live", "tls"), out_plain, "play-rtmp"))]
+        # A client that speaks no TLS to the RTMPS port is closed; the rest go on.
+        with socket.create_connection(rtmps, timeout=5) as bad:
+            bad.sendall(b"\x03" + b"\x00" * 1536)
+            bad.settimeout(10)
+            try:
+                while bad.recv(4096):
+                    pass
+            except (ConnectionResetError, socket.timeout):
+                pass
+        s.wait_log(r"rtmp #\d+ 127\.0\.0\.1:\d+: closed: TLS: ")
+        assert s.metric('weir_handshake_failures_total{protocol="rtmps",reason="tls"}') >= 1
+        for p in readers:
+            assert p.wait(30) == 0, p.log()[-1500:]
+        for o in (out_tls, out_plain):
+            v = media.streams(o).get("video")
+            assert v and v["codec_name"] == "h264" and (v["width"], v["height"]) == (640, 360), v
+            frames = media.count_frames(o)
+            assert frames["video"] >= 75 and frames.get("audio", 0) > 100, (o, frames)
+            rc, err = media.decode_errors(o)
+            assert rc == 0 and not err.strip(), err[-800:]
+
+        # HTTPS: HTTP-FLV, the HLS playlist and its first segment.
+        https = addr(s, "https")
+        st, h, body = https_get(https, "/live/tls.flv", crt, timeout=4, limit=300000)
+        assert st == 200 and h["content-type"] == "video/x-flv", h
+        tags = FlvParser().feed(body)
+        assert any(t.is_video for t in tags), "no video over HTTPS-FLV"
+        st, _, pl = https_get(https, "/live/tls.m3u8", crt)
+        assert st == 200 and pl.startswith(b"#EXTM3U"), pl[:200]
+        seg = next(x for x in pl.decode().splitlines() if x and not x.startswith("#"))
+        st, _, ts = https_get(https, "/live/" + seg if not seg.startswith("/") else seg, crt, timeout=10)
+        assert st == 200 and ts[:1] == b"\x47" and len(ts) > 10000, (st, ts[:20])
+        # HTTPS refuses a client that speaks plain HTTP to it, and counts it.
+        with socket.create_connection(https, timeout=5) as plain:
+            plain.sendall(b"GET /live/tls.flv HTTP/1.1\r\nHost: x\r\n\r\n")
+            plain.settimeout(5)
+            try:
+                got = plain.recv(4096)
+            except (ConnectionResetError, socket.timeout):
+                got = b""
+        assert not got.startswith(b"HTTP/1.1"), got[:100]
+        wait_until(lambda: s.metric('weir_handshake_failures_total{protocol="https",reason="tls"}') >= 1, 5,
+                   "the HTTPS TLS failure to be counted")
+        assert pub.running(), pub.log()[-1000:]
+    finally:
+        pub.stop()
+
+
+def test_tls_needs_a_certificate(weir_bin, tmp_path, cert):
+    conf = tmp_path / "w.yaml"
+    conf.write_text("apps: {live: {}}\nrtmps: {listen: 127.0.0.1:0}\n")
+    r = run_weir(weir_bin, "--check-config", "-c", str(conf))
+    assert r.returncode != 0 and "tls.cert_file" in r.stderr and "tls.key_file" in r.stderr, r.stderr
+    conf.write_text("apps: {live: {}}\nhttps: {listen: nowhere}\ntls: {cert_file: a, key_file: b}\n")
+    r = run_weir(weir_bin, "--check-config", "-c", str(conf))
+    assert r.returncode != 0 and "https.listen" in r.stderr, r.stderr
+    # A certificate file that does not exist stops the start, naming it.
+    missing = tmp_path / "missing.pem"
+    conf.write_text(f"apps: {{live: {{}}}}\nrtmp: {{listen: 127.0.0.1:0}}\nhttp: {{listen: 127.0.0.1:0}}\n"
+                    f"api: {{listen: 127.0.0.1:0}}\nsrt: {{enabled: false}}\n"
+                    f"rtmps: {{listen: 127.0.0.1:0}}\ntls: {{cert_file: {missing}, key_file: {cert[1]}}}\n")
+    r = run_weir(weir_bin, "-c", str(conf))
+    assert r.returncode == 1 and str(missing) in r.stderr, r.stderr
