@@ -43,6 +43,7 @@
 #include "origin/routes.h"
 #include "origin/signed_url_list.h"
 #include "origin/stream_events.h"
+#include "hooks/callback_check.h"
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
@@ -321,6 +322,15 @@ int main(int argc, char** argv) {
   weir::origin::StreamEvents stream_events(
       [&events](std::string type, std::string data) { events.emit(std::move(type), std::move(data)); });
   if (events.enabled()) origin.add_observer(&stream_events);
+  // Publish and play callbacks (apps.<app>.callbacks); https ones verify the
+  // receiver against the system's CA store.
+  std::shared_ptr<const weir::core::TlsContext> client_tls;
+  if (auto t = weir::core::TlsContext::client({}); t) client_tls = *t;
+  else spdlog::warn("tls: no client context ({}): https callbacks will fail", t.error());
+  auto owned_callbacks = std::make_unique<weir::hooks::CallbackCheck>(origin, client_tls);
+  weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
+  origin.admission().add(std::move(owned_callbacks));
+  origin.add_metrics_writer([callbacks](std::string& out) { callbacks->write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });

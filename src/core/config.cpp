@@ -400,6 +400,10 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
         }
       }
     }
+    for (const auto* u : {&app.callbacks.on_publish, &app.callbacks.on_play})
+      if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0)
+        errors.push_back("apps." + name + ".callbacks." + (u == &app.callbacks.on_publish ? "on_publish" : "on_play") +
+                         ": '" + *u + "' is not an http:// or https:// URL");
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");
   }

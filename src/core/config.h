@@ -315,6 +315,35 @@ struct SignConfig {
   bool signs_play() const { return !play_keys.empty(); }
 };
 
+// HTTP callbacks that decide publishes and plays (hooks/callback_check.h).
+struct CallbacksConfig {
+  std::string on_publish;
+  std::string on_play;
+  int64_t timeout_ms = 3000;
+  bool fail_open = false;
+  std::string secret;
+  int64_t cache_ms = 10000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("on_publish", on_publish, config::NoCheck{},
+            "URL (http:// or https://) POSTed before every publish (RTMP, SRT); a 2xx answer allows it, a 4xx refuses "
+            "it; empty = no callback.");
+    v.field("on_play", on_play, config::NoCheck{},
+            "URL POSTed before every play (RTMP, SRT, HTTP-FLV, WS-FLV, .ts, HLS playlists); empty = no callback.");
+    v.field("timeout_ms", timeout_ms, config::IntRange{100, 60000},
+            "Time a callback may take (connect and answer); past it the callback has failed.");
+    v.field("fail_open", fail_open, config::NoCheck{},
+            "When a callback fails (timeout, refused connection, 5xx, a redirect, garbage): true = allow, false = "
+            "refuse as unavailable (HTTP 503, SRT 1503).");
+    v.field("secret", secret, config::Secret{},
+            "Key of the Weir-Signature header on callback requests (as events.secret signs events); empty = unsigned.");
+    v.field("cache_ms", cache_ms, config::IntRange{0, 3600000},
+            "How long an allowed HLS playlist request stays allowed for the same client address, app and stream "
+            "without a new callback (players reload playlists every few seconds); 0 = ask every time.");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -333,6 +362,7 @@ struct AppConfig {
   AppSrtConfig srt;
   RecordConfig record;
   SignConfig sign;
+  CallbacksConfig callbacks;
 
   template <class V>
   void visit(V& v) {
@@ -365,6 +395,7 @@ struct AppConfig {
     v.section("srt", srt);
     v.section("record", record);
     v.section("sign", sign);
+    v.section("callbacks", callbacks);
   }
 };
 
