@@ -297,6 +297,10 @@ int main(int argc, char** argv) {
     spdlog::error("{}", st.message());
     return 1;
   }
+  // https:// callbacks and event receivers are verified against the system's CA store.
+  std::shared_ptr<const weir::core::TlsContext> client_tls;
+  if (auto t = weir::core::TlsContext::client({}); t) client_tls = *t;
+  else spdlog::warn("tls: no client context ({}): https callbacks and events will fail", t.error());
   // Events (webhooks) are sent from loop 0; emit() may be called anywhere.
   std::vector<weir::client::EventReceiver> receivers;
   for (const std::string& url : cfg.events.urls()) receivers.push_back({url, cfg.events.secret});
@@ -304,6 +308,7 @@ int main(int argc, char** argv) {
   event_opts.max_queued = size_t(cfg.events.max_queued);
   event_opts.max_attempts = int(cfg.events.max_attempts);
   event_opts.timeout_ms = uint64_t(cfg.events.timeout_ms);
+  event_opts.tls = client_tls;
   weir::client::EventSender events(loops.at(0), std::move(receivers), event_opts);
   assets.set_event_hook([&events](const char* type, const weir::record::Asset& a) {
     events.emit(type, weir::record::asset_json(a).dump());
@@ -322,11 +327,7 @@ int main(int argc, char** argv) {
   weir::origin::StreamEvents stream_events(
       [&events](std::string type, std::string data) { events.emit(std::move(type), std::move(data)); });
   if (events.enabled()) origin.add_observer(&stream_events);
-  // Publish and play callbacks (apps.<app>.callbacks); https ones verify the
-  // receiver against the system's CA store.
-  std::shared_ptr<const weir::core::TlsContext> client_tls;
-  if (auto t = weir::core::TlsContext::client({}); t) client_tls = *t;
-  else spdlog::warn("tls: no client context ({}): https callbacks will fail", t.error());
+  // Publish and play callbacks (apps.<app>.callbacks).
   auto owned_callbacks = std::make_unique<weir::hooks::CallbackCheck>(origin, client_tls);
   weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
   origin.admission().add(std::move(owned_callbacks));

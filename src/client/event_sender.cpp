@@ -122,6 +122,7 @@ void EventSender::pump(Receiver& r) {
     o.idle_timeout_ms = opt_.timeout_ms;
     o.total_timeout_ms = opt_.timeout_ms;
     o.user_agent = "weir-events";
+    o.tls = opt_.tls;
     r.http = std::make_unique<HttpClient>(loop_, o);
     r.retry = std::make_unique<core::Timer>(loop_);
   }

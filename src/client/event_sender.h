@@ -30,6 +30,10 @@
 
 #include "core/loop.h"
 
+namespace weir::core {
+class TlsContext;
+}
+
 namespace weir::client {
 
 class HttpClient;
@@ -47,6 +51,8 @@ class EventSender {
     uint64_t backoff_ms = 500;
     uint64_t max_backoff_ms = 60000;
     uint64_t timeout_ms = 10000;
+    // Client context for https:// receivers (null: they fail).
+    std::shared_ptr<const core::TlsContext> tls;
   };
   struct Stats {
     std::atomic<uint64_t> emitted{0};
