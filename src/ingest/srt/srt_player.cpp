@@ -43,6 +43,7 @@ void SrtPlayer::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
                                app.gop_cache ? origin::StartAt::kLatestKeyframe : origin::StartAt::kLiveEdge, true};
   if (!in_.attach(hub, opts)) return close("play: stream " + hub->key() + " has ended");
   played_ = true;
+  client_ = register_srt_client(conn_, origin::ClientRole::kPlay, [this](const std::string& why) { close(why); });
   spdlog::info("srt #{} {}: playing {}/{}", conn_->num, conn_->peer, conn_->id.app, conn_->id.stream);
   pump();
 }
@@ -79,7 +80,7 @@ bool SrtPlayer::flush_stage() {
   int rc = srt_sendmsg(conn_->sock, reinterpret_cast<const char*>(stage_), int(stage_len_), -1, 0);
   if (rc != SRT_ERROR) {
     conn_->server->origin().metrics().viewer_bytes_out_total.fetch_add(stage_len_, std::memory_order_relaxed);
-    bytes_sent_ += stage_len_;
+    conn_->io.add_out(stage_len_);
     stage_len_ = 0;
     return true;
   }
@@ -143,10 +144,11 @@ void SrtPlayer::close(const std::string& why) {
   if (closing_) return;
   closing_ = true;
   play_.cancel();
+  client_.end(why);
   in_.release();
   if (played_) {
     spdlog::info("srt #{} {}: player of {}/{} closed: {} ({} bytes sent, {} skips)", conn_->num, conn_->peer,
-                 conn_->id.app, conn_->id.stream, why, bytes_sent_, in_.skips());
+                 conn_->id.app, conn_->id.stream, why, conn_->io.out(), in_.skips());
   } else {
     spdlog::info("srt #{} {}: closed: {}", conn_->num, conn_->peer, why);
   }
