@@ -178,7 +178,7 @@ TEST_CASE("client registry: concurrent register and unregister on two loops whil
           handles->push_back(clients.add(loop, reg(AccessProtocol::kSrt, ClientRole::kPlay, "live", std::to_string(i),
                                                    "10.0.0." + std::to_string(l) + ":5"),
                                          nullptr, nullptr));
-          if (handles->size() > 8) handles->erase(handles->begin());  // keeps up to 8 live per loop
+          if (handles->size() > 8) handles->erase(handles->begin());  // 9 live per loop at most (before the erase)
           if (i == kRounds - 1) {
             handles->clear();
             done[size_t(l)].set_value();
@@ -193,7 +193,7 @@ TEST_CASE("client registry: concurrent register and unregister on two loops whil
       while (f.wait_for(std::chrono::milliseconds(0)) != std::future_status::ready) {
         REQUIRE(std::chrono::steady_clock::now() < deadline);
         auto page = clients.list({}, "", 1000);
-        CHECK(page.items.size() <= 16);
+        CHECK(page.items.size() <= 18);
         std::set<std::string> ids;
         for (const auto& c : page.items) CHECK(ids.insert(c.id).second);
         ++listings;
