@@ -1,8 +1,8 @@
 """The admin API's clients (GET/DELETE /api/v1/clients, DELETE
 /api/v1/streams/{app}/{stream}?block_s=N) and the client.connected /
 client.disconnected events, with real ffmpeg publishers and players on RTMP,
-SRT and HTTP-FLV, and a real WebSocket client for WS-FLV (ffmpeg has no ws://
-input)."""
+SRT, HTTP-FLV and HTTP MPEG-TS, and a real WebSocket client for WS-FLV
+(ffmpeg has no ws:// input)."""
 
 import hashlib
 import hmac
@@ -87,15 +87,16 @@ def test_clients_of_every_protocol_listed_paged_filtered_and_closed(srv, tmp_pat
         flv_player = media.start_recorder(s.flv_url(stream="ca"), tmp_path / "p-flv.flv", tmp_path, "play-flv")
         srt_player = S.start_reader(S.srt_url(s, S.streamid(stream="cb", mode="request")), tmp_path / "p-srt.ts",
                                     tmp_path, "play-srt")
-        procs += [rtmp_player, flv_player, srt_player]
+        ts_player = S.start_reader(s.http_url("/live/ca.ts"), tmp_path / "p-ts.ts", tmp_path, "play-ts")
+        procs += [rtmp_player, flv_player, srt_player, ts_player]
         ws = WsReader(s.http_addr, "/live/ca.flv")
 
         want = {("rtmp", "publish", "ca"), ("srt", "publish", "cb"), ("rtmp", "play", "ca"), ("http-flv", "play", "ca"),
-                ("srt", "play", "cb"), ("ws-flv", "play", "ca")}
+                ("srt", "play", "cb"), ("ws-flv", "play", "ca"), ("http-ts", "play", "ca")}
         page = wait_until(lambda: (lambda p: p if {(c["protocol"], c["role"], c["stream"]) for c in p["items"]} == want
-                                   else None)(clients(s)), 20, "six clients listed")
+                                   else None)(clients(s)), 20, "seven clients listed")
         items = page["items"]
-        assert page["next_cursor"] is None and len(items) == 6, page
+        assert page["next_cursor"] is None and len(items) == 7, page
         for c in items:
             assert c["app"] == "live" and c["remote"].startswith("127.0.0.1:"), c
             assert 0 < len(c["id"]) <= 64 and c["id"].isalnum(), c
@@ -122,7 +123,7 @@ def test_clients_of_every_protocol_listed_paged_filtered_and_closed(srv, tmp_pat
         assert ids("role=publish") == sorted([by_key[("rtmp", "publish")]["id"], by_key[("srt", "publish")]["id"]])
         assert ids("app=live&stream=cb") == sorted([by_key[("srt", "publish")]["id"], by_key[("srt", "play")]["id"]])
         assert ids("protocol=ws-flv&role=play") == [by_key[("ws-flv", "play")]["id"]]
-        assert len(ids("ip=127.0.0.1")) == 6 and ids("ip=10.1.2.3") == [] and ids("app=other") == []
+        assert len(ids("ip=127.0.0.1")) == 7 and ids("ip=10.1.2.3") == [] and ids("app=other") == []
         walked, cursor = [], None
         for _ in range(10):
             p = clients(s, "limit=1" + (f"&cursor={cursor}" if cursor else ""))
@@ -131,7 +132,7 @@ def test_clients_of_every_protocol_listed_paged_filtered_and_closed(srv, tmp_pat
             cursor = p["next_cursor"]
             if cursor is None:
                 break
-        assert len(walked) == 6 and len(set(walked)) == 6 and set(walked) == {c["id"] for c in items}, walked
+        assert len(walked) == 7 and len(set(walked)) == 7 and set(walked) == {c["id"] for c in items}, walked
 
         # Refusals: named fields, unknown ids, the read token, methods.
         for q, field in (("limit=0", "limit"), ("limit=1001", "limit"), ("limit=x", "limit"), ("cursor=%2B", "cursor"),
@@ -163,6 +164,7 @@ def test_clients_of_every_protocol_listed_paged_filtered_and_closed(srv, tmp_pat
         m = s.metrics()
         assert m['weir_clients{protocol="rtmp",role="play"}'] == 1 and m['weir_clients{protocol="http-flv",role="play"}'] == 0
         assert m['weir_clients{protocol="srt",role="publish"}'] == 1 and m['weir_clients{protocol="ws-flv",role="play"}'] == 1
+        assert m['weir_clients{protocol="http-ts",role="play"}'] == 1
 
         # DELETE the WS-FLV viewer too: the socket ends.
         r, _ = call(s, "DELETE", f"/api/v1/clients/{by_key[('ws-flv', 'play')]['id']}")
@@ -170,7 +172,7 @@ def test_clients_of_every_protocol_listed_paged_filtered_and_closed(srv, tmp_pat
         ws.join(10)
         assert ws.end is not None and ws.bytes > 0, ws.end
 
-        # Events: connected for all six, disconnected for the deleted ones, signed.
+        # Events: connected for all seven, disconnected for the deleted ones, signed.
         for c in items:
             wait_until(lambda: s.hooks.of("client.connected", id=c["id"]), 20, f"client.connected {c['id']}")
             _, _, ev = s.hooks.of("client.connected", id=c["id"])[0]
