@@ -37,6 +37,7 @@
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
 #include "origin/api/admin_api.h"
+#include "origin/api/client_api.h"
 #include "origin/api/system_api.h"
 #include "origin/http/http_server.h"
 #include "origin/origin.h"
@@ -312,6 +313,9 @@ int main(int argc, char** argv) {
   weir::client::EventSender events(loops.at(0), std::move(receivers), event_opts);
   assets.set_event_hook([&events](const char* type, const weir::record::Asset& a) {
     events.emit(type, weir::record::asset_json(a).dump());
+  });
+  origin.clients().set_event_hook([&events](const char* type, const weir::origin::ClientEvent& e) {
+    if (events.enabled()) events.emit(type, weir::origin::api::client_event_json(e).dump());
   });
   origin.add_metrics_writer([&events](std::string& out) {
     const auto& st = events.stats();

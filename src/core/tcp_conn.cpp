@@ -112,7 +112,7 @@ void TcpConn::on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
   auto* self = static_cast<TcpConn*>(s->data);
   if (self->closing_) return;
   if (n > 0) {
-    self->bytes_read_ += size_t(n);
+    self->io_.add_in(uint64_t(n));
     self->last_read_ = uv_now(self->loop_->uv());
     if (self->tls_) self->tls_received(ByteView(reinterpret_cast<const uint8_t*>(buf->base), size_t(n)));
     else if (self->handler_) self->handler_->on_read(ByteView(reinterpret_cast<const uint8_t*>(buf->base), size_t(n)));
@@ -203,7 +203,7 @@ bool TcpConn::write_now_with_files(int fd) {
 // Advances the in-flight iovecs past n bytes the kernel accepted.
 void TcpConn::written(size_t n) {
   if (n == 0) return;
-  bytes_written_ += n;
+  io_.add_out(n);
   pending_bytes_ -= std::min(n, pending_bytes_);
   last_write_progress_ = uv_now(loop_->uv());
   while (n > 0 && inflight_first_ < inflight_bufs_.size()) {

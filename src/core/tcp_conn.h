@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/io_counters.h"
 #include "core/loop.h"
 #include "core/net.h"
 
@@ -132,8 +133,11 @@ class TcpConn {
 
   Loop& loop() { return *loop_; }
   const std::string& peer() const { return peer_; }
-  uint64_t bytes_read() const { return bytes_read_; }
-  uint64_t bytes_written() const { return bytes_written_; }
+  uint64_t bytes_read() const { return io_.in(); }
+  uint64_t bytes_written() const { return io_.out(); }
+  // The same counts, readable from any thread (core/io_counters.h); valid
+  // until the conn is freed (after Handler::on_closed returns).
+  const IoCounters& io() const { return io_; }
   uv_tcp_t* handle() { return &tcp_; }
   // Accepted connections open in the process (all loops).
   static int64_t open_accepted() { return s_open_accepted.load(std::memory_order_relaxed); }
@@ -192,7 +196,7 @@ class TcpConn {
 
   uint64_t idle_ms_ = 0, send_ms_ = 0;
   uint64_t last_read_ = 0, last_write_progress_ = 0;
-  uint64_t bytes_read_ = 0, bytes_written_ = 0;
+  IoCounters io_;  // bytes read (socket level) and accepted by the kernel
   bool accepted_ = false;
   std::unique_ptr<TlsState> tls_;
   static std::atomic<int64_t> s_open_accepted;

@@ -6,6 +6,7 @@
 #include "origin/origin.h"
 #include "origin/registry.h"
 #include "origin/signed_url_check.h"
+#include "origin/stream_blocks.h"
 #include "origin/stream_hub.h"
 
 namespace weir::origin {
@@ -44,8 +45,9 @@ std::string_view AdmissionRequest::param(std::string_view key) const {
   return v ? std::string_view(*v) : std::string_view();
 }
 
-std::string_view AdmissionRequest::client_ip() const {
-  std::string_view c = client;
+std::string_view AdmissionRequest::client_ip() const { return peer_ip(client); }
+
+std::string_view peer_ip(std::string_view c) {
   if (!c.empty() && c.front() == '[') {
     size_t close = c.find(']');
     return close == std::string_view::npos ? c : c.substr(1, close - 1);
@@ -124,6 +126,7 @@ bool Admission::Ticket::pending() const { return state_ && !state_->finished; }
 Admission::Admission(Origin& origin) : origin_(origin) {
   checks_.push_back(std::make_unique<StreamNameCheck>(origin));
   checks_.push_back(std::make_unique<SignedUrlCheck>(origin));  // before anything that tells about the stream
+  checks_.push_back(make_stream_block_check(origin.blocks()));
   checks_.push_back(std::make_unique<PublishConflictCheck>(origin));
 }
 

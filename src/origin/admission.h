@@ -7,8 +7,9 @@
 // A chain of AdmissionChecks runs in order; the first refusal wins, and a
 // request every check allows is admitted. The built-in checks (added by the
 // constructor) are: names valid, app configured, the app's signed URLs
-// (signed_url_check.h, apps.<app>.sign), a live stream not published twice
-// unless the app allows takeover.
+// (signed_url_check.h, apps.<app>.sign), the operator's publish blocks
+// (stream_blocks.h), a live stream not published twice unless the app allows
+// takeover.
 //
 //   struct TokenCheck : AdmissionCheck {                        // answers at once
 //     std::string_view name() const override { return "token"; }
@@ -90,6 +91,9 @@ struct AdmissionRequest {
   // The client's address without the port.
   std::string_view client_ip() const;
 };
+
+// "IP:PORT" or "[V6]:PORT" -> the address without the port.
+std::string_view peer_ip(std::string_view peer);
 
 // Why a request is refused. Each protocol maps it to its own error: HTTP
 // status, RTMP status code, SRT reject reason 1000 + the HTTP status.

@@ -30,6 +30,10 @@ constexpr uint8_t kWsFlvHeaders[4][15] = {
     {0x82, 13, 'F', 'L', 'V', 1, 0x05, 0, 0, 0, 9, 0, 0, 0, 0},
 };
 
+AccessProtocol access_protocol(Framing f) {
+  return f == Framing::kWsFlv ? AccessProtocol::kWsFlv : f == Framing::kTs ? AccessProtocol::kHttpTs : AccessProtocol::kHttpFlv;
+}
+
 class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owner {
  public:
   HttpPlaySession(Origin& origin, std::string key, Framing framing)
@@ -71,6 +75,9 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
     bool ok = writer_->start(hub, app.gop_cache ? StartAt::kLatestKeyframe : StartAt::kLiveEdge);
     origin_.current().release_if_unused(lh.get());
     if (!ok) return on_writer_done("stream ended: before the first packet");
+    client_ = origin_.clients().add(conn_->loop(),
+                                    {access_protocol(framing_), ClientRole::kPlay, hub->app(), hub->name(), ex->peer()},
+                                    &conn_->io(), [this](const std::string& why) { kick(why); });
     conn_->flush();
   }
 
@@ -82,11 +89,13 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
     if (writer_) writer_->on_writable();
   }
   void on_closed() override {
+    client_.end(reason_.empty() ? "connection closed" : reason_);
     conn_ = nullptr;
     writer_.reset();
     delete this;
   }
   void on_writer_done(const std::string& why) override {
+    if (reason_.empty()) reason_ = why;
     if (why.rfind("stream ended", 0) == 0) spdlog::debug("flv {}: {}", key_, why);
     else spdlog::info("flv {}: {}", key_, why);
     retired_ = std::move(writer_);
@@ -105,6 +114,14 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
     if (conn_->flush()) conn_->close();
   }
 
+  // The admin API closes this viewer (ClientRegistry): at once, like a viewer too slow.
+  void kick(const std::string& why) {
+    spdlog::info("flv {}: viewer {}", key_, why);
+    if (reason_.empty()) reason_ = why;
+    writer_.reset();
+    if (conn_) conn_->close();
+  }
+
  private:
   ~HttpPlaySession() override = default;
   Origin& origin_;
@@ -115,6 +132,8 @@ class HttpPlaySession final : public http::StreamSink, public StreamWriter::Owne
   std::unique_ptr<StreamWriter> retired_;
   bool websocket_ = false;
   bool closing_ = false;
+  std::string reason_;              // why it ends, for client.disconnected
+  ClientRegistry::Handle client_;  // from start() until on_closed()
 };
 
 void not_found(const http::ExchangeRef& ex, const std::string& key) {
@@ -125,10 +144,6 @@ void not_found(const http::ExchangeRef& ex, const std::string& key) {
 
 
 namespace {
-
-AccessProtocol access_protocol(Framing f) {
-  return f == Framing::kWsFlv ? AccessProtocol::kWsFlv : f == Framing::kTs ? AccessProtocol::kHttpTs : AccessProtocol::kHttpFlv;
-}
 
 // Admission, then the stream (now, or once published within the app's
 // play_wait_ms), then a viewer session; refusals are answered with their status.

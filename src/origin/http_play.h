@@ -4,7 +4,8 @@
 // StreamWriter, which sends the shared per-packet framing.
 //
 // Thread: the request's loop. Ownership: a session frees itself when the
-// HTTP layer reports the connection closed (StreamSink::on_closed).
+// HTTP layer reports the connection closed (StreamSink::on_closed). Each
+// viewer is listed in the origin's ClientRegistry while it plays.
 #pragma once
 
 #include <memory>

@@ -87,6 +87,14 @@ std::string metrics_text(Origin& origin) {
   metric(out, "weir_srt_connections", "gauge", "SRT connections open now.", double(m.srt_connections_open.load()));
   metric(out, "weir_viewers", "gauge", "Viewers connected now.", double(m.viewers_open.load()));
   metric(out, "weir_publishers", "gauge", "Publishers connected now.", double(m.publishers_open.load()));
+  out += "# HELP weir_clients Client connections open now (client_registry.h), by protocol and role.\n"
+         "# TYPE weir_clients gauge\n";
+  const std::vector<uint64_t> clients = origin.clients().counts();
+  for (size_t i = 0; i < clients.size(); ++i)
+    if (clients[i] || AccessProtocol(i / 2) <= AccessProtocol::kHttpTs)
+      fmt::format_to(std::back_inserter(out), "weir_clients{{protocol=\"{}\",role=\"{}\"}} {}\n",
+                     access_protocol_name(AccessProtocol(i / 2)), client_role_name(ClientRole(i % 2 ? 1 : 0)),
+                     clients[i]);
   metric(out, "weir_streams", "gauge", "Streams known now (live or in reconnect grace).",
          double(origin.registry().list().size()));
   metric(out, "weir_connections", "gauge", "Accepted TCP connections open now.", double(core::TcpConn::open_accepted()));

@@ -21,9 +21,11 @@
 #include "core/loop.h"
 #include "core/memory_budget.h"
 #include "origin/admission.h"
+#include "origin/client_registry.h"
 #include "origin/hub_packet.h"
 #include "origin/metrics.h"
 #include "origin/registry.h"
+#include "origin/stream_blocks.h"
 #include "origin/stream_observer.h"
 
 namespace weir::origin {
@@ -122,6 +124,10 @@ class Origin {
   // Asked before every publish and play (admission.h). Checks are added on
   // the main thread before the loops start.
   Admission& admission() { return admission_; }
+  // Long-lived client connections (client_registry.h). Any thread.
+  ClientRegistry& clients() { return clients_; }
+  // The operator's publish blocks, enforced by an admission check. Any thread.
+  StreamBlocks& blocks() { return blocks_; }
   // Bytes every ingest connection together may hold in partly received
   // messages (limits.ingest_buffer_bytes).
   core::MemoryBudget& ingest_budget() { return ingest_budget_; }
@@ -155,7 +161,9 @@ class Origin {
   core::LoopGroup& loops_;
   Registry registry_;
   Metrics metrics_;
+  StreamBlocks blocks_;  // before admission_, whose check reads it
   Admission admission_{*this};
+  ClientRegistry clients_;
   core::MemoryBudget ingest_budget_;
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;

@@ -349,6 +349,12 @@ void RtmpSession::start_publishing(uint32_t stream_id) {
   conn_->append(protocol::make_user_control(out_chunk_size_, protocol::UserControlEvent::kStreamBegin, stream_id));
   send_status(stream_id, "status", "NetStream.Publish.Start", stream_ + " is now published.");
   spdlog::info("rtmp #{} {}: publishing {}/{}", id_, peer_, app_, stream_);
+  register_client(origin::ClientRole::kPublish);
+}
+
+void RtmpSession::register_client(origin::ClientRole role) {
+  client_ = origin_.clients().add(loop_, {origin::AccessProtocol::kRtmp, role, app_, stream_, peer_}, &conn_->io(),
+                                  [this](const std::string& why) { close(why); });
 }
 
 Status RtmpSession::cmd_play(const Command& c, uint32_t stream_id) {
@@ -401,6 +407,7 @@ void RtmpSession::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
     close_after_flush("play: stream ended");
     return;
   }
+  register_client(origin::ClientRole::kPlay);
   conn_->flush();
 }
 
@@ -427,6 +434,7 @@ void RtmpSession::end_role(const char* why) {
     spdlog::info("rtmp #{} {}: stopped publishing {}/{}: {}", id_, peer_, app_, stream_, why);
   }
   publisher_.end(why);  // also cancels an admission in flight
+  client_.end(why);
   play_.cancel();
   writer_.reset();
   hub_.reset();

@@ -4,7 +4,8 @@
 // keeps reading the player's acks, pings and commands).
 //
 // Thread: its loop only. Ownership: owns its TcpConn (closed through it) and
-// frees itself from on_closed(). Any protocol error closes this session only,
+// frees itself from on_closed(). While publishing or playing it is listed in
+// the origin's ClientRegistry (the admin API's DELETE closes it through close()). Any protocol error closes this session only,
 // with one log line giving the peer and the reason.
 //
 // Bounds: partly received messages are capped per session
@@ -21,6 +22,7 @@
 #include "core/loop.h"
 #include "core/tcp_conn.h"
 #include "core/timer.h"
+#include "origin/client_registry.h"
 #include "origin/hub_publisher.h"
 #include "origin/metrics.h"
 #include "origin/play_request.h"
@@ -77,6 +79,8 @@ class RtmpSession final : public core::TcpConn::Handler,
   void end_role(const char* why);
   void start_publishing(uint32_t stream_id);
   void start_playing(const std::shared_ptr<origin::StreamHub>& hub);
+  // Registers the session in the origin's client registry (publishing or playing).
+  void register_client(origin::ClientRole role);
   // The admission request for app_/stream_ with the app's and the stream
   // name's query parameters; a malformed query is an error.
   core::Result<origin::AdmissionRequest> admission_request(origin::Direction d) const;
@@ -112,6 +116,7 @@ class RtmpSession final : public core::TcpConn::Handler,
   std::unique_ptr<origin::StreamWriter> retired_writer_;  // finished; freed with the session
   origin::PlayRequest play_;
   core::Timer final_timer_;  // close_after_flush's deadline
+  origin::ClientRegistry::Handle client_;  // active while publishing or playing (end_role ends it)
 
   bool closing_ = false;
   bool close_when_flushed_ = false;

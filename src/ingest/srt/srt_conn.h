@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/io_counters.h"
 #include "core/loop.h"
 #include "protocol/srt_streamid.h"
 
@@ -59,6 +60,9 @@ struct SrtConn {
 
   // Loop thread only.
   SrtSession* session = nullptr;
+  // Payload bytes the session took in (publisher) or sent (player); written
+  // on the loop thread, read by the admin API from any thread.
+  core::IoCounters io;
 
   // Input queue, bridge -> loop.
   std::mutex mu;

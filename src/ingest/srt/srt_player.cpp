@@ -44,6 +44,7 @@ void SrtPlayer::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
   if (!in_.attach(hub, opts)) return close("play: stream " + hub->key() + " has ended");
   played_ = true;
   app_counters_ = &hub->app_counters();
+  client_ = register_srt_client(conn_, origin::ClientRole::kPlay, [this](const std::string& why) { close(why); });
   spdlog::info("srt #{} {}: playing {}/{}", conn_->num, conn_->peer, conn_->id.app, conn_->id.stream);
   pump();
 }
@@ -81,7 +82,7 @@ bool SrtPlayer::flush_stage() {
   if (rc != SRT_ERROR) {
     conn_->server->origin().metrics().viewer_bytes_out_total.fetch_add(stage_len_, std::memory_order_relaxed);
     if (app_counters_) app_counters_->bytes_out.fetch_add(stage_len_, std::memory_order_relaxed);
-    bytes_sent_ += stage_len_;
+    conn_->io.add_out(stage_len_);
     stage_len_ = 0;
     return true;
   }
@@ -145,10 +146,11 @@ void SrtPlayer::close(const std::string& why) {
   if (closing_) return;
   closing_ = true;
   play_.cancel();
+  client_.end(why);
   in_.release();
   if (played_) {
     spdlog::info("srt #{} {}: player of {}/{} closed: {} ({} bytes sent, {} skips)", conn_->num, conn_->peer,
-                 conn_->id.app, conn_->id.stream, why, bytes_sent_, in_.skips());
+                 conn_->id.app, conn_->id.stream, why, conn_->io.out(), in_.skips());
   } else {
     spdlog::info("srt #{} {}: closed: {}", conn_->num, conn_->peer, why);
   }

@@ -25,6 +25,7 @@
 
 #include "core/timer.h"
 #include "ingest/srt/srt_conn.h"
+#include "origin/client_registry.h"
 #include "origin/consumer.h"
 #include "origin/consumer_handle.h"
 #include "origin/play_request.h"
@@ -77,8 +78,8 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   uint8_t stage_[1504];
   size_t stage_len_ = 0;
   int64_t snd_queued_ = 0;
-  uint64_t bytes_sent_ = 0;
   origin::PlayRequest play_;
+  origin::ClientRegistry::Handle client_;  // active while playing
   bool blocked_ = false;
   bool pumping_ = false;
   bool closing_ = false;

@@ -20,6 +20,7 @@ void SrtPublisher::start(const SrtConnRef& c) {
     const SrtConnRef& c = s->conn_;
     spdlog::info("srt #{} {}: publishing {}/{}{}", c->num, c->peer, c->id.app, c->id.stream,
                  c->id.user.empty() ? "" : " as user " + c->id.user);
+    s->client_ = register_srt_client(c, origin::ClientRole::kPublish, [s](const std::string& why) { s->close(why); });
     s->timer_.start(kProgramTimeoutMs, [s] { s->check_program(); });
     s->on_input();
   }, c->admission_from);
@@ -47,6 +48,7 @@ void SrtPublisher::on_input() {
     work_.swap(conn_->input);
   }
   if (work_.empty()) return;
+  conn_->io.add_in(work_.size());
   core::Status st = demuxer_.feed(core::ByteView(work_.data(), work_.size()), [this](const core::MediaPacket& p) {
     publisher_.publish(p);
     return core::Status::ok();
@@ -85,6 +87,7 @@ void SrtPublisher::close(const std::string& why) {
   if (closing_) return;
   closing_ = true;
   timer_.stop();
+  client_.end(why);
   const protocol::TsDemuxStats& s = demuxer_.stats();
   if (publisher_.active()) {
     // An unbounded video PES is only complete when the next one starts:

@@ -19,6 +19,7 @@
 
 #include "core/timer.h"
 #include "ingest/srt/srt_conn.h"
+#include "origin/client_registry.h"
 #include "origin/hub_publisher.h"
 #include "protocol/ts_demuxer.h"
 
@@ -55,6 +56,7 @@ class SrtPublisher final : public SrtSession {
   std::vector<uint8_t> work_;
   core::Timer timer_;
   int64_t started_ms_ = 0;
+  origin::ClientRegistry::Handle client_;  // active while publishing
   bool closing_ = false;
 };
 

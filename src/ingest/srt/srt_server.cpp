@@ -110,6 +110,12 @@ origin::AdmissionRequest admission_request(const protocol::SrtStreamId& id, cons
   return req;
 }
 
+origin::ClientRegistry::Handle register_srt_client(const SrtConnRef& c, origin::ClientRole role,
+                                                   origin::ClientRegistry::CloseFn close) {
+  return c->server->origin().clients().add(*c->loop, {origin::AccessProtocol::kSrt, role, c->id.app, c->id.stream, c->peer},
+                                           &c->io, std::move(close));
+}
+
 SrtServer::SrtServer(origin::Origin& origin) : origin_(origin) {}
 
 SrtServer::~SrtServer() { stop(); }

@@ -40,6 +40,7 @@
 #include "core/status.h"
 #include "ingest/srt/srt_conn.h"
 #include "origin/admission.h"
+#include "origin/client_registry.h"
 
 namespace weir::origin {
 class Origin;
@@ -50,6 +51,10 @@ namespace weir::ingest::srt {
 // The admission request of a connection: its stream id's app, stream and
 // direction, and its keys (u, s, h and the others) as parameters.
 origin::AdmissionRequest admission_request(const protocol::SrtStreamId& id, const std::string& peer);
+// Loop thread of `c`: lists a session that publishes or plays in the origin's
+// ClientRegistry (bytes from c->io); `close` is its session's close().
+origin::ClientRegistry::Handle register_srt_client(const SrtConnRef& c, origin::ClientRole role,
+                                                   origin::ClientRegistry::CloseFn close);
 
 class SrtServer {
  public:

@@ -12,6 +12,7 @@
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
 #include "origin/api/api_format.h"
+#include "origin/api/client_api.h"
 
 namespace weir::origin::api {
 
@@ -103,6 +104,8 @@ nlohmann::json stream_json(const StreamStats& s) {
           {"ring", {{"packets", s.ring_packets}, {"bytes", s.ring_bytes}, {"duration_ms", s.ring_ms}}}};
 }
 
+}  // namespace
+
 nlohmann::json stream_record(const StreamStats& s, const AdminExtensions* ext) {
   nlohmann::json j = stream_json(s);
   if (ext)
@@ -110,17 +113,15 @@ nlohmann::json stream_record(const StreamStats& s, const AdminExtensions* ext) {
   return j;
 }
 
+namespace {
+
 void list_streams(Origin& origin, const AdminExtensions* ext, const http::ExchangeRef& ex) {
   protocol::QueryParams q;
   if (!only_params(ex, {"limit", "cursor", "app"}, q)) return;
   const int64_t limit = limit_param(ex, q);
   if (limit < 0) return;
   std::string after;
-  if (const std::string* c = protocol::find_query_param(q, "cursor")) {
-    auto decoded = decode_cursor(*c);
-    if (!decoded) return respond_error(ex, 400, "bad_request", "malformed cursor", "cursor");
-    after = *decoded;
-  }
+  if (!cursor_param(ex, q, after)) return;
   const std::string* app = protocol::find_query_param(q, "app");
   auto hubs = origin.registry().list();  // sorted by key
   nlohmann::json items = nlohmann::json::array();
@@ -209,6 +210,19 @@ int64_t limit_param(const http::ExchangeRef& ex, const protocol::QueryParams& q)
   return limit;
 }
 
+bool cursor_param(const http::ExchangeRef& ex, const protocol::QueryParams& q, std::string& after) {
+  after.clear();
+  if (const std::string* c = protocol::find_query_param(q, "cursor")) {
+    auto decoded = decode_cursor(*c);
+    if (!decoded) {
+      respond_error(ex, 400, "bad_request", "malformed cursor", "cursor");
+      return false;
+    }
+    after = std::move(*decoded);
+  }
+  return true;
+}
+
 http::Router::Group admin_group(http::Router& router, const core::ApiConfig& cfg, std::string name) {
   const core::ApiConfig* c = &cfg;
   return router.group(std::move(name),
@@ -243,6 +257,7 @@ std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string ver
   });
   g.add("GET", "/api/v1/streams", [o, ext](http::ExchangeRef ex) { list_streams(*o, ext, ex); });
   g.add("GET", "/api/v1/streams/{app}/{stream}", [o, ext](http::ExchangeRef ex) { get_stream(*o, ext, ex); });
+  add_client_routes(g, origin, ext);
   g.add("GET", "/api/v1/openapi.yaml", [doc = std::move(openapi_yaml)](http::ExchangeRef ex) {
     ex->respond(200, {{"Content-Type", "application/yaml"}, {"Cache-Control", "no-store"}}, doc);
   });

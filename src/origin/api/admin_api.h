@@ -7,7 +7,8 @@
 // JSON: {"error": {"code": "not_found", "message": "...", "field": "..."}}.
 //
 // Routes here: GET /api/v1/version, GET /api/v1/streams (paged),
-// GET /api/v1/streams/{app}/{stream}, GET /api/v1/openapi.yaml. Modules add
+// GET /api/v1/streams/{app}/{stream}, GET /api/v1/openapi.yaml, and the
+// clients' routes (client_api.h). Modules add
 // theirs through admin_group() (same guard) with the helpers below, and add
 // fields to a stream's record through AdminExtensions. docs/openapi.yaml
 // describes every route; a unit test keeps the two in step.
@@ -33,6 +34,7 @@
 namespace weir::origin {
 
 class Origin;
+struct StreamStats;
 
 namespace api {
 
@@ -69,6 +71,11 @@ std::optional<nlohmann::json> json_body(const http::ExchangeRef& ex, std::initia
 
 // ?limit= (default 50, 1..1000); -1 when it answered 400.
 int64_t limit_param(const http::ExchangeRef& ex, const protocol::QueryParams& q);
+// ?cursor= decoded into `after` ("" without one); false when it answered 400.
+bool cursor_param(const http::ExchangeRef& ex, const protocol::QueryParams& q, std::string& after);
+
+// A stream's record (GET /streams/{app}/{stream}) with the modules' fields.
+nlohmann::json stream_record(const StreamStats& s, const AdminExtensions* ext);
 
 // {"error": {"code": ..., "message": ..., "field": ...}} with `status`.
 void respond_error(const http::ExchangeRef& ex, int status, std::string_view code, std::string_view message,
