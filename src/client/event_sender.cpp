@@ -7,11 +7,13 @@
 #include <atomic>
 #include <cstring>
 #include <ctime>
+#include <optional>
 
 #include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "client/http_client.h"
+#include "core/clock.h"
 #include "core/timer.h"
 #include "protocol/digest.h"
 
@@ -90,7 +92,12 @@ void EventSender::emit(std::string type, std::string data_json) {
   if (loop_.on_loop_thread()) return enqueue(body);
   if (!loop_.post([this, body = std::move(body)] { enqueue(body); })) {
     stats_.dropped.fetch_add(receivers_.size(), std::memory_order_relaxed);
-    spdlog::warn("events: {} dropped: the event loop refused it (stopping or full)", type);
+    std::optional<uint64_t> n;
+    {
+      std::lock_guard<std::mutex> lk(refused_log_mu_);
+      n = refused_log_.allow(core::wall_clock_ms());
+    }
+    if (n) spdlog::warn("events: {} dropped: the event loop refused it (stopping or full; {} similar before)", type, *n - 1);
   }
 }
 

@@ -25,9 +25,11 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
+#include "core/log_limiter.h"
 #include "core/loop.h"
 
 namespace weir::core {
@@ -84,6 +86,10 @@ class EventSender {
   Options opt_;
   std::vector<std::unique_ptr<Receiver>> receivers_;
   Stats stats_;
+  // One line per burst of events the loop refused (at shutdown every client
+  // that disconnects emits one).
+  std::mutex refused_log_mu_;
+  core::LogLimiter refused_log_;
 };
 
 }  // namespace weir::client
