@@ -56,6 +56,11 @@ StreamHub::State StreamHub::state() const {
   return state_;
 }
 
+std::pair<PacketRef, PacketRef> StreamHub::configs() const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return {master_.video_config(), master_.audio_config()};
+}
+
 StreamStats StreamHub::stats() const {
   std::lock_guard<std::mutex> lk(mu_);
   StreamStats s = stats_;

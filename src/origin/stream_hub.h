@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "core/config.h"
@@ -64,6 +65,8 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   AppCounters& app_counters() const { return app_counters_; }
   State state() const;
   StreamStats stats() const;
+  // The current decoder configs, video and audio (null when none yet). Any thread.
+  std::pair<PacketRef, PacketRef> configs() const;
 
   // Publisher side (HubPublisher) --------------------------------------------
   enum class Take { kRefused, kFirst, kResumed, kTakenOver };

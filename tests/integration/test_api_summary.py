@@ -68,6 +68,18 @@ def test_summary_measures_rates_and_config_masks_secrets(weir, tmp_path):
             live, total = m[app_key + '{app="live"}'], m[total_key]
             assert total > 0 and total <= live <= total * 1.02 + 200000, (app_key, live, total)
             assert m[app_key + '{app="sig"}'] == 0, m
+        # The stream's own record: codecs and sizes from its configs, rates
+        # measured, viewers by protocol from the client registry.
+        r, st = api(s, "/api/v1/streams/live/rate")
+        assert r.status == 200, r.body
+        v, a = st["video"], st["audio"]
+        assert v["codec"] == "h264" and v["codecs"].startswith("avc1.") and (v["width"], v["height"]) == (640, 360), st
+        assert 20 <= v["frame_rate"] <= 26, v
+        assert a["codec"] == "aac" and a["codecs"].startswith("mp4a.40.") and a["sample_rate"] == 44100, a
+        assert a["channels"] == 2, a
+        assert 1.6e6 <= st["bitrate_in_bps"] <= 2.8e6, st
+        assert st["viewers"] == {"total": 2, "by_protocol": {"http-flv": 2}}, st
+        assert st["bytes_out"] > 0 and st["bitrate_out_bps"] == 2 * st["bitrate_in_bps"], st
         r2, sm2 = api(s, "/api/v1/summary", token=READER)
         assert r2.status == 200 and sm2["uptime_s"] >= sm["uptime_s"]
         assert api(s, "/api/v1/summary?x=1")[0].status == 400

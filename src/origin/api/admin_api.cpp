@@ -12,6 +12,7 @@
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
 #include "origin/api/api_format.h"
+#include "origin/api/stream_media.h"
 #include "origin/api/client_api.h"
 
 namespace weir::origin::api {
@@ -135,6 +136,7 @@ void list_streams(Origin& origin, const AdminExtensions* ext, const http::Exchan
       break;
     }
     items.push_back(stream_record(hub->stats(), ext));
+    add_stream_media(origin, *hub, false, items.back());
     last = hub->key();
   }
   respond_json(ex, 200, {{"items", items}, {"next_cursor", more ? nlohmann::json(encode_cursor(last)) : nlohmann::json()}});
@@ -147,7 +149,9 @@ void get_stream(Origin& origin, const AdminExtensions* ext, const http::Exchange
   if (!hub)
     return respond_error(ex, 404, "not_found",
                          "no stream " + std::string(ex->param("app")) + "/" + std::string(ex->param("stream")));
-  respond_json(ex, 200, stream_record(hub->stats(), ext));
+  nlohmann::json j = stream_record(hub->stats(), ext);
+  add_stream_media(origin, *hub, true, j);
+  respond_json(ex, 200, j);
 }
 
 }  // namespace
