@@ -294,7 +294,8 @@ int main(int argc, char** argv) {
     weir::core::Status err;
     const size_t i = size_t(loop.index());
     auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router,
-                                                       int(cfg.limits.max_connections), err);
+                                                       int(cfg.limits.max_connections), err,
+                                                       &origin.connections_per_ip());  // (the admin API: exempt)
     auto* api = http ? weir::origin::http::HttpServer::start(loop, (*api_fds)[i], api_http, admin_router,
                                                              int(cfg.limits.max_connections), err)
                      : nullptr;

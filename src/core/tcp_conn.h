@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/connections_per_ip.h"
 #include "core/loop.h"
 #include "core/net.h"
 
@@ -135,6 +136,9 @@ class TcpConn {
   uint64_t bytes_read() const { return bytes_read_; }
   uint64_t bytes_written() const { return bytes_written_; }
   uv_tcp_t* handle() { return &tcp_; }
+  // The connection's share of its address's limits.max_connections_per_ip,
+  // released when the connection is freed (its close callback).
+  void hold_ip_slot(ConnectionsPerIp::Slot slot) { ip_slot_ = std::move(slot); }
   // Accepted connections open in the process (all loops).
   static int64_t open_accepted() { return s_open_accepted.load(std::memory_order_relaxed); }
 
@@ -195,6 +199,7 @@ class TcpConn {
   uint64_t bytes_read_ = 0, bytes_written_ = 0;
   bool accepted_ = false;
   std::unique_ptr<TlsState> tls_;
+  ConnectionsPerIp::Slot ip_slot_;
   static std::atomic<int64_t> s_open_accepted;
 };
 

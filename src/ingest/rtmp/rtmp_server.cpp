@@ -10,7 +10,8 @@ RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, 
   auto* server = new RtmpServer(loop);
   server->listener_ = core::TcpListener::open(
       loop, "rtmp", fd, int(origin.config().limits.max_connections),
-      [&loop, &origin](core::TcpConn* conn) { RtmpSession::accept(loop, origin, conn); }, err);
+      [&loop, &origin](core::TcpConn* conn) { RtmpSession::accept(loop, origin, conn); }, err,
+      &origin.connections_per_ip());
   if (!server->listener_) {
     delete server;
     return nullptr;

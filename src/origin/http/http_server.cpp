@@ -10,7 +10,8 @@ HttpCounters& http_counters() {
 }
 
 HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
-                              std::shared_ptr<const Router> router, int max_connections, core::Status& err) {
+                              std::shared_ptr<const Router> router, int max_connections, core::Status& err,
+                              core::ConnectionsPerIp* per_ip) {
   if (!router) {
     err = core::Status::error("http: no router");
     ::close(listen_fd);
@@ -19,7 +20,8 @@ HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpC
   auto ctx = std::make_shared<const ServerContext>(ServerContext{config, std::move(router)});
   auto* s = new HttpServer(loop, ctx);
   s->listener_ = core::TcpListener::open(
-      loop, "http", listen_fd, max_connections, [ctx](core::TcpConn* c) { HttpConnection::start(c, ctx); }, err);
+      loop, "http", listen_fd, max_connections, [ctx](core::TcpConn* c) { HttpConnection::start(c, ctx); }, err,
+      per_ip);
   if (!s->listener_) {
     delete s;
     return nullptr;
