@@ -105,6 +105,7 @@ Status CidrList::add(std::string_view text) {
   auto c = parse_cidr(text);
   if (!c) return c.status();
   ranges_.push_back(*c);
+  text_.push_back(c->to_string());
   return Status::ok();
 }
 

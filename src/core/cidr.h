@@ -54,18 +54,27 @@ struct Cidr {
 // Parses one entry (see the file comment). The error says what is wrong.
 Result<Cidr> parse_cidr(std::string_view text);
 
-// A list of ranges, matched in order (any one matches).
+// A list of ranges, matched in order (any one matches). Iterating it yields
+// each entry's canonical text (Cidr::to_string), so config visitors that
+// print a list of strings (JSON dumps) print it as one.
 class CidrList {
  public:
+  using value_type = std::string;
+  using const_iterator = std::vector<std::string>::const_iterator;
+  using iterator = const_iterator;
+
   // Appends one entry; on error the list is unchanged.
   Status add(std::string_view text);
   bool contains(const IpAddress& a) const;
   bool empty() const { return ranges_.empty(); }
   size_t size() const { return ranges_.size(); }
   const std::vector<Cidr>& ranges() const { return ranges_; }
+  const_iterator begin() const { return text_.begin(); }
+  const_iterator end() const { return text_.end(); }
 
  private:
   std::vector<Cidr> ranges_;
+  std::vector<std::string> text_;  // ranges_[i].to_string()
 };
 
 }  // namespace weir::core

@@ -3,6 +3,7 @@
 #include <catch2/catch.hpp>
 
 #include <string>
+#include <vector>
 
 #include "core/cidr.h"
 
@@ -107,4 +108,6 @@ TEST_CASE("CidrList matches any of its ranges and keeps only valid entries") {
   CHECK(l.contains(ip("2001:db8::5")));
   CHECK_FALSE(l.contains(ip("192.0.2.1")));
   CHECK_FALSE(l.contains(ip("::1")));
+  // Iterating yields the entries' canonical text.
+  CHECK(std::vector<std::string>(l.begin(), l.end()) == std::vector<std::string>{"10.0.0.0/8", "2001:db8::/32"});
 }
