@@ -362,7 +362,9 @@ int main(int argc, char** argv) {
     weir::core::Status err;
     const size_t i = size_t(loop.index());
     const int max_conns = int(cfg.limits.max_connections);
-    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router, max_conns, err);
+    auto* per_ip = &origin.connections_per_ip();  // the players' and encoders' listeners (the admin API: exempt)
+    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router, max_conns, err,
+                                                       nullptr, per_ip);
     auto* api = http ? weir::origin::http::HttpServer::start(loop, (*api_fds)[i], api_http, admin_router, max_conns,
                                                              err, cfg.api.tls ? tls : nullptr)
                      : nullptr;
@@ -372,7 +374,8 @@ int main(int argc, char** argv) {
     bool ok = http && api && rtmp;
     if (ok && !rtmps_fds.empty()) ok = (rtmps = weir::ingest::rtmp::RtmpServer::start(loop, rtmps_fds[i], origin, err, tls));
     if (ok && !https_fds.empty())
-      ok = (https = weir::origin::http::HttpServer::start(loop, https_fds[i], cfg.http, router, max_conns, err, tls));
+      ok = (https = weir::origin::http::HttpServer::start(loop, https_fds[i], cfg.http, router, max_conns, err, tls,
+                                                          per_ip));
     for (auto* s : {rtmp, rtmps})
       if (s) rtmp_servers[i].push_back(s);
     for (auto* s : {http, https})

@@ -7,10 +7,12 @@
 #include <fstream>
 #include <set>
 #include <sstream>
+#include <type_traits>
 #include <utility>
 
 #include <yaml-cpp/yaml.h>
 
+#include "core/host_pattern.h"
 #include "core/loop.h"
 #include "core/net.h"
 
@@ -27,6 +29,7 @@ std::string env_name_for(std::string_view key_path) {
 namespace {
 
 using config::ByteSize;
+using config::HostPatterns;
 using config::IntRange;
 using config::ListenAddress;
 using config::NoCheck;
@@ -73,11 +76,29 @@ class YamlLoader {
     YAML::Node n = std::as_const(node_)[key];
     if (!n.IsDefined() || n.IsNull()) return;
     std::string p = child(key);
-    if (!n.IsScalar()) {
-      error(p, n, "expected a single value, not a list or map");
-      return;
+    if constexpr (std::is_same_v<T, CidrList> || std::is_same_v<T, std::vector<std::string>>) {
+      // A list: a YAML sequence of scalars, or one comma-separated string (what
+      // a WEIR_* override sets).
+      T list{};
+      if (n.IsSequence()) {
+        for (const YAML::Node& e : n) {
+          if (!e.IsScalar()) return error(p, e, "expected a list of single values");
+          if (!add_entry(p, e, e.Scalar(), list, check)) return;
+        }
+      } else if (n.IsScalar()) {
+        for (const std::string& e : split_list(n.Scalar()))
+          if (!add_entry(p, n, e, list, check)) return;
+      } else {
+        return error(p, n, "expected a list");
+      }
+      out = std::move(list);
+    } else {
+      if (!n.IsScalar()) {
+        error(p, n, "expected a single value, not a list or map");
+        return;
+      }
+      parse(p, n, n.Scalar(), out, check);
     }
-    parse(p, n, n.Scalar(), out, check);
   }
 
   template <class S>
@@ -163,6 +184,33 @@ class YamlLoader {
       if (mark.line >= 0) errors_.push_back(path + " (line " + std::to_string(mark.line + 1) + "): " + what);
       else errors_.push_back(path + ": " + what);
     }
+  }
+
+  static std::vector<std::string> split_list(const std::string& s) {
+    std::vector<std::string> out;
+    std::stringstream in(s);
+    for (std::string item; std::getline(in, item, ',');) {
+      while (!item.empty() && std::isspace(static_cast<unsigned char>(item.front()))) item.erase(item.begin());
+      while (!item.empty() && std::isspace(static_cast<unsigned char>(item.back()))) item.pop_back();
+      if (!item.empty()) out.push_back(item);
+    }
+    return out;
+  }
+  bool add_entry(const std::string& p, const YAML::Node& n, const std::string& e, CidrList& out, const NoCheck&) {
+    if (Status st = out.add(e); !st) {
+      error(p, n, "'" + e + "' is not an address or CIDR range: " + st.message());
+      return false;
+    }
+    return true;
+  }
+  bool add_entry(const std::string& p, const YAML::Node& n, const std::string& e, std::vector<std::string>& out,
+                 const HostPatterns&) {
+    if (std::string why = check_host_pattern(e); !why.empty()) {
+      error(p, n, "'" + e + "' is not a host pattern: " + why);
+      return false;
+    }
+    out.push_back(e);
+    return true;
   }
 
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, bool& out, const NoCheck&) {

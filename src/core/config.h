@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "core/cidr.h"
 #include "core/config_schema.h"
 #include "core/status.h"
 
@@ -140,12 +141,17 @@ struct ApiConfig {
 
 struct LimitsConfig {
   int64_t max_connections = 20000;
+  int64_t max_connections_per_ip = 0;
   config::ByteSize ingest_buffer_bytes = 512 * config::MiB;
 
   template <class V>
   void visit(V& v) {
     v.field("max_connections", max_connections, config::IntRange{0, 10000000},
             "Accepted connections open at once across all listeners (0 = no limit).");
+    v.field("max_connections_per_ip", max_connections_per_ip, config::IntRange{0, 10000000},
+            "Connections one client address may hold open at once across RTMP, HTTP players and SRT (0 = no "
+            "limit); more are closed at accept (SRT: refused in the handshake with reject code 1402), counted in "
+            "weir_connections_refused_total{reason=\"per_ip\"}. The admin API is exempt.");
     v.field("ingest_buffer_bytes", ingest_buffer_bytes, config::IntRange{1 << 20, 64LL << 30},
             "Bytes all RTMP connections together may hold in partly received messages; the connection whose "
             "message would pass it is closed (counted in weir_ingest_buffer_refused_total).");
@@ -344,6 +350,36 @@ struct CallbacksConfig {
   }
 };
 
+// Who may publish and play an app's streams (origin/access_check.h). Lists
+// are YAML lists or comma-separated strings (WEIR_* overrides).
+struct AccessConfig {
+  CidrList publish_allow, publish_deny, play_allow, play_deny;
+  std::vector<std::string> referers;
+  bool allow_empty_referer = true;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("publish_allow", publish_allow, config::NoCheck{},
+            "Addresses allowed to publish: CIDR ranges or bare addresses (a /32 or /128), IPv4 and IPv6; an IPv4 "
+            "rule also matches ::ffff:a.b.c.d. Empty = any address; otherwise only matching ones.");
+    v.field("publish_deny", publish_deny, config::NoCheck{},
+            "Addresses refused publishing (RTMP: NetStream.Publish.BadName with the reason; SRT: reject 1403), "
+            "even when publish_allow matches them.");
+    v.field("play_allow", play_allow, config::NoCheck{},
+            "Addresses allowed to play (every protocol). Empty = any address; otherwise only matching ones.");
+    v.field("play_deny", play_deny, config::NoCheck{},
+            "Addresses refused playing (HTTP 403; RTMP: NetStream.Play.StreamNotFound with the reason; SRT: "
+            "reject 1403), even when play_allow matches them.");
+    v.field("referers", referers, config::HostPatterns{},
+            "HTTP players (HTTP-FLV, WS-FLV, .ts, HLS) must come from pages on these hosts: each Referer and Origin "
+            "header sent must name one (\"example.com\", \"*.example.com\" = any subdomain). Empty = no check. "
+            "RTMP and SRT players send neither and are not checked.");
+    v.field("allow_empty_referer", allow_empty_referer, config::NoCheck{},
+            "With referers set: admit HTTP players that send no Referer and no Origin (or Origin: null), such as "
+            "native apps and players with a no-referrer policy.");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -363,6 +399,7 @@ struct AppConfig {
   RecordConfig record;
   SignConfig sign;
   CallbacksConfig callbacks;
+  AccessConfig access;
 
   template <class V>
   void visit(V& v) {
@@ -396,6 +433,7 @@ struct AppConfig {
     v.section("record", record);
     v.section("sign", sign);
     v.section("callbacks", callbacks);
+    v.section("access", access);
   }
 };
 

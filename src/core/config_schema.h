@@ -26,6 +26,8 @@ struct NoCheck {};
 struct Secret {};
 // A HOST:PORT listen address (numeric host; see core/net.h).
 struct ListenAddress {};
+// A list of host patterns (core/host_pattern.h).
+struct HostPatterns {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {
   uint64_t v = 0;

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/buffer.h"
+#include "core/connections_per_ip.h"
 #include "core/io_counters.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -139,6 +140,9 @@ class TcpConn {
   // until the conn is freed (after Handler::on_closed returns).
   const IoCounters& io() const { return io_; }
   uv_tcp_t* handle() { return &tcp_; }
+  // The connection's share of its address's limits.max_connections_per_ip,
+  // released when the connection is freed (its close callback).
+  void hold_ip_slot(ConnectionsPerIp::Slot slot) { ip_slot_ = std::move(slot); }
   // Accepted connections open in the process (all loops).
   static int64_t open_accepted() { return s_open_accepted.load(std::memory_order_relaxed); }
 
@@ -199,6 +203,7 @@ class TcpConn {
   IoCounters io_;  // bytes read (socket level) and accepted by the kernel
   bool accepted_ = false;
   std::unique_ptr<TlsState> tls_;
+  ConnectionsPerIp::Slot ip_slot_;
   static std::atomic<int64_t> s_open_accepted;
 };
 

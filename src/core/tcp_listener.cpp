@@ -7,10 +7,11 @@
 namespace weir::core {
 
 TcpListener* TcpListener::open(Loop& loop, const std::string& name, int fd, int max_connections, OnAccept on_accept,
-                               Status& err) {
+                               Status& err, ConnectionsPerIp* per_ip) {
   auto* l = new TcpListener(loop);
   l->name_ = name;
   l->max_connections_ = max_connections;
+  l->per_ip_ = per_ip;
   l->on_accept_ = std::move(on_accept);
   uv_tcp_init(loop.uv(), &l->tcp_);
   l->tcp_.data = l;
@@ -38,6 +39,17 @@ void TcpListener::on_connection(uv_stream_t* s, int status) {
     spdlog::warn("{}: refusing {}: connection limit {} reached", self->name_, c->peer(), self->max_connections_);
     c->close();
     return;
+  }
+  if (self->per_ip_) {
+    std::optional<ConnectionsPerIp::Slot> slot = self->per_ip_->try_acquire(c->peer());
+    if (!slot) {
+      if (auto n = self->per_ip_->log_allowed(int64_t(uv_now(self->loop_.uv()))))
+        spdlog::warn("{}: refusing {}: limits.max_connections_per_ip ({}) reached for its address ({} refused "
+                     "since the last such line)", self->name_, c->peer(), self->per_ip_->cap(), *n);
+      c->close();
+      return;
+    }
+    c->hold_ip_slot(std::move(*slot));
   }
   self->on_accept_(c);
 }

@@ -22,9 +22,13 @@ class TcpListener final : public Closable {
   // main thread before the loops start, so port 0 resolves once and every loop
   // shares the port). Takes the fd. `max_connections` caps accepted connections
   // process-wide (0 = no cap); a connection over the cap is accepted and closed
-  // at once, with a log line. Returns nullptr with `err` set on failure.
+  // at once, with a log line. `per_ip` (optional; outlives the listener)
+  // caps connections per client address across every listener sharing it
+  // (limits.max_connections_per_ip): over it the connection is closed at once,
+  // counted there, with a rate-limited log line. Returns nullptr with `err`
+  // set on failure.
   static TcpListener* open(Loop& loop, const std::string& name, int fd, int max_connections, OnAccept on_accept,
-                           Status& err);
+                           Status& err, ConnectionsPerIp* per_ip = nullptr);
 
   const SocketAddress& bound() const { return bound_; }
   void close_for_shutdown() override;
@@ -38,6 +42,7 @@ class TcpListener final : public Closable {
   uv_tcp_t tcp_{};
   SocketAddress bound_;
   int max_connections_ = 0;
+  ConnectionsPerIp* per_ip_ = nullptr;
   OnAccept on_accept_;
 };
 

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "core/loop.h"
+#include "origin/access_check.h"
 #include "origin/origin.h"
 #include "origin/registry.h"
 #include "origin/signed_url_check.h"
@@ -125,6 +126,7 @@ bool Admission::Ticket::pending() const { return state_ && !state_->finished; }
 
 Admission::Admission(Origin& origin) : origin_(origin) {
   checks_.push_back(std::make_unique<StreamNameCheck>(origin));
+  checks_.push_back(std::make_unique<AccessCheck>(origin));  // before anything that answers per token or stream
   checks_.push_back(std::make_unique<SignedUrlCheck>(origin));  // before anything that tells about the stream
   checks_.push_back(make_stream_block_check(origin.blocks()));
   checks_.push_back(std::make_unique<PublishConflictCheck>(origin));

@@ -6,10 +6,11 @@
 //
 // A chain of AdmissionChecks runs in order; the first refusal wins, and a
 // request every check allows is admitted. The built-in checks (added by the
-// constructor) are: names valid, app configured, the app's signed URLs
-// (signed_url_check.h, apps.<app>.sign), the operator's publish blocks
-// (stream_blocks.h), a live stream not published twice unless the app allows
-// takeover.
+// constructor) are: names valid, app configured, the app's access rules
+// (access_check.h, apps.<app>.access: addresses, HTTP players' Referer), the
+// app's signed URLs (signed_url_check.h, apps.<app>.sign), the operator's
+// publish blocks (stream_blocks.h), a live stream not published twice unless
+// the app allows takeover.
 //
 //   struct TokenCheck : AdmissionCheck {                        // answers at once
 //     std::string_view name() const override { return "token"; }
@@ -85,6 +86,10 @@ struct AdmissionRequest {
   // name's queries, in that order) or SRT stream-id keys (u, s, h and the
   // others). Decoded; bounded by protocol::kMaxQueryParams.
   protocol::QueryParams params;
+  // HTTP plays only (HTTP-FLV, WS-FLV, .ts, HLS): the Referer and Origin
+  // headers as sent (the WebSocket upgrade's for WS-FLV), bounded by
+  // http.max_header_size; empty when absent and for RTMP and SRT.
+  std::string referer, origin;
 
   // First value of `key`, or "".
   std::string_view param(std::string_view key) const;

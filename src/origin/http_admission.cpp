@@ -14,6 +14,8 @@ std::optional<AdmissionRequest> http_admission_request(const http::ExchangeRef& 
   req.app = std::move(app);
   req.stream = std::move(stream);
   req.client = ex->peer();
+  req.referer = std::string(ex->request().header("referer"));
+  req.origin = std::string(ex->request().header("origin"));
   if (core::Status st = protocol::append_query_params(ex->request().query, req.params); !st) {
     ex->respond_text(400, "query: " + st.message());
     return std::nullopt;

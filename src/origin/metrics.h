@@ -68,6 +68,14 @@ struct Metrics {
   Counter& auth_denied(AccessProtocol p, protocol::TokenVerdict v) {
     return auth_denied_by[size_t(p) * kAuthReasons + size_t(v)];
   }
+  // Access-rule refusals (AccessCheck), exported in the same family with
+  // reason="ip" (apps.<app>.access.*_allow/_deny) or "referer".
+  enum class AccessDenial : uint8_t { kIp, kReferer };
+  static constexpr size_t kAccessReasons = 2;
+  std::array<Counter, kAuthProtocols * kAccessReasons> access_denied_by{};
+  Counter& access_denied(AccessProtocol p, AccessDenial r) {
+    return access_denied_by[size_t(p) * kAccessReasons + size_t(r)];
+  }
 };
 
 }  // namespace weir::origin

@@ -52,6 +52,16 @@ std::string metrics_text(Origin& origin) {
       fmt::format_to(std::back_inserter(out), "weir_auth_denied_total{{protocol=\"{}\",reason=\"{}\"}} {}\n",
                      access_protocol_name(AccessProtocol(p)), protocol::token_verdict_name(protocol::TokenVerdict(r)),
                      m.auth_denied_by[p * Metrics::kAuthReasons + r].load(std::memory_order_relaxed));
+  for (size_t p = 0; p < Metrics::kAuthProtocols; ++p)
+    for (size_t r = 0; r < Metrics::kAccessReasons; ++r)
+      fmt::format_to(std::back_inserter(out), "weir_auth_denied_total{{protocol=\"{}\",reason=\"{}\"}} {}\n",
+                     access_protocol_name(AccessProtocol(p)), r == size_t(Metrics::AccessDenial::kIp) ? "ip" : "referer",
+                     m.access_denied_by[p * Metrics::kAccessReasons + r].load(std::memory_order_relaxed));
+  fmt::format_to(std::back_inserter(out),
+                 "# HELP weir_connections_refused_total Connections closed or refused at accept, by reason (per_ip: "
+                 "the address holds limits.max_connections_per_ip; RTMP, HTTP players, SRT).\n"
+                 "# TYPE weir_connections_refused_total counter\nweir_connections_refused_total{{reason=\"per_ip\"}} {}\n",
+                 origin.connections_per_ip().refused());
   out += "# HELP weir_handshake_failures_total Connections that ended before their handshake completed (RTMP "
          "handshake, TLS), by reason.\n# TYPE weir_handshake_failures_total counter\n";
   for (size_t p = 0; p < Metrics::kHandshakeProtocols; ++p)

@@ -168,6 +168,7 @@ Origin::Origin(const core::Config& config, core::LoopGroup& loops)
       loops_(loops),
       registry_(*this),
       ingest_budget_(config.limits.ingest_buffer_bytes),
+      connections_per_ip_(config.limits.max_connections_per_ip),
       hls_(std::make_unique<hls::HlsService>(*this)) {
   for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
   for (const auto& [name, app] : config.apps) app_counters_[&app] = {name, std::make_unique<AppCounters>()};

@@ -19,6 +19,7 @@
 
 #include "core/config.h"
 #include "core/loop.h"
+#include "core/connections_per_ip.h"
 #include "core/memory_budget.h"
 #include "origin/admission.h"
 #include "origin/client_registry.h"
@@ -131,6 +132,9 @@ class Origin {
   // Bytes every ingest connection together may hold in partly received
   // messages (limits.ingest_buffer_bytes).
   core::MemoryBudget& ingest_budget() { return ingest_budget_; }
+  // Connections per client address (limits.max_connections_per_ip), shared by
+  // the RTMP, HTTP player and SRT listeners (not the admin API's).
+  core::ConnectionsPerIp& connections_per_ip() { return connections_per_ip_; }
 
   // Main thread, before the loops start; the observer outlives the loops.
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
@@ -165,6 +169,7 @@ class Origin {
   Admission admission_{*this};
   ClientRegistry clients_;
   core::MemoryBudget ingest_budget_;
+  core::ConnectionsPerIp connections_per_ip_;
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;
   std::vector<MetricsWriter> metrics_writers_;

@@ -15,7 +15,7 @@ RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, 
       loop, name, fd, int(origin.config().limits.max_connections),
       core::tls_accept(std::move(tls), name,
                        [&loop, &origin](core::TcpConn* conn) { RtmpSession::accept(loop, origin, conn); }),
-      err);
+      err, &origin.connections_per_ip());
   if (!server->listener_) {
     delete server;
     return nullptr;

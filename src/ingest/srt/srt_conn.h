@@ -27,6 +27,7 @@
 #include <string>
 #include <vector>
 
+#include "core/connections_per_ip.h"
 #include "core/io_counters.h"
 #include "core/loop.h"
 #include "protocol/srt_streamid.h"
@@ -76,6 +77,7 @@ struct SrtConn {
   bool end_posted = false;        // the loop was told the connection ended
   bool close_requested = false;   // the loop asked for srt_close
   int64_t last_drop_log_ms = 0;
+  core::ConnectionsPerIp::Slot ip_slot;  // limits.max_connections_per_ip; released when the socket is closed
 };
 
 using SrtConnRef = std::shared_ptr<SrtConn>;

@@ -368,7 +368,17 @@ void SrtServer::on_accepted(SRTSOCKET s) {
     srt_close(s);
     return;
   }
+  // The handshake checked the per-address cap; connections admitted at the
+  // same time may have filled it since.
+  std::optional<core::ConnectionsPerIp::Slot> slot = origin_.connections_per_ip().try_acquire(peer);
+  if (!slot) {
+    spdlog::info("srt {}: closing accepted connection: limits.max_connections_per_ip ({}) reached for its address",
+                 peer, origin_.config().limits.max_connections_per_ip);
+    srt_close(s);
+    return;
+  }
   auto c = std::make_shared<SrtConn>();
+  c->ip_slot = std::move(*slot);
   c->server = this;
   c->sock = s;
   c->num = next_num_.fetch_add(1, std::memory_order_relaxed);
@@ -512,6 +522,7 @@ void SrtServer::retry_ends() {
 void SrtServer::close_conn(const SrtConnRef& c) {
   set_events(c, 0);
   srt_close(c->sock);
+  c->ip_slot.release();
   conns_.erase(c->sock);
   open_.fetch_sub(1, std::memory_order_relaxed);
   origin_.metrics().srt_connections_open--;
@@ -584,6 +595,11 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   if (cfg.limits.max_connections > 0 &&
       open_.load(std::memory_order_relaxed) + core::TcpConn::open_accepted() >= size_t(cfg.limits.max_connections))
     return refuse(SRT_REJX_OVERLOAD, fmt::format("limits.max_connections ({}) reached", cfg.limits.max_connections));
+  if (origin_.connections_per_ip().at_cap(peer)) {
+    origin_.connections_per_ip().count_refusal();
+    return refuse(SRT_REJX_OVERLOAD,
+                  fmt::format("limits.max_connections_per_ip ({}) reached for its address", cfg.limits.max_connections_per_ip));
+  }
 
   protocol::SrtStreamIdError kind = protocol::SrtStreamIdError::kNone;
   auto id = protocol::parse_srt_streamid(sid, &kind);

@@ -14,7 +14,8 @@
 // refusal sets an access-control reject code (1000 + HTTP status: 1400 bad
 // stream id or name, 1401/1403 credentials, 1404 unknown app / stream not
 // found, 1405 bad mode, 1409 already published, 1415 unsupported type, 1402
-// connection limit, 1503 shutting down) and logs one line with the peer and
+// connection limit (limits.max_connections, or max_connections_per_ip for the
+// peer's address), 1503 shutting down) and logs one line with the peer and
 // the reason. Checks that answer later run on the session's loop after the
 // accept (SrtConn::admission_from); a refusal there closes the connection.
 //

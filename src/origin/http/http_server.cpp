@@ -13,7 +13,7 @@ HttpCounters& http_counters() {
 
 HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
                               std::shared_ptr<const Router> router, int max_connections, core::Status& err,
-                              std::shared_ptr<const core::TlsContext> tls) {
+                              std::shared_ptr<const core::TlsContext> tls, core::ConnectionsPerIp* per_ip) {
   if (!router) {
     err = core::Status::error("http: no router");
     ::close(listen_fd);
@@ -24,7 +24,8 @@ HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpC
   const char* name = tls ? "https" : "http";
   s->listener_ = core::TcpListener::open(
       loop, name, listen_fd, max_connections,
-      core::tls_accept(std::move(tls), name, [ctx](core::TcpConn* c) { HttpConnection::start(c, ctx); }), err);
+      core::tls_accept(std::move(tls), name, [ctx](core::TcpConn* c) { HttpConnection::start(c, ctx); }), err,
+      per_ip);
   if (!s->listener_) {
     delete s;
     return nullptr;

@@ -25,12 +25,14 @@ namespace weir::origin::http {
 class HttpServer final : public core::Closable {
  public:
   // Starts serving on `listen_fd` (from core::open_tcp_listener; taken over).
-  // `max_connections` caps accepted connections process-wide (0 = none).
+  // `max_connections` caps accepted connections process-wide (0 = none);
+  // `per_ip` (optional, outlives the server) caps them per client address.
   // Returns nullptr with `err` set on failure.
   // With `tls`, every connection is HTTPS.
   static HttpServer* start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
                            std::shared_ptr<const Router> router, int max_connections, core::Status& err,
-                           std::shared_ptr<const core::TlsContext> tls = nullptr);
+                           std::shared_ptr<const core::TlsContext> tls = nullptr,
+                           core::ConnectionsPerIp* per_ip = nullptr);
 
   const core::SocketAddress& bound() const { return bound_; }
   // Loop thread: closes the listener (graceful shutdown); connections go on.

@@ -37,7 +37,8 @@ def _yaml_scalar(v):
 
 
 def to_yaml(d, indent=0):
-    """Block-style YAML for nested dicts of scalars (enough for weir configs)."""
+    """Block-style YAML for nested dicts of scalars and lists of scalars
+    (enough for weir configs)."""
     out = []
     pad = "  " * indent
     for k, v in d.items():
@@ -47,6 +48,8 @@ def to_yaml(d, indent=0):
                 out.append(to_yaml(v, indent + 1))
             else:
                 out.append(f"{pad}{_yaml_key(k)}: {{}}")
+        elif isinstance(v, (list, tuple)):
+            out.append(f"{pad}{_yaml_key(k)}: [" + ", ".join(_yaml_scalar(x) for x in v) + "]")
         else:
             out.append(f"{pad}{_yaml_key(k)}: {_yaml_scalar(v)}")
     return "\n".join(x for x in out if x != "")
@@ -237,6 +240,10 @@ class WeirServer:
 
     def metric(self, name):
         return self.metrics().get(name, 0.0)
+
+    def auth_denied(self, protocol, reason):
+        """weir_auth_denied_total{protocol,reason}: signed-URL and access-rule refusals."""
+        return self.metric(f'weir_auth_denied_total{{protocol="{protocol}",reason="{reason}"}}')
 
     def api_get(self, path, **kw):
         """GET on the admin API listener (with the bearer token if one is set)."""

@@ -309,3 +309,58 @@ apps:
   REQUIRE_FALSE(bad);
   CHECK_THAT(bad.error(), !Catch::Contains("secret-one"));
 }
+
+TEST_CASE("apps.<app>.access lists parse from YAML lists and comma-separated strings, bad entries named") {
+  Env env{"WEIR_APPS_OPEN_ACCESS_PLAY_DENY=192.0.2.0/24, 2001:db8::/32"};
+  auto ok = load_config_text(R"(
+limits: {max_connections_per_ip: 3}
+apps:
+  live:
+    access:
+      publish_allow: [10.0.0.0/8, "::1"]
+      play_deny: "127.0.0.1"
+      referers: [example.com, "*.example.com"]
+      allow_empty_referer: false
+  open: {}
+)",
+                             env.get());
+  REQUIRE(ok);
+  CHECK(ok->limits.max_connections_per_ip == 3);
+  const auto& a = ok->apps.at("live").access;
+  CHECK(a.publish_allow.size() == 2);
+  CHECK(a.publish_allow.contains(*parse_ip("10.1.2.3")));
+  CHECK(a.publish_allow.contains(*parse_ip("::1")));
+  CHECK(a.publish_deny.empty());
+  CHECK(a.play_deny.contains(*parse_ip("127.0.0.1")));
+  CHECK(a.referers == std::vector<std::string>{"example.com", "*.example.com"});
+  CHECK_FALSE(a.allow_empty_referer);
+  const auto& open = ok->apps.at("open").access;
+  CHECK(open.play_deny.size() == 2);  // from the environment
+  CHECK(open.play_deny.contains(*parse_ip("2001:db8::7")));
+  CHECK(open.allow_empty_referer);
+  CHECK(ok->limits.max_connections == 20000);
+  CHECK(load_config_text("", kNoEnv)->limits.max_connections_per_ip == 0);
+
+  for (auto [yaml, needles] : std::vector<std::pair<std::string, std::vector<std::string>>>{
+           {"apps:\n  a:\n    access:\n      play_deny: [127.0.0.1, 10.0.0.0/33]\n",
+            {"apps.a.access.play_deny", "line 4", "'10.0.0.0/33'", "over 32"}},
+           {"apps:\n  a:\n    access:\n      publish_allow:\n        - 10.0.0.1/8\n",
+            {"apps.a.access.publish_allow", "line 5", "'10.0.0.1/8'", "10.0.0.0/8"}},
+           {"apps: {a: {access: {play_allow: \"1.2.3.4, example.com\"}}}", {"apps.a.access.play_allow", "'example.com'"}},
+           {"apps: {a: {access: {publish_deny: {x: 1}}}}", {"apps.a.access.publish_deny", "expected a list"}},
+           {"apps: {a: {access: {play_deny: [[1.2.3.4]]}}}", {"apps.a.access.play_deny"}},
+           {"apps: {a: {access: {referers: [\"https://example.com/\"]}}}", {"apps.a.access.referers", "https://example.com/"}},
+           {"apps: {a: {access: {referers: \"*\"}}}", {"apps.a.access.referers"}},
+           {"apps: {a: {access: {allow_empty_referer: perhaps}}}", {"apps.a.access.allow_empty_referer"}},
+           {"limits: {max_connections_per_ip: -1}", {"limits.max_connections_per_ip"}}}) {
+    auto c = load_config_text(yaml, kNoEnv);
+    INFO(yaml);
+    REQUIRE_FALSE(c);
+    for (const auto& n : needles) CHECK_THAT(c.error(), Catch::Contains(n));
+  }
+  Env bad_env{"WEIR_APPS_A_ACCESS_PLAY_ALLOW=10.0.0.0/8,300.1.1.1"};
+  auto from_env = load_config_text("apps: {a: {}}", bad_env.get());
+  REQUIRE_FALSE(from_env);
+  CHECK_THAT(from_env.error(), Catch::Contains("WEIR_APPS_A_ACCESS_PLAY_ALLOW"));
+  CHECK_THAT(from_env.error(), Catch::Contains("'300.1.1.1'"));
+}
