@@ -29,6 +29,7 @@
 
 #include "client/event_sender.h"
 #include "core/config.h"
+#include "core/config_store.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/net.h"
@@ -49,6 +50,9 @@
 #include "record/record_api.h"
 #include "record/record_service.h"
 #include "record/vod_routes.h"
+#include "server/listener_set.h"
+#include "server/reload_api.h"
+#include "server/reloader.h"
 #include "weir_openapi.h"
 
 extern char** environ;
@@ -76,36 +80,6 @@ std::string allocator_name() {
 #else
   return "system malloc";
 #endif
-}
-
-// Opens one listening socket per loop on the same address. SO_REUSEPORT
-// would also let a second weir (same user) share the port and silently take
-// half the connections, so a plain bind without it goes first: it fails with
-// "address in use" if anyone holds the port, and resolves port 0.
-weir::core::Result<std::vector<int>> open_listeners(const std::string& what, const std::string& text, size_t count) {
-  auto addr = weir::core::parse_listen_address(text);
-  if (!addr) return weir::core::Status::errorf("{}.listen: {}", what, addr.error());
-  weir::core::SocketAddress a = *addr;
-  int probe = ::socket(a.family(), SOCK_STREAM | SOCK_CLOEXEC, 0);
-  int one = 1;
-  if (probe >= 0) ::setsockopt(probe, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  if (probe < 0 || ::bind(probe, a.sa(), a.len) != 0) {
-    int e = errno;
-    if (probe >= 0) ::close(probe);
-    return weir::core::Status::errorf("{}.listen: bind {}: {}", what, a.to_string(), std::strerror(e));
-  }
-  if (auto bound = weir::core::local_address_of(probe)) a = *bound;
-  ::close(probe);
-  std::vector<int> fds;
-  for (size_t i = 0; i < count; ++i) {
-    auto fd = weir::core::open_tcp_listener(a, 1024);
-    if (!fd) {
-      for (int f : fds) ::close(f);
-      return weir::core::Status::errorf("{}.listen: {}", what, fd.error());
-    }
-    fds.push_back(*fd);
-  }
-  return fds;
 }
 
 // `weir sign`: signed URLs for every protocol of an app/stream, one
@@ -229,12 +203,16 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "weir: %s\n", loaded.error().c_str());
     return 1;
   }
-  weir::core::Config& cfg = *loaded;
   if (check_only) {
+    const weir::core::Config& cfg = *loaded;
     for (auto& w : cfg.warnings) std::fprintf(stderr, "weir: warning: %s\n", w.c_str());
     std::printf("weir: config %s is valid\n", config_path.c_str());
     return 0;
   }
+  // Every generation of the config (a reload adds one); `cfg` is the first:
+  // what is read once at start comes from it.
+  weir::core::ConfigStore configs(std::move(*loaded));
+  const weir::core::Config& cfg = configs.first();
   if (auto st = weir::core::init_logging(cfg.log.level, cfg.log.format); !st) {
     std::fprintf(stderr, "weir: %s\n", st.message().c_str());
     return 1;
@@ -242,48 +220,18 @@ int main(int argc, char** argv) {
   for (auto& w : cfg.warnings) spdlog::warn("{}", w);
   raise_fd_limit(cfg.limits.max_connections);
 
-  // Signals are taken by sigwait on the main thread only.
+  // Signals are taken by sigwait on the main thread only (SIGHUP: reload).
   sigset_t sigs;
   sigemptyset(&sigs);
   sigaddset(&sigs, SIGINT);
   sigaddset(&sigs, SIGTERM);
+  sigaddset(&sigs, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &sigs, nullptr);
   signal(SIGPIPE, SIG_IGN);
   // A file past RLIMIT_FSIZE fails its write (EFBIG: that recording fails) instead of killing the server.
   signal(SIGXFSZ, SIG_IGN);
 
   const int workers = cfg.effective_workers();
-  auto rtmp_fds = open_listeners("rtmp", cfg.rtmp.listen, size_t(workers));
-  auto http_fds = rtmp_fds ? open_listeners("http", cfg.http.listen, size_t(workers))
-                           : weir::core::Result<std::vector<int>>(rtmp_fds.status());
-  auto api_fds = http_fds ? open_listeners("api", cfg.api.listen, size_t(workers))
-                          : weir::core::Result<std::vector<int>>(http_fds.status());
-  if (!rtmp_fds || !http_fds || !api_fds) {
-    spdlog::error("{}", !rtmp_fds ? rtmp_fds.error() : !http_fds ? http_fds.error() : api_fds.error());
-    return 1;
-  }
-  // TLS listeners (rtmps.listen, https.listen) and the admin API's TLS share
-  // one context, read here (a missing or bad file stops the start).
-  std::shared_ptr<const weir::core::TlsContext> tls;
-  std::vector<int> rtmps_fds, https_fds;
-  if (!cfg.rtmps.listen.empty() || !cfg.https.listen.empty() || cfg.api.tls) {
-    auto t = weir::core::TlsContext::server({cfg.tls.cert_file, cfg.tls.key_file});
-    if (!t) {
-      spdlog::error("tls: {}", t.error());
-      return 1;
-    }
-    tls = *t;
-    for (auto [what, text, fds] : {std::tuple{"rtmps", &cfg.rtmps.listen, &rtmps_fds},
-                                   std::tuple{"https", &cfg.https.listen, &https_fds}}) {
-      if (text->empty()) continue;
-      auto opened = open_listeners(what, *text, size_t(workers));
-      if (!opened) {
-        spdlog::error("{}", opened.error());
-        return 1;
-      }
-      *fds = std::move(*opened);
-    }
-  }
   if (cfg.api.token.empty() && cfg.api.read_token.empty())
     spdlog::info("api: no token configured (api.token / WEIR_API_TOKEN): the admin API answers loopback clients only");
 
@@ -291,9 +239,10 @@ int main(int argc, char** argv) {
   // Blocking work (recording I/O, merges, covers, the catalogue) runs here,
   // never on a loop. Declared before its users: destroyed after them.
   weir::core::WorkerPool storage_pool(int(cfg.storage.workers), 16384, "weir-store");
-  weir::origin::Origin origin(cfg, loops);
+  weir::origin::Origin origin(configs, loops);
   weir::record::RecordMetrics record_metrics;
   weir::record::AssetStore assets(cfg, storage_pool, record_metrics);
+  assets.follow(configs);
   if (auto st = assets.open(); !st) {
     spdlog::error("{}", st.message());
     return 1;
@@ -344,52 +293,33 @@ int main(int argc, char** argv) {
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
-  weir::record::add_record_api(*admin_router, cfg.api, assets, recorder);
+  weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::origin::api::ProcessSampler sampler(origin);
   weir::origin::api::add_system_routes(*admin_router, origin, sampler, WEIR_VERSION);
-  weir::core::HttpConfig api_http = cfg.http;
-  api_http.cors_origin.clear();  // the admin API is not for browsers of other origins
+  // Listeners: opened here (a port in use stops the start, naming the key),
+  // started on each loop, rebound by a reload.
+  weir::server::ListenerSet listeners(loops, origin, router, admin_router);
+  if (auto st = listeners.open(configs.current()); !st) {
+    spdlog::error("{}", st.message());
+    return 1;
+  }
+  weir::server::Reloader reloader(config_path, environ, origin, listeners);
+  weir::server::add_reload_route(*admin_router, configs, reloader);
+  reloader.set_observer([&events](const weir::server::ReloadOutcome& o) {
+    if (!events.enabled()) return;
+    nlohmann::json data = o.to_json();
+    if (!o.ok) data["error"] = {{"message", o.error}, {"field", o.field}};
+    events.emit(o.ok ? "config.reloaded" : "config.reload_failed", data.dump());
+  });
 
   std::vector<std::string> failures;
   std::mutex failures_mu;
-  std::string rtmp_bound, http_bound, api_bound, rtmps_bound, https_bound;
-  // The media listeners of each loop (RTMP, RTMPS; HTTP, HTTPS), valid until
-  // the loops stop: a graceful shutdown stops their accepting.
-  std::vector<std::vector<weir::ingest::rtmp::RtmpServer*>> rtmp_servers(static_cast<size_t>(workers));
-  std::vector<std::vector<weir::origin::http::HttpServer*>> http_servers(static_cast<size_t>(workers));
   loops.start([&](weir::core::Loop& loop) {
     origin.at(loop.index()).start();
-    weir::core::Status err;
-    const size_t i = size_t(loop.index());
-    const int max_conns = int(cfg.limits.max_connections);
-    auto* per_ip = &origin.connections_per_ip();  // the players' and encoders' listeners (the admin API: exempt)
-    auto* http = weir::origin::http::HttpServer::start(loop, (*http_fds)[i], cfg.http, router, max_conns, err,
-                                                       nullptr, per_ip);
-    auto* api = http ? weir::origin::http::HttpServer::start(loop, (*api_fds)[i], api_http, admin_router, max_conns,
-                                                             err, cfg.api.tls ? tls : nullptr)
-                     : nullptr;
-    auto* rtmp = api ? weir::ingest::rtmp::RtmpServer::start(loop, (*rtmp_fds)[i], origin, err) : nullptr;
-    weir::ingest::rtmp::RtmpServer* rtmps = nullptr;
-    weir::origin::http::HttpServer* https = nullptr;
-    bool ok = http && api && rtmp;
-    if (ok && !rtmps_fds.empty()) ok = (rtmps = weir::ingest::rtmp::RtmpServer::start(loop, rtmps_fds[i], origin, err, tls));
-    if (ok && !https_fds.empty())
-      ok = (https = weir::origin::http::HttpServer::start(loop, https_fds[i], cfg.http, router, max_conns, err, tls,
-                                                          per_ip));
-    for (auto* s : {rtmp, rtmps})
-      if (s) rtmp_servers[i].push_back(s);
-    for (auto* s : {http, https})
-      if (s) http_servers[i].push_back(s);
+    const weir::core::Status st = listeners.start_on(loop);
     if (loop.index() == 0) sampler.start(loop);
     std::lock_guard<std::mutex> lk(failures_mu);
-    if (!ok) failures.push_back(err.message());
-    if (loop.index() == 0 && ok) {
-      rtmp_bound = rtmp->bound().to_string();
-      http_bound = http->bound().to_string();
-      api_bound = api->bound().to_string();
-      if (rtmps) rtmps_bound = rtmps->bound().to_string();
-      if (https) https_bound = https->bound().to_string();
-    }
+    if (!st) failures.push_back(st.message());
   });
   if (!failures.empty()) {
     spdlog::error("start failed: {}", failures.front());
@@ -410,6 +340,10 @@ int main(int argc, char** argv) {
 
   // Recordings a crash left unfinished are merged now (on the pool).
   loops.at(0).post([&assets, &loops] { assets.recover(loops.at(0)); });
+  using weir::server::ListenerSet;
+  const std::string rtmp_bound = listeners.bound(ListenerSet::kRtmp), http_bound = listeners.bound(ListenerSet::kHttp),
+                    api_bound = listeners.bound(ListenerSet::kApi), rtmps_bound = listeners.bound(ListenerSet::kRtmps),
+                    https_bound = listeners.bound(ListenerSet::kHttps);
   nlohmann::json listening = {{"event", "listening"}, {"rtmp", rtmp_bound}, {"http", http_bound},
                               {"api", api_bound},     {"workers", workers}, {"pid", getpid()},
                               {"version", WEIR_VERSION}};
@@ -425,30 +359,30 @@ int main(int argc, char** argv) {
                https_bound.empty() ? "off" : https_bound, config_path, allocator_name());
 
   int sig = 0;
-  sigwait(&sigs, &sig);
-  spdlog::info("signal {}: shutting down", strsignal(sig));
-  // 1. Drain: no new connection; the ones open go on for up to drain_ms.
-  for (size_t i = 0; i < loops.size(); ++i) {
-    if (!loops.at(i).post([&rtmp_servers, &http_servers, i] {
-          for (auto* s : rtmp_servers[i]) s->stop_accepting();
-          for (auto* s : http_servers[i]) s->stop_accepting();
-        }))
-      spdlog::warn("shutdown: loop {} refused the task that stops accepting", i);
+  for (;;) {
+    sigwait(&sigs, &sig);
+    if (sig != SIGHUP) break;
+    if (!reloader.serve_requests()) (void)reloader.reload("SIGHUP");
   }
+  spdlog::info("signal {}: shutting down", strsignal(sig));
+  reloader.close("the server is shutting down");
+  // 1. Drain: no new connection; the ones open go on for up to drain_ms.
+  listeners.stop_accepting();
   if (srt) srt->stop_accepting();
+  const weir::core::ShutdownConfig shutdown = origin.config().shutdown;  // as of the last reload
   const weir::origin::Metrics& m = origin.metrics();
   auto clients = [&m] { return m.publishers_open.load() + m.viewers_open.load(); };
-  const bool now = !wait_while(sigs, cfg.shutdown.drain_ms, [&] { return clients() > 0; },
+  const bool now = !wait_while(sigs, shutdown.drain_ms, [&] { return clients() > 0; },
                          fmt::format("draining for up to {} ms: {} clients connected, no new ones accepted",
-                                     cfg.shutdown.drain_ms, clients()));
+                                     shutdown.drain_ms, clients()));
   // 2. Recordings end (their last fragment written), then the streams.
   recorder.stop_all();
   if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
   origin.registry().end_all("server shutting down");
   // 3. Merges finish, up to finish_ms.
   if (!now)
-    (void)wait_while(sigs, cfg.shutdown.finish_ms, [&] { return recorder.unfinished() > 0; },
-                     fmt::format("waiting up to {} ms for {} recordings to be merged", cfg.shutdown.finish_ms,
+    (void)wait_while(sigs, shutdown.finish_ms, [&] { return recorder.unfinished() > 0; },
+                     fmt::format("waiting up to {} ms for {} recordings to be merged", shutdown.finish_ms,
                                  recorder.unfinished()));
   if (size_t left = recorder.unfinished())
     spdlog::warn("shutdown: {} recordings not merged yet; they are merged at the next start", left);

@@ -503,6 +503,7 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
                        " is not a loopback address; set api.token (or WEIR_API_TOKEN) to expose the admin API");
   }
 
+  for (auto& [name, app] : cfg.apps) app.name = name;
   if (!errors.empty()) {
     std::string msg = "config " + source + ": ";
     for (size_t i = 0; i < errors.size(); ++i) msg += (i ? "; " : "") + errors[i];

@@ -400,6 +400,9 @@ struct AppConfig {
   SignConfig sign;
   CallbacksConfig callbacks;
   AccessConfig access;
+  // Not from the file: the app's key in Config::apps ("*" for the wildcard),
+  // set by load_config_*; empty for an AppConfig made elsewhere (unit tests).
+  std::string name;
 
   template <class V>
   void visit(V& v) {

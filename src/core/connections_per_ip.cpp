@@ -35,12 +35,13 @@ std::string ConnectionsPerIp::key_of(std::string_view peer) {
 
 std::optional<ConnectionsPerIp::Slot> ConnectionsPerIp::try_acquire(std::string_view peer) {
   Slot s;
-  if (cap_ <= 0) return std::optional<Slot>(std::move(s));
+  const int64_t cap = this->cap();
+  if (cap <= 0) return std::optional<Slot>(std::move(s));
   std::string key = key_of(peer);
   {
     std::lock_guard lk(mu_);
     int64_t& n = open_[key];
-    if (n >= cap_) {
+    if (n >= cap) {
       refused_.fetch_add(1, std::memory_order_relaxed);
       return std::nullopt;
     }
@@ -52,11 +53,12 @@ std::optional<ConnectionsPerIp::Slot> ConnectionsPerIp::try_acquire(std::string_
 }
 
 bool ConnectionsPerIp::at_cap(std::string_view peer) {
-  if (cap_ <= 0) return false;
+  const int64_t cap = this->cap();
+  if (cap <= 0) return false;
   std::string key = key_of(peer);
   std::lock_guard lk(mu_);
   auto it = open_.find(key);
-  return it != open_.end() && it->second >= cap_;
+  return it != open_.end() && it->second >= cap;
 }
 
 int64_t ConnectionsPerIp::count(std::string_view peer) {

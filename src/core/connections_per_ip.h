@@ -58,7 +58,10 @@ class ConnectionsPerIp {
   ConnectionsPerIp(const ConnectionsPerIp&) = delete;
   ConnectionsPerIp& operator=(const ConnectionsPerIp&) = delete;
 
-  int64_t cap() const { return cap_; }
+  int64_t cap() const { return cap_.load(std::memory_order_relaxed); }
+  // Any thread (a reload): the cap for connections from now on. Connections
+  // accepted while the cap was 0 were not counted and stay uncounted.
+  void set_cap(int64_t cap) { cap_.store(cap, std::memory_order_relaxed); }
   // A slot for a connection from `peer` ("IP:PORT", "[V6]:PORT" or a bare
   // address); nullopt when the address is at the cap (counted in refused()).
   // A peer whose address does not parse is counted under its text.
@@ -80,7 +83,7 @@ class ConnectionsPerIp {
   static std::string key_of(std::string_view peer);
   void release(const std::string& key);
 
-  const int64_t cap_;
+  std::atomic<int64_t> cap_;
   std::atomic<uint64_t> refused_{0};
   std::mutex mu_;
   std::unordered_map<std::string, int64_t> open_;  // guarded by mu_; no zero entries

@@ -4,10 +4,10 @@
 
 namespace weir::core {
 
-TcpListener::OnAccept tls_accept(std::shared_ptr<const TlsContext> ctx, std::string what, TcpListener::OnAccept next) {
-  if (!ctx) return next;
-  return [ctx = std::move(ctx), what = std::move(what), next = std::move(next)](TcpConn* c) {
-    if (Status st = c->start_tls_server(ctx); !st) {
+TcpListener::OnAccept tls_accept(std::shared_ptr<const TlsSlot> slot, std::string what, TcpListener::OnAccept next) {
+  if (!slot) return next;
+  return [slot = std::move(slot), what = std::move(what), next = std::move(next)](TcpConn* c) {
+    if (Status st = c->start_tls_server(slot->get()); !st) {
       spdlog::warn("{} {}: closed: TLS did not start: {}", what, c->peer(), st.message());
       c->close();
       return;

@@ -7,8 +7,9 @@
 // once with a log line; a failed handshake ends it through its handler
 // (on_read_end(UV_EPROTO), TcpConn::tls_error() says why).
 //
-// Thread: the returned callback runs on the listener's loop. `ctx` is
-// immutable and shared by every loop.
+// Thread: the returned callback runs on the listener's loop. `slot` is
+// shared by every loop; each connection takes the context current when it is
+// accepted (core/tls_slot.h: a reload swaps it).
 #pragma once
 
 #include <memory>
@@ -16,9 +17,10 @@
 
 #include "core/tcp_listener.h"
 #include "core/tls.h"
+#include "core/tls_slot.h"
 
 namespace weir::core {
 
-TcpListener::OnAccept tls_accept(std::shared_ptr<const TlsContext> ctx, std::string what, TcpListener::OnAccept next);
+TcpListener::OnAccept tls_accept(std::shared_ptr<const TlsSlot> slot, std::string what, TcpListener::OnAccept next);
 
 }  // namespace weir::core

@@ -164,15 +164,39 @@ void OriginLoop::on_sweep(uv_timer_t* t) {
 }
 
 Origin::Origin(const core::Config& config, core::LoopGroup& loops)
-    : config_(config),
+    : Origin(std::make_unique<core::ConfigStore>(config), loops) {}
+
+Origin::Origin(core::ConfigStore& configs, core::LoopGroup& loops) : Origin(nullptr, configs, loops) {}
+
+Origin::Origin(std::unique_ptr<core::ConfigStore> owned, core::LoopGroup& loops)
+    : Origin(std::move(owned), *owned, loops) {}
+
+Origin::Origin(std::unique_ptr<core::ConfigStore> owned, core::ConfigStore& configs, core::LoopGroup& loops)
+    : owned_configs_(std::move(owned)),
+      configs_(configs),
       loops_(loops),
       registry_(*this),
-      ingest_budget_(config.limits.ingest_buffer_bytes),
-      connections_per_ip_(config.limits.max_connections_per_ip),
+      ingest_budget_(configs.get().limits.ingest_buffer_bytes),
+      connections_per_ip_(configs.get().limits.max_connections_per_ip),
       hls_(std::make_unique<hls::HlsService>(*this)) {
   for (size_t i = 0; i < loops.size(); ++i) loops_ctx_.push_back(std::make_unique<OriginLoop>(*this, loops.at(i)));
-  for (const auto& [name, app] : config.apps) app_counters_[&app] = {name, std::make_unique<AppCounters>()};
+  config_installed(configs.get());
   add_observer(hls_.get());
+}
+
+void Origin::config_installed(const core::Config& next) {
+  {
+    std::lock_guard<std::mutex> lk(app_counters_mu_);
+    for (const auto& [name, app] : next.apps)
+      if (!app_counters_.count(name)) app_counters_.emplace(name, std::make_unique<AppCounters>());
+  }
+  connections_per_ip_.set_cap(next.limits.max_connections_per_ip);
+}
+
+AppCounters& Origin::app_counters(const core::AppConfig& app) const {
+  std::lock_guard<std::mutex> lk(app_counters_mu_);
+  auto it = app.name.empty() ? app_counters_.end() : app_counters_.find(app.name);
+  return it != app_counters_.end() ? *it->second : *unlisted_counters_;
 }
 
 Origin::~Origin() = default;

@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/config_store.h"
 #include "core/loop.h"
 #include "core/connections_per_ip.h"
 #include "core/memory_budget.h"
@@ -111,10 +112,24 @@ class OriginLoop {
 
 class Origin {
  public:
+  // `configs` outlives the Origin; a reload installs new generations there
+  // (core/config_store.h). The second form keeps its own store of a copy of
+  // `config` (unit tests).
+  Origin(core::ConfigStore& configs, core::LoopGroup& loops);
   Origin(const core::Config& config, core::LoopGroup& loops);
   ~Origin();
 
-  const core::Config& config() const { return config_; }
+  // The current config generation. Any thread; the reference is valid until
+  // the caller returns to its loop: keep config_ptr() to hold it longer.
+  const core::Config& config() const { return configs_.get(); }
+  std::shared_ptr<const core::Config> config_ptr() const { return configs_.current(); }
+  core::ConfigStore& config_store() { return configs_; }
+  // The first generation: settings read once at start and not changed by a
+  // reload (workers, rtmp.chunk_size, storage, srt, events). Any thread.
+  const core::Config& startup_config() const { return configs_.first(); }
+  // Main thread, after a reload installed `next`: counters for apps it adds,
+  // and limits that apply to new connections (limits.max_connections_per_ip).
+  void config_installed(const core::Config& next);
   Registry& registry() { return registry_; }
   Metrics& metrics() { return metrics_; }
   core::LoopGroup& loops() { return loops_; }
@@ -140,17 +155,16 @@ class Origin {
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
   // Fixed once the loops run: read without a lock.
   const std::vector<StreamObserver*>& observers() const { return observers_; }
-  // The counters of the configured app `app` (an entry of config().apps; an
+  // The counters of the configured app `app` (by its key, app.name; an
   // AppConfig from elsewhere, as unit tests make, gets unexported spares).
-  // Any thread; fixed at construction.
-  AppCounters& app_counters(const core::AppConfig& app) const {
-    auto it = app_counters_.find(&app);
-    return it != app_counters_.end() ? *it->second.second : *unlisted_counters_;
-  }
-  // By app key, for /metrics.
+  // Any thread. Counters live as long as the Origin: an app a reload removes
+  // keeps its series.
+  AppCounters& app_counters(const core::AppConfig& app) const;
+  // By app key, for /metrics. Any thread.
   template <class F>
   void for_each_app_counters(F&& f) const {
-    for (const auto& [cfg, named] : app_counters_) f(named.first, *named.second);
+    std::lock_guard<std::mutex> lk(app_counters_mu_);
+    for (const auto& [name, counters] : app_counters_) f(name, *counters);
   }
 
   // Modules' Prometheus text (families with HELP/TYPE), appended to /metrics.
@@ -161,7 +175,11 @@ class Origin {
   const std::vector<MetricsWriter>& metrics_writers() const { return metrics_writers_; }
 
  private:
-  const core::Config& config_;
+  Origin(std::unique_ptr<core::ConfigStore> owned, core::LoopGroup& loops);
+  Origin(std::unique_ptr<core::ConfigStore> owned, core::ConfigStore& configs, core::LoopGroup& loops);
+
+  std::unique_ptr<core::ConfigStore> owned_configs_;  // the second constructor's
+  core::ConfigStore& configs_;
   core::LoopGroup& loops_;
   Registry registry_;
   Metrics metrics_;
@@ -173,7 +191,8 @@ class Origin {
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;
   std::vector<MetricsWriter> metrics_writers_;
-  std::map<const core::AppConfig*, std::pair<std::string, std::unique_ptr<AppCounters>>> app_counters_;
+  mutable std::mutex app_counters_mu_;
+  std::map<std::string, std::unique_ptr<AppCounters>, std::less<>> app_counters_;  // guarded by app_counters_mu_
   std::unique_ptr<AppCounters> unlisted_counters_ = std::make_unique<AppCounters>();
   std::unique_ptr<hls::HlsService> hls_;
 };

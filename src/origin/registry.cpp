@@ -38,7 +38,8 @@ Registry::PublishResult Registry::publish(std::string_view app, std::string_view
     r.reason = st.message();
     return r;
   }
-  const core::AppConfig* cfg = origin_.config().find_app(app);
+  std::shared_ptr<const core::Config> generation = origin_.config_ptr();
+  const core::AppConfig* cfg = generation->find_app(app);
   if (!cfg) {
     r.refusal = PublishRefusal::kUnknownApp;
     r.reason = fmt::format("app '{}' is not configured", app);
@@ -59,7 +60,7 @@ Registry::PublishResult Registry::publish(std::string_view app, std::string_view
       }
       r.hub = it->second;
     } else {
-      auto hub = std::make_shared<StreamHub>(origin_, std::string(app), std::string(name), *cfg);
+      auto hub = std::make_shared<StreamHub>(origin_, std::string(app), std::string(name), *cfg, generation);
       (void)hub->take_publisher(std::move(publisher));
       hubs_.emplace(key, hub);
       wake_waiters_locked(key, hub);

@@ -37,12 +37,15 @@ struct GraceTimer final : core::Closable {
 };
 }  // namespace
 
-StreamHub::StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config)
+StreamHub::StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config,
+                     std::shared_ptr<const core::Config> generation)
     : origin_(origin),
       app_(std::move(app)),
       name_(std::move(name)),
       key_(app_ + "/" + name_),
+      generation_config_(std::move(generation)),
       app_config_(app_config),
+      chunk_size_(uint32_t(origin.startup_config().rtmp.chunk_size)),
       app_counters_(origin.app_counters(app_config)),
       master_(ring_limits(app_config)) {
   stats_.app = app_;
@@ -165,7 +168,7 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
     origin_.metrics().bytes_in_total.fetch_add(pkt.body.size(), std::memory_order_relaxed);
     app_counters_.bytes_in.fetch_add(pkt.body.size(), std::memory_order_relaxed);
 
-    hp = HubPacket::make(std::move(pkt), uint32_t(origin_.config().rtmp.chunk_size));
+    hp = HubPacket::make(std::move(pkt), chunk_size_);
     if (hp->media().is_config() && !hp->media().is_data()) {
       const PacketRef& prev = hp->media().is_video() ? master_.video_config() : master_.audio_config();
       const core::ByteView a = hp->media().payload();

@@ -54,7 +54,11 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
  public:
   enum class State { kLive, kGrace, kEnded };
 
-  StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config);
+  // `app_config` lives in `generation` (the config generation the stream
+  // started under, kept for the stream's life: a reload changes the settings
+  // of streams published after it) or, without one, outlives the hub.
+  StreamHub(Origin& origin, std::string app, std::string name, const core::AppConfig& app_config,
+            std::shared_ptr<const core::Config> generation = nullptr);
   ~StreamHub();
 
   Origin& origin() const { return origin_; }
@@ -62,6 +66,9 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   const std::string& name() const { return name_; }
   const std::string& key() const { return key_; }
   const core::AppConfig& app_config() const { return app_config_; }
+  // What keeps app_config() alive (null for a hub made without a generation):
+  // whatever outlives the hub and keeps its settings holds this.
+  const std::shared_ptr<const core::Config>& config_generation() const { return generation_config_; }
   AppCounters& app_counters() const { return app_counters_; }
   State state() const;
   StreamStats stats() const;
@@ -106,7 +113,9 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
 
   Origin& origin_;
   const std::string app_, name_, key_;
-  const core::AppConfig& app_config_;
+  const std::shared_ptr<const core::Config> generation_config_;
+  const core::AppConfig& app_config_;  // in generation_config_
+  const uint32_t chunk_size_;          // rtmp.chunk_size at start (restart-only: viewers were told it)
   AppCounters& app_counters_;  // Origin's, outlives the hub
 
   mutable std::mutex mu_;

@@ -639,7 +639,8 @@ std::optional<std::string> AssetStore::presigned_url(const Asset& a, const std::
 }
 
 void AssetStore::enforce_retention(core::Loop& loop, std::string app) {
-  const core::AppConfig* ac = config_.find_app(app);
+  const std::shared_ptr<const core::Config> current = configs_ ? configs_->current() : nullptr;
+  const core::AppConfig* ac = (current ? *current : config_).find_app(app);
   if (!ac || (ac->record.retention_days == 0 && ac->record.retention_bytes == 0)) return;
   const int64_t max_age_s = ac->record.retention_days * 86400;
   const uint64_t max_bytes = uint64_t(ac->record.retention_bytes);

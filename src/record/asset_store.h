@@ -43,6 +43,7 @@
 #include <vector>
 
 #include "core/config.h"
+#include "core/config_store.h"
 #include "core/loop.h"
 #include "core/status.h"
 #include "core/timer.h"
@@ -66,6 +67,10 @@ class AssetStore {
   // on a loop thread. Set on the main thread before the loops start.
   using EventHook = std::function<void(const char* type, const Asset& a)>;
   void set_event_hook(EventHook h) { event_hook_ = std::move(h); }
+  // Per-app settings (retention) from then on come from the store's current
+  // generation, so a reload changes them; storage.* stays as constructed.
+  // Main thread, before the loops start; `configs` outlives the store.
+  void follow(const core::ConfigStore& configs) { configs_ = &configs; }
 
   // Creates storage.root and opens the catalogue (blocking; main thread).
   core::Status open();
@@ -126,6 +131,7 @@ class AssetStore {
   void after(core::Loop& loop, uint64_t ms, std::function<void()> fn);
 
   const core::Config& config_;
+  const core::ConfigStore* configs_ = nullptr;
   core::WorkerPool& pool_;
   RecordMetrics& metrics_;
   std::string root_;

@@ -158,10 +158,10 @@ nlohmann::json asset_json(const Asset& a) {
   return j;
 }
 
-void add_record_api(http::Router& router, const core::ApiConfig& api, AssetStore& store, RecordService& service) {
+void add_record_api(http::Router& router, const core::ConfigStore& configs, AssetStore& store, RecordService& service) {
   AssetStore* st = &store;
   RecordService* rs = &service;
-  auto g = origin::api::admin_group(router, api, "record");
+  auto g = origin::api::admin_group(router, configs, "record");
   g.add("GET", "/api/v1/assets", [st](http::ExchangeRef ex) { list_assets(st, ex); });
   g.add("GET", "/api/v1/assets/{asset}", [st](http::ExchangeRef ex) {
     protocol::QueryParams q;

@@ -20,7 +20,7 @@
 
 namespace weir::record {
 
-void add_record_api(origin::http::Router& router, const core::ApiConfig& api, AssetStore& store,
+void add_record_api(origin::http::Router& router, const core::ConfigStore& configs, AssetStore& store,
                     RecordService& service);
 // Adds the "recording" field to stream records.
 void add_record_stream_fields(origin::api::AdminExtensions& ext, RecordService& service);

@@ -8,7 +8,7 @@
 namespace weir::ingest::rtmp {
 
 RtmpServer* RtmpServer::start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err,
-                              std::shared_ptr<const core::TlsContext> tls) {
+                              std::shared_ptr<const core::TlsSlot> tls) {
   auto* server = new RtmpServer(loop);
   const char* name = tls ? "rtmps" : "rtmp";
   server->listener_ = core::TcpListener::open(

@@ -13,7 +13,7 @@
 
 namespace weir::core {
 class TcpListener;
-class TlsContext;
+class TlsSlot;
 }
 namespace weir::origin {
 class Origin;
@@ -27,7 +27,7 @@ class RtmpServer final : public core::Closable {
   // connection is RTMPS (RTMP over TLS). Returns nullptr with `err` set on
   // failure. The server lives until the loop stops.
   static RtmpServer* start(core::Loop& loop, int fd, origin::Origin& origin, core::Status& err,
-                           std::shared_ptr<const core::TlsContext> tls = nullptr);
+                           std::shared_ptr<const core::TlsSlot> tls = nullptr);
   const core::SocketAddress& bound() const { return bound_; }
   // Loop thread: closes the listener (graceful shutdown); sessions go on.
   void stop_accepting();

@@ -269,7 +269,7 @@ Status RtmpSession::cmd_connect(const Command& c) {
     return Status::ok();
   }
 
-  const uint32_t cs = uint32_t(origin_.config().rtmp.chunk_size);
+  const uint32_t cs = uint32_t(origin_.startup_config().rtmp.chunk_size);
   conn_->append(protocol::make_window_ack_size(out_chunk_size_, kWindowAckSize));
   conn_->append(protocol::make_set_peer_bandwidth(out_chunk_size_, kWindowAckSize, protocol::BandwidthLimit::kDynamic));
   conn_->append(protocol::make_set_chunk_size(out_chunk_size_, cs));

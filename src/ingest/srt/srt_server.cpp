@@ -135,7 +135,7 @@ core::Result<std::unique_ptr<SrtServer>> SrtServer::start(origin::Origin& origin
 }
 
 core::Status SrtServer::open() {
-  const core::Config& cfg = origin_.config();
+  const core::Config& cfg = origin_.startup_config();  // srt.* is read once, at start
   sessions_.resize(origin_.loops().size());
   auto addr = core::parse_listen_address(cfg.srt.listen);
   if (!addr) return core::Status::errorf("srt.listen: {}", addr.error());
@@ -373,7 +373,7 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   std::optional<core::ConnectionsPerIp::Slot> slot = origin_.connections_per_ip().try_acquire(peer);
   if (!slot) {
     spdlog::info("srt {}: closing accepted connection: limits.max_connections_per_ip ({}) reached for its address",
-                 peer, origin_.config().limits.max_connections_per_ip);
+                 peer, origin_.connections_per_ip().cap());
     srt_close(s);
     return;
   }
@@ -591,7 +591,9 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   };
   if (stopping_.load(std::memory_order_acquire)) return refuse(SRT_REJX_DOWN, "server shutting down");
   if (draining_.load(std::memory_order_acquire)) return refuse(SRT_REJX_DOWN, "server draining");
-  const core::Config& cfg = origin_.config();
+  // SRT's thread, not a loop: hold the generation (a reload may retire it).
+  const std::shared_ptr<const core::Config> generation = origin_.config_ptr();
+  const core::Config& cfg = *generation;
   if (cfg.limits.max_connections > 0 &&
       open_.load(std::memory_order_relaxed) + core::TcpConn::open_accepted() >= size_t(cfg.limits.max_connections))
     return refuse(SRT_REJX_OVERLOAD, fmt::format("limits.max_connections ({}) reached", cfg.limits.max_connections));

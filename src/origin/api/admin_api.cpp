@@ -227,10 +227,12 @@ bool cursor_param(const http::ExchangeRef& ex, const protocol::QueryParams& q, s
   return true;
 }
 
-http::Router::Group admin_group(http::Router& router, const core::ApiConfig& cfg, std::string name) {
-  const core::ApiConfig* c = &cfg;
-  return router.group(std::move(name),
-                      [c](const http::ExchangeRef& ex, std::function<void()> proceed) { guard(*c, ex, std::move(proceed)); });
+http::Router::Group admin_group(http::Router& router, const core::ConfigStore& configs, std::string name) {
+  const core::ConfigStore* c = &configs;
+  return router.group(std::move(name), [c](const http::ExchangeRef& ex, std::function<void()> proceed) {
+    const std::shared_ptr<const core::Config> now = c->current();  // tokens as of the last reload
+    guard(now->api, ex, std::move(proceed));
+  });
 }
 
 void respond_error(const http::ExchangeRef& ex, int status, std::string_view code, std::string_view message,
@@ -243,7 +245,6 @@ void respond_error(const http::ExchangeRef& ex, int status, std::string_view cod
 std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string version, std::string openapi_yaml,
                                                  const AdminExtensions* ext) {
   auto r = std::make_shared<http::Router>();
-  const core::ApiConfig* cfg = &origin.config().api;
   r->set_fallback([](const http::ExchangeRef& ex, int status, const std::string& allow) {
     if (status == 405) {
       ex->respond(405, {{"Content-Type", "application/json"}, {"Allow", allow}},
@@ -255,7 +256,7 @@ std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string ver
   });
   const int64_t started = core::wall_clock_ms();
   Origin* o = &origin;
-  auto g = admin_group(*r, *cfg, "api");
+  auto g = admin_group(*r, origin.config_store(), "api");
   g.add("GET", "/api/v1/version", [version, started](http::ExchangeRef ex) {
     respond_json(ex, 200, {{"version", version}, {"started_at", rfc3339_ms(started)}});
   });

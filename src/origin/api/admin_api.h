@@ -28,6 +28,7 @@
 #include <nlohmann/json.hpp>
 
 #include "core/config.h"
+#include "core/config_store.h"
 #include "origin/http/router.h"
 #include "protocol/query_params.h"
 
@@ -52,9 +53,10 @@ struct AdminExtensions {
 std::shared_ptr<http::Router> build_admin_routes(Origin& origin, std::string version, std::string openapi_yaml,
                                                  const AdminExtensions* ext = nullptr);
 
-// A route group on `router` behind the admin API's token guard: how modules
-// add their routes (main thread, before the loops start).
-http::Router::Group admin_group(http::Router& router, const core::ApiConfig& cfg, std::string name);
+// A route group on `router` behind the admin API's token guard (the tokens
+// of the current config generation: a reload changes them): how modules add
+// their routes (main thread, before the loops start). `configs` outlives the router.
+http::Router::Group admin_group(http::Router& router, const core::ConfigStore& configs, std::string name);
 
 // JSON answer (Cache-Control: no-store).
 void respond_json(const http::ExchangeRef& ex, int status, const nlohmann::json& body);

@@ -116,7 +116,7 @@ void add_system_routes(http::Router& router, Origin& origin, const ProcessSample
   const int64_t started = core::wall_clock_ms();
   Origin* o = &origin;
   const ProcessSampler* ps = &sampler;
-  auto g = admin_group(router, origin.config().api, "system");
+  auto g = admin_group(router, origin.config_store(), "system");
   g.add("GET", "/api/v1/summary", [o, ps, version, started](http::ExchangeRef ex) {
     protocol::QueryParams q;
     if (!only_params(ex, {}, q)) return;
@@ -147,7 +147,9 @@ void add_system_routes(http::Router& router, Origin& origin, const ProcessSample
     protocol::QueryParams q;
     if (!only_params(ex, {}, q)) return;
     nlohmann::json j = config_json(o->config());
-    respond_json(ex, 200, {{"source", o->config().source_path}, {"config", std::move(j)}});
+    respond_json(ex, 200, {{"source", o->config().source_path},
+                           {"generation", o->config_store().generation()},
+                           {"config", std::move(j)}});
   });
 }
 

@@ -117,7 +117,7 @@ std::shared_ptr<StreamHls> HlsService::ensure(const std::shared_ptr<StreamHub>& 
     std::lock_guard<std::mutex> lk(mu_);
     auto it = entries_.find(hub.get());
     if (it != entries_.end() && !it->second->ended()) return it->second;
-    store = std::make_shared<StreamHls>(hub->app(), hub->name(), hub->app_config());
+    store = std::make_shared<StreamHls>(hub->app(), hub->name(), hub->app_config(), hub->config_generation());
     entries_[hub.get()] = store;
   }
   const StreamHub* key = hub.get();

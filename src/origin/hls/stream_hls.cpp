@@ -24,9 +24,11 @@ std::string etag_of(const std::string& body) {
 }
 }  // namespace
 
-StreamHls::StreamHls(std::string app, std::string name, const core::AppConfig& app_config)
+StreamHls::StreamHls(std::string app, std::string name, const core::AppConfig& app_config,
+                     std::shared_ptr<const core::Config> generation)
     : app_(std::move(app)),
       name_(std::move(name)),
+      generation_(std::move(generation)),
       cfg_(app_config),
       // Media sequence numbers start at the current Unix second: a store
       // created later (the packager restarted, or the stream came back) then

@@ -40,7 +40,10 @@ struct StreamHlsStats {
 
 class StreamHls {
  public:
-  StreamHls(std::string app, std::string name, const core::AppConfig& app_config);
+  // `app_config` lives in `generation` (StreamHub::config_generation()) or,
+  // without one, outlives the store.
+  StreamHls(std::string app, std::string name, const core::AppConfig& app_config,
+            std::shared_ptr<const core::Config> generation = nullptr);
   ~StreamHls();
 
   const std::string& app() const { return app_; }
@@ -134,7 +137,8 @@ class StreamHls {
   Segment* find_locked(uint64_t msn);
 
   const std::string app_, name_;
-  const core::AppConfig& cfg_;
+  const std::shared_ptr<const core::Config> generation_;
+  const core::AppConfig& cfg_;  // in generation_
   const uint64_t msn_base_;
 
   std::mutex mu_;

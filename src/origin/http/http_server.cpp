@@ -13,7 +13,7 @@ HttpCounters& http_counters() {
 
 HttpServer* HttpServer::start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
                               std::shared_ptr<const Router> router, int max_connections, core::Status& err,
-                              std::shared_ptr<const core::TlsContext> tls, core::ConnectionsPerIp* per_ip) {
+                              std::shared_ptr<const core::TlsSlot> tls, core::ConnectionsPerIp* per_ip) {
   if (!router) {
     err = core::Status::error("http: no router");
     ::close(listen_fd);

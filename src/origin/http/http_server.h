@@ -16,6 +16,7 @@
 #include "core/loop.h"
 #include "core/net.h"
 #include "core/tcp_listener.h"
+#include "core/tls_slot.h"
 #include "origin/http/http_connection.h"
 #include "origin/http/http_counters.h"
 #include "origin/http/router.h"
@@ -31,7 +32,7 @@ class HttpServer final : public core::Closable {
   // With `tls`, every connection is HTTPS.
   static HttpServer* start(core::Loop& loop, int listen_fd, const core::HttpConfig& config,
                            std::shared_ptr<const Router> router, int max_connections, core::Status& err,
-                           std::shared_ptr<const core::TlsContext> tls = nullptr,
+                           std::shared_ptr<const core::TlsSlot> tls = nullptr,
                            core::ConnectionsPerIp* per_ip = nullptr);
 
   const core::SocketAddress& bound() const { return bound_; }

@@ -33,8 +33,10 @@ struct LiveOrigin {
   core::Config cfg;
   core::LoopGroup loops{2};
   std::unique_ptr<Origin> origin;
-  explicit LiveOrigin(int64_t grace_ms = 5000, int64_t wait_ms = 0, std::function<void(Origin&)> setup = nullptr) {
+  explicit LiveOrigin(int64_t grace_ms = 5000, int64_t wait_ms = 0, std::function<void(Origin&)> setup = nullptr,
+                      bool takeover = false) {
     core::AppConfig app;
+    app.allow_takeover = takeover;
     app.reconnect_grace_ms = grace_ms;
     app.play_wait_ms = wait_ms;
     app.hls.enabled = false;
@@ -128,8 +130,7 @@ TEST_CASE("HubPublisher: packets reach another loop's viewer without an explicit
 }
 
 TEST_CASE("HubPublisher: a takeover kicks the old publisher on its own loop") {
-  LiveOrigin o;
-  o.cfg.apps["live"].allow_takeover = true;
+  LiveOrigin o(5000, 0, nullptr, /*takeover=*/true);
   std::unique_ptr<HubPublisher> a, b;
   std::atomic<int> kicked_on{-1};
   std::string why;

@@ -11,6 +11,9 @@
 #include "origin/api/admin_api.h"
 #include "origin/api/system_api.h"
 #include "origin/origin.h"
+#include "server/listener_set.h"
+#include "server/reload_api.h"
+#include "server/reloader.h"
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
@@ -31,7 +34,10 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::AssetStore store(cfg, pool, metrics);
   record::RecordService recorder(origin, pool, store, metrics);
   auto router = origin::api::build_admin_routes(origin, "test", "openapi: 3.1.0\n");
-  record::add_record_api(*router, cfg.api, store, recorder);
+  record::add_record_api(*router, origin.config_store(), store, recorder);
+  server::ListenerSet listeners(loops, origin, router, router);
+  server::Reloader reloader("unused.yaml", nullptr, origin, listeners);
+  server::add_reload_route(*router, origin.config_store(), reloader);
   origin::api::ProcessSampler sampler(origin);
   origin::api::add_system_routes(*router, origin, sampler, "test");
   std::set<std::string> groups;
