@@ -158,15 +158,21 @@ def test_play_decisions_on_ws_flv_ts_srt_and_llhls(env):
     s.wait_log(r"srt #\d+ 127\.0\.0\.1:\d+: .*play refused: on_play refused by the callback \(HTTP 403\)")
     rep = S.probe(s, S.streamid(app="cb", stream="live1", mode="request", cb="ok"), recv=1.5)
     assert rep["connected"] and rep["received"] > 0 and rep["whole_ts_messages"], rep
-    # LL-HLS playlist (on cbopen, whose playlists no other test loaded: the
-    # cache holds no allow yet): refused, then allowed; its parts are not asked.
+    # HLS and LL-HLS playlists (on cbopen, whose playlists no other test
+    # loaded: the cache holds no allow yet): refused, then allowed; segments
+    # and parts are not asked.
+    assert httpc.get(s.http_addr, "/cbopen/live2.m3u8?cb=deny", timeout=20).status == 403
     assert httpc.get(s.http_addr, "/cbopen/live2/llhls.m3u8?cb=deny", timeout=20).status == 403
     r = httpc.get(s.http_addr, "/cbopen/live2/llhls.m3u8?cb=ok", timeout=20)
     body = r.body.decode()
     assert r.status == 200 and "#EXT-X-PART:" in body, (r.status, body[:500])
     part = next(parse_attrs(x.split(":", 1)[1])["URI"] for x in body.splitlines() if x.startswith("#EXT-X-PART:"))
+    r = httpc.get(s.http_addr, "/cbopen/live2.m3u8?cb=ok", timeout=20)  # the allow above, cached
+    assert r.status == 200, r.status
+    seg = [x for x in r.body.decode().splitlines() if x and not x.startswith("#")][-1]
     asked = len(rx.calls)
     assert httpc.get(s.http_addr, f"/cbopen/live2/{part}?cb=deny", timeout=10).status == 200
+    assert httpc.get(s.http_addr, f"/cbopen/{seg}?cb=deny", timeout=10).status == 200
     assert len(rx.calls) == asked, rx.calls[asked:]
 
     def asked_for(protocol, app="cb"):
@@ -175,7 +181,7 @@ def test_play_decisions_on_ws_flv_ts_srt_and_llhls(env):
     assert asked_for("ws-flv") == ["deny", "ok"]
     assert asked_for("http-ts") == ["deny", "ok"]
     assert asked_for("srt") == ["deny", "ok"]
-    assert asked_for("hls-playlist", app="cbopen") == ["deny", "ok"]
+    assert asked_for("hls-playlist", app="cbopen") == ["deny", "deny", "ok"]
 
 
 def test_vod_plays_ask_the_callback_and_the_access_rules(env):

@@ -140,6 +140,14 @@ def test_rtmps_push_and_play_https_and_api_over_tls(weir, cert, tmp_path):
         seg = next(x for x in pl.decode().splitlines() if x and not x.startswith("#"))
         st, _, ts = https_get(https, "/live/" + seg if not seg.startswith("/") else seg, crt, timeout=10)
         assert st == 200 and ts[:1] == b"\x47" and len(ts) > 10000, (st, ts[:20])
+        # HTTPS: MPEG-TS, the LL-HLS playlist and a part.
+        st, h, ts = https_get(https, "/live/tls.ts", crt, timeout=3, limit=200000)
+        assert st == 200 and ts[:1] == b"\x47" and ts[188:189] == b"\x47", (st, h, ts[:20])
+        st, _, pl = https_get(https, "/live/tls/llhls.m3u8", crt, timeout=15)
+        parts = [x.split('URI="', 1)[1].split('"', 1)[0] for x in pl.decode().splitlines() if x.startswith("#EXT-X-PART:")]
+        assert st == 200 and parts, pl[:300]
+        st, _, part = https_get(https, "/live/tls/" + parts[-1], crt, timeout=10)
+        assert st == 200 and len(part) > 1000 and b"moof" in part[:64], (st, part[:40])
         # HTTPS refuses a client that speaks plain HTTP to it, and counts it.
         with socket.create_connection(https, timeout=5) as plain:
             plain.sendall(b"GET /live/tls.flv HTTP/1.1\r\nHost: x\r\n\r\n")
