@@ -25,9 +25,12 @@ constexpr const char* kHooks[] = {"on_publish", "on_play"};
 constexpr const char* kResultNames[] = {"allowed", "refused", "failed_open", "failed_closed"};
 
 bool asks(AccessProtocol p) {
-  return p != AccessProtocol::kHlsSegment && p != AccessProtocol::kHlsPart && p != AccessProtocol::kHlsKey &&
-         p != AccessProtocol::kVod;
+  return p != AccessProtocol::kHlsSegment && p != AccessProtocol::kHlsPart && p != AccessProtocol::kHlsKey;
 }
+
+// Requests a player repeats many times a minute (playlist reloads; a VOD
+// player's Range requests and segments): an allow is remembered.
+bool cached(AccessProtocol p) { return p == AccessProtocol::kHlsPlaylist || p == AccessProtocol::kVod; }
 
 }  // namespace
 
@@ -53,12 +56,12 @@ const std::string& CallbackCheck::url_for(const AdmissionRequest& req) const {
 }
 
 std::string CallbackCheck::cache_key(const AdmissionRequest& req) const {
-  return fmt::format("{}\n{}\n{}", req.client_ip(), req.app, req.stream);
+  return fmt::format("{}\n{}\n{}\n{}", req.client_ip(), req.app, req.stream, origin::access_protocol_name(req.protocol));
 }
 
 std::optional<AdmissionDecision> CallbackCheck::check_now(const AdmissionRequest& req) {
   if (url_for(req).empty()) return AdmissionDecision::allow();
-  if (req.protocol == AccessProtocol::kHlsPlaylist) {
+  if (cached(req.protocol)) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = allowed_until_ms_.find(cache_key(req));
     if (it != allowed_until_ms_.end() && it->second > core::wall_clock_ms()) return AdmissionDecision::allow();
@@ -92,7 +95,7 @@ void CallbackCheck::check_later(const AdmissionRequest& req, core::Loop& loop, D
   call->fail_open = cb.fail_open;
   call->what = fmt::format("{} {} of {}/{} by {}", origin::access_protocol_name(req.protocol),
                            call->hook == 0 ? "publish" : "play", req.app, req.stream, req.client);
-  if (req.protocol == AccessProtocol::kHlsPlaylist && cb.cache_ms > 0) {
+  if (cached(req.protocol) && cb.cache_ms > 0) {
     call->cache_key = cache_key(req);
     call->cache_ms = cb.cache_ms;
   }

@@ -14,10 +14,11 @@
 // weir_callback_results_total{hook,result}.
 //
 // Asked for: publishes (RTMP, SRT) and plays (RTMP, SRT, HTTP-FLV, WS-FLV,
-// .ts, HLS playlists). HLS segments, parts, init segments and keys are not
-// asked (a player fetches dozens a minute; sign play URLs to protect them).
-// An allowed HLS playlist request is remembered for callbacks.cache_ms per
-// (client address, app, stream), so a player's reloads do not each call out.
+// .ts, HLS playlists, VOD assets). HLS segments, parts, init segments and
+// keys are not asked (a player fetches dozens a minute; sign play URLs to
+// protect them). An allowed HLS playlist or VOD request is remembered for
+// callbacks.cache_ms per (client address, app, stream, protocol), so a
+// player's reloads, Range requests and VOD segments do not each call out.
 //
 // Bounds: at most kMaxInFlight callbacks at once across the process; past it
 // a request fails at once (per fail_open), counted as failed. The playlist

@@ -19,10 +19,10 @@ bool http_play(AccessProtocol p) {
     case AccessProtocol::kHlsPlaylist:
     case AccessProtocol::kHlsSegment:
     case AccessProtocol::kHlsPart:
-    case AccessProtocol::kHlsKey: return true;
+    case AccessProtocol::kHlsKey:
+    case AccessProtocol::kVod: return true;
     case AccessProtocol::kRtmp:
-    case AccessProtocol::kSrt:
-    case AccessProtocol::kVod: return false;
+    case AccessProtocol::kSrt: return false;
   }
   return false;
 }

@@ -8,13 +8,13 @@
 // kForbidden, "address X not allowed to publish|play app Y".
 //
 // Referer, HTTP plays only (HTTP-FLV, WS-FLV, .ts, HLS playlists, segments,
-// parts, keys): with `referers` set, each Referer and Origin header the
-// request carries must name a host the list matches (a request with both is
-// checked on both); with neither (or Origin "null", what browsers send from
-// opaque origins), allow_empty_referer decides. RTMP, SRT and publishes are
-// not checked: those clients send no such header. A header is only what the
-// client chose to send, so this keeps other sites from embedding the player,
-// not a determined client out; signed URLs do that.
+// parts, keys, VOD assets): with `referers` set, each Referer and Origin
+// header the request carries must name a host the list matches (a request
+// with both is checked on both); with neither (or Origin "null", what
+// browsers send from opaque origins), allow_empty_referer decides. RTMP, SRT
+// and publishes are not checked: those clients send no such header. A header
+// is only what the client chose to send, so this keeps other sites from
+// embedding the player, not a determined client out; signed URLs do that.
 //
 // Each refusal is counted in Metrics::access_denied by protocol and reason
 // (ip, referer). Threads: check_now() on any thread (the immutable config and

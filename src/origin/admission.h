@@ -1,8 +1,9 @@
 // Admission: the one question every protocol asks before a publish or a play
 // starts: may this client publish / play this stream? RTMP publish and play,
 // SRT publish and play, HTTP-FLV, WS-FLV, HTTP .ts, HLS playlists, segments,
-// parts, init segments and keys all ask it with the same request, so access
-// rules (signed URLs, HTTP callbacks, IP lists) are written once, as checks.
+// parts, init segments and keys, and recorded (VOD) assets all ask it with
+// the same request, so access rules (signed URLs, HTTP callbacks, IP lists)
+// are written once, as checks.
 //
 // A chain of AdmissionChecks runs in order; the first refusal wins, and a
 // request every check allows is admitted. The built-in checks (added by the
@@ -73,7 +74,7 @@ enum class AccessProtocol : uint8_t {
   kHlsSegment,   // .ts / .m4s segments and init segments
   kHlsPart,      // LL-HLS parts
   kHlsKey,       // AES-128 keys
-  kVod,          // recorded assets (/vod/...; asked by the VOD routes' signed-URL check only)
+  kVod,          // recorded assets (/vod/...: MP4, HLS VOD playlist, segments, cover)
 };
 std::string_view access_protocol_name(AccessProtocol p);
 

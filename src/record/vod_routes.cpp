@@ -1,12 +1,12 @@
 #include "record/vod_routes.h"
 
-#include <algorithm>
 #include <cmath>
-
-#include <spdlog/spdlog.h>
+#include <functional>
+#include <memory>
 
 #include "core/async_fs.h"
 #include "origin/http/file_response.h"
+#include "origin/http_admission.h"
 #include "origin/origin.h"
 #include "origin/signed_url_check.h"
 #include "protocol/url_signing.h"
@@ -22,43 +22,64 @@ namespace {
 constexpr size_t kMaxPlaylistBytes = 8 << 20;
 
 struct Vod {
-  Vod(AssetStore& s, origin::Origin& o) : store(&s), origin(&o), signer(o) {}
+  Vod(AssetStore& s, origin::Origin& o) : store(&s), origin(&o) {}
   AssetStore* store;
   origin::Origin* origin;
-  origin::SignedUrlCheck signer;
 };
 
-// The asset's app signs plays (apps.<app>.sign.play_keys): the request must
-// carry a full token, or the session token of the asset's playlist. Answers
-// the refusal (403, or 400 for a query that does not parse) and returns false.
-bool admitted(Vod* vod, const http::ExchangeRef& ex, const Asset& a) {
-  origin::AdmissionRequest req;
-  req.direction = origin::Direction::kPlay;
-  req.protocol = origin::AccessProtocol::kVod;
-  req.app = a.app;
-  req.stream = a.stream;
-  req.client = ex->peer();
-  if (core::Status st = protocol::append_query_params(ex->request().query, req.params); !st) {
-    ex->respond_text(400, "query: " + st.message());
-    return false;
+// A play of the asset runs the admission chain (origin/admission.h) as a play
+// of its app/stream with protocol "vod": the app's access rules (addresses,
+// Referer), signed URLs (a full token, or the session token of the asset's
+// playlist) and on_play callback. Refusals are answered by admit_http (403,
+// 503 when a callback failed closed; 400 for a query that does not parse).
+// An asset of an app no longer configured has no rules to apply: served.
+void admit(Vod* vod, const http::ExchangeRef& ex, const Asset& a, std::function<void()> then) {
+  if (!vod->origin->config().find_app(a.app)) return then();
+  auto req = origin::http_admission_request(ex, origin::Direction::kPlay, origin::AccessProtocol::kVod, a.app, a.stream);
+  if (!req) return;
+  origin::admit_http(*vod->origin, ex, std::move(*req), std::move(then));
+}
+
+// Sends `name` of an admitted asset. A signed app's index.m3u8 hands its
+// segment URIs a session token; an uploaded asset whose file is no longer on
+// local disk is redirected to a presigned URL of its object.
+void send(Vod* vod, const http::ExchangeRef& ex, const AssetStore::Located& located, const std::string& name,
+          const std::string& type) {
+  const Asset& a = located.asset;
+  const core::AppConfig* app = vod->origin->config().find_app(a.app);
+  if (name == "index.m3u8" && app && app->sign.signs_play()) {
+    // Its segment URIs get a session token lasting the asset's duration
+    // plus hls_session_s (a VOD playlist is not reloaded).
+    std::string hs = origin::hls_session_param(*app, a.app, a.stream, ex->peer(),
+                                               app->sign.hls_session_s + int64_t(std::ceil(a.duration_s)));
+    core::read_file_async(ex->loop(), a.dir + "/" + name, kMaxPlaylistBytes,
+                          [ex, hs = std::move(hs), type](core::Result<core::Slice> body) {
+                            if (!ex->alive()) return;
+                            if (!body) return ex->respond_text(404, "asset playlist unreadable");
+                            ex->respond(200, {{"Content-Type", type}, {"Cache-Control", "private, no-cache"}},
+                                        protocol::add_param_to_playlist_uris(core::as_chars(body->view()), hs));
+                          });
+    return;
   }
-  auto d = vod->signer.check_now(req);
-  if (!d || d->allowed()) return true;
-  spdlog::info("vod: play of asset {} ({}/{}) by {} refused by signed-url: {}", a.id, a.app, a.stream, req.client,
-               d->reason);
-  ex->respond_text(403, d->reason);
-  return false;
+  if (!located.local && a.state == AssetState::kUploaded && !a.remote.empty()) {
+    if (auto url = vod->store->presigned_url(a, name))
+      return ex->respond(302, {{"Location", *url}, {"Cache-Control", "no-store"}}, std::string());
+    return ex->respond_text(404, "asset file is only in object storage, and storage.s3 is off");
+  }
+  http::FileResponseOptions opt;
+  opt.content_type = type;
+  // Assets never change once ready; a deleted one disappears (404).
+  opt.cache_control = app && app->sign.signs_play() ? "private, max-age=3600" : "public, max-age=3600";
+  http::respond_file(ex, a.dir + "/" + name, std::move(opt));
 }
 
 // Looks the asset up and sends `file` (a name inside its directory) once it is
-// playable. `file` empty: the merged MP4. An uploaded asset whose file is no
-// longer on local disk is redirected to a presigned URL of its object.
+// playable and the client admitted. `file` empty: the merged MP4.
 void serve(Vod* vod, const http::ExchangeRef& ex, std::string file, std::string type, bool need_ready) {
   std::string id(ex->param("asset"));
   if (!valid_asset_id(id)) return ex->respond_text(400, "invalid asset id");
-  AssetStore* store = vod->store;
-  store->locate(ex->loop(), id, file, [vod, store, ex, file, type = std::move(type), need_ready](
-                                          core::Result<std::optional<AssetStore::Located>> r) {
+  vod->store->locate(ex->loop(), id, file, [vod, ex, file, type = std::move(type), need_ready](
+                                               core::Result<std::optional<AssetStore::Located>> r) {
     if (!ex->alive()) return;
     if (!r) return ex->respond_text(503, "catalogue unavailable");
     if (!*r) return ex->respond_text(404, "no such asset");
@@ -69,32 +90,10 @@ void serve(Vod* vod, const http::ExchangeRef& ex, std::string file, std::string 
     std::string name = file.empty() ? a.mp4 : file;
     if (name.empty()) return ex->respond_text(404, "asset has no such file");
     if (file == "cover.jpg" && a.cover.empty()) return ex->respond_text(404, "asset has no cover");
-    if (!admitted(vod, ex, a)) return;
-    const core::AppConfig* app = vod->origin->config().find_app(a.app);
-    if (file == "index.m3u8" && app && app->sign.signs_play()) {
-      // Its segment URIs get a session token lasting the asset's duration
-      // plus hls_session_s (a VOD playlist is not reloaded).
-      std::string hs = origin::hls_session_param(*app, a.app, a.stream, ex->peer(),
-                                                 app->sign.hls_session_s + int64_t(std::ceil(a.duration_s)));
-      core::read_file_async(ex->loop(), a.dir + "/" + name, kMaxPlaylistBytes,
-                            [ex, hs = std::move(hs), type](core::Result<core::Slice> body) {
-                              if (!ex->alive()) return;
-                              if (!body) return ex->respond_text(404, "asset playlist unreadable");
-                              ex->respond(200, {{"Content-Type", type}, {"Cache-Control", "private, no-cache"}},
-                                          protocol::add_param_to_playlist_uris(core::as_chars(body->view()), hs));
-                            });
-      return;
-    }
-    if (!(*r)->local && a.state == AssetState::kUploaded && !a.remote.empty()) {
-      if (auto url = store->presigned_url(a, name))
-        return ex->respond(302, {{"Location", *url}, {"Cache-Control", "no-store"}}, std::string());
-      return ex->respond_text(404, "asset file is only in object storage, and storage.s3 is off");
-    }
-    http::FileResponseOptions opt;
-    opt.content_type = type;
-    // Assets never change once ready; a deleted one disappears (404).
-    opt.cache_control = app && app->sign.signs_play() ? "private, max-age=3600" : "public, max-age=3600";
-    http::respond_file(ex, a.dir + "/" + name, std::move(opt));
+    auto located = std::make_shared<const AssetStore::Located>(std::move(**r));
+    admit(vod, ex, located->asset, [vod, ex, located, name = std::move(name), type] {
+      send(vod, ex, *located, name, type);
+    });
   });
 }
 

@@ -10,10 +10,13 @@
 // (storage.s3) whose file is gone from local disk (delete_local) answers 302
 // to a presigned GET URL of its object (storage.s3.presign_ttl_s). Whether
 // the file is local is checked on the catalogue strand, not on the loop.
-// Assets of an app that signs plays (apps.<app>.sign.play_keys) need a signed
-// URL (origin/signed_url_check.h, protocol "vod"); their index.m3u8 hands its
-// segment URIs a session token lasting the asset's duration plus
-// hls_session_s.
+// Every request runs the admission chain (origin/admission.h) as a play of the
+// asset's app/stream with protocol "vod": the app's access rules (addresses,
+// Referer), signed URLs and on_play callback (its allow cached per client for
+// callbacks.cache_ms), as a live play would. Assets of an app that signs
+// plays (apps.<app>.sign.play_keys) need a signed URL; their index.m3u8 hands
+// its segment URIs a session token lasting the asset's duration plus
+// hls_session_s. An asset whose app is no longer configured is served.
 //
 // Thread: routes added on the main thread before the loops start; handlers run
 // on the request's loop.

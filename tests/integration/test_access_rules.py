@@ -1,12 +1,13 @@
 """Access rules (apps.<app>.access, limits.max_connections_per_ip) with real
 clients: an app whose play_deny holds 127.0.0.1 refuses ffprobe over RTMP,
-an SRT player (reject 1403), HTTP-FLV, .ts, HLS and LL-HLS playlists and a
-WS-FLV upgrade (403), while an app without rules plays; publish_allow
-10.0.0.0/8 refuses ffmpeg pushing over RTMP and SRT from 127.0.0.1; an IPv6
-rule against a client on [::1]; the Referer/Origin list for HTTP players;
-the per-address connection cap across listeners; a bad CIDR refused by
---check-config naming the key. One ffmpeg encoder feeds every live stream
-(tee muxer)."""
+an SRT player (reject 1403), HTTP-FLV, .ts, HLS and LL-HLS playlists, an HLS
+segment, an LL-HLS part and a WS-FLV upgrade (403), while an app without
+rules plays; publish_allow 10.0.0.0/8 refuses ffmpeg pushing over RTMP and
+SRT from 127.0.0.1; an IPv6 rule against a client on [::1]; the
+Referer/Origin list for HTTP players (FLV, .ts, HLS and LL-HLS playlists, a
+segment and a part, WS-FLV); the per-address connection cap across
+listeners; a bad CIDR refused by --check-config naming the key. One ffmpeg
+encoder feeds every live stream (tee muxer). (VOD assets: test_callbacks.py.)"""
 
 import socket
 import subprocess
@@ -74,7 +75,8 @@ def ffprobe(url, timeout=30):
 
 def test_play_deny_refuses_every_protocol_while_an_app_without_rules_plays(srv, live):
     host, port = srv.rtmp_addr
-    before = {p: srv.auth_denied(p, "ip") for p in ("rtmp", "srt", "http-flv", "http-ts", "hls-playlist", "ws-flv")}
+    before = {p: srv.auth_denied(p, "ip") for p in ("rtmp", "srt", "http-flv", "http-ts", "hls-playlist", "ws-flv",
+                                                    "hls-segment", "hls-part")}
     # RTMP: ffprobe is refused; the status says why.
     r = ffprobe(f"rtmp://{host}:{port}/closed/s")
     assert r.returncode != 0, r.stdout
@@ -99,7 +101,18 @@ def test_play_deny_refuses_every_protocol_while_an_app_without_rules_plays(srv, 
     r = ffprobe(f"rtmp://{host}:{port}/open/s")
     assert r.returncode == 0 and '"codec_name": "h264"' in r.stdout, r.stderr[-1000:]
     assert srv.get("/open/s.flv", read_body=False).status == 200
-    assert srv.get("/open/s.m3u8").status == 200
+    r = srv.get("/open/s.m3u8")
+    assert r.status == 200
+    # An HLS segment and an LL-HLS part of the closed app (named as the open
+    # app's, which the same encoder feeds) are refused as well.
+    seg = [x for x in r.body.decode().splitlines() if x and not x.startswith("#")][-1]
+    r = srv.get("/open/s/llhls.m3u8")
+    part = [x.split('URI="', 1)[1].split('"', 1)[0] for x in r.body.decode().splitlines()
+            if x.startswith("#EXT-X-PART:")][-1]
+    assert srv.get(f"/open/s/{part}").status == 200
+    for path in (f"/closed/{seg}", f"/closed/s/{part}"):
+        r = srv.get(path)
+        assert r.status == 403 and b"address 127.0.0.1 not allowed to play app closed" in r.body, (path, r.status)
     rep = S.probe(srv, "#!::r=open/s,m=request", recv=1.5)
     assert rep["connected"] and rep["received"] > 0, rep
     ws = WsClient(srv.http_addr, "/open/s.flv")
@@ -139,12 +152,14 @@ def test_publish_allow_refuses_pushes_from_other_addresses(srv, tmp_path):
 
 def test_referer_and_origin_lists_for_http_players(srv, live):
     evil, good = "Referer: https://evil.test/page", "Referer: https://www.example.com/watch"
-    before = {p: srv.auth_denied(p, "referer") for p in ("http-flv", "hls-playlist", "ws-flv", "http-ts")}
+    before = {p: srv.auth_denied(p, "referer") for p in ("http-flv", "hls-playlist", "ws-flv", "http-ts", "hls-part")}
     assert curl(srv, "/web/s.flv", evil) == 403
     assert curl(srv, "/web/s.m3u8", evil) == 403
     assert curl(srv, "/web/s.ts", evil) == 403
     assert curl(srv, "/web/s.flv", good) == 200
     assert curl(srv, "/web/s.m3u8", good) == 200
+    assert curl(srv, "/web/s/llhls.m3u8", evil) == 403
+    assert curl(srv, "/web/s/llhls.m3u8", good) == 200
     assert curl(srv, "/web/s.flv", "Referer: https://example.com/") == 200
     assert curl(srv, "/web/s.flv", "Origin: https://evil.example.org") == 403
     # No Referer: allowed by default, refused where allow_empty_referer is false.
@@ -164,6 +179,11 @@ def test_referer_and_origin_lists_for_http_players(srv, live):
     seg_path = seg if seg.startswith("/") else "/web/" + seg
     assert curl(srv, seg_path, good) == 200
     assert curl(srv, seg_path, evil) == 403
+    r = srv.get("/web/s/llhls.m3u8", headers={"Referer": "https://www.example.com/"})
+    part = [x.split('URI="', 1)[1].split('"', 1)[0] for x in r.body.decode().splitlines()
+            if x.startswith("#EXT-X-PART:")][-1]
+    assert curl(srv, f"/web/s/{part}", good) == 200
+    assert curl(srv, f"/web/s/{part}", evil) == 403
 
     # WS-FLV: the upgrade's Origin counts.
     ws = WsClient(srv.http_addr, "/web/s.flv", headers={"Origin": "https://evil.test"})
@@ -184,9 +204,10 @@ def test_referer_and_origin_lists_for_http_players(srv, live):
     assert rep["connected"] and rep["received"] > 0, rep
 
     assert srv.auth_denied("http-flv", "referer") - before["http-flv"] >= 5
-    assert srv.auth_denied("hls-playlist", "referer") - before["hls-playlist"] == 2
+    assert srv.auth_denied("hls-playlist", "referer") - before["hls-playlist"] == 3
     assert srv.auth_denied("ws-flv", "referer") - before["ws-flv"] == 1
     assert srv.auth_denied("http-ts", "referer") - before["http-ts"] == 1
+    assert srv.auth_denied("hls-part", "referer") - before["hls-part"] == 1
 
 
 def test_ipv6_rules_against_a_client_on_loopback_v6(weir):

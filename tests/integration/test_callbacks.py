@@ -2,81 +2,52 @@
 against a real HTTP receiver started here: it records every request, checks
 its Weir-Signature, and answers what the client's `cb` query parameter asks
 for (ok, deny, five (500), redir (302), garbage (not HTTP), hang (answers
-after the timeout)). RTMP and SRT publishers and RTMP, HTTP-FLV and HLS
-players are refused or allowed accordingly; failures follow fail_open; HLS
-reloads are answered from the cache; everything is counted."""
+after the timeout)). RTMP and SRT publishers and RTMP, HTTP-FLV, WS-FLV,
+.ts, SRT, HLS and LL-HLS players and VOD (recorded assets) are refused or
+allowed accordingly; failures follow fail_open; HLS reloads and a VOD
+player's requests are answered from the cache; HLS parts are not asked;
+everything is counted."""
 
-import hashlib
-import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from weirtest import httpc, media
 from weirtest import srt as S
+from weirtest.flv import FlvParser
+from weirtest.hls import parse_attrs
+from weirtest.receiver import Receiver
 from weirtest.server import wait_until
+from weirtest.ws import BINARY, WsClient
 
 SECRET = "callback-secret-0123456789"
 
 
-class Receiver:
-    def __init__(self):
-        self.calls = []  # parsed bodies, with "_sig_ok"
-        self.lock = threading.Lock()
-        outer = self
-
-        class H(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_POST(self):  # noqa: N802
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                j = json.loads(body)
-                sig = self.headers.get("Weir-Signature", "")
-                ok = False
-                if sig:
-                    t, v1 = (x.split("=", 1)[1] for x in sig.split(","))
-                    want = hmac.new(SECRET.encode(), f"{t}.".encode() + body, hashlib.sha256).hexdigest()
-                    ok = hmac.compare_digest(v1, want) and abs(int(t) - time.time()) < 60
-                j["_sig_ok"] = ok
-                j["_path"] = self.path
-                with outer.lock:
-                    outer.calls.append(j)
-                what = j["params"].get("cb", "ok")
-                if what == "garbage":
-                    self.wfile.write(b"THIS IS NOT HTTP\r\n\r\n")
-                    self.close_connection = True
-                    return
-                if what == "hang":
-                    time.sleep(4)
-                code = {"ok": 204, "deny": 403, "five": 500, "redir": 302, "hang": 204}[what]
-                self.send_response(code)
-                if code == 302:
-                    self.send_header("Location", "/elsewhere")
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), H)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def of(self, **match):
-        with self.lock:
-            return [c for c in self.calls if all(c.get(k) == v for k, v in match.items())]
+def answer(body):
+    """What the client's `cb` parameter asks the receiver to answer."""
+    what = body["params"].get("cb", "ok")
+    if what == "garbage":
+        return b"THIS IS NOT HTTP\r\n\r\n"
+    if what == "hang":
+        time.sleep(4)
+    code = {"ok": 204, "deny": 403, "five": 500, "redir": 302, "hang": 204}[what]
+    return (302, {"Location": "/elsewhere"}) if code == 302 else code
 
 
 @pytest.fixture(scope="module")
 def env(weir_module, tmp_path_factory):
     d = tmp_path_factory.mktemp("cb")
-    rx = Receiver()
+    rx = Receiver(SECRET, answer)
     cb = {"on_publish": rx.url + "/publish", "on_play": rx.url + "/play", "timeout_ms": 1000, "secret": SECRET,
           "cache_ms": 20000}
+    # cbrec records; its VOD assets also refuse 127.0.0.2 and pages of evil.test.
+    rec = {"callbacks": cb, "reconnect_grace_ms": 0,
+           "access": {"play_deny": ["127.0.0.2"], "referers": ["example.com"]},
+           "record": {"enabled": True, "segment_s": 2, "fragment_ms": 500, "resume_s": 0}}
     s = weir_module({"apps": {"cb": {"callbacks": cb},
-                              "cbopen": {"callbacks": dict(cb, fail_open=True)}}}, name="callbacks")
+                              "cbopen": {"callbacks": dict(cb, fail_open=True)},
+                              "cbrec": rec}}, name="callbacks")
     pubs = [media.start_publisher(s.rtmp_url("cb", "live1", query="token=abc"), d, "pub1", duration=120),
             media.start_publisher(s.rtmp_url("cbopen", "live2"), d, "pub2", duration=120)]
     s.wait_stream("cb", "live1")
@@ -84,7 +55,7 @@ def env(weir_module, tmp_path_factory):
     yield s, rx, d
     for p in pubs:
         p.stop()
-    rx.httpd.shutdown()
+    rx.close()
 
 
 def flv_status(s, path):
@@ -157,3 +128,100 @@ def test_play_decisions_and_failures(env):
 
     assert n("on_play", "refused") >= 3 and n("on_play", "failed_closed") >= 4 and n("on_play", "failed_open") >= 1
     assert n("on_publish", "allowed") >= 2
+
+
+def test_play_decisions_on_ws_flv_ts_srt_and_llhls(env):
+    s, rx, d = env
+    # WS-FLV: a refusal answers the upgrade 403; allowed, FLV in binary frames.
+    ws = WsClient(s.http_addr, "/cb/live1.flv?cb=deny")
+    assert ws.status == 403, ws.status
+    ws.shutdown()
+    ws = WsClient(s.http_addr, "/cb/live1.flv?cb=ok")
+    try:
+        assert ws.status == 101 and ws.accept_ok, ws.status
+        parser, tags = FlvParser(), []
+        while not any(t.is_video for t in tags):
+            _, op, payload = ws.recv_frame()
+            assert op == BINARY, op
+            tags += parser.feed(payload)
+    finally:
+        ws.shutdown()
+    # HTTP MPEG-TS: 403; allowed, ffprobe reads H.264 from it.
+    assert flv_status(s, "/cb/live1.ts?cb=deny")[0] == 403
+    r = media.run([media.FFPROBE, "-v", "error", "-of", "json", "-show_streams", "-rw_timeout", "10000000",
+                   s.http_url("/cb/live1.ts?cb=ok")], timeout=40)
+    assert r.returncode == 0 and '"codec_name": "h264"' in r.stdout, r.stderr[-1500:]
+    # SRT play: the callback answers after libsrt's synchronous listen
+    # callback, so a refused player is accepted, then closed before any byte.
+    rep = S.probe(s, S.streamid(app="cb", stream="live1", mode="request", cb="deny"), recv=2)
+    assert rep["received"] == 0 and rep.get("reject_code") is None, rep
+    s.wait_log(r"srt #\d+ 127\.0\.0\.1:\d+: .*play refused: on_play refused by the callback \(HTTP 403\)")
+    rep = S.probe(s, S.streamid(app="cb", stream="live1", mode="request", cb="ok"), recv=1.5)
+    assert rep["connected"] and rep["received"] > 0 and rep["whole_ts_messages"], rep
+    # HLS and LL-HLS playlists (on cbopen, whose playlists no other test
+    # loaded: the cache holds no allow yet): refused, then allowed; segments
+    # and parts are not asked.
+    assert httpc.get(s.http_addr, "/cbopen/live2.m3u8?cb=deny", timeout=20).status == 403
+    assert httpc.get(s.http_addr, "/cbopen/live2/llhls.m3u8?cb=deny", timeout=20).status == 403
+    r = httpc.get(s.http_addr, "/cbopen/live2/llhls.m3u8?cb=ok", timeout=20)
+    body = r.body.decode()
+    assert r.status == 200 and "#EXT-X-PART:" in body, (r.status, body[:500])
+    part = next(parse_attrs(x.split(":", 1)[1])["URI"] for x in body.splitlines() if x.startswith("#EXT-X-PART:"))
+    r = httpc.get(s.http_addr, "/cbopen/live2.m3u8?cb=ok", timeout=20)  # the allow above, cached
+    assert r.status == 200, r.status
+    seg = [x for x in r.body.decode().splitlines() if x and not x.startswith("#")][-1]
+    asked = len(rx.calls)
+    assert httpc.get(s.http_addr, f"/cbopen/live2/{part}?cb=deny", timeout=10).status == 200
+    assert httpc.get(s.http_addr, f"/cbopen/{seg}?cb=deny", timeout=10).status == 200
+    assert len(rx.calls) == asked, rx.calls[asked:]
+
+    def asked_for(protocol, app="cb"):
+        return sorted(c["params"]["cb"] for c in rx.of(action="play", app=app, protocol=protocol) if c["_sig_ok"])
+
+    assert asked_for("ws-flv") == ["deny", "ok"]
+    assert asked_for("http-ts") == ["deny", "ok"]
+    assert asked_for("srt") == ["deny", "ok"]
+    assert asked_for("hls-playlist", app="cbopen") == ["deny", "deny", "ok"]
+
+
+def test_vod_plays_ask_the_callback_and_the_access_rules(env):
+    """A recorded asset of an app with callbacks and access rules: its MP4 and
+    HLS VOD are refused or allowed as a live play of its stream would be."""
+    s, rx, d = env
+    pub = media.start_publisher(s.rtmp_url("cbrec", "v"), d, "pub-rec", duration=3)
+    assert pub.wait(30) == 0, pub.log()[-1000:]
+
+    def ready():
+        r = s.api_get("/api/v1/assets?app=cbrec&state=ready")
+        items = json.loads(r.body)["items"] if r.status == 200 else []
+        return items[0] if items else None
+
+    aid = wait_until(ready, 60, "a ready asset of cbrec/v", interval=0.25)["id"]
+    # Refused by the callback (nothing cached yet); then allowed, and
+    # remembered for this client: the HLS VOD playlist and its segments
+    # (even one asking "deny") do not call out again within cache_ms.
+    r = s.get(f"/vod/{aid}.mp4?cb=deny")
+    assert r.status == 403 and b"on_play refused by the callback (HTTP 403)" in r.body, (r.status, r.body[:200])
+    r = s.get(f"/vod/{aid}.mp4?cb=ok")
+    assert r.status == 200 and r.body[4:8] == b"ftyp", (r.status, r.body[:16])
+    calls = rx.of(action="play", app="cbrec", protocol="vod")
+    assert [c["params"]["cb"] for c in calls] == ["deny", "ok"] and all(c["_sig_ok"] for c in calls), calls
+    assert calls[0]["stream"] == "v" and calls[0]["client_ip"] == "127.0.0.1", calls[0]
+    r = s.get(f"/vod/{aid}/index.m3u8?cb=ok")
+    assert r.status == 200 and b"#EXT-X-ENDLIST" in r.body, r.body[:300]
+    seg = [x for x in r.body.decode().splitlines() if x and not x.startswith("#")][-1]
+    assert s.get(f"/vod/{aid}/{seg}?cb=deny", read_body=False).status == 200
+    assert len(rx.of(action="play", app="cbrec", protocol="vod")) == 2
+    out = d / "vod.mp4"
+    r = media.run([media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y", "-i",
+                   s.http_url(f"/vod/{aid}/index.m3u8?cb=ok"), "-c", "copy", str(out)], timeout=60)
+    assert r.returncode == 0, r.stderr[-1500:]
+    assert media.count_frames(out).get("video", 0) >= 60
+    # The app's access rules: another address, a foreign page (before the callback).
+    r = httpc.get(s.http_addr, f"/vod/{aid}.mp4?cb=ok", source="127.0.0.2")
+    assert r.status == 403 and b"address 127.0.0.2 not allowed to play app cbrec" in r.body, (r.status, r.body[:200])
+    r = s.get(f"/vod/{aid}.mp4?cb=ok", headers={"Referer": "https://evil.test/page"})
+    assert r.status == 403 and b"Referer host 'evil.test' not allowed to play app cbrec" in r.body, r.body[:200]
+    assert s.get(f"/vod/{aid}.mp4?cb=ok", headers={"Referer": "https://example.com/"}, read_body=False).status == 200
+    assert len(rx.of(action="play", app="cbrec", protocol="vod")) == 2
+    assert s.auth_denied("vod", "ip") == 1 and s.auth_denied("vod", "referer") == 1

@@ -240,6 +240,12 @@ def test_refusals_as_each_client_sees_them_and_counted(srv, live):
     assert not rep["connected"] and rep["reject_code"] == 1403, rep
     rep = S.probe(srv, f"#!::r=live/s,m=request,expires={exp},token={sec[::-1]}")
     assert not rep["connected"] and rep["reject_code"] == 1403, rep
+    # ...and an SRT publisher without a token, or with an expired one.
+    rep = S.probe(srv, "#!::r=live/s9,m=publish")
+    assert not rep["connected"] and rep["reject_code"] == 1401, rep
+    rep = S.probe(srv, f"#!::r=live/s9,m=publish,expires={past},"
+                       f"token={token('pub-primary-0001', 'publish', 'live', 's9', past)}")
+    assert not rep["connected"] and rep["reject_code"] == 1403, rep
     # The log says why and masks the credential.
     srv.wait_log(r"srt 127\.0\.0\.1:\d+: refused '#!::r=live/s,m=request,expires=\d+,token=\*\*\*': token signed with "
                  r"none of the app's play keys \(reject code 1403\)")
@@ -326,6 +332,7 @@ def test_hls_segments_need_the_playlists_session_token(srv, live):
     assert denied(srv, "hls-segment", "missing") >= 1 and denied(srv, "hls-segment", "expired") >= 1
 
     # LL-HLS: map, parts, segments and the preload hint carry it; blocking reloads keep working.
+    assert srv.get("/live/s/llhls.m3u8").status == 403
     status, body, _ = _get_text(srv, f"/live/s/llhls.m3u8?expires={q['expires']}&token={q['token']}")
     assert status == 200, body
     uris = [parse_attrs(x.split(":", 1)[1])["URI"] for x in body.splitlines()

@@ -1,9 +1,12 @@
 """RTMPS and HTTPS (OpenSSL) with a self-signed certificate made by the test:
 ffmpeg pushes RTMPS and plays it back over RTMPS; the same stream plays over
-plain RTMP and over HTTPS (HTTP-FLV, the HLS playlist and a segment), checked
-against the certificate; the admin API serves HTTPS only with api.tls; a
-client that speaks no TLS to the RTMPS port is closed with a log line while the
-stream goes on; a config that asks for TLS without a certificate is refused."""
+plain RTMP and over HTTPS (HTTP-FLV, WS-FLV over wss://, the HLS playlist and
+a segment), checked against the certificate; the admin API serves HTTPS only
+with api.tls; a client that speaks no TLS to the RTMPS port is closed with a
+log line while the stream goes on; a config that asks for TLS without a
+certificate is refused. Weir as a TLS client: events and an on_publish
+callback to https:// receivers, verified against the CA store that
+SSL_CERT_FILE names; a receiver whose certificate is not trusted fails."""
 
 import json
 import socket
@@ -15,19 +18,25 @@ import pytest
 
 from weirtest import media
 from weirtest.flv import FlvParser
+from weirtest.receiver import Receiver
 from weirtest.server import wait_until
+from weirtest.ws import BINARY, WsClient
 from test_cli import run_weir
+
+
+def make_cert(d, cn="weir-test"):
+    """A self-signed certificate for 127.0.0.1: (cert.pem, key.pem) in `d`."""
+    key, crt = d / "key.pem", d / "cert.pem"
+    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
+                        "-out", str(crt), "-days", "2", "-subj", f"/CN={cn}",
+                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return crt, key
 
 
 @pytest.fixture(scope="module")
 def cert(tmp_path_factory):
-    d = tmp_path_factory.mktemp("tls")
-    key, crt = d / "key.pem", d / "cert.pem"
-    r = subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-                        "-out", str(crt), "-days", "2", "-subj", "/CN=weir-test",
-                        "-addext", "subjectAltName=IP:127.0.0.1"], capture_output=True, text=True, timeout=60)
-    assert r.returncode == 0, r.stderr
-    return crt, key
+    return make_cert(tmp_path_factory.mktemp("tls"))
 
 
 def addr(s, key):
@@ -113,11 +122,32 @@ def test_rtmps_push_and_play_https_and_api_over_tls(weir, cert, tmp_path):
         assert st == 200 and h["content-type"] == "video/x-flv", h
         tags = FlvParser().feed(body)
         assert any(t.is_video for t in tags), "no video over HTTPS-FLV"
+        # WS-FLV over wss://: the upgrade and the FLV bytes in binary frames, over TLS.
+        ws = WsClient(https, "/live/tls.flv", ssl_context=ssl.create_default_context(cafile=str(crt)))
+        try:
+            assert ws.status == 101 and ws.accept_ok, ws.status
+            parser, tags, first = FlvParser(), [], None
+            while not (any(t.is_keyframe for t in tags) and any(t.is_audio for t in tags)):
+                _, op, payload = ws.recv_frame()
+                assert op == BINARY, op
+                first = first or payload
+                tags += parser.feed(payload)
+            assert first[:3] == b"FLV" and any(t.is_avc_seq_header for t in tags), first[:16]
+        finally:
+            ws.shutdown()
         st, _, pl = https_get(https, "/live/tls.m3u8", crt)
         assert st == 200 and pl.startswith(b"#EXTM3U"), pl[:200]
         seg = next(x for x in pl.decode().splitlines() if x and not x.startswith("#"))
         st, _, ts = https_get(https, "/live/" + seg if not seg.startswith("/") else seg, crt, timeout=10)
         assert st == 200 and ts[:1] == b"\x47" and len(ts) > 10000, (st, ts[:20])
+        # HTTPS: MPEG-TS, the LL-HLS playlist and a part.
+        st, h, ts = https_get(https, "/live/tls.ts", crt, timeout=3, limit=200000)
+        assert st == 200 and ts[:1] == b"\x47" and ts[188:189] == b"\x47", (st, h, ts[:20])
+        st, _, pl = https_get(https, "/live/tls/llhls.m3u8", crt, timeout=15)
+        parts = [x.split('URI="', 1)[1].split('"', 1)[0] for x in pl.decode().splitlines() if x.startswith("#EXT-X-PART:")]
+        assert st == 200 and parts, pl[:300]
+        st, _, part = https_get(https, "/live/tls/" + parts[-1], crt, timeout=10)
+        assert st == 200 and len(part) > 1000 and b"moof" in part[:64], (st, part[:40])
         # HTTPS refuses a client that speaks plain HTTP to it, and counts it.
         with socket.create_connection(https, timeout=5) as plain:
             plain.sendall(b"GET /live/tls.flv HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -132,6 +162,56 @@ def test_rtmps_push_and_play_https_and_api_over_tls(weir, cert, tmp_path):
         assert pub.running(), pub.log()[-1000:]
     finally:
         pub.stop()
+
+
+def test_events_and_callbacks_to_https_receivers(weir, cert, tmp_path):
+    """Weir verifies https:// receivers against the system CA store, which
+    OpenSSL reads from SSL_CERT_FILE (SSL_CTX_set_default_verify_paths): the
+    test's certificate is trusted, another self-signed one is not."""
+    crt, key = cert
+    secret = "events-secret-0123456789"
+    good = Receiver(secret, lambda body: 403 if body.get("params", {}).get("cb") == "deny" else 204, tls=(crt, key))
+    bad = Receiver(secret, tls=make_cert(tmp_path, cn="weir-untrusted"))
+    try:
+        cb = {"on_publish": good.url + "/publish", "secret": secret, "timeout_ms": 3000}
+        s = weir({"events": {"url": f"{good.url}/events,{bad.url}/events", "secret": secret, "max_attempts": 2},
+                  "apps": {"live": {"callbacks": cb, "reconnect_grace_ms": 0},
+                           "untrusted": {"callbacks": dict(cb, on_publish=bad.url + "/publish")}}},
+                 env={"SSL_CERT_FILE": str(crt)})
+        pub = media.start_publisher(s.rtmp_url("live", "s"), tmp_path, "pub", duration=30)
+        try:
+            s.wait_stream("live", "s", pred=lambda i: i["video_frames"] >= 1)
+            # The on_publish callback over HTTPS allowed it, signed.
+            [c] = good.of(action="publish", stream="s")
+            assert c["_sig_ok"] and c["_path"] == "/publish" and c["protocol"] == "rtmp", c
+            # ...and refuses over HTTPS too.
+            no = media.start_publisher(s.rtmp_url("live", "no", query="cb=deny"), tmp_path, "pub-no", duration=5)
+            assert no.wait(20) != 0, no.log()[-800:]
+            assert good.of(action="publish", stream="no")[0]["params"]["cb"] == "deny"
+            # A callback to a receiver whose certificate is not trusted fails (closed).
+            un = media.start_publisher(s.rtmp_url("untrusted", "u"), tmp_path, "pub-untrusted", duration=5)
+            assert un.wait(20) != 0, un.log()[-800:]
+            assert s.stream_info("untrusted", "u") is None and not bad.of(action="publish")
+            s.wait_log(r"callback: on_publish for rtmp publish of untrusted/u by .* failed: .*certificate verify failed")
+            # stream.published reaches the trusted receiver over TLS, signed.
+            ev = wait_until(lambda: good.events("stream.published", app="live", stream="s"), 15, "stream.published")
+            assert ev[0]["_sig_ok"] and ev[0]["_path"] == "/events", ev[0]
+            # The untrusted one gets nothing: each event fails after max_attempts (2).
+            wait_until(lambda: s.metric("weir_events_failed_total") >= 1, 15, "an event counted failed")
+            assert s.metric("weir_events_retries_total") >= 1
+            assert not bad.calls
+            assert s.metric('weir_callback_results_total{hook="on_publish",result="allowed"}') == 1
+            assert s.metric('weir_callback_results_total{hook="on_publish",result="refused"}') == 1
+            assert s.metric('weir_callback_results_total{hook="on_publish",result="failed_closed"}') == 1
+            # The stream went on meanwhile.
+            assert pub.running(), pub.log()[-1000:]
+            before = s.stream_info("live", "s")["video_frames"]
+            wait_until(lambda: s.stream_info("live", "s")["video_frames"] > before + 10, 5, "the stream to go on")
+        finally:
+            pub.stop()
+    finally:
+        good.close()
+        bad.close()
 
 
 def test_tls_needs_a_certificate(weir_bin, tmp_path, cert):

@@ -59,11 +59,14 @@ def read_head(sock, deadline, buf=None):
     return bytes(buf[:i]), bytes(buf[i + 4:])
 
 
-def request(addr, method="GET", path="/", headers=None, body=b"", timeout=10.0, raw=None, read_body=True):
+def request(addr, method="GET", path="/", headers=None, body=b"", timeout=10.0, raw=None, read_body=True,
+            source=None):
     """Sends one request (Connection: close) and returns an HttpResponse. The
-    body is read by Content-Length, or to EOF when there is none."""
+    body is read by Content-Length, or to EOF when there is none. `source`:
+    the local address to send from (e.g. "127.0.0.2", another loopback
+    client)."""
     deadline = time.monotonic() + timeout
-    with socket.create_connection(addr, timeout=timeout) as s:
+    with socket.create_connection(addr, timeout=timeout, source_address=(source, 0) if source else None) as s:
         if raw is None:
             h = {"Host": f"{addr[0]}:{addr[1]}", "Connection": "close", "User-Agent": "weir-test"}
             h.update(headers or {})

@@ -1,6 +1,7 @@
-"""A minimal WebSocket client (RFC 6455) over a raw socket: the opening
-handshake with Sec-WebSocket-Accept check, masked client frames, unmasked
-server frames with 7/16/64-bit lengths, ping/pong and close."""
+"""A minimal WebSocket client (RFC 6455) over a raw socket, or over TLS
+(wss://) with an ssl.SSLContext: the opening handshake with
+Sec-WebSocket-Accept check, masked client frames, unmasked server frames
+with 7/16/64-bit lengths, ping/pong and close."""
 
 import base64
 import hashlib
@@ -20,8 +21,10 @@ def accept_for(key):
 
 
 class WsClient:
-    def __init__(self, addr, path, timeout=10.0, headers=None):
+    def __init__(self, addr, path, timeout=10.0, headers=None, ssl_context=None):
         self.sock = socket.create_connection(addr, timeout=timeout)
+        if ssl_context is not None:
+            self.sock = ssl_context.wrap_socket(self.sock, server_hostname=addr[0])
         self.timeout = timeout
         self.key = base64.b64encode(os.urandom(16)).decode()
         h = {"Host": f"{addr[0]}:{addr[1]}", "Upgrade": "websocket", "Connection": "Upgrade",
