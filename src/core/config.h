@@ -142,6 +142,7 @@ struct ApiConfig {
 struct LimitsConfig {
   int64_t max_connections = 20000;
   int64_t max_connections_per_ip = 0;
+  int64_t metrics_max_streams = 100;
   config::ByteSize ingest_buffer_bytes = 512 * config::MiB;
 
   template <class V>
@@ -152,6 +153,9 @@ struct LimitsConfig {
             "Connections one client address may hold open at once across RTMP, HTTP players and SRT (0 = no "
             "limit); more are closed at accept (SRT: refused in the handshake with reject code 1402), counted in "
             "weir_connections_refused_total{reason=\"per_ip\"}. The admin API is exempt.");
+    v.field("metrics_max_streams", metrics_max_streams, config::IntRange{0, 100000},
+            "Streams /metrics exports per-stream series for (weir_stream_*{app,stream}), the first by app/name; "
+            "the rest are counted in weir_stream_series_omitted. Caps the series a scrape can hold (0 = none).");
     v.field("ingest_buffer_bytes", ingest_buffer_bytes, config::IntRange{1 << 20, 64LL << 30},
             "Bytes all RTMP connections together may hold in partly received messages; the connection whose "
             "message would pass it is closed (counted in weir_ingest_buffer_refused_total).");

@@ -170,6 +170,14 @@ std::vector<uint64_t> ClientRegistry::counts() const {
   return out;
 }
 
+std::map<std::string, uint64_t, std::less<>> ClientRegistry::players_by_stream() const {
+  std::map<std::string, uint64_t, std::less<>> out;
+  std::lock_guard<std::mutex> lk(mu_);
+  for (const auto& [id, e] : entries_)
+    if (e->info.role == ClientRole::kPlay) ++out[e->info.app + "/" + e->info.stream];
+  return out;
+}
+
 size_t ClientRegistry::size() const {
   std::lock_guard<std::mutex> lk(mu_);
   return entries_.size();

@@ -148,6 +148,8 @@ class ClientRegistry {
   static constexpr size_t kCountSlots = 2 * (size_t(AccessProtocol::kVod) + 1);
   std::vector<uint64_t> counts() const;
   size_t size() const;
+  // Players open now per stream, keyed "app/stream" (one pass under the lock).
+  std::map<std::string, uint64_t, std::less<>> players_by_stream() const;
 
   // Main thread, before the loops start.
   void set_event_hook(EventHook hook) { hook_ = std::move(hook); }

@@ -1,5 +1,9 @@
 #include "origin/metrics_text.h"
 
+#include <algorithm>
+#include <functional>
+#include <tuple>
+
 #include <fmt/format.h>
 
 #include "core/tcp_conn.h"
@@ -14,6 +18,49 @@ void metric(std::string& out, const char* name, const char* type, const char* he
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
 }
 }  // namespace
+
+// Per-stream series for the first limits.metrics_max_streams streams by
+// app/name; the count of the others in weir_stream_series_omitted.
+void write_stream_series(Origin& origin, const std::vector<std::shared_ptr<StreamHub>>& streams, std::string& out) {
+  std::vector<StreamStats> stats;
+  for (const auto& hub : streams) stats.push_back(hub->stats());
+  std::sort(stats.begin(), stats.end(),
+            [](const StreamStats& a, const StreamStats& b) { return std::tie(a.app, a.name) < std::tie(b.app, b.name); });
+  const size_t cap = size_t(origin.config().limits.metrics_max_streams);
+  const size_t shown = std::min(cap, stats.size());
+  metric(out, "weir_stream_series_omitted", "gauge",
+         "Streams left out of the weir_stream_* series (past limits.metrics_max_streams).",
+         double(stats.size() - shown));
+  if (shown == 0) return;
+  const auto players = origin.clients().players_by_stream();
+  struct Family {
+    const char* name;
+    const char* type;
+    const char* help;
+    std::function<double(const StreamStats&)> value;
+  };
+  const Family families[] = {
+      {"weir_stream_players", "gauge", "Players of the stream connected now (every protocol but HLS).",
+       [&players](const StreamStats& s) {
+         auto it = players.find(s.app + "/" + s.name);
+         return it == players.end() ? 0.0 : double(it->second);
+       }},
+      {"weir_stream_bytes_in_total", "counter", "Media payload bytes the stream's publishers sent.",
+       [](const StreamStats& s) { return double(s.bytes); }},
+      {"weir_stream_video_frames_total", "counter", "Video frames received.",
+       [](const StreamStats& s) { return double(s.video_frames); }},
+      {"weir_stream_publishes_total", "counter", "Publisher sessions so far (reconnects + 1).",
+       [](const StreamStats& s) { return double(s.publishes); }},
+      {"weir_stream_live", "gauge", "1 while a publisher is attached, 0 in the reconnect grace.",
+       [](const StreamStats& s) { return s.live ? 1.0 : 0.0; }},
+  };
+  for (const Family& f : families) {
+    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", f.name, f.help, f.name, f.type);
+    for (size_t i = 0; i < shown; ++i)
+      fmt::format_to(std::back_inserter(out), "{}{{app=\"{}\",stream=\"{}\"}} {}\n", f.name, stats[i].app,
+                     stats[i].name, f.value(stats[i]));
+  }
+}
 
 std::string metrics_text(Origin& origin) {
   const Metrics& m = origin.metrics();
@@ -105,8 +152,9 @@ std::string metrics_text(Origin& origin) {
       fmt::format_to(std::back_inserter(out), "weir_clients{{protocol=\"{}\",role=\"{}\"}} {}\n",
                      access_protocol_name(AccessProtocol(i / 2)), client_role_name(ClientRole(i % 2 ? 1 : 0)),
                      clients[i]);
-  metric(out, "weir_streams", "gauge", "Streams known now (live or in reconnect grace).",
-         double(origin.registry().list().size()));
+  const auto streams = origin.registry().list();
+  metric(out, "weir_streams", "gauge", "Streams known now (live or in reconnect grace).", double(streams.size()));
+  write_stream_series(origin, streams, out);
   metric(out, "weir_connections", "gauge", "Accepted TCP connections open now.", double(core::TcpConn::open_accepted()));
   uint64_t refused = 0;
   for (size_t i = 0; i < origin.loops().size(); ++i) refused += origin.loops().at(i).tasks_refused();

@@ -68,6 +68,11 @@ def test_summary_measures_rates_and_config_masks_secrets(weir, tmp_path):
             live, total = m[app_key + '{app="live"}'], m[total_key]
             assert total > 0 and total <= live <= total * 1.02 + 200000, (app_key, live, total)
             assert m[app_key + '{app="sig"}'] == 0, m
+        # Per-stream series (under limits.metrics_max_streams).
+        key = '{app="live",stream="rate"}'
+        assert m["weir_stream_players" + key] == 2 and m["weir_stream_live" + key] == 1, m
+        assert m["weir_stream_bytes_in_total" + key] > 1e6 and m["weir_stream_publishes_total" + key] == 1, m
+        assert m["weir_stream_video_frames_total" + key] >= 200 and m["weir_stream_series_omitted"] == 0, m
         # The stream's own record: codecs and sizes from its configs, rates
         # measured, viewers by protocol from the client registry.
         r, st = api(s, "/api/v1/streams/live/rate")

@@ -7,7 +7,8 @@ restart-only key is reported and kept; SIGHUP adds an HTTPS listener, the
 certificate is re-read on the next reload (new TLS connections see the new
 one while a viewer on the old one goes on), and removing the listener closes
 it; a listen address in use refuses the reload. One server and one publisher
-serve the module, in order."""
+serve the module; each test starts from the module's first config (reloaded
+back), so xdist may split the tests across workers."""
 
 import copy
 import hashlib
@@ -81,6 +82,14 @@ class Ctl:
     def write_text(self, text):
         self.srv.config_path.write_text(text)
 
+    def reset(self):
+        """Back to the first config (and token), by a reload."""
+        self.config = copy.deepcopy(self.srv.config)
+        self.write(lambda c: None)
+        status, body = self.reload()
+        assert status == 200, body
+        self.token = self.srv.api_token = T1
+
     def reload(self, token=None):
         r = httpc.request(self.srv.api_addr, "POST", "/api/v1/reload",
                           headers={"Authorization": f"Bearer {token or self.token}"}, timeout=20)
@@ -92,6 +101,11 @@ def ctl(weir_module):
     srv = weir_module(BASE)
     srv.api_token = T1
     return Ctl(srv)
+
+
+@pytest.fixture(autouse=True)
+def _first_config(ctl):
+    ctl.reset()
 
 
 @pytest.fixture(scope="module")
@@ -121,15 +135,17 @@ def test_a_key_rotates_while_a_viewer_plays(ctl, live, tmp_path):
             c["api"]["token"] = T2
             c["log"] = {"level": "debug"}
             c["workers"] = 3  # read once at start
+        gen0 = json.loads(httpc.get(s.api_addr, "/api/v1/config",
+                                    headers={"Authorization": f"Bearer {T1}"}).body)["generation"]
         ctl.write(change)
         status, body = ctl.reload()
         assert status == 200, body
-        assert body["result"] == "ok" and body["generation"] == 2, body
+        assert body["result"] == "ok" and body["generation"] == gen0 + 1, body
         for key in ("apps.live.sign.play_keys", "apps.extra", "api.token", "log.level", "workers"):
             assert key in body["changed"], body
         assert body["restart_required"] == ["workers"] and body["restarted"] == [], body
         assert set(body["listeners"]) == {"rtmp", "http", "api"}, body
-        s.wait_log(r"reload \(api\): ok, config generation 2; changed: \[.*apps\.live\.sign\.play_keys.*\]")
+        s.wait_log(rf"reload \(api\): ok, config generation {gen0 + 1}; changed: \[.*apps\.live\.sign\.play_keys.*\]")
         s.wait_log(r"kept until a restart: workers")
         ctl.token = s.api_token = T2
 
@@ -139,12 +155,13 @@ def test_a_key_rotates_while_a_viewer_plays(ctl, live, tmp_path):
         assert len(viewer.raw) > before + 20000 and viewer.end is None, "the playing viewer was cut by the reload"
         # ... new viewers need the new key.
         assert flv_status(s, signed(K1)) == 403
+        assert flv_status(s, "/live/s.flv") == 403  # unsigned
         assert flv_status(s, signed(K2)) == 200
         # The API takes the new token only; the secret is masked, the generation shown.
         assert httpc.get(s.api_addr, "/api/v1/version", headers={"Authorization": f"Bearer {T1}"}).status == 401
         r = httpc.get(s.api_addr, "/api/v1/config", headers={"Authorization": f"Bearer {T2}"})
         cfg = json.loads(r.body)
-        assert r.status == 200 and cfg["generation"] == 2, r.body
+        assert r.status == 200 and cfg["generation"] == gen0 + 1, r.body
         assert cfg["config"]["apps"]["live"]["sign"]["play_keys"] == "********"
         assert cfg["config"]["workers"] == s.config.get("workers", 0) != 3, "a restart-only key keeps its running value"
         assert "extra" in cfg["config"]["apps"]
@@ -158,7 +175,6 @@ def test_a_key_rotates_while_a_viewer_plays(ctl, live, tmp_path):
         s.wait_log(r" debug \[\d+\] http .*\"GET /api/v1/config\" 200", timeout=15)
     finally:
         viewer.stop()
-        ctl.write(lambda c: c.__setitem__("workers", s.config.get("workers", 0)))
 
 
 def test_an_invalid_config_is_refused_whole(ctl, live):
@@ -167,7 +183,7 @@ def test_an_invalid_config_is_refused_whole(ctl, live):
                                   headers={"Authorization": f"Bearer {ctl.token}"}).body)["generation"]
 
     def bad(c):
-        c["apps"]["live"]["sign"]["play_keys"] = K1  # would change, but ...
+        c["apps"]["live"]["sign"]["play_keys"] = K2  # would change, but ...
         c["apps"]["live"]["hls"] = {"segment_ms": 5}  # ... this is out of range
     ctl.write(bad)
     status, body = ctl.reload()
@@ -175,8 +191,8 @@ def test_an_invalid_config_is_refused_whole(ctl, live):
     assert body["error"]["code"] == "invalid_config" and body["error"]["field"] == "apps.live.hls.segment_ms", body
     assert "must be from 1000 to 30000" in body["error"]["message"], body
     s.wait_log(r"reload \(api\) refused, the running config stays: .*apps\.live\.hls\.segment_ms")
-    # Nothing of it applied: K2 still signs, K1 still refused.
-    assert flv_status(s, signed(K2)) == 200 and flv_status(s, signed(K1)) == 403
+    # Nothing of it applied: K1 still signs, K2 still refused.
+    assert flv_status(s, signed(K1)) == 200 and flv_status(s, signed(K2)) == 403
     # An unknown key and YAML that does not parse are refused the same way.
     ctl.write_text(to_yaml(ctl.config).replace("reconnect_grace_ms", "reconect_grace_ms", 1) + "\n")
     status, body = ctl.reload()
@@ -193,9 +209,6 @@ def test_an_invalid_config_is_refused_whole(ctl, live):
     r = httpc.request(s.api_addr, "POST", "/api/v1/reload", body=b'{"force": true}',
                       headers={"Authorization": f"Bearer {ctl.token}", "Content-Type": "application/json"})
     assert r.status == 400 and json.loads(r.body)["error"]["field"] == "force", r.body
-    ctl.config["apps"]["live"]["hls"] = {}
-    ctl.config["apps"]["live"]["sign"]["play_keys"] = K2
-    ctl.write(lambda c: None)
 
 
 def test_sighup_adds_https_then_the_certificate_is_reread(ctl, live, tmp_path):
@@ -222,7 +235,7 @@ def test_sighup_adds_https_then_the_certificate_is_reread(ctl, live, tmp_path):
     ctx = ssl.create_default_context(cafile=str(crt1))
     raw = socket.create_connection(https, timeout=10)
     tls = ctx.wrap_socket(raw, server_hostname="127.0.0.1")
-    tls.sendall(f"GET {signed(K2)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+    tls.sendall(f"GET {signed(K1)} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
     got = tls.recv(65536)
     assert got.startswith(b"HTTP/1.1 200"), got[:100]
     # ... the files are replaced (a renewal) and the reload re-reads them.
@@ -262,7 +275,18 @@ def test_sighup_adds_https_then_the_certificate_is_reread(ctl, live, tmp_path):
     with pytest.raises(ConnectionRefusedError):
         socket.create_connection(https, timeout=5).close()
     # The players' port still serves.
-    assert flv_status(s, signed(K2)) == 200
+    assert flv_status(s, signed(K1)) == 200
+
+
+def test_the_per_stream_series_cap_follows_a_reload(ctl, live):
+    s = ctl.srv
+    m = s.metrics()
+    assert m['weir_stream_live{app="live",stream="s"}'] == 1 and m["weir_stream_series_omitted"] == 0, m
+    ctl.write(lambda c: c.setdefault("limits", {}).__setitem__("metrics_max_streams", 0))
+    status, body = ctl.reload()
+    assert status == 200 and body["changed"] == ["limits.metrics_max_streams"], body
+    m = s.metrics()
+    assert m["weir_stream_series_omitted"] == 1 and not any(k.startswith("weir_stream_live{") for k in m), m
 
 
 def test_an_http_setting_restarts_the_listener_on_its_port(ctl, live):
