@@ -252,19 +252,22 @@ int main(int argc, char** argv) {
   if (auto t = weir::core::TlsContext::client({}); t) client_tls = *t;
   else spdlog::warn("tls: no client context ({}): https callbacks and events will fail", t.error());
   // Events (webhooks) are sent from loop 0; emit() may be called anywhere.
-  std::vector<weir::client::EventReceiver> receivers;
-  for (const std::string& url : cfg.events.urls()) receivers.push_back({url, cfg.events.secret});
   weir::client::EventSender::Options event_opts;
   event_opts.max_queued = size_t(cfg.events.max_queued);
   event_opts.max_attempts = int(cfg.events.max_attempts);
   event_opts.timeout_ms = uint64_t(cfg.events.timeout_ms);
   event_opts.tls = client_tls;
-  weir::client::EventSender events(loops.at(0), std::move(receivers), event_opts);
-  assets.set_event_hook([&events](const char* type, const weir::record::Asset& a) {
-    events.emit(type, weir::record::asset_json(a).dump());
+  weir::client::EventSender events(loops.at(0), weir::client::event_receivers(cfg), event_opts);
+  // The config app key of an app name, for the app's own receivers.
+  auto app_key = [&origin](const std::string& app) {
+    const weir::core::AppConfig* a = origin.config().find_app(app);
+    return a ? a->name : std::string();
+  };
+  assets.set_event_hook([&events, app_key](const char* type, const weir::record::Asset& a) {
+    if (events.enabled()) events.emit(type, weir::record::asset_json(a).dump(), app_key(a.app));
   });
-  origin.clients().set_event_hook([&events](const char* type, const weir::origin::ClientEvent& e) {
-    if (events.enabled()) events.emit(type, weir::origin::api::client_event_json(e).dump());
+  origin.clients().set_event_hook([&events, app_key](const char* type, const weir::origin::ClientEvent& e) {
+    if (events.enabled()) events.emit(type, weir::origin::api::client_event_json(e).dump(), app_key(e.client.app));
   });
   origin.add_metrics_writer([&events](std::string& out) {
     const auto& st = events.stats();
@@ -277,9 +280,10 @@ int main(int argc, char** argv) {
     c("weir_events_failed_total", "Events dropped after events.max_attempts.", st.failed.load());
     c("weir_events_dropped_total", "Events dropped at a full receiver queue (events.max_queued).", st.dropped.load());
   });
-  weir::origin::StreamEvents stream_events(
-      [&events](std::string type, std::string data) { events.emit(std::move(type), std::move(data)); });
-  if (events.enabled()) origin.add_observer(&stream_events);
+  weir::origin::StreamEvents stream_events([&events](std::string type, std::string data, std::string app) {
+    events.emit(std::move(type), std::move(data), std::move(app));
+  });
+  origin.add_observer(&stream_events);  // a reload may turn events on
   // Publish and play callbacks (apps.<app>.callbacks).
   auto owned_callbacks = std::make_unique<weir::hooks::CallbackCheck>(origin, client_tls);
   weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
@@ -305,7 +309,8 @@ int main(int argc, char** argv) {
   }
   weir::server::Reloader reloader(config_path, environ, origin, listeners);
   weir::server::add_reload_route(*admin_router, configs, reloader);
-  reloader.set_observer([&events](const weir::server::ReloadOutcome& o) {
+  reloader.set_observer([&events, &origin](const weir::server::ReloadOutcome& o) {
+    if (o.ok) events.set_receivers(weir::client::event_receivers(*origin.config_ptr()));
     if (!events.enabled()) return;
     nlohmann::json data = o.to_json();
     if (!o.ok) data["error"] = {{"message", o.error}, {"field", o.field}};

@@ -63,18 +63,59 @@ struct EventSender::Receiver {
   std::deque<std::string> queue;  // bodies, oldest first
   std::unique_ptr<HttpClient> http;
   std::unique_ptr<core::Timer> retry;
+  bool retired = false;    // no longer configured: takes no event
   bool busy = false;       // a request or a retry wait is in progress
   int attempts = 0;        // of queue.front()
   uint64_t dropped_since_log = 0;
 };
 
+std::vector<EventReceiver> event_receivers(const core::Config& config) {
+  std::vector<EventReceiver> out;
+  for (const std::string& url : config.events.urls()) out.push_back({url, config.events.secret, {}});
+  for (const auto& [name, app] : config.apps)
+    for (const std::string& url : app.events.urls())
+      out.push_back({url, app.events.secret.empty() ? config.events.secret : app.events.secret, name});
+  return out;
+}
+
 EventSender::EventSender(core::Loop& loop, std::vector<EventReceiver> receivers, Options options)
     : loop_(loop), opt_(options) {
-  for (auto& r : receivers) {
+  apply_receivers(receivers);
+}
+
+void EventSender::set_receivers(std::vector<EventReceiver> receivers) {
+  auto list = std::make_shared<std::vector<EventReceiver>>(std::move(receivers));
+  // Counted now: an event emitted right after this call (and posted after the
+  // list) must not be skipped by enabled().
+  active_.store(list->size(), std::memory_order_relaxed);
+  if (loop_.on_loop_thread()) return apply_receivers(*list);
+  if (!loop_.post([this, list] { apply_receivers(*list); }))
+    spdlog::warn("events: the event loop refused the new receiver list (stopping or full); the old one stays");
+}
+
+void EventSender::apply_receivers(const std::vector<EventReceiver>& receivers) {
+  for (auto& r : receivers_) {
+    const bool keep = std::find(receivers.begin(), receivers.end(), r->cfg) != receivers.end();
+    if (!keep && !r->retired) {
+      r->retired = true;
+      // The event in flight (if any) finishes; the others are dropped.
+      const size_t waiting = r->queue.size() - (r->busy && !r->queue.empty() ? 1 : 0);
+      r->queue.erase(r->queue.end() - std::ptrdiff_t(waiting), r->queue.end());
+      stats_.dropped.fetch_add(waiting, std::memory_order_relaxed);
+      spdlog::info("events: receiver {} removed ({} waiting events dropped)", r->cfg.url, waiting);
+    }
+    if (keep) r->retired = false;
+  }
+  for (const auto& want : receivers) {
+    auto it = std::find_if(receivers_.begin(), receivers_.end(), [&](const auto& r) { return r->cfg == want; });
+    if (it != receivers_.end()) continue;
     auto rec = std::make_unique<Receiver>();
-    rec->cfg = std::move(r);
+    rec->cfg = want;
     receivers_.push_back(std::move(rec));
   }
+  size_t active = 0;
+  for (const auto& r : receivers_) active += r->retired ? 0 : 1;
+  active_.store(active, std::memory_order_relaxed);
 }
 
 EventSender::~EventSender() = default;
@@ -84,14 +125,14 @@ std::string EventSender::signature(const std::string& secret, int64_t unix_s, co
   return fmt::format("t={},v1={}", unix_s, protocol::hmac_sha256_hex(secret, msg));
 }
 
-void EventSender::emit(std::string type, std::string data_json) {
-  if (receivers_.empty()) return;
+void EventSender::emit(std::string type, std::string data_json, std::string app) {
+  if (!enabled()) return;
   stats_.emitted.fetch_add(1, std::memory_order_relaxed);
   std::string body = "{\"id\":" + json_string(new_event_id()) + ",\"type\":" + json_string(type) +
                      ",\"time\":" + json_string(now_rfc3339()) + ",\"data\":" + data_json + "}";
-  if (loop_.on_loop_thread()) return enqueue(body);
-  if (!loop_.post([this, body = std::move(body)] { enqueue(body); })) {
-    stats_.dropped.fetch_add(receivers_.size(), std::memory_order_relaxed);
+  if (loop_.on_loop_thread()) return enqueue(body, app);
+  if (!loop_.post([this, body = std::move(body), app = std::move(app)] { enqueue(body, app); })) {
+    stats_.dropped.fetch_add(active_.load(std::memory_order_relaxed), std::memory_order_relaxed);
     std::optional<uint64_t> n;
     {
       std::lock_guard<std::mutex> lk(refused_log_mu_);
@@ -101,8 +142,9 @@ void EventSender::emit(std::string type, std::string data_json) {
   }
 }
 
-void EventSender::enqueue(const std::string& body) {
+void EventSender::enqueue(const std::string& body, const std::string& app) {
   for (auto& r : receivers_) {
+    if (r->retired || (!r->cfg.app.empty() && r->cfg.app != app)) continue;
     if (r->queue.size() >= opt_.max_queued) {
       // Overflow action: drop the oldest waiting event (not the one in flight).
       auto victim = r->busy && r->queue.size() > 1 ? r->queue.begin() + 1 : r->queue.begin();

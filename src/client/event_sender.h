@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "core/log_limiter.h"
+#include "core/config.h"
 #include "core/loop.h"
 
 namespace weir::core {
@@ -40,9 +41,15 @@ namespace weir::client {
 
 class HttpClient;
 
+// The receivers a config asks for: events.url (every event, events.secret)
+// and each app's events.url (that app's events; its secret, else events.secret).
+std::vector<struct EventReceiver> event_receivers(const core::Config& config);
+
 struct EventReceiver {
   std::string url;
   std::string secret;  // empty: no signature header
+  std::string app;     // empty: every event; else only the events of this config app key
+  bool operator==(const EventReceiver&) const = default;
 };
 
 class EventSender {
@@ -69,9 +76,17 @@ class EventSender {
   EventSender(const EventSender&) = delete;
   EventSender& operator=(const EventSender&) = delete;
 
-  // Any thread. `data_json` is the event's data object, as JSON text.
-  void emit(std::string type, std::string data_json);
-  bool enabled() const { return !receivers_.empty(); }
+  // Any thread. `data_json` is the event's data object, as JSON text; `app`
+  // the config app key the event belongs to ("" for process events): it goes
+  // to the receivers of every event and to that app's.
+  void emit(std::string type, std::string data_json, std::string app = {});
+  bool enabled() const { return active_.load(std::memory_order_relaxed) > 0; }
+  // Any thread (a reload): the receivers from now on. A receiver listed
+  // before and now keeps its queue and its event in flight; one no longer
+  // listed drops its waiting events (counted in Stats::dropped) and stops
+  // after the event in flight. Removed receivers stay allocated, idle, and
+  // are reused if listed again: bounded by the distinct receivers ever set.
+  void set_receivers(std::vector<EventReceiver> receivers);
   const Stats& stats() const { return stats_; }
 
   // The signature header value for `body` at `unix_s` (tests, receivers' docs).
@@ -79,12 +94,15 @@ class EventSender {
 
  private:
   struct Receiver;
-  void enqueue(const std::string& body);  // loop thread
+  void enqueue(const std::string& body, const std::string& app);  // loop thread
   void pump(Receiver& r);                  // loop thread
+
+  void apply_receivers(const std::vector<EventReceiver>& receivers);  // loop thread
 
   core::Loop& loop_;
   Options opt_;
-  std::vector<std::unique_ptr<Receiver>> receivers_;
+  std::vector<std::unique_ptr<Receiver>> receivers_;  // loop thread after construction
+  std::atomic<size_t> active_{0};                     // receivers not retired
   Stats stats_;
   // One line per burst of events the loop refused (at shutdown every client
   // that disconnects emits one).

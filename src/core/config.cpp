@@ -482,9 +482,13 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
     if (!s3.prefix.empty() && s3.prefix.front() == '/')
       errors.push_back("storage.s3.prefix: must not start with '/'");
   }
-  for (const std::string& u : split_tokens(cfg.events.url))
-    if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
-      errors.push_back("events.url: '" + u + "' is not an http:// or https:// URL");
+  auto check_urls = [&errors](const std::string& key, const std::string& list) {
+    for (const std::string& u : split_tokens(list))
+      if (u.rfind("http://", 0) != 0 && u.rfind("https://", 0) != 0)
+        errors.push_back(key + ": '" + u + "' is not an http:// or https:// URL");
+  };
+  check_urls("events.url", cfg.events.url);
+  for (const auto& [name, app] : cfg.apps) check_urls("apps." + name + ".events.url", app.events.url);
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
   for (const auto* list : {&cfg.api.token, &cfg.api.read_token}) {
     const char* key = list == &cfg.api.token ? "api.token" : "api.read_token";
@@ -516,6 +520,7 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
 
 std::vector<std::string> ApiConfig::admin_tokens() const { return split_tokens(token); }
 std::vector<std::string> EventsConfig::urls() const { return split_tokens(url); }
+std::vector<std::string> AppEventsConfig::urls() const { return split_tokens(url); }
 std::vector<std::string> ApiConfig::read_tokens() const { return split_tokens(read_token); }
 std::vector<std::string> SignConfig::publish_key_list() const { return split_tokens(publish_keys); }
 std::vector<std::string> SignConfig::play_key_list() const { return split_tokens(play_keys); }

@@ -384,6 +384,22 @@ struct AccessConfig {
   }
 };
 
+// An app's own event receivers, beside the global events.url: they get the
+// events of this app's streams, clients and assets.
+struct AppEventsConfig {
+  std::string url;
+  std::string secret;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("url", url, config::NoCheck{},
+            "Receivers of this app's events (stream.*, client.*, asset.*), comma-separated http:// or https:// URLs, "
+            "besides events.url; empty = none. Delivery settings are events.max_queued, max_attempts, timeout_ms.");
+    v.field("secret", secret, config::Secret{}, "Key of their Weir-Signature header (empty: events.secret).");
+  }
+  std::vector<std::string> urls() const;
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -404,6 +420,7 @@ struct AppConfig {
   SignConfig sign;
   CallbacksConfig callbacks;
   AccessConfig access;
+  AppEventsConfig events;
   // Not from the file: the app's key in Config::apps ("*" for the wildcard),
   // set by load_config_*; empty for an AppConfig made elsewhere (unit tests).
   std::string name;
@@ -441,6 +458,7 @@ struct AppConfig {
     v.section("sign", sign);
     v.section("callbacks", callbacks);
     v.section("access", access);
+    v.section("events", events);
   }
 };
 

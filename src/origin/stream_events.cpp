@@ -12,7 +12,8 @@ void StreamEvents::on_stream_published(const std::shared_ptr<StreamHub>& stream,
                                            {"stream", stream->name()},
                                            {"protocol", e.protocol},
                                            {"peer", e.peer}}
-                                .dump());
+                                .dump(),
+        stream->app_config().name);
 }
 
 void StreamEvents::on_stream_ended(const std::shared_ptr<StreamHub>& stream, const std::string& why) {
@@ -28,7 +29,8 @@ void StreamEvents::on_stream_ended(const std::shared_ptr<StreamHub>& stream, con
                        {"bytes", s.bytes},
                        {"video_frames", s.video_frames},
                        {"audio_frames", s.audio_frames}}
-            .dump());
+            .dump(),
+        stream->app_config().name);
 }
 
 }  // namespace weir::origin

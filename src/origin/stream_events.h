@@ -23,7 +23,8 @@ namespace weir::origin {
 
 class StreamEvents final : public StreamObserver {
  public:
-  using Emit = std::function<void(std::string type, std::string data_json)>;
+  // `app`: the config app key of the stream (AppConfig::name), for per-app receivers.
+  using Emit = std::function<void(std::string type, std::string data_json, std::string app)>;
   explicit StreamEvents(Emit emit) : emit_(std::move(emit)) {}
 
   void on_stream_published(const std::shared_ptr<StreamHub>& stream, const PublishEvent& e) override;

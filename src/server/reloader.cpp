@@ -26,7 +26,9 @@ void Reloader::keep_restart_only(core::Config& next, const core::Config& running
   next.rtmp.chunk_size = running.rtmp.chunk_size;
   next.srt = running.srt;
   next.storage = running.storage;
-  next.events = running.events;
+  next.events.max_queued = running.events.max_queued;
+  next.events.max_attempts = running.events.max_attempts;
+  next.events.timeout_ms = running.events.timeout_ms;
   next.limits.ingest_buffer_bytes = running.limits.ingest_buffer_bytes;
 }
 
@@ -48,7 +50,8 @@ std::string first_key(const std::string& message) {
 }  // namespace
 
 const std::vector<std::string> Reloader::kRestartOnly = {
-    "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "events", "limits.ingest_buffer_bytes"};
+    "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "events.max_queued", "events.max_attempts",
+    "events.timeout_ms", "limits.ingest_buffer_bytes"};
 
 nlohmann::json ReloadOutcome::to_json() const {
   return {{"result", ok ? "ok" : "refused"}, {"generation", generation},      {"changed", changed},

@@ -11,6 +11,8 @@
 //   restarted (ListenerSet); connections open stay.
 // - tls.cert_file / tls.key_file: the certificate is re-read on every
 //   reload, for connections accepted after it.
+// - events.url / secret and apps.*.events: main() hands the new receivers to
+//   the EventSender from the reload's observer.
 // - Keys read once at start (kRestartOnly below): the running value is kept
 //   and the answer lists the key under "restart_required".
 //

@@ -24,6 +24,7 @@ import pytest
 
 from weirtest import httpc, media
 from weirtest.httpc import FlvViewer
+from weirtest.receiver import Receiver
 from weirtest.server import to_yaml, wait_until
 
 K1, K2 = "play-key-one-0001", "play-key-two-0002"
@@ -287,6 +288,51 @@ def test_the_per_stream_series_cap_follows_a_reload(ctl, live):
     assert status == 200 and body["changed"] == ["limits.metrics_max_streams"], body
     m = s.metrics()
     assert m["weir_stream_series_omitted"] == 1 and not any(k.startswith("weir_stream_live{") for k in m), m
+
+
+def test_event_receivers_global_and_per_app_follow_a_reload(ctl, live, tmp_path):
+    s = ctl.srv
+    everything, extra_only = Receiver(secret="global-secret-01"), Receiver(secret="extra-secret-02")
+    try:
+        def add(c):
+            c["events"] = {"url": everything.url, "secret": "global-secret-01"}
+            c["apps"]["extra"] = {"reconnect_grace_ms": 0,
+                                  "events": {"url": extra_only.url, "secret": "extra-secret-02"}}
+        ctl.write(add)
+        status, body = ctl.reload()
+        assert status == 200 and "events.url" in body["changed"] and "apps.extra" in body["changed"], body
+        assert body["restart_required"] == [], body
+        # The reload itself is an event (to the global receiver only).
+        wait_until(lambda: everything.events("config.reloaded"), 10, "config.reloaded")
+        assert everything.events("config.reloaded")[0]["_sig_ok"]
+        pub = media.start_publisher(s.rtmp_url("extra", "ev"), tmp_path, "ev", duration=3)
+        wait_until(lambda: extra_only.events("stream.unpublished", app="extra", stream="ev"), 20,
+                   "the app's receiver to get stream.unpublished")
+        pub.wait(20)
+        # The app's receiver gets its app's events, signed with its own secret;
+        # the global one gets them too; nobody else's events reach the app's.
+        [e] = extra_only.events("stream.published", app="extra", stream="ev")
+        assert e["_sig_ok"], e
+        assert everything.events("stream.published", app="extra", stream="ev")
+        wait_until(lambda: everything.events("client.disconnected"), 10, "client events")
+        flv_status(s, signed(K1))  # a live/ client: its events go to the global receiver only
+        wait_until(lambda: any(c["data"].get("app") == "live" for c in everything.events("client.connected")), 10,
+                   "live's client event")
+        assert all(c["data"].get("app") == "extra" for c in extra_only.calls if c.get("type") != "config.reloaded")
+        assert not extra_only.events("config.reloaded")
+        wait_until(lambda: any(c["data"].get("app") == "live" for c in everything.events("client.disconnected")),
+                   10, "live's client to disconnect")
+        # A reload that removes the receivers: no more events for them.
+        n_all, n_extra = len(everything.calls), len(extra_only.calls)
+        ctl.write(lambda c: (c.pop("events"), c["apps"]["extra"].pop("events")))
+        status, body = ctl.reload()
+        assert status == 200, body
+        flv_status(s, signed(K1))
+        time.sleep(1)
+        assert len(everything.calls) == n_all and len(extra_only.calls) == n_extra
+    finally:
+        everything.close()
+        extra_only.close()
 
 
 def test_an_http_setting_restarts_the_listener_on_its_port(ctl, live):
