@@ -28,7 +28,7 @@ TEST_CASE("a receiver that is down: retried with backoff, its queue capped by dr
     o.max_backoff_ms = 20;
     o.timeout_ms = 1000;
     // Port 1 on loopback: connection refused at once.
-    client::EventSender ev(loops.at(0), {{"http://127.0.0.1:1/hook", "s"}}, o);
+    client::EventSender ev(loops.at(0), {{"http://127.0.0.1:1/hook", "s", ""}}, o);
     for (int i = 0; i < 10; ++i) ev.emit("test.event", "{\"i\":" + std::to_string(i) + "}");
     for (int i = 0; i < 500 && ev.stats().retries.load() < 3; ++i)
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
