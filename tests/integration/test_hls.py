@@ -310,7 +310,7 @@ def test_aes128_encryption_and_key_rotation(weir, tmp_path):
         for sg in pl.segments:
             assert sg.key is not None, f"segment {sg.msn} is not under an EXT-X-KEY:\n{pl.text}"
             assert sg.key.get("METHOD") == "AES-128" and "IV" not in sg.key, f"EXT-X-KEY {sg.key}"
-            kid = 1 + (sg.msn - base) // rotation
+            kid = base + (sg.msn - base) // rotation * rotation  # the msn of the key's first segment
             assert sg.key["URI"] == f"s/key{kid}.key", \
                 f"segment {sg.msn}: key URI {sg.key['URI']}, want s/key{kid}.key (new key every {rotation} segments " \
                 f"from msn {base})"
