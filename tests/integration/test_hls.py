@@ -400,7 +400,7 @@ def test_headers_etag_cors_and_errors(weir, tmp_path):
             (f"/live/s/{seg.map}", None)]
     for path, ctype in objs:
         r = hls.get_ok(s, path)
-        assert r.header("cache-control") == "public, max-age=31536000, immutable", f"{path}: {r.headers}"
+        assert r.header("cache-control") == "public, max-age=86400, immutable", f"{path}: {r.headers}"
         assert r.header("access-control-allow-origin") == "*", f"{path}: no CORS header"
         assert int(r.header("content-length")) == len(r.body) > 0, path
         if ctype:

@@ -260,6 +260,16 @@ def test_hls_through_nginx_cache(weir, tmp_path):
         assert headers.get("etag") == f'"seg{seg.msn}.ts"', headers
         status, headers, _ = ngx.get("/live/" + seg.uri)
         assert status == 200 and headers.get("x-cache-status") == "HIT", headers
+        r = hls.get(s, "/live/" + seg.uri, headers={"If-None-Match": f'"x", "seg{seg.msn}.ts"'})
+        assert r.status == 304 and not r.body and r.header("etag") == f'"seg{seg.msn}.ts"', r.headers
+        ll = hls.Playlist(ngx.get("/live/s/llhls.m3u8")[2].decode())
+        msn, part = hls.part_name(ll.preload_hint["URI"])
+        status, headers, _ = ngx.get(f"/live/s/llhls.m3u8?_HLS_msn={msn}&_HLS_part={part}")
+        assert status == 200 and headers.get("cache-control") == "public, max-age=2", headers
+        status, headers, _ = ngx.get(f"/live/s/llhls.m3u8?_HLS_msn={msn}&_HLS_part={part}")
+        assert status == 200 and headers.get("x-cache-status") == "HIT", headers
+        status, headers, _ = ngx.get(f"/live/s/llhls.m3u8?_HLS_msn={msn + 50}")  # beyond the edge: 400
+        assert status == 400 and headers.get("cache-control") == "no-store", (status, headers)
 
         log_start = len(s.log())
         deadline = time.monotonic() + PLAY_S

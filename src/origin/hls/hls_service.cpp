@@ -95,7 +95,8 @@ void respond_cached(const http::ExchangeRef& ex, const core::Slice& body, const 
 // the body is per response (no ETag: a 304 would keep tokens that expire),
 // and never stored: a shared cache must not hand one viewer's tokens to another.
 void respond_signed(const http::ExchangeRef& ex, std::string_view body, const std::string& hs) {
-  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", cache_control(CacheKind::kViewerPlaylist, nullptr)}},
+  ex->respond(200,
+              {{"Content-Type", kPlaylistType}, {"Cache-Control", cache_control(CacheKind::kViewerPlaylist, nullptr)}},
               protocol::add_param_to_playlist_uris(body, hs));
 }
 
@@ -273,7 +274,8 @@ void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const st
   const std::string etag = kind == FileKind::kTsSegment     ? media_etag("seg", a, ".ts")
                            : kind == FileKind::kFmp4Segment ? media_etag("seg", a, ".m4s")
                            : kind == FileKind::kPart        ? media_etag("part", a, fmt::format(".{}.m4s", b))
-                                                            : media_etag("init", a, ".mp4");
+                           : kind == FileKind::kInit        ? media_etag("init", a, ".mp4")
+                                                            : std::string();  // keys: no validator
   const std::string cc = cache_control(CacheKind::kMedia, cfg);
   if (kind == FileKind::kTsSegment) {
     switch (store->ts_segment(a, bytes, path)) {
@@ -325,7 +327,8 @@ void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const st
   }
   std::array<uint8_t, 16> key;
   if (!store->key(a, key)) return ex->respond_text(404, "no such key");
-  ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"Cache-Control", cache_control(CacheKind::kKey, cfg)}},
+  ex->respond(200,
+              {{"Content-Type", "application/octet-stream"}, {"Cache-Control", cache_control(CacheKind::kKey, cfg)}},
               core::Slice::copy_of(core::ByteView(key.data(), key.size())));
 }
 
