@@ -5,6 +5,7 @@
 #include <memory>
 
 #include "core/async_fs.h"
+#include "origin/hls/cache_policy.h"
 #include "origin/http/file_response.h"
 #include "origin/http_admission.h"
 #include "origin/origin.h"
@@ -56,7 +57,9 @@ void send(Vod* vod, const http::ExchangeRef& ex, const AssetStore::Located& loca
                           [ex, hs = std::move(hs), type](core::Result<core::Slice> body) {
                             if (!ex->alive()) return;
                             if (!body) return ex->respond_text(404, "asset playlist unreadable");
-                            ex->respond(200, {{"Content-Type", type}, {"Cache-Control", "private, no-cache"}},
+                            ex->respond(200, {{"Content-Type", type},
+                                              {"Cache-Control", origin::hls::cache_control(
+                                                                    origin::hls::CacheKind::kViewerPlaylist, nullptr)}},
                                         protocol::add_param_to_playlist_uris(core::as_chars(body->view()), hs));
                           });
     return;
@@ -68,8 +71,9 @@ void send(Vod* vod, const http::ExchangeRef& ex, const AssetStore::Located& loca
   }
   http::FileResponseOptions opt;
   opt.content_type = type;
-  // Assets never change once ready; a deleted one disappears (404).
-  opt.cache_control = app && app->sign.signs_play() ? "private, max-age=3600" : "public, max-age=3600";
+  // Assets never change once ready (a deleted one disappears: 404, and from
+  // caches within kImmutableMaxAgeS).
+  opt.cache_control = origin::hls::cache_control(origin::hls::CacheKind::kVodFile, app);
   http::respond_file(ex, a.dir + "/" + name, std::move(opt));
 }
 

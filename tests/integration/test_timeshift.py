@@ -95,7 +95,7 @@ def test_delay_playlist_lags_live(env):
             f"?delay={delay}: last PDT + EXTINF is {lag:.2f} s behind now:\n{pl.text}"
         assert not pl.endlist and pl.playlist_type is None, f"?delay={delay} is a live playlist:\n{pl.text}"
         assert 1 <= len(pl.segments) <= 6
-        assert r.header("cache-control") == "max-age=1"
+        assert r.header("cache-control") == "public, max-age=1"
         for a, b in zip(pl.segments, pl.segments[1:]):
             assert b.msn == a.msn + 1 and abs(b.pdt - a.pdt - a.duration) < 0.002, f"gap in\n{pl.text}"
         # Its segments (on disk by now for the 20 s delay) are the bytes served

@@ -10,6 +10,7 @@
 #include "core/timer.h"
 #include "origin/http_admission.h"
 #include "origin/http_play.h"
+#include "origin/hls/cache_policy.h"
 #include "origin/hls/packager.h"
 #include "origin/hls/playlist.h"
 #include "origin/hls/stream_hls.h"
@@ -26,10 +27,18 @@ namespace {
 constexpr const char* kPlaylistType = "application/vnd.apple.mpegurl";
 constexpr size_t kMaxSegmentFile = 256 << 20;
 
+// A media file (segment, part, init): its URL never names other bytes, so
+// the file name is a strong validator; If-None-Match gets a 304.
+// `cc` is the app's cache_control(CacheKind::kMedia).
+void respond_media(const http::ExchangeRef& ex, const char* type, const std::string& cc, const std::string& etag,
+                   const core::Slice& bytes) {
+  if (etag_matches(ex->request().header("if-none-match"), etag))
+    return ex->respond(304, {{"ETag", etag}, {"Cache-Control", cc}}, std::string());
+  ex->respond(200, {{"Content-Type", type}, {"Cache-Control", cc}, {"ETag", etag}}, bytes);
+}
 
-
-http::Headers immutable(const char* type) {
-  return {{"Content-Type", type}, {"Cache-Control", "public, max-age=31536000, immutable"}};
+std::string media_etag(std::string_view prefix, uint64_t a, std::string_view suffix) {
+  return fmt::format("\"{}{}{}\"", prefix, a, suffix);
 }
 
 // A request held until a WaitTarget is met or a timeout passes.
@@ -74,19 +83,20 @@ void hold(const std::shared_ptr<StreamHls>& store, const http::ExchangeRef& ex, 
   });
 }
 
-void respond_cached(const http::ExchangeRef& ex, const core::Slice& body, const std::string& etag) {
-  if (ex->request().header("if-none-match") == etag) {
-    ex->respond(304, {{"ETag", etag}, {"Cache-Control", "max-age=1"}}, std::string());
+void respond_cached(const http::ExchangeRef& ex, const core::Slice& body, const std::string& etag, std::string cc) {
+  if (etag_matches(ex->request().header("if-none-match"), etag)) {
+    ex->respond(304, {{"ETag", etag}, {"Cache-Control", std::move(cc)}}, std::string());
     return;
   }
-  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}, {"ETag", etag}}, body);
+  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", std::move(cc)}, {"ETag", etag}}, body);
 }
 
 // A playlist of a signed app: its URIs get the viewer's session token, so
 // the body is per response (no ETag: a 304 would keep tokens that expire),
-// and private: a shared cache must not hand one viewer's tokens to another.
+// and never stored: a shared cache must not hand one viewer's tokens to another.
 void respond_signed(const http::ExchangeRef& ex, std::string_view body, const std::string& hs) {
-  ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "private, max-age=1"}},
+  ex->respond(200,
+              {{"Content-Type", kPlaylistType}, {"Cache-Control", cache_control(CacheKind::kViewerPlaylist, nullptr)}},
               protocol::add_param_to_playlist_uris(body, hs));
 }
 
@@ -183,12 +193,17 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
     // A closed playlist is not reloaded: its token lasts for its span too.
     if (std::string hs = session(closed && tr.end_ms > tr.start_ms ? (tr.end_ms - tr.start_ms) / 1000 : 0); !hs.empty())
       return respond_signed(ex, r.body, hs);
-    ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", closed ? "public, max-age=3600" : "max-age=1"}},
-                std::move(r.body));
+    const CacheKind kind = closed ? CacheKind::kClosedPlaylist : CacheKind::kTsLivePlaylist;
+    ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", cache_control(kind, cfg)}}, std::move(r.body));
     return;
   }
 
-  auto answer = [ex, store, ll, skip = q->skip, session] {
+  // A blocking reload's answer is keyed by its query in caches (6.2.5.2).
+  const std::string cc = cache_control(!ll                ? CacheKind::kTsLivePlaylist
+                                       : q->msn.has_value() ? CacheKind::kBlockingPlaylist
+                                                            : CacheKind::kLlLivePlaylist,
+                                       cfg);
+  auto answer = [ex, store, ll, skip = q->skip, session, cc] {
     core::Slice body;
     std::string etag;
     const std::string hs = session();
@@ -196,14 +211,14 @@ void HlsService::serve_playlist(const http::ExchangeRef& ex, const std::shared_p
       auto r = store->render_ll(true);
       if (r.status != 200) return ex->respond_text(503, r.error);
       if (!hs.empty()) return respond_signed(ex, r.body, hs);
-      ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", "max-age=1"}}, std::move(r.body));
+      ex->respond(200, {{"Content-Type", kPlaylistType}, {"Cache-Control", cc}}, std::move(r.body));
       return;
     }
     bool ok = ll ? store->cached_live_ll(body, etag) : store->cached_live_ts(body, etag);
     if (!ok) return ex->respond_text(503, "no segment is ready yet; retry");
     if (!hs.empty())
       return respond_signed(ex, core::as_chars(body.view()), hs);
-    respond_cached(ex, body, etag);
+    respond_cached(ex, body, etag, cc);
   };
 
   if (ll && q->msn) {
@@ -256,15 +271,23 @@ void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const st
 
   core::Slice bytes;
   std::string path;
+  const std::string etag = kind == FileKind::kTsSegment     ? media_etag("seg", a, ".ts")
+                           : kind == FileKind::kFmp4Segment ? media_etag("seg", a, ".m4s")
+                           : kind == FileKind::kPart        ? media_etag("part", a, fmt::format(".{}.m4s", b))
+                           : kind == FileKind::kInit        ? media_etag("init", a, ".mp4")
+                                                            : std::string();  // keys: no validator
+  const std::string cc = cache_control(CacheKind::kMedia, cfg);
   if (kind == FileKind::kTsSegment) {
     switch (store->ts_segment(a, bytes, path)) {
       case StreamHls::Lookup::kFound:
-        return ex->respond(200, immutable("video/mp2t"), bytes);
+        return respond_media(ex, "video/mp2t", cc, etag, bytes);
       case StreamHls::Lookup::kOnDisk:
-        core::read_file_async(ex->loop(), path, kMaxSegmentFile, [ex](core::Result<core::Slice> r) {
+        if (etag_matches(ex->request().header("if-none-match"), etag))
+          return respond_media(ex, "video/mp2t", cc, etag, bytes);  // a 304: no need to read it
+        core::read_file_async(ex->loop(), path, kMaxSegmentFile, [ex, cc, etag](core::Result<core::Slice> r) {
           if (!ex->alive()) return;
           if (!r) return ex->respond_text(404, "segment no longer available");
-          ex->respond(200, immutable("video/mp2t"), *r);
+          respond_media(ex, "video/mp2t", cc, etag, *r);
         });
         return;
       default:
@@ -273,19 +296,21 @@ void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const st
   }
   if (kind == FileKind::kFmp4Segment) {
     if (store->fmp4_segment(a, bytes) == StreamHls::Lookup::kFound)
-      return ex->respond(200, immutable("video/iso.segment"), bytes);
+      return respond_media(ex, "video/iso.segment", cc, etag, bytes);
     return ex->respond_text(404, "segment " + std::to_string(a) + " is not available");
   }
   if (kind == FileKind::kPart) {
     auto lookup = store->part(a, uint32_t(b), bytes);
-    if (lookup == StreamHls::Lookup::kFound) return ex->respond(200, immutable("video/iso.segment"), bytes);
+    if (lookup == StreamHls::Lookup::kFound) return respond_media(ex, "video/iso.segment", cc, etag, bytes);
     // The part named by EXT-X-PRELOAD-HINT is held until it exists.
     auto [edge_msn, edge_parts] = store->live_edge();
     if (a == edge_msn && b == edge_parts && cfg->hls.ll) {
-      auto fetch = [ex, store, a, b] {
+      // Once answered it is cacheable like any part (caches collapse the
+      // held requests of many players into one, e.g. nginx proxy_cache_lock).
+      auto fetch = [ex, store, a, b, cc, etag] {
         core::Slice got;
         if (store->part(a, uint32_t(b), got) == StreamHls::Lookup::kFound)
-          return ex->respond(200, immutable("video/iso.segment"), got);
+          return respond_media(ex, "video/iso.segment", cc, etag, got);
         // The segment was cut before this part existed: the next segment's
         // first part follows; the player moves on with the next playlist.
         ex->respond_text(404, "part " + std::to_string(a) + "." + std::to_string(b) + " was not produced");
@@ -297,12 +322,13 @@ void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const st
     return ex->respond_text(404, "part " + std::to_string(a) + "." + std::to_string(b) + " is not available");
   }
   if (kind == FileKind::kInit) {
-    if (store->init(uint32_t(a), bytes)) return ex->respond(200, immutable("video/mp4"), bytes);
+    if (store->init(a, bytes)) return respond_media(ex, "video/mp4", cc, etag, bytes);
     return ex->respond_text(404, "init segment " + std::to_string(a) + " is not available");
   }
   std::array<uint8_t, 16> key;
   if (!store->key(a, key)) return ex->respond_text(404, "no such key");
-  ex->respond(200, {{"Content-Type", "application/octet-stream"}, {"Cache-Control", "private, max-age=3600"}},
+  ex->respond(200,
+              {{"Content-Type", "application/octet-stream"}, {"Cache-Control", cache_control(CacheKind::kKey, cfg)}},
               core::Slice::copy_of(core::ByteView(key.data(), key.size())));
 }
 

@@ -58,7 +58,8 @@ HlsPackager::HlsPackager(Origin& origin, std::shared_ptr<StreamHls> store, std::
       timer_(core::Loop::current() ? *core::Loop::current() : origin.loops().at(0)),
       ts_(ts_options()),
       ts_buf_(256 * 1024),
-      next_msn_(store_->msn_base()) {}
+      next_msn_(store_->msn_base()),
+      init_id_(store_->msn_base()) {}
 
 HlsPackager::~HlsPackager() = default;
 
@@ -203,7 +204,9 @@ void HlsPackager::end_init(int64_t dts) {
     finish_segment(dts);
     pending_discontinuity_ = true;
   }
-  ++init_id_;
+  // Named after the first segment that can use it, and above every earlier
+  // id: an init URL never names two different inits, even across stores.
+  init_id_ = std::max(next_msn_, init_id_ + 1);
   init_published_ = false;
 }
 
@@ -367,7 +370,10 @@ void HlsPackager::finish_segment(int64_t end_dts) {
 
 core::Result<core::Slice> HlsPackager::encrypt(uint64_t msn, const core::Slice& clear, uint64_t& key_id) {
   const uint64_t rotation = uint64_t(store_->config().hls.key_rotation_segments);
-  uint64_t id = 1 + (msn - store_->msn_base()) / rotation;
+  // Named after the first segment it encrypts (above every msn an earlier
+  // store used), so a key URL never names two different keys.
+  const uint64_t base = store_->msn_base();
+  uint64_t id = base + (msn - base) / rotation * rotation;
   if (id != key_id_) {
     auto key = protocol::make_hls_aes_key();
     if (!key) return key.status();

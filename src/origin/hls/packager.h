@@ -102,7 +102,7 @@ class HlsPackager final : public Consumer, public core::Closable {
   int64_t seg_first_dts_ = 0;
   int64_t last_dts_ = 0;
   bool pending_discontinuity_ = false;
-  uint32_t init_id_ = 0;
+  uint64_t init_id_;  // see end_init
   bool init_published_ = false;
   core::Slice last_init_;    // the init segment last taken from fmp4_, and its CODECS
   std::string last_codecs_;

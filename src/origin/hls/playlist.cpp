@@ -189,7 +189,7 @@ Rendered render_ll_playlist(const PlaylistInput& in, bool skip) {
   }
   if (skipped) fmt::format_to(Out(r.body), "#EXT-X-SKIP:SKIPPED-SEGMENTS={}\n", skipped);
 
-  uint32_t init = UINT32_MAX;
+  uint64_t init = UINT64_MAX;
   for (size_t k = from + skipped; k < idx.size(); ++k) {
     const Segment& s = in.segments[idx[k]];
     if (s.discontinuity && k != from) r.body += "#EXT-X-DISCONTINUITY\n";

@@ -42,7 +42,7 @@ struct Segment {
   uint64_t key_id = 0;        // AES-128 key (0 = clear)
 
   // fMP4 variant: parts, and their concatenation once complete.
-  uint32_t init_id = 0;
+  uint64_t init_id = 0;
   std::vector<Part> parts;
   core::Slice fmp4;
 

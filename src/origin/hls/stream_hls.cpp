@@ -47,7 +47,7 @@ Segment* StreamHls::find_locked(uint64_t msn) {
 }
 const Segment* StreamHls::find_locked(uint64_t msn) const { return const_cast<StreamHls*>(this)->find_locked(msn); }
 
-void StreamHls::begin_segment(uint64_t msn, int64_t first_dts, int64_t pdt_ms, bool discontinuity, uint32_t init_id) {
+void StreamHls::begin_segment(uint64_t msn, int64_t first_dts, int64_t pdt_ms, bool discontinuity, uint64_t init_id) {
   std::lock_guard<std::mutex> lk(mu_);
   Segment s;
   s.msn = msn;
@@ -94,12 +94,12 @@ void StreamHls::complete_segment(double duration_ms, core::Slice ts, core::Slice
   wake_locked();
 }
 
-void StreamHls::set_init(uint32_t init_id, core::Slice init, std::string codecs) {
+void StreamHls::set_init(uint64_t init_id, core::Slice init, std::string codecs) {
   std::lock_guard<std::mutex> lk(mu_);
   inits_[init_id] = std::move(init);
   codecs_ = std::move(codecs);
   // Keep the inits still referenced plus the newest.
-  uint32_t oldest = segments_.empty() ? init_id : segments_.front().init_id;
+  uint64_t oldest = segments_.empty() ? init_id : segments_.front().init_id;
   for (auto it = inits_.begin(); it != inits_.end();) {
     if (it->first < oldest && it->first != init_id) it = inits_.erase(it);
     else ++it;
@@ -345,7 +345,7 @@ StreamHls::Lookup StreamHls::part(uint64_t msn, uint32_t index, core::Slice& byt
   return s->complete ? Lookup::kNotFound : Lookup::kPending;
 }
 
-bool StreamHls::init(uint32_t id, core::Slice& bytes) {
+bool StreamHls::init(uint64_t id, core::Slice& bytes) {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = inits_.find(id);
   if (it == inits_.end()) return false;

@@ -53,13 +53,13 @@ class StreamHls {
 
   // --- packager side (one loop) ------------------------------------------
   // Starts segment `msn` (the previous one must be complete).
-  void begin_segment(uint64_t msn, int64_t first_dts, int64_t pdt_ms, bool discontinuity, uint32_t init_id);
+  void begin_segment(uint64_t msn, int64_t first_dts, int64_t pdt_ms, bool discontinuity, uint64_t init_id);
   void add_part(Part part);
   // Completes the open segment: its duration, its TS bytes and its fMP4
   // bytes (its parts joined; empty without fMP4). Both are built by the
   // packager outside the store's lock.
   void complete_segment(double duration_ms, core::Slice ts, core::Slice fmp4, uint64_t key_id);
-  void set_init(uint32_t init_id, core::Slice init, std::string codecs);
+  void set_init(uint64_t init_id, core::Slice init, std::string codecs);
   void set_key(uint64_t key_id, std::array<uint8_t, 16> key);
   void set_ended();
   // Spill/evict bookkeeping, see TimeshiftDisk.
@@ -102,7 +102,7 @@ class StreamHls {
   bool segment_info(uint64_t msn, SegmentInfo& info);
   Lookup fmp4_segment(uint64_t msn, core::Slice& bytes);
   Lookup part(uint64_t msn, uint32_t index, core::Slice& bytes);
-  bool init(uint32_t id, core::Slice& bytes);
+  bool init(uint64_t id, core::Slice& bytes);
   bool key(uint64_t id, std::array<uint8_t, 16>& key);
   // Wall-clock position lookups for time-shift (ms since epoch).
   std::optional<uint64_t> msn_at_or_before(int64_t wall_ms);
@@ -144,7 +144,7 @@ class StreamHls {
   std::mutex mu_;
   std::deque<Segment> segments_;  // ascending msn; back() may be open
   bool open_ = false;             // back() is still being built
-  std::map<uint32_t, core::Slice> inits_;
+  std::map<uint64_t, core::Slice> inits_;
   std::string codecs_;
   std::map<uint64_t, std::array<uint8_t, 16>> keys_;
   bool ended_ = false;

@@ -87,8 +87,9 @@ class FileSender final : public StreamSink {
       std::string_view header = ex_->request().header("range");
       auto range = protocol::parse_http_range(header, size);
       if (range.kind == protocol::HttpRange::Kind::kUnsatisfiable) {
-        h.push_back({"Content-Range", protocol::content_range_unsatisfied(size)});
-        ex_->respond(416, std::move(h), std::string());
+        Headers e{{"Content-Type", opt_.content_type}, {"Cache-Control", "no-store"}};  // an error: not cached
+        e.push_back({"Content-Range", protocol::content_range_unsatisfied(size)});
+        ex_->respond(416, std::move(e), std::string());
         return finish();
       }
       if (range.kind == protocol::HttpRange::Kind::kSatisfiable) {

@@ -30,10 +30,13 @@ bool is_u64(std::string_view s) {
 
 void default_fallback(const ExchangeRef& ex, int status, const std::string& allow) {
   if (status == 405) {
-    ex->respond(405, {{"Allow", allow}, {"Content-Type", "text/plain"}}, "method not allowed\n");
+    ex->respond(405, {{"Allow", allow}, {"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}},
+                "method not allowed\n");
     return;
   }
-  ex->respond(404, {{"Content-Type", "text/plain"}}, "no such resource\n");
+  // Not cached: RFC 9111 4.2.2 lets caches keep a 404 heuristically, and the
+  // path may exist a moment later.
+  ex->respond(404, {{"Content-Type", "text/plain"}, {"Cache-Control", "no-store"}}, "no such resource\n");
 }
 
 }  // namespace
