@@ -102,7 +102,7 @@ def test_edge_fan_out_one_upstream_and_idle_close(weir, tmp_path):
     cap = tmp_path / "edge.flv"
     cap.write_bytes(bytes(flv[0].raw))
     checks.assert_av_basics(cap)
-    assert not media.decode_errors(cap)
+    checks.assert_decodes_cleanly(cap)
 
     # Idle: the last viewer leaves; the upstream closes idle_ms later.
     for v in flv:
@@ -157,13 +157,16 @@ def test_edge_failover_keeps_viewers(weir, tmp_path):
     assert len([t for t in tags if t.is_avc_seq_header]) >= 2, "codec config not re-sent after the failover"
     assert viewers_of(b) == 1
     assert edge.metric("weir_edge_failovers_total") == 1
-    m = edge.metrics()
-    assert 'weir_edge_origin_up{origin="%s"} 0' % rtmp_tmpl(a) in m
-    assert 'weir_edge_origin_streams{origin="%s"} 1' % rtmp_tmpl(b) in m
+    assert edge.metric('weir_edge_origin_up{origin="%s"}' % rtmp_tmpl(a)) == 0
+    assert edge.metric('weir_edge_origin_failures_total{origin="%s"}' % rtmp_tmpl(a)) == 1
+    assert edge.metric('weir_edge_origin_up{origin="%s"}' % rtmp_tmpl(b)) == 1
+    assert edge.metric('weir_edge_origin_streams{origin="%s"}' % rtmp_tmpl(b)) == 1
+    assert edge.metric('weir_edge_origin_streams{origin="%s"}' % rtmp_tmpl(a)) == 0
+    assert edge.metric('weir_edge_origin_received_bytes_total{origin="%s"}' % rtmp_tmpl(b)) > 10000
     viewer.stop()
     cap = tmp_path / "failover.flv"
     cap.write_bytes(bytes(viewer.raw))
-    assert not media.decode_errors(cap)
+    checks.assert_decodes_cleanly(cap)
     pa.stop()
     pb.stop()
 
