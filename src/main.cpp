@@ -36,6 +36,7 @@
 #include "core/tls.h"
 #include "core/worker_pool.h"
 #include "edge/edge_puller.h"
+#include "edge/upstream_api.h"
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
 #include "origin/api/admin_api.h"
@@ -298,6 +299,7 @@ int main(int argc, char** argv) {
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
+  weir::edge::add_upstream_routes(*admin_router, configs, edge);
   weir::origin::api::ProcessSampler sampler(origin);
   weir::origin::api::add_system_routes(*admin_router, origin, sampler, WEIR_VERSION);
   // Listeners: opened here (a port in use stops the start, naming the key),

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
+
 #include "edge/upstream_url.h"
 
 namespace weir::edge {
@@ -21,6 +23,11 @@ std::string label(const std::string& v) {
   return out;
 }
 }  // namespace
+
+int64_t OriginHealth::now_ms() {
+  using namespace std::chrono;
+  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
+}
 
 OriginHealth::Entry& OriginHealth::at(const std::string& tmpl) {
   std::lock_guard<std::mutex> lk(mu_);
@@ -58,6 +65,23 @@ void OriginHealth::ended(Entry& e, bool was_streaming, const std::string& error,
   e.down = true;
   e.down_until_ms = now_ms + upstream_backoff_ms(base_ms, max_ms, e.down_rounds);
   if (e.down_rounds < 32) ++e.down_rounds;
+}
+
+std::vector<OriginHealth::View> OriginHealth::list(const std::string& after, size_t limit, int64_t now_ms,
+                                                   bool& more) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  std::vector<View> out;
+  more = false;
+  for (auto it = entries_.upper_bound(after); it != entries_.end(); ++it) {
+    if (out.size() == limit) {
+      more = true;
+      break;
+    }
+    const Entry& e = *it->second;
+    out.push_back(View{it->first, e.ever_connected, e.down, e.down && e.down_until_ms > now_ms ? e.down_until_ms - now_ms : 0,
+                       e.failures, e.bytes.load(std::memory_order_relaxed), e.streams, e.last_error});
+  }
+  return out;
 }
 
 void OriginHealth::write_metrics(std::string& out) const {

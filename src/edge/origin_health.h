@@ -35,6 +35,9 @@ class OriginHealth {
     std::string last_error;
   };
 
+  // The monotonic clock (ms) every time here is on.
+  static int64_t now_ms();
+
   // The entry of `tmpl` (made on first use); the reference stays valid.
   Entry& at(const std::string& tmpl);
   // For upstream_order(): whether each of `tmpls` may be tried first now.
@@ -46,6 +49,17 @@ class OriginHealth {
   // just does not have). `backoff_ms` as upstream_backoff_ms of its rounds.
   void ended(Entry& e, bool was_streaming, const std::string& error, bool down, int64_t now_ms, int64_t base_ms,
              int64_t max_ms);
+
+  struct View {
+    std::string origin;  // the URL template
+    bool ever_connected = false, down = false;
+    int64_t down_for_ms = 0;  // left of its backoff (0: may be tried first)
+    uint64_t failures = 0, bytes = 0;
+    int64_t streams = 0;
+    std::string last_error;
+  };
+  // Origins after `after` (by template), at most `limit`; `more` when others follow.
+  std::vector<View> list(const std::string& after, size_t limit, int64_t now_ms, bool& more) const;
 
   // Prometheus families weir_edge_origin_* (one series per origin).
   void write_metrics(std::string& out) const;

@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <chrono>
 
 #include "core/clock.h"
 #include "core/config.h"
@@ -20,11 +19,7 @@ namespace weir::edge {
 
 namespace {
 constexpr uint64_t kSweepMs = 500;
-
-int64_t mono_ms() {
-  using namespace std::chrono;
-  return duration_cast<milliseconds>(steady_clock::now().time_since_epoch()).count();
-}
+int64_t mono_ms() { return OriginHealth::now_ms(); }
 }  // namespace
 
 UpstreamPull::UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, std::string stream)

@@ -163,6 +163,10 @@ def test_edge_failover_keeps_viewers(weir, tmp_path):
     assert edge.metric('weir_edge_origin_streams{origin="%s"}' % rtmp_tmpl(b)) == 1
     assert edge.metric('weir_edge_origin_streams{origin="%s"}' % rtmp_tmpl(a)) == 0
     assert edge.metric('weir_edge_origin_received_bytes_total{origin="%s"}' % rtmp_tmpl(b)) > 10000
+    ups = {u["origin"]: u for u in edge.api("/api/v1/upstreams")}
+    assert ups[rtmp_tmpl(a)]["state"] == "down" and ups[rtmp_tmpl(a)]["failures"] == 1, ups
+    assert ups[rtmp_tmpl(a)]["last_error"], ups
+    assert ups[rtmp_tmpl(b)]["state"] == "up" and ups[rtmp_tmpl(b)]["streams"] == 1, ups
     viewer.stop()
     cap = tmp_path / "failover.flv"
     cap.write_bytes(bytes(viewer.raw))
