@@ -28,10 +28,6 @@ UpstreamPull::UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, 
       app_(std::move(app)),
       stream_(std::move(stream)),
       key_(app_ + "/" + stream_),
-      out_(edge.origin(), loop, {"edge", ""}, [this](const std::string& why) {
-        // Dropped by the operator, taken over by a local publisher, or shutdown.
-        stop("the stream was ended here (" + why + ")");
-      }),
       retry_(loop),
       sweep_(loop) {}
 
@@ -111,7 +107,13 @@ void UpstreamPull::on_ready() { streaming(); }
 
 void UpstreamPull::streaming() {
   if (is_streaming_) return;
-  auto r = out_.start_admitted(app_, stream_);
+  out_ = std::make_unique<origin::HubPublisher>(edge_.origin(), loop_, origin::HubPublisher::Source{"edge", origin_url_},
+                                                [this](const std::string& why) {
+                                                  // Dropped by the operator, taken over by a local
+                                                  // publisher, or shutdown (may free out_: allowed).
+                                                  stop("the stream was ended here (" + why + ")");
+                                                });
+  auto r = out_->start_admitted(app_, stream_);
   if (!r.hub) {
     // Published locally meanwhile (an encoder here), or the app is gone.
     return stop("cannot publish here: " + r.reason);
@@ -132,7 +134,7 @@ void UpstreamPull::streaming() {
 }
 
 void UpstreamPull::on_packet(const core::MediaPacket& pkt) {
-  if (is_streaming_) out_.publish(pkt);
+  if (is_streaming_) out_->publish(pkt);
 }
 
 void UpstreamPull::on_bytes(size_t n) {
@@ -164,13 +166,13 @@ void UpstreamPull::on_body(core::ByteView bytes) {
       m.payload = t.body;
       auto pkt = protocol::make_data_packet(m);
       if (!pkt) return core::Status::errorf("script tag: {}", pkt.error());
-      if (*pkt) out_.publish(std::move(**pkt));
+      if (*pkt) out_->publish(std::move(**pkt));
       return core::Status::ok();
     }
     uint8_t track = 0;
     auto pkt = protocol::make_media_packet(t.type, int64_t(t.timestamp_ms), t.body, &track);
     if (!pkt) return pkt.status();
-    if (track == 0) out_.publish(std::move(*pkt));  // E-RTMP multitrack: the default track, as ingest
+    if (track == 0) out_->publish(std::move(*pkt));  // E-RTMP multitrack: the default track, as ingest
     return core::Status::ok();
   });
   if (!st) failed("bad FLV from the origin: " + st.message(), true);
@@ -195,7 +197,8 @@ void UpstreamPull::failed(std::string why, bool origin_down) {  // by value: `wh
     // Viewers stay for the app's reconnect grace; the next origin resumes the
     // hub within it. A fresh round: the failed origin is now down, so the
     // others come first.
-    out_.end("upstream " + origin_url_ + " failed: " + why);
+    if (out_) out_->end("upstream " + origin_url_ + " failed: " + why);
+    out_.reset();
     lost_ = true;
     return new_round();
   }
@@ -245,7 +248,8 @@ void UpstreamPull::stop(const std::string& why, const std::string& failure) {
   origin_ = nullptr;
   retry_.stop();
   sweep_.stop();
-  out_.end(why);
+  if (out_) out_->end(why);
+  out_.reset();
   // No viewer waits for a pull that stopped on purpose: end the stream now
   // rather than after the reconnect grace (a viewer arriving meanwhile would
   // attach to a stream nobody resumes).

@@ -74,7 +74,7 @@ class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Hand
   EdgePuller& edge_;
   core::Loop& loop_;
   const std::string app_, stream_, key_;
-  origin::HubPublisher out_;
+  std::unique_ptr<origin::HubPublisher> out_;  // per upstream (its peer is the origin); null between them
   std::shared_ptr<origin::StreamHub> hub_;  // the stream this pull published (kept across failovers)
   core::Timer retry_;
   core::Timer sweep_;

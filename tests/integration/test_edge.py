@@ -156,6 +156,9 @@ def test_edge_failover_keeps_viewers(weir, tmp_path):
     checks.assert_per_track_monotonic(tags, "edge viewer across the failover")
     assert len([t for t in tags if t.is_avc_seq_header]) >= 2, "codec config not re-sent after the failover"
     assert viewers_of(b) == 1
+    info = edge.stream_info()
+    assert info["publisher"] == {"peer": rtmp_tmpl(b), "protocol": "edge"}, info["publisher"]
+    assert info["publishes"] == 2, info  # resumed within the grace, not a new stream
     assert edge.metric("weir_edge_failovers_total") == 1
     assert edge.metric('weir_edge_origin_up{origin="%s"}' % rtmp_tmpl(a)) == 0
     assert edge.metric('weir_edge_origin_failures_total{origin="%s"}' % rtmp_tmpl(a)) == 1
