@@ -35,6 +35,8 @@
 #include "core/net.h"
 #include "core/tls.h"
 #include "core/worker_pool.h"
+#include "edge/edge_puller.h"
+#include "edge/upstream_api.h"
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
 #include "origin/api/admin_api.h"
@@ -289,6 +291,9 @@ int main(int argc, char** argv) {
   weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
   origin.admission().add(std::move(owned_callbacks));
   origin.add_metrics_writer([callbacks](std::string& out) { callbacks->write_metrics(out); });
+  weir::edge::EdgePuller edge(origin, client_tls);  // pulls apps.<app>.upstream streams on demand
+  origin.sources().add(&edge);
+  origin.add_metrics_writer([&edge](std::string& out) { edge.write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
@@ -298,6 +303,7 @@ int main(int argc, char** argv) {
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
+  weir::edge::add_upstream_routes(*admin_router, configs, edge);
   weir::origin::api::ProcessSampler sampler(origin);
   weir::origin::api::add_system_routes(*admin_router, origin, sampler, WEIR_VERSION);
   // Listeners: opened here (a port in use stops the start, naming the key),
@@ -383,6 +389,7 @@ int main(int argc, char** argv) {
   // 2. Recordings end (their last fragment written), then the streams.
   recorder.stop_all();
   if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
+  edge.stop_all();
   origin.registry().end_all("server shutting down");
   // 3. Merges finish, up to finish_ms.
   if (!now)

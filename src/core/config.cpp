@@ -30,6 +30,7 @@ namespace {
 
 using config::ByteSize;
 using config::HostPatterns;
+using config::UrlTemplates;
 using config::IntRange;
 using config::ListenAddress;
 using config::NoCheck;
@@ -62,6 +63,27 @@ bool parse_byte_size(std::string_view s, int64_t& out) {
   if (n != 0 && (n > INT64_MAX / mult || n < INT64_MIN / mult)) return false;
   out = n * mult;
   return true;
+}
+
+// Why an upstream URL template is unusable ("" if it is fine). The edge
+// (edge/upstream_url.h) parses the expanded URL; this checks what a config
+// can get wrong before any stream name is known.
+std::string check_url_template(const std::string& t) {
+  const bool rtmp = t.rfind("rtmp://", 0) == 0 || t.rfind("rtmps://", 0) == 0;
+  const bool http = t.rfind("http://", 0) == 0;
+  if (!rtmp && !http) return "is not an rtmp://, rtmps:// or http:// URL";
+  const size_t host = t.find("://") + 3;
+  if (host >= t.size() || t[host] == '/' || t[host] == '{') return "has no host";
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i] == '}') return "has a '}' without '{'";
+    if (t[i] != '{') continue;
+    if (t.compare(i, 5, "{app}") == 0) i += 4;
+    else if (t.compare(i, 8, "{stream}") == 0) i += 7;
+    else return "has an unknown placeholder at '" + t.substr(i, 10) + "' ({app} and {stream} are known)";
+  }
+  if (t.find("{stream}") == std::string::npos) return "must contain {stream}";
+  if (t.find_first_of(" \t\r\n") != std::string::npos) return "must not contain spaces";
+  return "";
 }
 
 class YamlLoader {
@@ -207,6 +229,16 @@ class YamlLoader {
                  const HostPatterns&) {
     if (std::string why = check_host_pattern(e); !why.empty()) {
       error(p, n, "'" + e + "' is not a host pattern: " + why);
+      return false;
+    }
+    out.push_back(e);
+    return true;
+  }
+
+  bool add_entry(const std::string& p, const YAML::Node& n, const std::string& e, std::vector<std::string>& out,
+                 const UrlTemplates&) {
+    if (std::string why = check_url_template(e); !why.empty()) {
+      error(p, n, "'" + e + "' " + why);
       return false;
     }
     out.push_back(e);
@@ -452,6 +484,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       if (!u->empty() && u->rfind("http://", 0) != 0 && u->rfind("https://", 0) != 0)
         errors.push_back("apps." + name + ".callbacks." + (u == &app.callbacks.on_publish ? "on_publish" : "on_play") +
                          ": '" + *u + "' is not an http:// or https:// URL");
+    if (app.upstream.backoff_max_ms < app.upstream.backoff_ms)
+      errors.push_back("apps." + name + ".upstream.backoff_max_ms: must be at least backoff_ms");
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");
   }

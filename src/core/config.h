@@ -400,6 +400,42 @@ struct AppEventsConfig {
   std::vector<std::string> urls() const;
 };
 
+// Edge: where an app's streams are pulled from when a viewer asks for one that
+// is not live here (edge/edge_puller.h). Empty `urls` = not an edge app.
+struct UpstreamConfig {
+  std::vector<std::string> urls;
+  std::string policy = "in_order";
+  int64_t connect_timeout_ms = 3000;
+  int64_t stall_timeout_ms = 5000;
+  int64_t backoff_ms = 500;
+  int64_t backoff_max_ms = 10000;
+  int64_t idle_ms = 10000;
+  std::string token;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("urls", urls, config::UrlTemplates{},
+            "Origins to pull a stream from, as URL templates with {app} and {stream}: "
+            "rtmp://HOST:PORT/{app}/{stream} (RTMP, Enhanced RTMP codecs) or http://HOST:PORT/{app}/{stream}.flv "
+            "(HTTP-FLV). Empty = streams of this app are not pulled.");
+    v.field("policy", policy, config::OneOf{{"in_order", "round_robin", "hash"}},
+            "Which origin a new pull tries first: in_order (the first healthy one in the list), round_robin (the "
+            "next one each time), hash (chosen by the stream name, so every edge asks the same origin); on failure "
+            "the next ones follow in list order.");
+    v.field("connect_timeout_ms", connect_timeout_ms, config::IntRange{100, 60000},
+            "Time to connect to one origin and have the stream start playing; past it the next origin is tried.");
+    v.field("stall_timeout_ms", stall_timeout_ms, config::IntRange{200, 600000},
+            "A pull that receives no byte for this long has failed; the next origin is tried.");
+    v.field("backoff_ms", backoff_ms, config::IntRange{0, 600000},
+            "Wait before retrying after every origin has failed once; doubled per failed round up to backoff_max_ms.");
+    v.field("backoff_max_ms", backoff_max_ms, config::IntRange{0, 3600000}, "Longest wait between rounds of retries.");
+    v.field("idle_ms", idle_ms, config::IntRange{1000, 3600000},
+            "Close a pull this long after its last viewer left (HLS: its last request).");
+    v.field("token", token, config::Secret{},
+            "Query string appended to every origin URL (key=value&...), for origins that require signed URLs.");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -421,6 +457,7 @@ struct AppConfig {
   CallbacksConfig callbacks;
   AccessConfig access;
   AppEventsConfig events;
+  UpstreamConfig upstream;
   // Not from the file: the app's key in Config::apps ("*" for the wildcard),
   // set by load_config_*; empty for an AppConfig made elsewhere (unit tests).
   std::string name;
@@ -459,6 +496,7 @@ struct AppConfig {
     v.section("callbacks", callbacks);
     v.section("access", access);
     v.section("events", events);
+    v.section("upstream", upstream);
   }
 };
 

@@ -28,6 +28,9 @@ struct Secret {};
 struct ListenAddress {};
 // A list of host patterns (core/host_pattern.h).
 struct HostPatterns {};
+// A list of edge origin URL templates: rtmp:// or http://, {app} and {stream}
+// the only placeholders (edge/upstream_url.h expands them).
+struct UrlTemplates {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {
   uint64_t v = 0;

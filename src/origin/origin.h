@@ -29,6 +29,7 @@
 #include "origin/registry.h"
 #include "origin/stream_blocks.h"
 #include "origin/stream_observer.h"
+#include "origin/stream_sources.h"
 
 namespace weir::origin {
 
@@ -151,6 +152,10 @@ class Origin {
   // the RTMP, HTTP player and SRT listeners (not the admin API's).
   core::ConnectionsPerIp& connections_per_ip() { return connections_per_ip_; }
 
+  // Modules that make streams live on demand (edge pull; stream_sources.h).
+  // Sources are added on the main thread before the loops start.
+  StreamSources& sources() { return sources_; }
+
   // Main thread, before the loops start; the observer outlives the loops.
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
   // Fixed once the loops run: read without a lock.
@@ -182,6 +187,7 @@ class Origin {
   core::ConfigStore& configs_;
   core::LoopGroup& loops_;
   Registry registry_;
+  StreamSources sources_{registry_};
   Metrics metrics_;
   StreamBlocks blocks_;  // before admission_, whose check reads it
   Admission admission_{*this};

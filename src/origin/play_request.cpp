@@ -1,5 +1,7 @@
 #include "origin/play_request.h"
 
+#include <algorithm>
+
 #include "core/loop.h"
 #include "core/timer.h"
 #include "origin/origin.h"
@@ -49,14 +51,19 @@ void PlayRequest::on_admitted(const std::shared_ptr<State>& st) {
   const std::string& stream = st->req.stream;
   if (auto hub = origin_.registry().find(app, stream)) return finish(st, Outcome{hub, Refusal::kNone, {}});
   const core::AppConfig* cfg = origin_.config().find_app(app);
-  const int64_t wait_ms = cfg ? cfg->play_wait_ms : 0;
+  int64_t wait_ms = cfg ? cfg->play_wait_ms : 0;
+  // A source that makes the stream on demand (an edge pull) is told now,
+  // once per stream however many viewers miss it; they all wait for it.
+  if (cfg && !origin_.sources().empty()) wait_ms = std::max(wait_ms, origin_.sources().want(*cfg, app, stream).wait_ms);
   if (wait_ms <= 0) return finish(st, Outcome{nullptr, Refusal::kNotFound, "stream " + app + "/" + stream + " is not published"});
   std::weak_ptr<State> weak = st;
-  st->wait_id = origin_.registry().wait_for(app, stream, *st->loop, [weak](std::shared_ptr<StreamHub> hub) {
+  st->wait_id = origin_.registry().wait_for(app, stream, *st->loop, [this, weak](std::shared_ptr<StreamHub> hub) {
     auto s = weak.lock();
     if (!s || s->finished) return;
     s->wait_id = 0;
-    finish(s, Outcome{std::move(hub), Refusal::kNone, {}});
+    if (hub) return finish(s, Outcome{std::move(hub), Refusal::kNone, {}});
+    // The source gave up (every origin failed, ...).
+    finish(s, Outcome{nullptr, Refusal::kNotFound, not_found_reason(s->req, "could not be started")});
   });
   st->timer = std::make_unique<core::Timer>(*st->loop);
   st->timer->start(uint64_t(wait_ms), [this, weak, wait_ms] {
@@ -65,9 +72,14 @@ void PlayRequest::on_admitted(const std::shared_ptr<State>& st) {
     origin_.registry().cancel_wait(s->wait_id);
     s->wait_id = 0;
     finish(s, Outcome{nullptr, Refusal::kNotFound,
-                      "stream " + s->req.app + "/" + s->req.stream + " was not published within " +
-                          std::to_string(wait_ms) + " ms"});
+                      not_found_reason(s->req, "was not published within " + std::to_string(wait_ms) + " ms")});
   });
+}
+
+std::string PlayRequest::not_found_reason(const AdmissionRequest& req, const std::string& what) const {
+  std::string r = "stream " + req.app + "/" + req.stream + " " + what;
+  if (std::string why = origin_.sources().last_failure(req.app, req.stream); !why.empty()) r += ": " + why;
+  return r;
 }
 
 void PlayRequest::finish(const std::shared_ptr<State>& st, Outcome o) {

@@ -1,7 +1,8 @@
 // PlayRequest: the one way every protocol starts a viewer (RTMP play, SRT
 // play, HTTP-FLV, WS-FLV, HTTP .ts, HLS playlists): ask admission, then find
 // the stream, or wait for it up to the app's play_wait_ms (a publisher may be
-// about to start; an edge will start its pull here), then hand over the hub.
+// about to start), or ask a StreamSource to make it (origin/stream_sources.h:
+// an edge pull) and wait for that, then hand over the hub.
 //
 //   PlayRequest play_{origin};   // a member of the session
 //   play_.start(std::move(req), [this](PlayRequest::Outcome o) {
@@ -54,6 +55,7 @@ class PlayRequest {
   struct State;
   void on_admitted(const std::shared_ptr<State>& st);
   static void finish(const std::shared_ptr<State>& st, Outcome o);
+  std::string not_found_reason(const AdmissionRequest& req, const std::string& what) const;
 
   Origin& origin_;
   std::shared_ptr<State> state_;

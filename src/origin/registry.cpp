@@ -128,6 +128,13 @@ void Registry::cancel_wait(uint64_t id) {
   }
 }
 
+void Registry::give_up_waiters(std::string_view app, std::string_view name) {
+  std::lock_guard<std::mutex> lk(mu_);
+  const std::string key = make_key(app, name);
+  if (hubs_.count(key)) return;  // published meanwhile: its waiters were woken with it
+  wake_waiters_locked(key, nullptr);
+}
+
 void Registry::wake_waiters_locked(const std::string& key, const std::shared_ptr<StreamHub>& hub) {
   auto it = waiters_.find(key);
   if (it == waiters_.end()) return;

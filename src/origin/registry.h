@@ -52,12 +52,16 @@ class Registry {
   // Ends every stream (shutdown).
   void end_all(const std::string& why);
 
-  // Calls `cb` on `loop` once the stream exists (at once, posted, if it does).
+  // Calls `cb` on `loop` once the stream exists (at once, posted, if it does),
+  // or with nullptr from give_up_waiters().
   // Returns an id for cancel_wait(). A callback already posted when cancel_wait
   // runs still runs once, so callers guard with their own state.
   using WaitCallback = std::function<void(std::shared_ptr<StreamHub>)>;
   uint64_t wait_for(std::string_view app, std::string_view name, core::Loop& loop, WaitCallback cb);
   void cancel_wait(uint64_t id);
+  // Calls the waiters of app/name now with a null hub (and forgets them):
+  // what was to publish the stream gave up (StreamSources::release).
+  void give_up_waiters(std::string_view app, std::string_view name);
 
  private:
   struct Waiter {

@@ -619,7 +619,8 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   if (!admitted.decision.allowed())
     return refuse(reject_code(admitted.decision.refusal), admitted.decision.reason);
   const core::AppConfig* app = cfg.find_app(id->app);
-  if (!publish && !origin_.registry().find(id->app, id->stream) && app->play_wait_ms <= 0)
+  if (!publish && !origin_.registry().find(id->app, id->stream) && app->play_wait_ms <= 0 &&
+      origin_.sources().serves(*app, id->stream) <= 0)
     return refuse(SRT_REJX_NOTFOUND, fmt::format("stream {}/{} is not published", id->app, id->stream));
 
   // The app's SRT settings, on the socket being accepted (before the

@@ -364,3 +364,43 @@ apps:
   CHECK_THAT(from_env.error(), Catch::Contains("WEIR_APPS_A_ACCESS_PLAY_ALLOW"));
   CHECK_THAT(from_env.error(), Catch::Contains("'300.1.1.1'"));
 }
+
+TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at load") {
+  auto ok = load_config_text(
+      "apps:\n  live:\n    upstream:\n      urls: ['rtmp://o1:1935/{app}/{stream}', 'http://o2:8080/{app}/{stream}.flv']\n"
+      "      policy: hash\n      idle_ms: 2000\n      token: 'sig=abc'\n",
+      kNoEnv);
+  REQUIRE(ok.is_ok());
+  const UpstreamConfig& up = ok->find_app("live")->upstream;
+  CHECK(up.urls == std::vector<std::string>{"rtmp://o1:1935/{app}/{stream}", "http://o2:8080/{app}/{stream}.flv"});
+  CHECK(up.policy == "hash");
+  CHECK(up.idle_ms == 2000);
+  CHECK(up.token == "sig=abc");
+  CHECK(load_config_text("apps: {live: {}}", kNoEnv)->find_app("live")->upstream.urls.empty());
+
+  auto scheme = load_config_text("apps:\n  live:\n    upstream:\n      urls: ['srt://o3:10080?streamid={stream}']\n", kNoEnv);
+  REQUIRE_FALSE(scheme.is_ok());
+  CHECK_THAT(scheme.error(), Catch::Contains("apps.live.upstream.urls (line 4): 'srt://o3:10080?streamid={stream}' is "
+                                             "not an rtmp://, rtmps:// or http:// URL"));
+  auto placeholder = load_config_text("apps: {live: {upstream: {urls: ['rtmp://o/{app}/{name}']}}}", kNoEnv);
+  REQUIRE_FALSE(placeholder.is_ok());
+  CHECK_THAT(placeholder.error(), Catch::Contains("unknown placeholder"));
+  auto nostream = load_config_text("apps: {live: {upstream: {urls: ['rtmp://o/{app}/fixed']}}}", kNoEnv);
+  REQUIRE_FALSE(nostream.is_ok());
+  CHECK_THAT(nostream.error(), Catch::Contains("must contain {stream}"));
+  auto nohost = load_config_text("apps: {live: {upstream: {urls: ['http:///{app}/{stream}.flv']}}}", kNoEnv);
+  REQUIRE_FALSE(nohost.is_ok());
+  CHECK_THAT(nohost.error(), Catch::Contains("has no host"));
+  auto policy = load_config_text("apps: {live: {upstream: {policy: random}}}", kNoEnv);
+  REQUIRE_FALSE(policy.is_ok());
+  CHECK_THAT(policy.error(), Catch::Contains("apps.live.upstream.policy (line 1): must be one of in_order|round_robin|hash"));
+  auto backoff = load_config_text("apps: {live: {upstream: {backoff_ms: 5000, backoff_max_ms: 1000}}}", kNoEnv);
+  REQUIRE_FALSE(backoff.is_ok());
+  CHECK_THAT(backoff.error(), Catch::Contains("apps.live.upstream.backoff_max_ms: must be at least backoff_ms"));
+
+  // A WEIR_* override sets the list as one comma-separated string.
+  Env env{"WEIR_APPS_LIVE_UPSTREAM_URLS=rtmp://a/{app}/{stream}, rtmp://b/{app}/{stream}"};
+  auto e = load_config_text("apps: {live: {}}", env.get());
+  REQUIRE(e.is_ok());
+  CHECK(e->find_app("live")->upstream.urls == std::vector<std::string>{"rtmp://a/{app}/{stream}", "rtmp://b/{app}/{stream}"});
+}

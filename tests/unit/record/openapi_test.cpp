@@ -8,6 +8,8 @@
 #include "core/config.h"
 #include "core/loop.h"
 #include "core/worker_pool.h"
+#include "edge/edge_puller.h"
+#include "edge/upstream_api.h"
 #include "origin/api/admin_api.h"
 #include "origin/api/system_api.h"
 #include "origin/origin.h"
@@ -35,6 +37,8 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::RecordService recorder(origin, pool, store, metrics);
   auto router = origin::api::build_admin_routes(origin, "test", "openapi: 3.1.0\n");
   record::add_record_api(*router, origin.config_store(), store, recorder);
+  edge::EdgePuller edge(origin, nullptr);
+  edge::add_upstream_routes(*router, origin.config_store(), edge);
   server::ListenerSet listeners(loops, origin, router, router);
   server::Reloader reloader("unused.yaml", nullptr, origin, listeners);
   server::add_reload_route(*router, origin.config_store(), reloader);

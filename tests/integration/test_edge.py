@@ -1,0 +1,263 @@
+"""Edge: pull on demand from origins (apps.<app>.upstream), one upstream per
+stream whatever the number of viewers and protocols, failover to another
+origin without dropping viewers, idle close, refusals and dead origins.
+
+Real processes: origins and an edge are separate `weir` servers on loopback;
+the origins start first so the edge's config can name their bound ports."""
+
+import socket
+import threading
+import time
+
+from weirtest import checks, media
+from weirtest.flv import FlvTag
+from weirtest.httpc import FlvViewer, get
+from weirtest.rtmp import RtmpClient
+from weirtest.server import wait_until
+
+from test_eRTMP import FOURCC_HVC1, SCRIPT, SEQUENCE_START, VIDEO, hevc_source  # noqa: F401
+
+
+def origin_config(**live):
+    return {"workers": 2, "apps": {"live": dict({"play_wait_ms": 0, "hls": {"enabled": False}}, **live)}}
+
+
+def edge_config(urls, **upstream):
+    up = {"urls": urls, "connect_timeout_ms": 1000, "stall_timeout_ms": 2000, "backoff_ms": 200,
+          "backoff_max_ms": 1000, "idle_ms": 1500}
+    up.update(upstream)
+    return {"workers": 2, "apps": {"live": {"reconnect_grace_ms": 5000, "upstream": up,
+                                            "hls": {"enabled": True, "segment_ms": 1000, "part_ms": 200}}}}
+
+
+def rtmp_tmpl(s):
+    return "rtmp://%s:%d/{app}/{stream}" % s.rtmp_addr
+
+
+def flv_tmpl(s):
+    return "http://%s:%d/{app}/{stream}.flv" % s.http_addr
+
+
+def viewers_of(s, name="s"):
+    info = s.stream_info("live", name)
+    return None if info is None else info["viewers"]["total"]
+
+
+class RtmpViewer(threading.Thread):
+    def __init__(self, addr, name):
+        super().__init__(daemon=True)
+        self.client = RtmpClient.open(addr)
+        self.status = self.client.start_play("live", name, timeout=10)
+        self.media, self.end = [], None
+
+    def run(self):
+        self.media, self.end = self.client.read_media(until=lambda m: sum(1 for x in m if x.type_id == 9) >= 30,
+                                                      timeout=20)
+        self.client.close()
+
+
+def video_frames(tags):
+    return [t for t in tags if t.is_video_frame]
+
+
+def test_edge_fan_out_one_upstream_and_idle_close(weir, tmp_path):
+    a = weir(origin_config(), name="origin_a")
+    pub = media.start_publisher(a.rtmp_url(), tmp_path, "pub", duration=None, size="320x240", gop=25)
+    a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    edge = weir(edge_config([rtmp_tmpl(a)]), name="edge")
+
+    # 20 viewers, three protocols, all arriving while the edge connects.
+    flv = [FlvViewer(edge.http_addr, "/live/s.flv") for _ in range(10)]
+    for v in flv:
+        v.start()
+    rtmp = [RtmpViewer(edge.rtmp_addr, "s") for _ in range(6)]
+    for v in rtmp:
+        assert v.status.status_code() == "NetStream.Play.Start", v.status
+        v.start()
+    hls = []
+    for _ in range(4):
+        r = get(edge.http_addr, "/live/s.m3u8", timeout=15)
+        hls.append(r)
+    for r in hls:
+        assert r.status == 200, (r.status, r.body[:200])
+        assert b"#EXTINF" in r.body
+
+    for v in flv:
+        v.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames")
+    for v in rtmp:
+        v.join(20)
+        assert v.end == "until", v.end
+        tags = [FlvTag(m.type_id, m.timestamp, m.payload) for m in v.media]
+        assert tags[0].is_script or any(t.is_avc_seq_header for t in tags[:3])
+        checks.assert_per_track_monotonic(tags, "edge rtmp viewer")
+
+    # One upstream: origin A sees exactly one viewer, the edge.
+    assert viewers_of(a) == 1, a.stream_info()
+    clients = a.api("/api/v1/clients?role=play&limit=1000")
+    assert len(clients) == 1 and clients[0]["protocol"] == "rtmp", clients
+    assert edge.metric("weir_edge_pulls_started_total") == 1
+    assert viewers_of(edge) >= 10  # the FLV viewers still attached (RTMP ones may have left)
+
+    # A capture from the edge decodes (H.264 + AAC as published).
+    cap = tmp_path / "edge.flv"
+    cap.write_bytes(bytes(flv[0].raw))
+    checks.assert_av_basics(cap)
+    checks.assert_decodes_cleanly(cap)
+
+    # Idle: the last viewer leaves; the upstream closes idle_ms later.
+    for v in flv:
+        v.stop()
+    t0 = time.monotonic()
+    wait_until(lambda: not viewers_of(a), 10, "origin A's viewer count to drop to 0")
+    took = time.monotonic() - t0
+    print(f"\nidle close: origin viewer gone {took:.2f} s after the last edge viewer left (idle_ms 1.5 s, "
+          f"HLS counts until its last request + idle_ms)")
+    assert took >= 1.0, f"upstream closed {took:.2f} s after the last viewer, before idle_ms"
+    edge.wait_log("no viewer for 1500 ms; closing the upstream", timeout=5)
+    wait_until(lambda: edge.stream_info() is None, 5, "the edge stream to end")
+    pub.stop()
+
+
+def test_edge_failover_keeps_viewers(weir, tmp_path):
+    a = weir(origin_config(), name="origin_a")
+    b = weir(origin_config(), name="origin_b")
+    pa = media.start_publisher(a.rtmp_url(), tmp_path, "pub_a", duration=None, size="320x240", gop=25)
+    pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
+    a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    edge = weir(edge_config([rtmp_tmpl(a), rtmp_tmpl(b)]), name="edge")
+
+    viewer = FlvViewer(edge.http_addr, "/live/s.flv")
+    viewer.start()
+    viewer.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames")
+    assert viewers_of(a) == 1 and viewers_of(b) == 0
+
+    kill_at = time.monotonic()
+    a.proc.kill()
+    a.proc.wait(5)
+    a.returncode = a.proc.returncode  # killed on purpose: not a shutdown failure
+
+    # Frames origin A had sent may still arrive after the kill: measure to the
+    # first frame after the codec config the resumed stream starts with.
+    def resumed(t):
+        cfg = [i for i, x in enumerate(t) if x.is_avc_seq_header]
+        return len(cfg) >= 2 and any(x.is_video_frame for x in t[cfg[1]:])
+
+    tags = viewer.wait(resumed, 10, "the stream resumed from origin B")
+    second_cfg = [i for i, x in enumerate(tags) if x.is_avc_seq_header][1]
+    first = next(x for x in tags[second_cfg:] if x.is_video_frame)
+    gap = first.arrival - kill_at
+    print(f"\nfailover: first video frame at the edge viewer {gap * 1000:.0f} ms after SIGKILL of origin A")
+    assert gap < 2.0, f"failover took {gap:.2f} s"
+    viewer.wait(lambda t: len([x for x in t if x.is_video_frame and x.arrival > kill_at]) >= 25, 10,
+                "25 frames from origin B")
+    assert viewer.end is None, f"viewer closed: {viewer.end}"
+    tags = viewer.snapshot()
+    checks.assert_per_track_monotonic(tags, "edge viewer across the failover")
+    assert len([t for t in tags if t.is_avc_seq_header]) >= 2, "codec config not re-sent after the failover"
+    assert viewers_of(b) == 1
+    info = edge.stream_info()
+    assert info["publisher"] == {"peer": rtmp_tmpl(b), "protocol": "edge"}, info["publisher"]
+    assert info["publishes"] == 2, info  # resumed within the grace, not a new stream
+    assert edge.metric("weir_edge_failovers_total") == 1
+    assert edge.metric('weir_edge_origin_up{origin="%s"}' % rtmp_tmpl(a)) == 0
+    assert edge.metric('weir_edge_origin_failures_total{origin="%s"}' % rtmp_tmpl(a)) == 1
+    assert edge.metric('weir_edge_origin_up{origin="%s"}' % rtmp_tmpl(b)) == 1
+    assert edge.metric('weir_edge_origin_streams{origin="%s"}' % rtmp_tmpl(b)) == 1
+    assert edge.metric('weir_edge_origin_streams{origin="%s"}' % rtmp_tmpl(a)) == 0
+    assert edge.metric('weir_edge_origin_received_bytes_total{origin="%s"}' % rtmp_tmpl(b)) > 10000
+    ups = {u["origin"]: u for u in edge.api("/api/v1/upstreams")}
+    assert ups[rtmp_tmpl(a)]["state"] == "down" and ups[rtmp_tmpl(a)]["failures"] == 1, ups
+    assert ups[rtmp_tmpl(a)]["last_error"], ups
+    assert ups[rtmp_tmpl(b)]["state"] == "up" and ups[rtmp_tmpl(b)]["streams"] == 1, ups
+    viewer.stop()
+    cap = tmp_path / "failover.flv"
+    cap.write_bytes(bytes(viewer.raw))
+    checks.assert_decodes_cleanly(cap)
+    pa.stop()
+    pb.stop()
+
+
+def test_edge_tries_next_origin_when_refused_and_pulls_http_flv(weir, tmp_path):
+    a = weir(origin_config(), name="origin_a")  # has no stream s
+    b = weir(origin_config(), name="origin_b")
+    pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
+    b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    edge = weir(edge_config([rtmp_tmpl(a), flv_tmpl(a), flv_tmpl(b)]), name="edge")
+    viewer = FlvViewer(edge.http_addr, "/live/s.flv")
+    viewer.start()
+    viewer.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames over an HTTP-FLV upstream")
+    edge.wait_log("NetStream.Play.StreamNotFound", timeout=2)
+    edge.wait_log("HTTP 404", timeout=2)
+    assert edge.log().count("pulling from " + flv_tmpl(b)) == 1
+    assert viewers_of(b) == 1 and b.api("/api/v1/clients?role=play")[0]["protocol"] == "http-flv"
+    tags = viewer.snapshot()
+    checks.assert_per_track_monotonic(tags, "edge viewer (http-flv upstream)")
+    assert any(t.script_name == "onMetaData" for t in tags[:3]), "onMetaData not carried through"
+    viewer.stop()
+    cap = tmp_path / "httpflv.flv"
+    cap.write_bytes(bytes(viewer.raw))
+    checks.assert_av_basics(cap)
+    pb.stop()
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def test_edge_all_origins_down_answers_404_within_the_wait(weir):
+    urls = ["rtmp://127.0.0.1:%d/{app}/{stream}" % free_port(), "http://127.0.0.1:%d/{app}/{stream}.flv" % free_port()]
+    edge = weir(edge_config(urls), name="edge")
+    t0 = time.monotonic()
+    r = get(edge.http_addr, "/live/s.flv", timeout=10)
+    took = time.monotonic() - t0
+    assert r.status == 404, r.status
+    assert b"every origin failed" in r.body, r.body
+    assert took < 2.5 + 0.5, f"404 after {took:.2f} s (wait: 2 x connect_timeout_ms + 0.5 s)"
+    edge.wait_log("every origin failed", timeout=2)
+    # RTMP viewers get StreamNotFound the same way; a new request tries again (no tight loop meanwhile).
+    c = RtmpClient.open(edge.rtmp_addr)
+    st = c.start_play("live", "s", timeout=10)
+    assert st.status_code() == "NetStream.Play.StreamNotFound", st
+    c.close()
+    time.sleep(0.5)
+    assert edge.metric("weir_edge_pulls_started_total") == 2
+    assert edge.metric("weir_edge_pulls_failed_total") == 2
+
+
+def test_edge_pulls_hevc_over_enhanced_rtmp(weir, hevc_source):  # noqa: F811
+    a = weir(origin_config(), name="origin_a")
+    pub = RtmpClient.open(a.rtmp_addr)
+    pub.start_publish("live", "hevc", chunk_size=65536, extra_connect={"fourCcList": ["hvc1"]})
+    for t, ts, body in hevc_source.tags():
+        if t == SCRIPT:
+            pub.send_metadata(body)
+        elif t == VIDEO:
+            pub.send_video(ts, body)
+        else:
+            pub.send_audio(ts, body)
+    a.wait_stream(name="hevc", pred=lambda i: i["video_frames"] >= 50)
+    edge = weir(edge_config([rtmp_tmpl(a)], stall_timeout_ms=5000), name="edge")
+    # An E-RTMP player (fourCcList), reading until 20 HEVC frames came.
+    c = RtmpClient.open(edge.rtmp_addr)
+    c.handshake()
+    assert c.connect("live", extra={"fourCcList": ["hvc1"]}).command()[0] == "_result"
+    sid = c.create_stream()
+    c.send_command("play", 0.0, None, "hevc", -2000.0, stream_id=sid)
+    got, end = c.read_media(until=lambda m: sum(1 for x in m if x.type_id == 9) >= 21, timeout=15)
+    c.close()
+    assert end == "until", end
+    tags = [FlvTag(m.type_id, m.timestamp, m.payload) for m in got]
+    video = [t for t in tags if t.is_video]
+    v0 = video[0]
+    assert v0.enhanced and v0.fourcc == "hvc1" and v0.packet_type == SEQUENCE_START, v0
+    assert v0.video_payload() == hevc_source.hvcc
+    frames = [t for t in video if t.is_video_frame]
+    assert len(frames) >= 20 and all(t.fourcc == "hvc1" for t in frames)
+    meta = [t for t in tags if t.script_name == "onMetaData"]
+    assert meta and meta[0].script_values()[1]["videocodecid"] == FOURCC_HVC1
+    pub.close()
