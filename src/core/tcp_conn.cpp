@@ -125,8 +125,15 @@ void TcpConn::on_read_cb(uv_stream_t* s, ssize_t n, const uv_buf_t* buf) {
 }
 
 bool TcpConn::flush() {
-  if (closing_) return false;
+  if (closing_ || deferred_error_) return false;
   if (writing_) return false;
+  flushing_ = true;
+  const bool all_written = flush_now();
+  flushing_ = false;
+  return all_written;
+}
+
+bool TcpConn::flush_now() {
   if (tls_ && !tls_encrypt_queue()) return false;
   if (queue_bufs_.empty()) {
     queue_holds_.clear();
@@ -245,6 +252,13 @@ void TcpConn::on_write_cb(uv_write_t* req, int status) {
 
 void TcpConn::fail(const char* what, int uv_status) {
   if (closing_) return;
+  if (flushing_) {
+    if (!deferred_error_) {
+      deferred_error_ = uv_status ? uv_status : UV_EPIPE;
+      uv_timer_start(&timer_, &TcpConn::on_timer_cb, 0, 0);
+    }
+    return;
+  }
   if (handler_) handler_->on_read_end(uv_status);
   if (!closing_) close();
 }
@@ -305,7 +319,7 @@ void TcpConn::set_send_timeout(uint64_t ms) {
 }
 
 void TcpConn::arm_timer() {
-  if (closing_) return;
+  if (closing_ || deferred_error_) return;
   uint64_t period = 0;
   if (idle_ms_) period = idle_ms_;
   if (send_ms_) period = period ? std::min(period, send_ms_) : send_ms_;
@@ -322,6 +336,7 @@ void TcpConn::arm_timer() {
 void TcpConn::on_timer_cb(uv_timer_t* t) {
   auto* self = static_cast<TcpConn*>(t->data);
   if (self->closing_) return;
+  if (self->deferred_error_) return self->fail("write", self->deferred_error_);
   uint64_t now = uv_now(self->loop_->uv());
   const char* what = nullptr;
   if (self->idle_ms_ && now - self->last_read_ >= self->idle_ms_) what = "idle timeout";

@@ -104,7 +104,9 @@ class TcpConn {
     keep(Ref<const RefCounted>(s.buffer()));
   }
   // Starts writing what is queued. Returns true if everything queued so far is
-  // already in the kernel (nothing pending); never calls back synchronously.
+  // already in the kernel (nothing pending); never calls back synchronously:
+  // a write error found here reaches the handler's on_read_end from the loop
+  // on its next turn (the caller may be the handler, or an object it owns).
   bool flush();
   void send(const Slice& s) {
     append(s);
@@ -156,6 +158,7 @@ class TcpConn {
   static void on_write_cb(uv_write_t* req, int status);
   static void on_close_cb(uv_handle_t* h);
   static void on_timer_cb(uv_timer_t* t);
+  bool flush_now();  // flush() without the re-entry flag
   // Queued bytes that a file holds too: queue_bufs_[index] is the mapping of
   // `len` bytes of fd at offset.
   struct FileRef {
@@ -196,6 +199,8 @@ class TcpConn {
   bool writing_ = false;
   bool closing_ = false;
   bool reading_ = false;
+  bool flushing_ = false;
+  int deferred_error_ = 0;  // a write error from inside flush(), reported by on_timer_cb
   int handles_open_ = 0;
 
   uint64_t idle_ms_ = 0, send_ms_ = 0;

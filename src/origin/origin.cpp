@@ -166,12 +166,12 @@ void OriginLoop::on_sweep(uv_timer_t* t) {
 Origin::Origin(const core::Config& config, core::LoopGroup& loops)
     : Origin(std::make_unique<core::ConfigStore>(config), loops) {}
 
-Origin::Origin(core::ConfigStore& configs, core::LoopGroup& loops) : Origin(nullptr, configs, loops) {}
+Origin::Origin(core::ConfigStore& configs, core::LoopGroup& loops) : Origin(std::unique_ptr<core::ConfigStore>(), configs, loops) {}
 
 Origin::Origin(std::unique_ptr<core::ConfigStore> owned, core::LoopGroup& loops)
     : Origin(std::move(owned), *owned, loops) {}
 
-Origin::Origin(std::unique_ptr<core::ConfigStore> owned, core::ConfigStore& configs, core::LoopGroup& loops)
+Origin::Origin(std::unique_ptr<core::ConfigStore>&& owned, core::ConfigStore& configs, core::LoopGroup& loops)
     : owned_configs_(std::move(owned)),
       configs_(configs),
       loops_(loops),

@@ -181,7 +181,9 @@ class Origin {
 
  private:
   Origin(std::unique_ptr<core::ConfigStore> owned, core::LoopGroup& loops);
-  Origin(std::unique_ptr<core::ConfigStore> owned, core::ConfigStore& configs, core::LoopGroup& loops);
+  // `owned` is an rvalue reference so that `*owned` in the delegating call is
+  // read before anything moves from it (argument order is unspecified).
+  Origin(std::unique_ptr<core::ConfigStore>&& owned, core::ConfigStore& configs, core::LoopGroup& loops);
 
   std::unique_ptr<core::ConfigStore> owned_configs_;  // the second constructor's
   core::ConfigStore& configs_;
