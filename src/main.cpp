@@ -36,7 +36,9 @@
 #include "core/tls.h"
 #include "core/worker_pool.h"
 #include "edge/edge_puller.h"
+#include "edge/loop_check.h"
 #include "edge/upstream_api.h"
+#include "edge/via.h"
 #include "ingest/rtmp/rtmp_server.h"
 #include "ingest/srt/srt_server.h"
 #include "origin/api/admin_api.h"
@@ -286,12 +288,17 @@ int main(int argc, char** argv) {
     events.emit(std::move(type), std::move(data), std::move(app));
   });
   origin.add_observer(&stream_events);  // a reload may turn events on
+  // This node's name in edge chains; plays that loop back to it are refused
+  // before any callback is asked.
+  const std::string node_id =
+      cfg.cluster.node_id.empty() ? weir::edge::random_node_id() : cfg.cluster.node_id;
+  origin.admission().add(std::make_unique<weir::edge::LoopCheck>(origin, node_id));
   // Publish and play callbacks (apps.<app>.callbacks).
   auto owned_callbacks = std::make_unique<weir::hooks::CallbackCheck>(origin, client_tls);
   weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
   origin.admission().add(std::move(owned_callbacks));
   origin.add_metrics_writer([callbacks](std::string& out) { callbacks->write_metrics(out); });
-  weir::edge::EdgePuller edge(origin, client_tls);  // pulls apps.<app>.upstream streams on demand
+  weir::edge::EdgePuller edge(origin, client_tls, node_id);  // pulls apps.<app>.upstream streams on demand
   origin.sources().add(&edge);
   origin.add_metrics_writer([&edge](std::string& out) { edge.write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
@@ -362,10 +369,11 @@ int main(int argc, char** argv) {
   if (!rtmps_bound.empty()) listening["rtmps"] = rtmps_bound;
   if (!https_bound.empty()) listening["https"] = https_bound;
   if (cfg.api.tls) listening["api_tls"] = true;
+  listening["node_id"] = node_id;
   std::printf("%s\n", listening.dump().c_str());
   std::fflush(stdout);
-  spdlog::info("weir {} started: {} loops, rtmp {}, http {}, api {}{}, srt {}, rtmps {}, https {}, config {}, {}",
-               WEIR_VERSION, workers, rtmp_bound, http_bound, api_bound, cfg.api.tls ? " (tls)" : "",
+  spdlog::info("weir {} started: node {}, {} loops, rtmp {}, http {}, api {}{}, srt {}, rtmps {}, https {}, config {}, {}",
+               WEIR_VERSION, node_id, workers, rtmp_bound, http_bound, api_bound, cfg.api.tls ? " (tls)" : "",
                srt ? srt->bound().to_string() : "off", rtmps_bound.empty() ? "off" : rtmps_bound,
                https_bound.empty() ? "off" : https_bound, config_path, allocator_name());
 

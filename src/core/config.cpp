@@ -24,6 +24,13 @@ std::string env_name_for(std::string_view key_path) {
   for (char c : key_path) out += std::isalnum(static_cast<unsigned char>(c)) ? char(std::toupper(c)) : '_';
   return out;
 }
+bool is_node_name(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (char c : s)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-')) return false;
+  return true;
+}
+
 }  // namespace config
 
 namespace {
@@ -33,6 +40,7 @@ using config::HostPatterns;
 using config::UrlTemplates;
 using config::IntRange;
 using config::ListenAddress;
+using config::NodeName;
 using config::NoCheck;
 using config::Secret;
 using config::OneOf;
@@ -276,6 +284,11 @@ class YamlLoader {
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const ListenAddress&) {
     auto a = parse_listen_address(s);
     if (!a) return error(p, n, a.error());
+    out = s;
+  }
+  void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const NodeName&) {
+    if (!s.empty() && !config::is_node_name(s))
+      return error(p, n, "must be 1 to 64 letters, digits, '_' or '-', got '" + s + "'");
     out = s;
   }
   void parse(const std::string& p, const YAML::Node& n, const std::string& s, std::string& out, const OneOf& o) {

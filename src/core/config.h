@@ -622,6 +622,23 @@ struct ShutdownConfig {
   }
 };
 
+// This node among others: its name in the chain of edges a pull passes
+// through (edge/via.h), and the longest chain it serves.
+struct ClusterConfig {
+  std::string node_id;
+  int64_t max_hops = 8;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("node_id", node_id, config::NodeName{},
+            "This node's name among the others (1 to 64 letters, digits, '_' or '-'); an edge adds it to the "
+            "weir_via parameter of every upstream URL, and a play whose weir_via already names this node is refused "
+            "as a loop (508). Empty = a random name chosen at start. No two nodes may share one. Restart to change.");
+    v.field("max_hops", max_hops, config::IntRange{1, 64},
+            "A play that has passed through this many edges already (the names in its weir_via) is refused (508).");
+  }
+};
+
 struct Config {
   int64_t workers = 0;
   LogConfig log;
@@ -637,6 +654,7 @@ struct Config {
   StorageConfig storage;
   EventsConfig events;
   ShutdownConfig shutdown;
+  ClusterConfig cluster;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -658,6 +676,7 @@ struct Config {
     v.section("storage", storage);
     v.section("events", events);
     v.section("shutdown", shutdown);
+    v.section("cluster", cluster);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

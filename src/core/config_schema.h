@@ -31,6 +31,10 @@ struct HostPatterns {};
 // A list of edge origin URL templates: rtmp:// or http://, {app} and {stream}
 // the only placeholders (edge/upstream_url.h expands them).
 struct UrlTemplates {};
+// A node's name in a cluster: 1 to 64 letters, digits, '_' or '-' (or empty
+// where the field says empty means "choose one").
+struct NodeName {};
+bool is_node_name(std::string_view s);
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {
   uint64_t v = 0;

@@ -10,12 +10,14 @@
 #include "core/config.h"
 #include "core/loop.h"
 #include "edge/upstream_pull.h"
+#include "edge/via.h"
+#include "origin/admission.h"
 #include "origin/origin.h"
 
 namespace weir::edge {
 
-EdgePuller::EdgePuller(origin::Origin& origin, std::shared_ptr<const core::TlsContext> tls)
-    : origin_(origin), tls_(std::move(tls)) {}
+EdgePuller::EdgePuller(origin::Origin& origin, std::shared_ptr<const core::TlsContext> tls, std::string node_id)
+    : origin_(origin), tls_(std::move(tls)), node_id_(std::move(node_id)) {}
 
 EdgePuller::~EdgePuller() {
   std::lock_guard<std::mutex> lk(mu_);
@@ -29,11 +31,13 @@ int64_t EdgePuller::serves(const core::AppConfig& app, std::string_view) const {
   return std::min<int64_t>(up.connect_timeout_ms * int64_t(up.urls.size()) + 500, 120000);
 }
 
-void EdgePuller::want(const std::string& app, const std::string& stream) {
+void EdgePuller::want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) {
   core::Loop* here = core::Loop::current();
   core::Loop& loop = here ? *here : origin_.loops().at(0);
-  auto start = [this, app, stream, &loop] {
-    auto* p = new UpstreamPull(*this, loop, app, stream);
+  // LoopCheck admitted the chain (well-formed, without this node).
+  std::string via = via_with(first.param(kViaParam), node_id_);
+  auto start = [this, app, stream, via = std::move(via), &loop] {
+    auto* p = new UpstreamPull(*this, loop, app, stream, via);
     {
       std::lock_guard<std::mutex> lk(mu_);
       pulls_[p->key()] = p;

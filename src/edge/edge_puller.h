@@ -6,7 +6,7 @@
 // next miss asks again) idle_ms after its last viewer, when every origin
 // failed before the stream ever started, or when the stream is dropped here.
 //
-//   edge::EdgePuller edge(origin, client_tls);      // main thread
+//   edge::EdgePuller edge(origin, client_tls, node_id);   // main thread
 //   origin.sources().add(&edge);
 //   origin.add_metrics_writer([&edge](std::string& out) { edge.write_metrics(out); });
 //   ...
@@ -44,11 +44,13 @@ class UpstreamPull;
 
 class EdgePuller final : public origin::StreamSource {
  public:
-  EdgePuller(origin::Origin& origin, std::shared_ptr<const core::TlsContext> tls);
+  // `node_id`: this node's name in the chains it sends upstream (edge/via.h).
+  EdgePuller(origin::Origin& origin, std::shared_ptr<const core::TlsContext> tls, std::string node_id);
   ~EdgePuller() override;
 
   int64_t serves(const core::AppConfig& app, std::string_view stream) const override;
-  void want(const std::string& app, const std::string& stream) override;
+  // The pull sends the first viewer's chain (weir_via) with this node added.
+  void want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) override;
 
   // Prometheus text: per-origin health and pull counters. Any thread.
   void write_metrics(std::string& out) const;
@@ -59,6 +61,7 @@ class EdgePuller final : public origin::StreamSource {
   origin::Origin& origin() { return origin_; }
   OriginHealth& health() { return health_; }
   const std::shared_ptr<const core::TlsContext>& tls() const { return tls_; }
+  const std::string& node_id() const { return node_id_; }
   uint64_t next_ticket() { return tickets_.fetch_add(1, std::memory_order_relaxed); }
   // The pull's loop, from the pull as it ends (it is freed after): forgets it
   // and releases the stream key (`failure` non-empty: viewers waiting get it).
@@ -68,6 +71,7 @@ class EdgePuller final : public origin::StreamSource {
  private:
   origin::Origin& origin_;
   std::shared_ptr<const core::TlsContext> tls_;
+  const std::string node_id_;
   OriginHealth health_;
   std::atomic<uint64_t> tickets_{0};
   std::atomic<uint64_t> pulls_started_{0};

@@ -7,6 +7,7 @@
 #include "core/clock.h"
 #include "core/config.h"
 #include "edge/edge_puller.h"
+#include "edge/via.h"
 #include "origin/client_registry.h"
 #include "origin/hls/hls_service.h"
 #include "origin/hls/stream_hls.h"
@@ -22,12 +23,13 @@ constexpr uint64_t kSweepMs = 500;
 int64_t mono_ms() { return OriginHealth::now_ms(); }
 }  // namespace
 
-UpstreamPull::UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, std::string stream)
+UpstreamPull::UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, std::string stream, std::string via)
     : edge_(edge),
       loop_(loop),
       app_(std::move(app)),
       stream_(std::move(stream)),
       key_(app_ + "/" + stream_),
+      via_(std::move(via)),
       retry_(loop),
       sweep_(loop) {}
 
@@ -67,7 +69,10 @@ void UpstreamPull::connect_next() {
   const size_t idx = order_[attempt_];
   origin_tmpl_ = tmpls_[idx];
   origin_ = &edge_.health().at(origin_tmpl_);
-  auto target = expand_upstream_url(origin_tmpl_, app_, stream_, cfg->upstream.token);
+  std::string query = cfg->upstream.token;
+  if (!query.empty()) query += '&';
+  query += std::string(kViaParam) + "=" + via_;
+  auto target = expand_upstream_url(origin_tmpl_, app_, stream_, query);
   if (!target) {
     failed(target.error(), false);
     return;

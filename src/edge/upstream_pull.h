@@ -44,7 +44,8 @@ class EdgePuller;
 
 class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Handler {
  public:
-  UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, std::string stream);
+  // `via`: the edge chain to send upstream (edge/via.h), this node last.
+  UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, std::string stream, std::string via);
   ~UpstreamPull() override;
 
   void start();
@@ -73,7 +74,7 @@ class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Hand
 
   EdgePuller& edge_;
   core::Loop& loop_;
-  const std::string app_, stream_, key_;
+  const std::string app_, stream_, key_, via_;
   std::unique_ptr<origin::HubPublisher> out_;  // per upstream (its peer is the origin); null between them
   std::shared_ptr<origin::StreamHub> hub_;  // the stream this pull published (kept across failovers)
   core::Timer retry_;

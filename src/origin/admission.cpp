@@ -37,6 +37,7 @@ int http_status(Refusal r) {
     case Refusal::kNotFound: return 404;
     case Refusal::kConflict: return 409;
     case Refusal::kUnavailable: return 503;
+    case Refusal::kLoopDetected: return 508;
   }
   return 500;
 }

@@ -111,6 +111,7 @@ enum class Refusal : uint8_t {
   kNotFound,      // 404: no such app or stream
   kConflict,      // 409: already published
   kUnavailable,   // 503: cannot decide now (a callback failed and the app fails closed)
+  kLoopDetected,  // 508: an edge pull that came round to a node it passed already
 };
 int http_status(Refusal r);
 

@@ -107,12 +107,14 @@ void OriginLoop::drain() {
     draining_.swap(inbox_);
     overflowed.swap(overflowed_);
   }
+  // touched_ holds references: clearing draining_ below may drop the last
+  // one to a LoopHub whose consumers all left meanwhile.
   touched_.clear();
   for (auto& item : draining_) {
     LoopHub* lh = item.lh.get();
     if (lh->ended()) continue;
     lh->append(std::move(item.pkt));
-    if (touched_.empty() || touched_.back() != lh) touched_.push_back(lh);
+    if (touched_.empty() || touched_.back().get() != lh) touched_.push_back(item.lh);
   }
   draining_.clear();
   // Packets were lost after the ones just appended: restart at the next sync point.
@@ -122,13 +124,16 @@ void OriginLoop::drain() {
                  lh->stream()->key());
     lh->resync();
   }
-  // Keep the LoopHubs alive while notifying: a consumer closing can release one.
+  // Only LoopHubs still mapped are notified (one released meanwhile has no
+  // consumer); the local vector keeps them alive while consumers close.
   std::vector<std::shared_ptr<LoopHub>> alive;
-  for (LoopHub* lh : touched_) {
+  alive.swap(touched_);
+  for (auto& lh : alive) {
     auto it = hubs_.find(lh->stream().get());
-    if (it != hubs_.end() && it->second.get() == lh) alive.push_back(it->second);
+    if (it != hubs_.end() && it->second == lh) lh->notify();
   }
-  for (auto& lh : alive) lh->notify();
+  alive.clear();
+  touched_.swap(alive);  // keeps the capacity for the next drain
 }
 
 void OriginLoop::LagHistogram::observe(uint64_t us) {

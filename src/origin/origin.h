@@ -108,7 +108,7 @@ class OriginLoop {
   std::vector<Item> inbox_;      // guarded by mu_
   std::vector<std::shared_ptr<LoopHub>> overflowed_;  // guarded by mu_
   std::vector<Item> draining_;   // loop thread
-  std::vector<LoopHub*> touched_;
+  std::vector<std::shared_ptr<LoopHub>> touched_;  // loop thread: drain()'s scratch
 };
 
 class Origin {

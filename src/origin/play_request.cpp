@@ -54,7 +54,7 @@ void PlayRequest::on_admitted(const std::shared_ptr<State>& st) {
   int64_t wait_ms = cfg ? cfg->play_wait_ms : 0;
   // A source that makes the stream on demand (an edge pull) is told now,
   // once per stream however many viewers miss it; they all wait for it.
-  if (cfg && !origin_.sources().empty()) wait_ms = std::max(wait_ms, origin_.sources().want(*cfg, app, stream).wait_ms);
+  if (cfg && !origin_.sources().empty()) wait_ms = std::max(wait_ms, origin_.sources().want(*cfg, app, stream, st->req).wait_ms);
   if (wait_ms <= 0) return finish(st, Outcome{nullptr, Refusal::kNotFound, "stream " + app + "/" + stream + " is not published"});
   std::weak_ptr<State> weak = st;
   st->wait_id = origin_.registry().wait_for(app, stream, *st->loop, [this, weak](std::shared_ptr<StreamHub> hub) {

@@ -20,7 +20,8 @@ int64_t StreamSources::serves(const core::AppConfig& cfg, std::string_view strea
   return 0;
 }
 
-StreamSources::Want StreamSources::want(const core::AppConfig& cfg, std::string_view app, std::string_view stream) {
+StreamSources::Want StreamSources::want(const core::AppConfig& cfg, std::string_view app, std::string_view stream,
+                                         const AdmissionRequest& first) {
   Want w;
   StreamSource* source = nullptr;
   for (StreamSource* s : sources_) {
@@ -36,7 +37,7 @@ StreamSources::Want StreamSources::want(const core::AppConfig& cfg, std::string_
     std::lock_guard<std::mutex> lk(mu_);
     w.asked = active_.insert(key).second;
   }
-  if (w.asked) source->want(std::string(app), std::string(stream));
+  if (w.asked) source->want(std::string(app), std::string(stream), first);
   return w;
 }
 

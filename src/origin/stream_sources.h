@@ -8,7 +8,9 @@
 //     int64_t serves(const core::AppConfig& app, std::string_view stream) const override {
 //       return app.upstream.urls.empty() ? 0 : app.upstream.connect_timeout_ms;
 //     }
-//     void want(const std::string& app, const std::string& stream) override { start_pull(app, stream); }
+//     void want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) override {
+//       start_pull(app, stream, first.param("weir_via"));
+//     }
 //   };
 //   origin.sources().add(&puller);                 // main thread, before the loops start
 //   ...
@@ -44,6 +46,7 @@ struct AppConfig;
 namespace weir::origin {
 
 class Registry;
+struct AdmissionRequest;
 
 class StreamSource {
  public:
@@ -53,8 +56,10 @@ class StreamSource {
   virtual int64_t serves(const core::AppConfig& app, std::string_view stream) const = 0;
   // Make app/stream live (through a HubPublisher on a loop of the source's
   // choice). Called once per key until release(), on the loop of the viewer
-  // that missed it, with no lock held; must not block.
-  virtual void want(const std::string& app, const std::string& stream) = 0;
+  // that missed it, with no lock held; must not block. `first` is that
+  // viewer's admitted request (its parameters: an edge carries the chain of
+  // edges it came through upstream); valid during the call only.
+  virtual void want(const std::string& app, const std::string& stream, const AdmissionRequest& first) = 0;
 };
 
 class StreamSources {
@@ -78,7 +83,7 @@ class StreamSources {
   // A viewer missed app/stream (`cfg` is the app's config): tells the first
   // source that serves it, unless it was told already and has not released
   // the key. Any thread (a loop: the source's want() runs there).
-  Want want(const core::AppConfig& cfg, std::string_view app, std::string_view stream);
+  Want want(const core::AppConfig& cfg, std::string_view app, std::string_view stream, const AdmissionRequest& first);
   // The source no longer produces app/stream: the next miss asks again. A
   // non-empty `why` is a failure: requests still waiting end now with 404 and
   // `why`, and later ones that time out name it. Any thread.

@@ -5,6 +5,9 @@ origin without dropping viewers, idle close, refusals and dead origins.
 Real processes: origins and an edge are separate `weir` servers on loopback;
 the origins start first so the edge's config can name their bound ports."""
 
+import os
+import re
+import signal
 import socket
 import threading
 import time
@@ -227,6 +230,176 @@ def test_edge_all_origins_down_answers_404_within_the_wait(weir):
     time.sleep(0.5)
     assert edge.metric("weir_edge_pulls_started_total") == 2
     assert edge.metric("weir_edge_pulls_failed_total") == 2
+
+
+class BrokenOrigin(threading.Thread):
+    """A hand-made TCP peer standing in for a broken origin, since no real
+    server misbehaves on demand: `garbage` answers whatever it is sent with
+    random bytes (an RTMP handshake with a bad version, an HTTP response
+    that does not parse); `silent` accepts and never answers (a handshake
+    that never ends)."""
+
+    def __init__(self, mode):
+        super().__init__(daemon=True)
+        self.mode = mode
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.accepted = 0
+        self.conns = []
+        self.start()
+
+    def run(self):
+        while True:
+            try:
+                c, _ = self.sock.accept()
+            except OSError:
+                return
+            self.accepted += 1
+            self.conns.append(c)
+            if self.mode == "garbage":
+                try:
+                    c.recv(4096)
+                    c.sendall(os.urandom(4096))
+                except OSError:
+                    pass
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_edge_drops_garbage_and_silent_upstreams_and_plays_from_the_next(weir, tmp_path):
+    b = weir(origin_config(), name="origin_b")
+    pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
+    b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    garbage, silent = BrokenOrigin("garbage"), BrokenOrigin("silent")
+    urls = ["rtmp://127.0.0.1:%d/{app}/{stream}" % garbage.port, "http://127.0.0.1:%d/{app}/{stream}.flv" % garbage.port,
+            "rtmp://127.0.0.1:%d/{app}/{stream}" % silent.port, rtmp_tmpl(b)]
+    edge = weir(edge_config(urls), name="edge")
+    t0 = time.monotonic()
+    viewer = FlvViewer(edge.http_addr, "/live/s.flv")
+    viewer.start()
+    viewer.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames after three broken origins")
+    # The silent one costs its connect timeout (1 s); the garbage ones fail at once.
+    first = next(t for t in viewer.snapshot() if t.is_video_frame)
+    assert first.arrival - t0 < 3.0, f"first frame {first.arrival - t0:.2f} s after the request"
+    assert garbage.accepted == 2 and silent.accepted == 1, (garbage.accepted, silent.accepted)
+    log = edge.log()
+    for u in urls[:3]:
+        assert ("origin %s failed" % u) in log, (u, log[-3000:])
+    assert viewers_of(b) == 1
+    ups = {u["origin"]: u for u in edge.api("/api/v1/upstreams")}
+    for u in urls[:3]:
+        assert ups[u]["state"] == "down" and ups[u]["last_error"], ups[u]
+    checks.assert_per_track_monotonic(viewer.snapshot(), "edge viewer after broken origins")
+    viewer.stop()
+    garbage.close()
+    silent.close()
+    pb.stop()
+
+
+def test_edge_fails_over_when_the_origin_stalls_mid_stream(weir, tmp_path):
+    a = weir(origin_config(), name="origin_a")
+    b = weir(origin_config(), name="origin_b")
+    pa = media.start_publisher(a.rtmp_url(), tmp_path, "pub_a", duration=None, size="320x240", gop=25)
+    pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
+    a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    edge = weir(edge_config([rtmp_tmpl(a), rtmp_tmpl(b)], stall_timeout_ms=1000), name="edge")
+    viewer = FlvViewer(edge.http_addr, "/live/s.flv")
+    viewer.start()
+    viewer.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames from origin A")
+    # Origin A freezes (SIGSTOP): its connection stays open but nothing comes.
+    os.kill(a.proc.pid, signal.SIGSTOP)
+    try:
+        stop_at = time.monotonic()
+        viewer.wait(lambda t: len([x for x in t if x.is_video_frame and x.arrival > stop_at + 1.0]) >= 25, 10,
+                    "25 frames from origin B after A stalled")
+        edge.wait_log("origin %s failed" % rtmp_tmpl(a), timeout=2)
+        assert viewer.end is None, f"viewer closed: {viewer.end}"
+        checks.assert_per_track_monotonic(viewer.snapshot(), "edge viewer across a stalled origin")
+        assert viewers_of(b) == 1
+        assert edge.metric("weir_edge_failovers_total") == 1
+    finally:
+        os.kill(a.proc.pid, signal.SIGCONT)
+    viewer.stop()
+    pa.stop()
+    pb.stop()
+
+
+def named(config, node_id):
+    return dict(config, cluster={"node_id": node_id})
+
+
+def test_edge_chain_of_two_pulls_once_per_hop(weir, tmp_path):
+    a = weir(origin_config(), name="origin_a")
+    pub = media.start_publisher(a.rtmp_url(), tmp_path, "pub", duration=None, size="320x240", gop=25)
+    a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    e1 = weir(named(edge_config([rtmp_tmpl(a)]), "edge-1"), name="edge1")
+    e2 = weir(named(edge_config([flv_tmpl(e1)]), "edge-2"), name="edge2")
+    assert e2.info["node_id"] == "edge-2"
+    flv = [FlvViewer(e2.http_addr, "/live/s.flv") for _ in range(4)]
+    for v in flv:
+        v.start()
+    rtmp = RtmpViewer(e2.rtmp_addr, "s")
+    assert rtmp.status.status_code() == "NetStream.Play.Start", rtmp.status
+    rtmp.start()
+    for v in flv:
+        v.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames two edges away from the origin")
+    rtmp.join(20)
+    assert rtmp.end == "until", rtmp.end
+    # One upstream per hop: the origin serves edge 1 only, edge 1 serves edge 2 only.
+    assert viewers_of(a) == 1, a.stream_info()
+    assert viewers_of(e1) == 1, e1.stream_info()
+    assert e1.metric("weir_edge_pulls_started_total") == 1
+    assert e2.metric("weir_edge_pulls_started_total") == 1
+    tags = flv[0].snapshot()
+    checks.assert_per_track_monotonic(tags, "viewer at the second edge")
+    for v in flv:
+        v.stop()
+    cap = tmp_path / "chain.flv"
+    cap.write_bytes(bytes(flv[0].raw))
+    checks.assert_av_basics(cap)
+    checks.assert_decodes_cleanly(cap)
+    pub.stop()
+
+
+def test_edge_loop_is_refused_and_ends_in_404_without_retrying(weir):
+    # Two edges configured to pull from each other (a mistake): the stream is on neither.
+    port2 = free_port()
+    e1 = weir(named(edge_config(["http://127.0.0.1:%d/{app}/{stream}.flv" % port2]), "edge-1"), name="edge1")
+    e2 = weir(named(edge_config([flv_tmpl(e1)]), "edge-2"), name="edge2",
+              env={"WEIR_HTTP_LISTEN": "127.0.0.1:%d" % port2})
+    t0 = time.monotonic()
+    r = get(e1.http_addr, "/live/s.flv", timeout=15)
+    took = time.monotonic() - t0
+    assert r.status == 404, (r.status, r.body)
+    assert b"every origin failed" in r.body, r.body
+    assert took < 2.0, f"404 after {took:.2f} s"
+    # edge-1 -> edge-2 (weir_via=edge-1) -> edge-1 (weir_via=edge-1,edge-2): refused there as a loop.
+    e1.wait_log(re.escape("edge loop: this node (edge-1) is already in the pull's chain edge-1,edge-2"), timeout=5)
+    e2.wait_log("HTTP 508", timeout=5)
+    time.sleep(1.0)
+    assert e1.metric("weir_edge_pulls_started_total") == 1
+    assert e2.metric("weir_edge_pulls_started_total") == 1
+
+    # The chain is checked on every play protocol, before any pull starts.
+    r = get(e1.http_addr, "/live/x.flv?weir_via=edge-9,edge-1", timeout=5)
+    assert r.status == 508, (r.status, r.body)
+    assert b"edge loop" in r.body
+    r = get(e1.http_addr, "/live/x.flv?weir_via=" + ",".join("n%d" % i for i in range(8)), timeout=5)
+    assert r.status == 508 and b"cluster.max_hops is 8" in r.body, (r.status, r.body)
+    r = get(e1.http_addr, "/live/x.flv?weir_via=a,,b", timeout=5)
+    assert r.status == 400 and b"weir_via" in r.body, (r.status, r.body)
+    c = RtmpClient.open(e1.rtmp_addr)
+    st = c.start_play("live", "x?weir_via=edge-1", timeout=10)
+    assert st.status_code() == "NetStream.Play.StreamNotFound", st
+    assert any(isinstance(v, dict) and "edge loop" in str(v.get("description")) for v in st.command()[2]), st.command()
+    c.close()
+    assert e1.metric("weir_edge_pulls_started_total") == 1
 
 
 def test_edge_pulls_hevc_over_enhanced_rtmp(weir, hevc_source):  # noqa: F811

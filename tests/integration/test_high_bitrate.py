@@ -8,6 +8,9 @@ LL-HLS: the video arrives whole (frame rate and bit rate as pushed, the right
 size). The x264 streams are CBR with filler data, so the rate on the wire is
 the configured one whatever the test pattern compresses to.
 
+`live/hd` is also pulled by an edge (another weir): every edge output keeps
+the frame count within 2 % and the bit rate, over one upstream.
+
 Both are also recorded at their full rate (started and stopped through the
 admin API while the shared publishers go on), and the merged MP4 keeps every
 frame.
@@ -178,6 +181,37 @@ def test_hls_starts_long_after_publishing_at_10_mbit(streams):
     r = hls.get(s, "/nots/hd.m3u8")
     assert r.status == 200, r.status
     assert "fell" not in s.log(), "the packager was judged as a slow viewer"
+
+
+def test_an_edge_carries_1080p60_at_10_mbit_over_one_upstream(streams, weir_module):
+    s = streams.s
+    up = {"urls": ["rtmp://%s:%d/{app}/{stream}" % s.rtmp_addr], "idle_ms": 60000}
+    edge = weir_module({"workers": 2, "apps": {"live": {"upstream": up}}}, name="hd-edge")
+    host, port = edge.http_addr
+    w, h = (int(x) for x in HD["size"].split("x"))
+    failures = []
+    outs = {"rtmp": (edge.rtmp_url("live", "hd"), ()), "http-flv": (f"http://{host}:{port}/live/hd.flv", ()),
+            "hls": (f"http://{host}:{port}/live/hd.m3u8", ())}
+    for out, (url, extra) in outs.items():
+        try:
+            video, pkts = probe_packets(url, READ_S + 1.5, extra)
+            assert video["codec_name"] == "h264" and (video["width"], video["height"]) == (w, h), video
+            check_rate(f"hd at the edge over {out}", pkts, HD["fps"], HD["rate_kbps"])
+            # Frames after the GOP burst, against the time they span: within 2 %.
+            pts = sorted(p for p, _ in pkts)
+            window = [p for p in pts if p >= pts[0] + 1.0]
+            span = window[-1] - window[0]
+            expect = span * HD["fps"] + 1
+            assert abs(len(window) - expect) <= 0.02 * expect, \
+                f"hd at the edge over {out}: {len(window)} frames over {span:.3f} s, want {expect:.0f}"
+        except AssertionError as e:
+            failures.append(f"{out}: {e}")
+    assert not failures, "\n".join(failures)
+    assert edge.metric("weir_edge_pulls_started_total") == 1
+    assert edge.metric("weir_viewers_slow_closed_total") == 0
+    assert s.metric("weir_viewers_slow_closed_total") == 0
+    for p in streams.pubs:
+        assert p.running(), f"publisher {p.name} stopped: {p.log()[-500:]}"
 
 
 RECORD_S = 6.0

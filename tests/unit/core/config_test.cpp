@@ -404,3 +404,20 @@ TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at
   REQUIRE(e.is_ok());
   CHECK(e->find_app("live")->upstream.urls == std::vector<std::string>{"rtmp://a/{app}/{stream}", "rtmp://b/{app}/{stream}"});
 }
+
+TEST_CASE("cluster.node_id is a node name or empty; max_hops is bounded") {
+  auto def = load_config_text("", kNoEnv);
+  REQUIRE(def.is_ok());
+  CHECK(def->cluster.node_id.empty());
+  CHECK(def->cluster.max_hops == 8);
+  auto ok = load_config_text("cluster: {node_id: edge-eu_1, max_hops: 3}", kNoEnv);
+  REQUIRE(ok.is_ok());
+  CHECK(ok->cluster.node_id == "edge-eu_1");
+  CHECK(ok->cluster.max_hops == 3);
+  auto bad = load_config_text("cluster: {node_id: 'edge/1'}", kNoEnv);
+  REQUIRE_FALSE(bad.is_ok());
+  CHECK_THAT(bad.error(), Catch::Contains("cluster.node_id (line 1): must be 1 to 64 letters, digits, '_' or '-'"));
+  auto hops = load_config_text("cluster: {max_hops: 0}", kNoEnv);
+  REQUIRE_FALSE(hops.is_ok());
+  CHECK_THAT(hops.error(), Catch::Contains("cluster.max_hops (line 1): must be from 1 to 64"));
+}

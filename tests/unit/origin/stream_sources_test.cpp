@@ -29,14 +29,16 @@ struct TestSource : StreamSource {
   std::atomic<int> told{0};
   std::mutex mu;
   std::vector<std::string> keys;
+  std::vector<std::string> firsts;  // the first viewer's `who` parameter, per want
   std::atomic<bool> on_loop{true};
   int64_t serves(const core::AppConfig& app, std::string_view) const override {
     return app.name == "edge" ? wait_ms : 0;
   }
-  void want(const std::string& app, const std::string& stream) override {
+  void want(const std::string& app, const std::string& stream, const AdmissionRequest& first) override {
     if (!core::Loop::current()) on_loop = false;
     std::lock_guard<std::mutex> lk(mu);
     keys.push_back(app + "/" + stream);
+    firsts.emplace_back(first.param("who"));
     ++told;
   }
 };
@@ -117,12 +119,16 @@ TEST_CASE("StreamSources: one want per stream for viewers on every loop; they wa
   for (size_t loop = 0; loop < 2; ++loop)
     f.on(loop, [&] {
       for (int i = 0; i < 10; ++i) {
+        AdmissionRequest r = play("edge", "s");
+        r.params.emplace_back("who", "loop" + std::to_string(loop) + "-" + std::to_string(i));
         reqs[loop].push_back(std::make_unique<PlayRequest>(*f.origin));
-        reqs[loop].back()->start(play("edge", "s"), out.done());
+        reqs[loop].back()->start(std::move(r), out.done());
       }
     });
   CHECK(f.source.told == 1);
   CHECK(f.source.on_loop);
+  // The source saw the request of the viewer that missed first.
+  CHECK(f.source.firsts == std::vector<std::string>{"loop0-0"});
   CHECK(f.origin->sources().active() == std::vector<std::string>{"edge/s"});
   // play_wait_ms is 0: without the source these would have had 404 at once.
   std::this_thread::sleep_for(100ms);

@@ -37,7 +37,7 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::RecordService recorder(origin, pool, store, metrics);
   auto router = origin::api::build_admin_routes(origin, "test", "openapi: 3.1.0\n");
   record::add_record_api(*router, origin.config_store(), store, recorder);
-  edge::EdgePuller edge(origin, nullptr);
+  edge::EdgePuller edge(origin, nullptr, "test-node");
   edge::add_upstream_routes(*router, origin.config_store(), edge);
   server::ListenerSet listeners(loops, origin, router, router);
   server::Reloader reloader("unused.yaml", nullptr, origin, listeners);

@@ -1,0 +1,48 @@
+#include "edge/via.h"
+
+#include <openssl/rand.h>
+
+#include <random>
+
+#include "core/config_schema.h"
+
+namespace weir::edge {
+
+core::Result<std::vector<std::string>> parse_via(std::string_view via) {
+  std::vector<std::string> out;
+  while (!via.empty()) {
+    const size_t comma = via.find(',');
+    std::string_view name = via.substr(0, comma);
+    if (!core::config::is_node_name(name))
+      return core::Status::errorf("{}: '{}' is not a node name", kViaParam, name.substr(0, 64));
+    out.emplace_back(name);
+    if (comma == std::string_view::npos) break;
+    via.remove_prefix(comma + 1);
+    if (via.empty()) return core::Status::errorf("{}: empty node name at the end", kViaParam);
+  }
+  return out;
+}
+
+std::string via_with(std::string_view via, std::string_view node) {
+  std::string out(via);
+  if (!out.empty()) out += ',';
+  out += node;
+  return out;
+}
+
+std::string random_node_id() {
+  unsigned char b[6];
+  if (RAND_bytes(b, sizeof b) != 1) {
+    std::random_device rd;
+    for (unsigned char& c : b) c = static_cast<unsigned char>(rd());
+  }
+  static const char* const kHex = "0123456789abcdef";
+  std::string id = "weir-";
+  for (unsigned char c : b) {
+    id += kHex[c >> 4];
+    id += kHex[c & 15];
+  }
+  return id;
+}
+
+}  // namespace weir::edge
