@@ -31,6 +31,9 @@ struct HostPatterns {};
 // A list of edge origin URL templates: rtmp:// or http://, {app} and {stream}
 // the only placeholders (edge/upstream_url.h expands them).
 struct UrlTemplates {};
+// A list of forward destination templates: as UrlTemplates, rtmp:// or
+// rtmps:// only (edge/forward_url.h expands them).
+struct ForwardUrlTemplates {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {
   uint64_t v = 0;
