@@ -184,8 +184,12 @@ def test_forward_config_destination_survives_its_death_and_runtime_destinations(
     wait_until(lambda: b2.stream_info() is None, 10, "B2's stream to end")
 
 
-def test_forward_api_roles(weir):
-    s = weir(dict(live_config(), api={"token": ADMIN, "read_token": READER}))
+def test_forward_api_roles_and_config_masking(weir):
+    cfg = live_config(forward={"urls": ["rtmp://127.0.0.1:1/{app}/{stream}?key=SECRETKEY"]})
+    s = weir(dict(cfg, api={"token": ADMIN, "read_token": READER}))
+    st, c = api(s, "GET", "/api/v1/config", token=READER)
+    assert st == 200 and "SECRETKEY" not in json.dumps(c), c
+    assert c["config"]["apps"]["live"]["forward"]["urls"] == ["rtmp://127.0.0.1:1/{app}/{stream}?********"], c
     body = {"url": "rtmp://127.0.0.1:1/live/s"}
     assert api(s, "POST", "/api/v1/streams/live/s/forwards", body)[0] == 401
     assert api(s, "POST", "/api/v1/streams/live/s/forwards", body, token=READER)[0] == 403
