@@ -37,6 +37,8 @@
 #include "core/worker_pool.h"
 #include "edge/edge_puller.h"
 #include "edge/loop_check.h"
+#include "edge/forward_api.h"
+#include "edge/forward_service.h"
 #include "edge/upstream_api.h"
 #include "edge/via.h"
 #include "ingest/rtmp/rtmp_server.h"
@@ -311,6 +313,11 @@ int main(int argc, char** argv) {
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::edge::add_upstream_routes(*admin_router, configs, edge);
+  // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards.
+  weir::edge::ForwardService forward(origin, client_tls);
+  origin.add_observer(&forward);
+  origin.add_metrics_writer([&forward](std::string& out) { forward.write_metrics(out); });
+  weir::edge::add_forward_routes(*admin_router, configs, forward);
   weir::origin::api::ProcessSampler sampler(origin);
   weir::origin::api::add_system_routes(*admin_router, origin, sampler, WEIR_VERSION);
   // Listeners: opened here (a port in use stops the start, naming the key),
@@ -398,6 +405,7 @@ int main(int argc, char** argv) {
   recorder.stop_all();
   if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
   edge.stop_all();
+  forward.stop_all();
   origin.registry().end_all("server shutting down");
   // 3. Merges finish, up to finish_ms.
   if (!now)

@@ -38,6 +38,7 @@ namespace {
 using config::ByteSize;
 using config::HostPatterns;
 using config::UrlTemplates;
+using config::ForwardUrlTemplates;
 using config::IntRange;
 using config::ListenAddress;
 using config::NodeName;
@@ -243,6 +244,18 @@ class YamlLoader {
     return true;
   }
 
+  bool add_entry(const std::string& p, const YAML::Node& n, const std::string& e, std::vector<std::string>& out,
+                 const ForwardUrlTemplates&) {
+    if (e.rfind("srt://", 0) == 0) {
+      error(p, n, "'" + e + "': SRT destinations are not supported; use rtmp:// or rtmps://");
+      return false;
+    }
+    if (e.rfind("rtmp://", 0) != 0 && e.rfind("rtmps://", 0) != 0) {
+      error(p, n, "'" + e + "' is not an rtmp:// or rtmps:// URL");
+      return false;
+    }
+    return add_entry(p, n, e, out, UrlTemplates{});
+  }
   bool add_entry(const std::string& p, const YAML::Node& n, const std::string& e, std::vector<std::string>& out,
                  const UrlTemplates&) {
     if (std::string why = check_url_template(e); !why.empty()) {
@@ -499,6 +512,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
                          ": '" + *u + "' is not an http:// or https:// URL");
     if (app.upstream.backoff_max_ms < app.upstream.backoff_ms)
       errors.push_back("apps." + name + ".upstream.backoff_max_ms: must be at least backoff_ms");
+    if (app.forward.backoff_max_ms < app.forward.backoff_ms)
+      errors.push_back("apps." + name + ".forward.backoff_max_ms: must be at least backoff_ms");
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");
   }

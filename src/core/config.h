@@ -436,6 +436,37 @@ struct UpstreamConfig {
   }
 };
 
+// Forward (restream): every stream published on the app is pushed to these
+// destinations over RTMP (edge/forward_service.h). Read from the config
+// generation a stream was published under: a reload applies to streams
+// published after it.
+struct ForwardConfig {
+  std::vector<std::string> urls;
+  int64_t connect_timeout_ms = 5000;
+  int64_t backoff_ms = 1000;
+  int64_t backoff_max_ms = 30000;
+  config::ByteSize max_queued_bytes = 4 * config::MiB;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("urls", urls, config::ForwardUrlTemplates{},
+            "Destinations every stream of this app is pushed to, as URL templates with {app} and {stream}: "
+            "rtmp://HOST:PORT/{app}/{stream} or rtmps://HOST/APP/{stream}?key=K (RTMP publish, Enhanced RTMP "
+            "codecs). SRT destinations are not supported. Empty = no forward. A reload applies to streams "
+            "published after it; the admin API adds and removes destinations of a live stream.");
+    v.field("connect_timeout_ms", connect_timeout_ms, config::IntRange{100, 60000},
+            "Time to connect to a destination and have it accept the publish; past it the attempt failed.");
+    v.field("backoff_ms", backoff_ms, config::IntRange{0, 600000},
+            "Wait before reconnecting to a destination that failed; doubled per failed attempt up to "
+            "backoff_max_ms, back to this once the destination accepted the stream.");
+    v.field("backoff_max_ms", backoff_max_ms, config::IntRange{0, 3600000},
+            "Longest wait between reconnects to a destination.");
+    v.field("max_queued_bytes", max_queued_bytes, config::IntRange{64 * 1024, 1LL << 30},
+            "Bytes that may wait unsent to one destination; past it packets are dropped up to the next keyframe "
+            "(counted as dropped frames), so a slow destination never holds memory or delays the stream.");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -458,6 +489,7 @@ struct AppConfig {
   AccessConfig access;
   AppEventsConfig events;
   UpstreamConfig upstream;
+  ForwardConfig forward;
   // Not from the file: the app's key in Config::apps ("*" for the wildcard),
   // set by load_config_*; empty for an AppConfig made elsewhere (unit tests).
   std::string name;
@@ -497,6 +529,7 @@ struct AppConfig {
     v.section("access", access);
     v.section("events", events);
     v.section("upstream", upstream);
+    v.section("forward", forward);
   }
 };
 

@@ -35,6 +35,9 @@ struct UrlTemplates {};
 // where the field says empty means "choose one").
 struct NodeName {};
 bool is_node_name(std::string_view s);
+// A list of forward destination templates: as UrlTemplates, rtmp:// or
+// rtmps:// only (edge/forward_url.h expands them).
+struct ForwardUrlTemplates {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {
   uint64_t v = 0;

@@ -42,6 +42,15 @@ class JsonDump {
   void field(const char* key, std::string& v, const core::config::Secret&, const char*) {
     out_[key] = v.empty() ? "" : "********";
   }
+  // Forward destinations may carry a stream key in their query (?key=K).
+  void field(const char* key, std::vector<std::string>& v, const core::config::ForwardUrlTemplates&, const char*) {
+    nlohmann::json list = nlohmann::json::array();
+    for (const std::string& u : v) {
+      const size_t q = u.find('?');
+      list.push_back(q == std::string::npos ? u : u.substr(0, q) + "?********");
+    }
+    out_[key] = std::move(list);
+  }
   template <class S>
   void section(const char* key, S& s) {
     nlohmann::json sub = nlohmann::json::object();

@@ -62,7 +62,7 @@ class ProcessSampler {
   std::deque<Sample> samples_;  // guarded by mu_; at most kWindow + 1
 };
 
-// The config as JSON: every key, secrets ("config::Secret" fields) as
+// The config as JSON: every key (forward URLs without their query), secrets ("config::Secret" fields) as
 // "********" when set.
 nlohmann::json config_json(const core::Config& config);
 

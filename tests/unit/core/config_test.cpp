@@ -365,6 +365,53 @@ apps:
   CHECK_THAT(from_env.error(), Catch::Contains("'300.1.1.1'"));
 }
 
+TEST_CASE("apps.<app>.forward: destinations and settings are typed and checked at load") {
+  auto ok = load_config_text(
+      "apps:\n  live:\n    forward:\n      urls: ['rtmp://b:1935/{app}/{stream}', 'rtmps://x.example.com/app/{stream}?key=K']\n"
+      "      backoff_ms: 200\n      backoff_max_ms: 4000\n      max_queued_bytes: 2MiB\n      connect_timeout_ms: 1500\n",
+      kNoEnv);
+  REQUIRE(ok.is_ok());
+  const ForwardConfig& f = ok->find_app("live")->forward;
+  CHECK(f.urls == std::vector<std::string>{"rtmp://b:1935/{app}/{stream}", "rtmps://x.example.com/app/{stream}?key=K"});
+  CHECK(f.backoff_ms == 200);
+  CHECK(f.backoff_max_ms == 4000);
+  CHECK(uint64_t(f.max_queued_bytes) == 2u << 20);
+  CHECK(f.connect_timeout_ms == 1500);
+  const ForwardConfig& def = load_config_text("apps: {live: {}}", kNoEnv)->find_app("live")->forward;
+  CHECK(def.urls.empty());
+  CHECK(def.backoff_ms == 1000);
+  CHECK(def.backoff_max_ms == 30000);
+
+  auto srt = load_config_text("apps:\n  live:\n    forward:\n      urls: ['srt://b:10080?streamid={stream}']\n", kNoEnv);
+  REQUIRE_FALSE(srt.is_ok());
+  CHECK_THAT(srt.error(), Catch::Contains("apps.live.forward.urls (line 4)"));
+  CHECK_THAT(srt.error(), Catch::Contains("SRT destinations are not supported"));
+  auto http = load_config_text("apps: {live: {forward: {urls: ['http://b/{app}/{stream}.flv']}}}", kNoEnv);
+  REQUIRE_FALSE(http.is_ok());
+  CHECK_THAT(http.error(), Catch::Contains("apps.live.forward.urls (line 1): 'http://b/{app}/{stream}.flv' is not an "
+                                           "rtmp:// or rtmps:// URL"));
+  auto placeholder = load_config_text("apps: {live: {forward: {urls: ['rtmp://b/{app}/{name}']}}}", kNoEnv);
+  REQUIRE_FALSE(placeholder.is_ok());
+  CHECK_THAT(placeholder.error(), Catch::Contains("unknown placeholder"));
+  auto backoff = load_config_text("apps: {live: {forward: {backoff_ms: 5000, backoff_max_ms: 1000}}}", kNoEnv);
+  REQUIRE_FALSE(backoff.is_ok());
+  CHECK_THAT(backoff.error(), Catch::Contains("apps.live.forward.backoff_max_ms: must be at least backoff_ms"));
+  auto queue = load_config_text("apps: {live: {forward: {max_queued_bytes: 100}}}", kNoEnv);
+  REQUIRE_FALSE(queue.is_ok());
+  CHECK_THAT(queue.error(), Catch::Contains("apps.live.forward.max_queued_bytes"));
+  auto typed = load_config_text("apps: {live: {forward: {backoff_ms: soon}}}", kNoEnv);
+  REQUIRE_FALSE(typed.is_ok());
+  CHECK_THAT(typed.error(), Catch::Contains("apps.live.forward.backoff_ms"));
+  auto unknown = load_config_text("apps: {live: {forward: {url: 'rtmp://b/{app}/{stream}'}}}", kNoEnv);
+  REQUIRE_FALSE(unknown.is_ok());
+  CHECK_THAT(unknown.error(), Catch::Contains("apps.live.forward.url"));
+
+  Env env{"WEIR_APPS_LIVE_FORWARD_URLS=rtmp://a/{app}/{stream}, rtmp://b/{app}/{stream}"};
+  auto e = load_config_text("apps: {live: {}}", env.get());
+  REQUIRE(e.is_ok());
+  CHECK(e->find_app("live")->forward.urls == std::vector<std::string>{"rtmp://a/{app}/{stream}", "rtmp://b/{app}/{stream}"});
+}
+
 TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at load") {
   auto ok = load_config_text(
       "apps:\n  live:\n    upstream:\n      urls: ['rtmp://o1:1935/{app}/{stream}', 'http://o2:8080/{app}/{stream}.flv']\n"

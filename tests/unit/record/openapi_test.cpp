@@ -9,6 +9,8 @@
 #include "core/loop.h"
 #include "core/worker_pool.h"
 #include "edge/edge_puller.h"
+#include "edge/forward_api.h"
+#include "edge/forward_service.h"
 #include "edge/upstream_api.h"
 #include "origin/api/admin_api.h"
 #include "origin/api/system_api.h"
@@ -39,6 +41,8 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::add_record_api(*router, origin.config_store(), store, recorder);
   edge::EdgePuller edge(origin, nullptr, "test-node");
   edge::add_upstream_routes(*router, origin.config_store(), edge);
+  edge::ForwardService forward(origin, nullptr);
+  edge::add_forward_routes(*router, origin.config_store(), forward);
   server::ListenerSet listeners(loops, origin, router, router);
   server::Reloader reloader("unused.yaml", nullptr, origin, listeners);
   server::add_reload_route(*router, origin.config_store(), reloader);

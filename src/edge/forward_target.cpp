@@ -1,0 +1,210 @@
+#include "edge/forward_target.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "edge/forward_service.h"
+#include "edge/upstream_url.h"
+#include "origin/stream_hub.h"
+
+namespace weir::edge {
+
+using origin::ConsumerOptions;
+using origin::ConsumerPolicy;
+using origin::ReadResult;
+using origin::StartAt;
+
+namespace {
+constexpr size_t kReadBytes = 256 * 1024;  // per read: bounds one loop turn's work
+constexpr uint64_t kStallMs = 10000;       // the destination took no byte while bytes waited
+}  // namespace
+
+ForwardTarget* ForwardTarget::start(ForwardService& service, core::Loop& loop,
+                                    const std::shared_ptr<origin::StreamHub>& hub, std::shared_ptr<ForwardEntry> entry,
+                                    std::string url, const core::ForwardConfig& cfg) {
+  auto* t = new ForwardTarget(service, loop, hub, std::move(entry), std::move(url), cfg);
+  t->entry_->target = t;
+  // Until the destination accepts, packets are read and dropped: start at the
+  // live edge. The handle is placed at the newest keyframe once it accepts.
+  if (!t->in_.attach(hub, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kLiveEdge, false})) {
+    t->stop("the stream already ended");
+    return nullptr;
+  }
+  spdlog::info("forward {}/{} -> {}: started ({})", t->entry_->app, t->entry_->stream, t->entry_->url_shown,
+               t->entry_->from_api ? "admin API" : "apps." + hub->app_config().name + ".forward.urls");
+  t->connect();
+  t->on_packets();
+  return t;
+}
+
+ForwardTarget::ForwardTarget(ForwardService& service, core::Loop& loop, std::shared_ptr<origin::StreamHub> hub,
+                             std::shared_ptr<ForwardEntry> entry, std::string url, const core::ForwardConfig& cfg)
+    : service_(service),
+      loop_(loop),
+      hub_(std::move(hub)),
+      entry_(std::move(entry)),
+      url_(std::move(url)),
+      cfg_(cfg),
+      retry_(loop) {}
+
+ForwardTarget::~ForwardTarget() { service_.target_destroyed(); }
+
+void ForwardTarget::connect() {
+  if (ended_) return;
+  service_.set_state(*entry_, ForwardState::kConnecting, {});
+  client::RtmpClientOptions o;
+  o.mode = client::RtmpMode::kPublish;
+  o.connect_timeout_ms = uint64_t(cfg_.connect_timeout_ms);
+  o.response_timeout_ms = uint64_t(cfg_.connect_timeout_ms);
+  o.stall_timeout_ms = kStallMs;
+  o.max_queued_bytes = size_t(uint64_t(cfg_.max_queued_bytes));
+  o.tls = service_.tls();
+  rtmp_ = std::make_unique<client::RtmpClient>(loop_, static_cast<client::RtmpClient::Handler&>(*this), o);
+  if (core::Status st = rtmp_->start(url_); !st) failed(st.message());
+}
+
+void ForwardTarget::on_ready() {
+  connected_ = true;
+  failures_ = 0;
+  service_.set_state(*entry_, ForwardState::kForwarding, {});
+  spdlog::info("forward {}/{} -> {}: forwarding", entry_->app, entry_->stream, entry_->url_shown);
+  offset_set_ = false;
+  need_sync_ = false;
+  resend_configs_ = false;
+  // From the newest keyframe, the configs and metadata in effect first.
+  if (!in_.attach(hub_, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kLatestKeyframe, false}))
+    return stop("the stream ended");
+  on_packets();
+}
+
+void ForwardTarget::on_closed(const core::Status& why) { failed(why.message()); }
+
+void ForwardTarget::failed(std::string why) {  // by value: `why` may live in the client it frees
+  if (ended_) return;
+  connected_ = false;
+  if (rtmp_) {
+    bytes_before_ += rtmp_->stats().bytes_sent;
+    rtmp_.reset();
+  }
+  entry_->bytes_out.store(bytes_before_, std::memory_order_relaxed);
+  const int64_t wait = upstream_backoff_ms(cfg_.backoff_ms, cfg_.backoff_max_ms, failures_++);
+  service_.set_state(*entry_, ForwardState::kBackoff, why);
+  spdlog::warn("forward {}/{} -> {}: {}; reconnecting in {} ms", entry_->app, entry_->stream, entry_->url_shown, why,
+               wait);
+  retry_.start(uint64_t(wait), [this] { connect(); });
+}
+
+void ForwardTarget::on_packets() {
+  while (in_.attached() && !ended_) {
+    batch_.clear();
+    ReadResult r = in_.read(batch_, kReadBytes);
+    if (r == ReadResult::kGap) {
+      // Lost packets (eviction, inbox overflow): resume at a sync point.
+      need_sync_ = true;
+      resend_configs_ = true;
+      continue;
+    }
+    if (r != ReadResult::kOk) break;
+    for (const origin::PacketRef& p : batch_) {
+      const core::MediaPacket& m = p->media();
+      if (m.is_config()) (m.is_video() ? video_config_ : m.is_audio() ? audio_config_ : metadata_) = p;
+      if (connected_ && rtmp_) forward(m);
+      if (ended_) break;
+    }
+  }
+  batch_.clear();
+  note_bytes();
+}
+
+void ForwardTarget::forward(const core::MediaPacket& m) {
+  if (m.is_config()) {
+    // Tracked by the caller; while resyncing it goes out before the sync point.
+    if (need_sync_) {
+      resend_configs_ = true;
+    } else if (!send(m)) {
+      need_sync_ = resend_configs_ = true;
+    }
+    return;
+  }
+  const bool media = !m.is_data();
+  if (need_sync_) {
+    const bool sync = video_config_ ? (m.is_video() && m.is_keyframe()) : m.is_audio();
+    if (!sync) {
+      if (media) service_.count_dropped(*entry_, 1);
+      return;
+    }
+    if (resend_configs_) {
+      send_configs();
+      if (resend_configs_) {
+        service_.count_dropped(*entry_, 1);
+        return;
+      }
+    }
+    if (!send(m)) {
+      service_.count_dropped(*entry_, 1);
+      return;
+    }
+    need_sync_ = false;
+    return;
+  }
+  if (!send(m)) {
+    // Overflow action: drop up to the next sync point (counted).
+    need_sync_ = resend_configs_ = true;
+    if (media) service_.count_dropped(*entry_, 1);
+  }
+}
+
+void ForwardTarget::send_configs() {
+  for (const origin::PacketRef* p : {&metadata_, &video_config_, &audio_config_})
+    if (*p && !send((*p)->media())) return;  // still resend_configs_
+  resend_configs_ = false;
+}
+
+bool ForwardTarget::send(const core::MediaPacket& m) {
+  if (!rtmp_) return false;
+  const size_t track = std::min<size_t>(size_t(m.track), last_out_.size() - 1);
+  const int64_t last = *std::max_element(last_out_.begin(), last_out_.end());
+  core::MediaPacket out = m;  // shares the body
+  if (m.is_config() || m.is_data()) {
+    // Configs carry the time they were first seen; they go out at the
+    // current position (a timestamp that never goes back).
+    out.dts = offset_set_ ? std::max(m.dts + offset_, last_out_[track]) : std::max<int64_t>(0, last);
+  } else {
+    if (!offset_set_) {
+      // A new connection: its first media packet at or after everything sent before.
+      if (last >= 0) offset_ = std::max(offset_, last - m.dts);
+      offset_set_ = true;
+    }
+    out.dts = std::max(m.dts + offset_, last_out_[track]);
+  }
+  out.dts = std::max<int64_t>(0, out.dts);
+  out.pts = out.dts + std::max<int64_t>(0, m.pts - m.dts);
+  if (!rtmp_->send(out)) return false;
+  last_out_[track] = out.dts;
+  return true;
+}
+
+void ForwardTarget::note_bytes() {
+  if (rtmp_) entry_->bytes_out.store(bytes_before_ + rtmp_->stats().bytes_sent, std::memory_order_relaxed);
+}
+
+void ForwardTarget::on_stream_end(const std::string& why) { stop("the stream ended (" + why + ")"); }
+
+void ForwardTarget::stop(const std::string& why) {
+  if (ended_) return;
+  ended_ = true;
+  retry_.stop();
+  in_.release();
+  if (rtmp_) {
+    bytes_before_ += rtmp_->stats().bytes_sent;
+    rtmp_.reset();
+  }
+  entry_->bytes_out.store(bytes_before_, std::memory_order_relaxed);
+  hub_.reset();
+  spdlog::info("forward {}/{} -> {}: stopped: {}", entry_->app, entry_->stream, entry_->url_shown, why);
+  service_.target_ended(entry_);
+  if (!loop_.post([this] { delete this; })) delete this;  // loop stopping: nothing of ours runs on it any more
+}
+
+}  // namespace weir::edge
