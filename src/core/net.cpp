@@ -57,6 +57,30 @@ Result<SocketAddress> parse_listen_address(std::string_view text) {
   return a;
 }
 
+Result<HostPort> split_host_port(std::string_view text) {
+  std::string_view host, port_s;
+  if (!text.empty() && text.front() == '[') {
+    size_t close = text.find(']');
+    if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
+      return Status::errorf("'{}' is not HOST:PORT", text);
+    host = text.substr(1, close - 1);
+    port_s = text.substr(close + 2);
+  } else {
+    size_t colon = text.rfind(':');
+    if (colon == std::string_view::npos) return Status::errorf("'{}' is not HOST:PORT", text);
+    if (text.find(':') != colon) return Status::errorf("'{}': write IPv6 addresses as [ADDR]:PORT", text);
+    host = text.substr(0, colon);
+    port_s = text.substr(colon + 1);
+  }
+  if (host.empty() || host.size() > 253 || host.find_first_of(" \t/?#@[]") != std::string_view::npos)
+    return Status::errorf("'{}': missing or malformed host", text);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
+  if (port_s.empty() || ec != std::errc() || end != port_s.data() + port_s.size() || port == 0 || port > 65535)
+    return Status::errorf("'{}': port must be a number from 1 to 65535", text);
+  return HostPort{std::string(host), uint16_t(port)};
+}
+
 Result<SocketAddress> numeric_address(std::string_view host, uint16_t port) {
   if (host == "localhost") host = "127.0.0.1";
   SocketAddress a;

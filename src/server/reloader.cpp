@@ -30,6 +30,7 @@ void Reloader::keep_restart_only(core::Config& next, const core::Config& running
   next.events.max_attempts = running.events.max_attempts;
   next.events.timeout_ms = running.events.timeout_ms;
   next.limits.ingest_buffer_bytes = running.limits.ingest_buffer_bytes;
+  next.cluster.redis = running.cluster.redis;
 }
 
 namespace {
@@ -51,7 +52,7 @@ std::string first_key(const std::string& message) {
 
 const std::vector<std::string> Reloader::kRestartOnly = {
     "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "events.max_queued", "events.max_attempts",
-    "events.timeout_ms", "limits.ingest_buffer_bytes"};
+    "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.redis"};
 
 nlohmann::json ReloadOutcome::to_json() const {
   return {{"result", ok ? "ok" : "refused"}, {"generation", generation},      {"changed", changed},
