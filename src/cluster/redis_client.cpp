@@ -54,8 +54,8 @@ void RedisClient::resolved(core::Result<core::Resolver::Addresses> r) {
   const core::SocketAddress& a = r->front();
   redisAsyncContext* c = redisAsyncConnect(numeric_host(a).c_str(), int(a.port()));
   if (!c) return drop("out of memory");
-  if (c->err) {
-    std::string e = c->errstr;
+  if (c->c.err) {
+    std::string e = c->c.errstr;
     redisAsyncFree(c);
     return drop("connect: " + e);
   }
@@ -78,7 +78,8 @@ void RedisClient::on_connect(const redisAsyncContext* c, int status) {
   if (status != REDIS_OK) {
     // hiredis frees the context when this returns.
     self->ctx_ = nullptr;
-    return self->drop(std::string("connect: ") + (c->errstr[0] ? c->errstr : "failed"));
+    // The context's own error text: hiredis copies it to c->errstr only later.
+    return self->drop(std::string("connect: ") + (c->c.errstr[0] ? c->c.errstr : "failed"));
   }
   self->connected();
 }
@@ -99,7 +100,7 @@ void RedisClient::on_disconnect(const redisAsyncContext* c, int status) {
   if (!self) return;
   // hiredis frees the context when this returns.
   self->ctx_ = nullptr;
-  self->drop(std::string("connection lost") + (c->errstr[0] ? std::string(": ") + c->errstr : ""));
+  self->drop(std::string("connection lost") + (c->c.errstr[0] ? std::string(": ") + c->c.errstr : ""));
 }
 
 void RedisClient::command(std::vector<std::string> argv, Done done) {
@@ -134,7 +135,7 @@ bool RedisClient::send(Pending& p) {
   }
   if (redisAsyncCommandArgv(ctx_, &RedisClient::on_reply, reinterpret_cast<void*>(uintptr_t(p.id)), int(args.size()),
                             args.data(), lens.data()) != REDIS_OK) {
-    drop(std::string("send: ") + (ctx_ && ctx_->errstr[0] ? ctx_->errstr : "refused by hiredis"));
+    drop(std::string("send: ") + (ctx_ && ctx_->c.errstr[0] ? ctx_->c.errstr : "refused by hiredis"));
     return false;
   }
   p.sent = true;
