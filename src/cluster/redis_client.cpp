@@ -5,6 +5,7 @@
 #include <hiredis/hiredis.h>
 #include <hiredis/adapters/libuv.h>
 
+#include <fmt/format.h>
 #include <spdlog/spdlog.h>
 
 #include "cluster/discovery_keys.h"
@@ -204,9 +205,8 @@ void RedisClient::drop(const std::string& why) {
   }
   const uint64_t wait = reconnect_delay_ms(failures_++);
   if (auto n = log_limit_.allow(int64_t(now_ms())))
-    spdlog::warn("cluster: Redis at {} unavailable: {}; reconnecting in {} ms, edges use upstream.urls meanwhile ({} "
-                 "such lines since the last)",
-                 address(), why, wait, *n - 1);
+    spdlog::warn("cluster: Redis at {} unavailable: {}; reconnecting in {} ms, edges use upstream.urls meanwhile{}",
+                 address(), why, wait, *n > 1 ? fmt::format(" ({} similar lines left out)", *n - 1) : "");
   backoff_.start(wait, [this] { connect(); });
   fail_all("Redis unavailable (" + why + ")");
 }

@@ -115,7 +115,8 @@ void RedisDiscovery::refresh() {
 
 void RedisDiscovery::unavailable(const std::string& why) {
   if (auto n = log_limit_.allow(int64_t(uv_now(loop_.uv()))))
-    spdlog::warn("cluster: Redis unavailable: {} ({} such lines since the last)", why, *n - 1);
+    spdlog::warn("cluster: Redis unavailable: {}{}", why,
+                 *n > 1 ? fmt::format(" ({} similar lines left out)", *n - 1) : "");
 }
 
 void RedisDiscovery::locate(core::Loop& loop, const std::string& app, const std::string& stream,

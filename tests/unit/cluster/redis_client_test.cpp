@@ -14,8 +14,8 @@
 
 #include "cluster/discovery_keys.h"
 #include "cluster/redis_client.h"
-#include "test_loop.h"
-#include "test_net.h"
+#include "../test_loop.h"
+#include "../test_net.h"
 
 using namespace weir;
 using cluster::RedisClient;
