@@ -194,15 +194,7 @@ void RedisClient::drop(const std::string& why) {
   last_error_ = why;
   stats_.up = false;
   stats_.disconnects++;
-  connect_timer_.stop();
-  later_.stop();
-  deadline_.stop();
-  resolver_.cancel();
-  if (redisAsyncContext* c = ctx_) {
-    ctx_ = nullptr;
-    c->data = nullptr;
-    redisAsyncFree(c);  // never inside onConnect (see the header); deferred by hiredis inside a reply callback
-  }
+  release_connection();
   const uint64_t wait = reconnect_delay_ms(failures_++);
   if (auto n = log_limit_.allow(int64_t(now_ms())))
     spdlog::warn("cluster: Redis at {} unavailable: {}; reconnecting in {} ms, edges use upstream.urls meanwhile{}",
@@ -224,17 +216,21 @@ void RedisClient::close(const std::string& why) {
   state_ = State::kClosed;
   stats_.up = false;
   loop_.untrack(this);
+  backoff_.stop();
+  release_connection();
+  fail_all("closed: " + why);
+}
+
+void RedisClient::release_connection() {
   connect_timer_.stop();
   later_.stop();
   deadline_.stop();
-  backoff_.stop();
   resolver_.cancel();
   if (redisAsyncContext* c = ctx_) {
     ctx_ = nullptr;
     c->data = nullptr;
-    redisAsyncFree(c);
+    redisAsyncFree(c);  // never inside onConnect (see the header); deferred by hiredis inside a reply callback
   }
-  fail_all("closed: " + why);
 }
 
 }  // namespace weir::cluster

@@ -111,6 +111,7 @@ class RedisClient final : public core::Closable {
   bool send(Pending& p);
   void replied(uint64_t id, const void* reply);
   void drop(const std::string& why);
+  void release_connection();  // timers, lookup and hiredis context (if any)
   void fail_all(const std::string& why);
   void arm_deadline();
   void on_deadline();

@@ -22,16 +22,10 @@ from weirtest import media
 from weirtest.httpc import FlvViewer, get
 from weirtest.server import wait_until
 
+from test_edge import free_port, video_frames, viewers_of
+
 REDIS_SERVER = shutil.which("redis-server") or "/usr/bin/redis-server"
 REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 class RedisServer:
@@ -125,13 +119,18 @@ def edge(weir, name, redis_port, urls=(), advertise=False):
     return weir(cfg, env=env, name=name)
 
 
-def viewers_of(s, name):
-    info = s.stream_info("live", name)
-    return None if info is None else info["viewers"]["total"]
-
-
-def video_frames(tags):
-    return [t for t in tags if t.is_video_frame]
+def play_through_fallback(e, what):
+    """Plays live/s from edge `e`; returns the viewer once 25 frames came,
+    after checking the first came within 3 s of the request."""
+    t0 = time.monotonic()
+    v = FlvViewer(e.http_addr, "/live/s.flv")
+    v.start()
+    v.wait(lambda t: len(video_frames(t)) >= 1, 5, "a first video frame " + what)
+    first = time.monotonic() - t0
+    print(f"\nfirst frame {first:.2f} s after the request {what}")
+    assert first < 3.0
+    v.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames")
+    return v
 
 
 def test_edge_finds_streams_on_two_origins_through_redis(weir, redis, tmp_path):
@@ -199,14 +198,7 @@ def test_redis_down_edges_fall_back_to_static_urls_or_404(weir, redis, tmp_path)
 
     # Redis and a static list: plays from the list within its usual time.
     both = edge(weir, "edge_both", redis.port, urls=["rtmp://%s:%d/{app}/{stream}" % a.rtmp_addr])
-    t0 = time.monotonic()
-    v = FlvViewer(both.http_addr, "/live/s.flv")
-    v.start()
-    v.wait(lambda t: len(video_frames(t)) >= 1, 5, "a first video frame through the static list")
-    first = time.monotonic() - t0
-    print(f"\nfirst frame {first:.2f} s after the request with Redis down")
-    assert first < 3.0
-    v.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames")
+    v = play_through_fallback(both, "with Redis down")
     assert viewers_of(a, "s") == 1
     both.wait_log("Redis unavailable", timeout=2)
     assert both.metric('weir_cluster_lookups_total{result="unavailable"}') >= 1
@@ -233,14 +225,7 @@ def test_silent_redis_trips_the_deadline_and_the_static_list_is_used(weir, tmp_p
         a.wait_stream(name="s", pred=lambda i: i["video_frames"] >= 5)
         e = edge(weir, "edge", silent.port, urls=["rtmp://%s:%d/{app}/{stream}" % a.rtmp_addr])
         wait_until(lambda: silent.conns, 5, "the edge to connect to the silent Redis")
-        t0 = time.monotonic()
-        v = FlvViewer(e.http_addr, "/live/s.flv")
-        v.start()
-        v.wait(lambda t: len(video_frames(t)) >= 1, 5, "a first video frame after the deadline")
-        first = time.monotonic() - t0
-        print(f"\nfirst frame {first:.2f} s after the request with a silent Redis (deadline 0.3 s)")
-        assert first < 3.0
-        v.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames")
+        v = play_through_fallback(e, "with a silent Redis (deadline 0.3 s)")
         e.wait_log("no answer within 300 ms", timeout=2)
         assert e.metric('weir_cluster_lookups_total{result="unavailable"}') == 1
         assert e.metric("weir_cluster_redis_errors_total") >= 1
