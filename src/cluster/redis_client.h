@@ -25,6 +25,13 @@
 // loop's shutdown closes it (waiting commands fail). Destroy it on its loop,
 // or after the loop stopped.
 //
+// Workaround: hiredis 0.14's libuv adapter ignores a poll callback with an
+// error status (redisLibuvPoll returns on status != 0; hiredis 1.0 fixed
+// it), and libuv reports POLLERR that way and stops the poll. So a refused
+// connect or a reset connection is noticed by our deadlines, not at once: a
+// Redis that refuses costs up to timeout_ms per connect attempt (lookups made
+// meanwhile wait that long at most), then the client backs off.
+//
 // hiredis ownership rules this follows (0.14 async.c): hiredis frees the
 // context itself after a failed connect (onConnect(REDIS_ERR), no
 // onDisconnect) and after a lost connection (onDisconnect); we free it
