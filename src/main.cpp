@@ -28,6 +28,7 @@
 #endif
 
 #include "client/event_sender.h"
+#include "cluster/redis_discovery.h"
 #include "core/config.h"
 #include "core/config_store.h"
 #include "core/log.h"
@@ -303,6 +304,17 @@ int main(int argc, char** argv) {
   weir::edge::EdgePuller edge(origin, client_tls, node_id);  // pulls apps.<app>.upstream streams on demand
   origin.sources().add(&edge);
   origin.add_metrics_writer([&edge](std::string& out) { edge.write_metrics(out); });
+  // Cluster discovery (cluster.redis): this server records the streams published here in Redis; apps with
+  // upstream.discover look streams up there before their urls. The connection lives on loop 0.
+  std::unique_ptr<weir::cluster::RedisDiscovery> discovery;
+  if (!cfg.cluster.redis.address.empty()) {
+    auto advertised = weir::core::cluster_advertise_url(cfg);  // checked at load when cluster.redis.advertise
+    discovery = std::make_unique<weir::cluster::RedisDiscovery>(loops.at(0), cfg.cluster.redis,
+                                                                advertised ? *advertised : std::string());
+    origin.add_observer(discovery.get());
+    edge.set_locator(discovery.get());
+    origin.add_metrics_writer([d = discovery.get()](std::string& out) { d->write_metrics(out); });
+  }
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
@@ -343,6 +355,7 @@ int main(int argc, char** argv) {
     origin.at(loop.index()).start();
     const weir::core::Status st = listeners.start_on(loop);
     if (loop.index() == 0) sampler.start(loop);
+    if (loop.index() == 0 && discovery) discovery->start();
     std::lock_guard<std::mutex> lk(failures_mu);
     if (!st) failures.push_back(st.message());
   });
@@ -407,6 +420,7 @@ int main(int argc, char** argv) {
   edge.stop_all();
   forward.stop_all();
   origin.registry().end_all("server shutting down");
+  if (discovery) discovery->wait_idle(500);  // the ended streams' keys deleted
   // 3. Merges finish, up to finish_ms.
   if (!now)
     (void)wait_while(sigs, shutdown.finish_ms, [&] { return recorder.unfinished() > 0; },

@@ -19,14 +19,14 @@ BUILD_PKGS=(
   libuv1-dev libsrt-openssl-dev libssl-dev
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   node-llhttp libjemalloc-dev catch2 libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
-  libsqlite3-dev libcurl4-openssl-dev
+  libsqlite3-dev libcurl4-openssl-dev libhiredis-dev
 )
 TEST_PKGS=(
   ffmpeg srt-tools python3 python3-pytest python3-pytest-xdist curl procps
   gstreamer1.0-tools gstreamer1.0-plugins-base gstreamer1.0-plugins-good gstreamer1.0-plugins-bad
   gstreamer1.0-plugins-ugly gstreamer1.0-libav
   chromium
-  nginx libnginx-mod-rtmp wrk valgrind
+  nginx libnginx-mod-rtmp wrk valgrind redis-server
 )
 
 JOBS=$(nproc 2>/dev/null || echo 2)

@@ -551,6 +551,20 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
   };
   check_urls("events.url", cfg.events.url);
   for (const auto& [name, app] : cfg.apps) check_urls("apps." + name + ".events.url", app.events.url);
+  if (const ClusterRedisConfig& r = cfg.cluster.redis; !r.address.empty()) {
+    if (auto hp = split_host_port(r.address); !hp) errors.push_back("cluster.redis.address: " + hp.error());
+    if (r.key_prefix.size() > 64 ||
+        std::any_of(r.key_prefix.begin(), r.key_prefix.end(), [](char c) {
+          return !(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == ':' || c == '/');
+        }))
+      errors.push_back("cluster.redis.key_prefix: letters, digits and _ - . : / only, at most 64 characters");
+    if (r.timeout_ms * 3 >= r.ttl_ms) errors.push_back("cluster.redis.timeout_ms: must be below a third of ttl_ms");
+    if (r.advertise)
+      if (auto u = cluster_advertise_url(cfg); !u) errors.push_back(u.error());
+  }
+  for (const auto& [name, app] : cfg.apps)
+    if (app.upstream.discover && cfg.cluster.redis.address.empty())
+      errors.push_back("apps." + name + ".upstream.discover: needs cluster.redis.address");
   if (cfg.apps.empty()) cfg.warnings.push_back("no apps configured: every publish and play will be refused");
   for (const auto* list : {&cfg.api.token, &cfg.api.read_token}) {
     const char* key = list == &cfg.api.token ? "api.token" : "api.read_token";
@@ -614,6 +628,24 @@ Result<Config> load_config_file(const std::string& path, char** env) {
   } catch (const YAML::Exception& e) {
     return Status::errorf("config {}: YAML syntax error at line {}: {}", path, e.mark.line + 1, e.msg);
   }
+}
+
+Result<std::string> cluster_advertise_url(const Config& cfg) {
+  std::string url = cfg.cluster.redis.advertise_url;
+  if (url.empty()) {
+    auto a = parse_listen_address(cfg.rtmp.listen);
+    if (!a) return Status::errorf("cluster.redis.advertise_url: must be set (rtmp.listen: {})", a.error());
+    const std::string bound = a->to_string();  // "1.2.3.4:5" or "[::1]:5"
+    const bool any = bound.rfind("0.0.0.0:", 0) == 0 || bound.rfind("[::]:", 0) == 0;
+    if (any || a->port() == 0)
+      return Status::errorf("cluster.redis.advertise_url: must be set when rtmp.listen ({}) has no specific host and "
+                            "port: edges need an address to pull this server's streams from",
+                            cfg.rtmp.listen);
+    url = "rtmp://" + bound + "/{app}/{stream}";
+  }
+  if (std::string why = check_url_template(url); !why.empty())
+    return Status::errorf("cluster.redis.advertise_url: '{}' {}", url, why);
+  return url;
 }
 
 std::vector<std::pair<std::string, std::string>> list_config_keys() {

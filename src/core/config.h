@@ -411,6 +411,7 @@ struct UpstreamConfig {
   int64_t backoff_max_ms = 10000;
   int64_t idle_ms = 10000;
   std::string token;
+  bool discover = false;
 
   template <class V>
   void visit(V& v) {
@@ -433,6 +434,9 @@ struct UpstreamConfig {
             "Close a pull this long after its last viewer left (HLS: its last request).");
     v.field("token", token, config::Secret{},
             "Query string appended to every origin URL (key=value&...), for origins that require signed URLs.");
+    v.field("discover", discover, config::NoCheck{},
+            "Look a wanted stream up in cluster discovery (cluster.redis) first: an origin that has it is tried "
+            "before `urls`, which stay the fallback (they may be empty). Needs cluster.redis.address.");
   }
 };
 
@@ -655,11 +659,50 @@ struct ShutdownConfig {
   }
 };
 
+// Cluster discovery over Redis (src/cluster): every origin records where its
+// live streams can be pulled; edges look a stream up there before their
+// static upstream.urls. Read once at start (a reload keeps the running value).
+struct ClusterRedisConfig {
+  std::string address;
+  std::string key_prefix = "weir:";
+  int64_t ttl_ms = 15000;
+  int64_t timeout_ms = 500;
+  int64_t max_queued = 10000;
+  bool advertise = true;
+  std::string advertise_url;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("address", address, config::NoCheck{},
+            "Redis server, HOST:PORT (a name is resolved off the event loops); empty = no cluster discovery.");
+    v.field("key_prefix", key_prefix, config::NoCheck{},
+            "Prefix of the keys: a live stream is the key <prefix><app>/<stream> holding its pull URL template "
+            "(letters, digits and _ - . : / only, at most 64 characters).");
+    v.field("ttl_ms", ttl_ms, config::IntRange{3000, 3600000},
+            "Lifetime of a stream's key; refreshed every third of it while the stream is live, so a crashed origin's "
+            "streams vanish after at most this long.");
+    v.field("timeout_ms", timeout_ms, config::IntRange{10, 60000},
+            "Deadline of a connect and of each command (hiredis has none): past it Redis counts as unavailable, the "
+            "edge uses upstream.urls and the client reconnects with a backoff (0.25 s doubling to 8 s).");
+    v.field("max_queued", max_queued, config::IntRange{16, 1000000},
+            "Commands waiting for Redis at once; past it a command is refused (counted in "
+            "weir_cluster_redis_commands_refused_total): a lookup falls back to upstream.urls, a record is retried "
+            "at the next refresh. Keep it above the streams this server publishes.");
+    v.field("advertise", advertise, config::NoCheck{},
+            "Record the streams published here (encoders, not streams an edge pulls) in Redis; false: only look up.");
+    v.field("advertise_url", advertise_url, config::NoCheck{},
+            "URL template with {app} and {stream} that edges pull this server's streams from "
+            "(rtmp://10.0.0.5:1935/{app}/{stream}, or http://.../{app}/{stream}.flv); empty = "
+            "rtmp://<rtmp.listen>/{app}/{stream}, which needs a specific host and port in rtmp.listen.");
+  }
+};
+
 // This node among others: its name in the chain of edges a pull passes
-// through (edge/via.h), and the longest chain it serves.
+// through (edge/via.h), the longest chain it serves, and discovery on Redis.
 struct ClusterConfig {
   std::string node_id;
   int64_t max_hops = 8;
+  ClusterRedisConfig redis;
 
   template <class V>
   void visit(V& v) {
@@ -669,6 +712,7 @@ struct ClusterConfig {
             "as a loop (508). Empty = a random name chosen at start. No two nodes may share one. Restart to change.");
     v.field("max_hops", max_hops, config::IntRange{1, 64},
             "A play that has passed through this many edges already (the names in its weir_via) is refused (508).");
+    v.section("redis", redis);
   }
 };
 
@@ -728,5 +772,11 @@ Result<Config> load_config_text(const std::string& yaml_text, char** env);
 // Every scalar key path with its documentation, for --print-keys and the test
 // that keeps conf/weir.yaml complete. Apps appear as "apps.<name>.<key>".
 std::vector<std::pair<std::string, std::string>> list_config_keys();
+
+// The pull URL template this server advertises in cluster discovery:
+// cluster.redis.advertise_url, else rtmp://<rtmp.listen>/{app}/{stream}. An
+// error (naming the key) when it is empty and rtmp.listen has no specific
+// host (0.0.0.0, ::) or port (0), or when the template is malformed.
+Result<std::string> cluster_advertise_url(const Config& cfg);
 
 }  // namespace weir::core

@@ -34,9 +34,11 @@ std::string SocketAddress::to_string() const {
   return "?";
 }
 
-Result<SocketAddress> parse_listen_address(std::string_view text) {
-  std::string_view host = "0.0.0.0";
-  std::string_view port_s = text;
+namespace {
+// "[V6]:PORT" or "HOST:PORT" into its host and port text; `host` is left
+// alone when there is no ':' (all of `text` is the port).
+Status split_address_text(std::string_view text, std::string_view& host, std::string_view& port_s) {
+  port_s = text;
   if (!text.empty() && text.front() == '[') {
     size_t close = text.find(']');
     if (close == std::string_view::npos || close + 1 >= text.size() || text[close + 1] != ':')
@@ -45,9 +47,17 @@ Result<SocketAddress> parse_listen_address(std::string_view text) {
     port_s = text.substr(close + 2);
   } else if (size_t colon = text.rfind(':'); colon != std::string_view::npos) {
     if (text.find(':') != colon) return Status::errorf("'{}': write IPv6 addresses as [ADDR]:PORT", text);
-    host = colon == 0 ? std::string_view("0.0.0.0") : text.substr(0, colon);
+    host = text.substr(0, colon);
     port_s = text.substr(colon + 1);
   }
+  return Status::ok();
+}
+}  // namespace
+
+Result<SocketAddress> parse_listen_address(std::string_view text) {
+  std::string_view host = "0.0.0.0", port_s;
+  if (Status st = split_address_text(text, host, port_s); !st) return st;
+  if (host.empty() && text.front() == ':') host = "0.0.0.0";  // ":PORT"
   unsigned port = 0;
   auto [end, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
   if (port_s.empty() || ec != std::errc() || end != port_s.data() + port_s.size() || port > 65535)
@@ -55,6 +65,19 @@ Result<SocketAddress> parse_listen_address(std::string_view text) {
   auto a = numeric_address(host, uint16_t(port));
   if (!a) return Status::errorf("'{}': host must be a numeric IP address (names are not resolved)", text);
   return a;
+}
+
+Result<HostPort> split_host_port(std::string_view text) {
+  std::string_view host, port_s;
+  if (text.find(':') == std::string_view::npos) return Status::errorf("'{}' is not HOST:PORT", text);
+  if (Status st = split_address_text(text, host, port_s); !st) return st;
+  if (host.empty() || host.size() > 253 || host.find_first_of(" \t/?#@[]") != std::string_view::npos)
+    return Status::errorf("'{}': missing or malformed host", text);
+  unsigned port = 0;
+  auto [end, ec] = std::from_chars(port_s.data(), port_s.data() + port_s.size(), port);
+  if (port_s.empty() || ec != std::errc() || end != port_s.data() + port_s.size() || port == 0 || port > 65535)
+    return Status::errorf("'{}': port must be a number from 1 to 65535", text);
+  return HostPort{std::string(host), uint16_t(port)};
 }
 
 Result<SocketAddress> numeric_address(std::string_view host, uint16_t port) {

@@ -34,6 +34,14 @@ Result<SocketAddress> numeric_address(std::string_view host, uint16_t port);
 // HOST must be a numeric IPv4/IPv6 address or "localhost".
 Result<SocketAddress> parse_listen_address(std::string_view text);
 
+// Splits "HOST:PORT" or "[V6]:PORT" of an outbound address (HOST may be a
+// name, resolved later off the loop by core/resolver.h); port 1..65535.
+struct HostPort {
+  std::string host;
+  uint16_t port = 0;
+};
+Result<HostPort> split_host_port(std::string_view text);
+
 // Opens a non-blocking listening TCP socket with SO_REUSEADDR and SO_REUSEPORT,
 // so every loop can own one listener on the same port and the kernel spreads
 // connections between them. Returns the fd.

@@ -24,11 +24,18 @@ EdgePuller::~EdgePuller() {
   if (!pulls_.empty()) spdlog::warn("edge: {} pulls still open at exit", pulls_.size());
 }
 
+StreamLocator* EdgePuller::locator_for(const core::AppConfig& app) const {
+  return app.upstream.discover ? locator_ : nullptr;
+}
+
 int64_t EdgePuller::serves(const core::AppConfig& app, std::string_view) const {
   const auto& up = app.upstream;
-  if (up.urls.empty()) return 0;
-  // Each origin may take its connect timeout in the first round.
-  return std::min<int64_t>(up.connect_timeout_ms * int64_t(up.urls.size()) + 500, 120000);
+  const StreamLocator* loc = locator_for(app);
+  if (up.urls.empty() && !loc) return 0;
+  // The lookup, then each origin (the one found first) may take its connect
+  // timeout in the first round.
+  const int64_t origins = int64_t(up.urls.size()) + (loc ? 1 : 0);
+  return std::min<int64_t>((loc ? loc->wait_ms() : 0) + up.connect_timeout_ms * origins + 500, 120000);
 }
 
 void EdgePuller::want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) {

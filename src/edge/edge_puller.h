@@ -1,6 +1,7 @@
 // EdgePuller: the edge's StreamSource (origin/stream_sources.h). When a
 // viewer on any loop, any protocol, misses a stream of an app with
-// `upstream.urls`, the origin's source table tells it once; it starts one
+// `upstream.urls` (or `upstream.discover` with a locator), the origin's
+// source table tells it once; it starts one
 // UpstreamPull for that stream on that viewer's loop, which publishes into
 // the local hub like an encoder. The pull ends (and releases the key, so the
 // next miss asks again) idle_ms after its last viewer, when every origin
@@ -29,6 +30,7 @@
 #include <string_view>
 
 #include "edge/origin_health.h"
+#include "edge/stream_locator.h"
 #include "origin/stream_sources.h"
 
 namespace weir::core {
@@ -52,6 +54,10 @@ class EdgePuller final : public origin::StreamSource {
   // The pull sends the first viewer's chain (weir_via) with this node added.
   void want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) override;
 
+  // Main thread, before the loops start: where apps with upstream.discover
+  // look streams up first (null: nowhere; such apps pull from urls only).
+  void set_locator(StreamLocator* l) { locator_ = l; }
+
   // Prometheus text: per-origin health and pull counters. Any thread.
   void write_metrics(std::string& out) const;
   // Main thread, loops running: stops every pull and waits (up to 3 s) for them.
@@ -62,6 +68,8 @@ class EdgePuller final : public origin::StreamSource {
   OriginHealth& health() { return health_; }
   const std::shared_ptr<const core::TlsContext>& tls() const { return tls_; }
   const std::string& node_id() const { return node_id_; }
+  // The locator if `app` looks streams up (upstream.discover), else null.
+  StreamLocator* locator_for(const core::AppConfig& app) const;
   uint64_t next_ticket() { return tickets_.fetch_add(1, std::memory_order_relaxed); }
   // The pull's loop, from the pull as it ends (it is freed after): forgets it
   // and releases the stream key (`failure` non-empty: viewers waiting get it).
@@ -72,6 +80,7 @@ class EdgePuller final : public origin::StreamSource {
   origin::Origin& origin_;
   std::shared_ptr<const core::TlsContext> tls_;
   const std::string node_id_;
+  StreamLocator* locator_ = nullptr;  // fixed once the loops run
   OriginHealth health_;
   std::atomic<uint64_t> tickets_{0};
   std::atomic<uint64_t> pulls_started_{0};

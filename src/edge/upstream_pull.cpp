@@ -40,21 +40,53 @@ void UpstreamPull::start() {
   new_round();
 }
 
+namespace {
+bool has_upstream(EdgePuller& edge, const core::AppConfig* cfg) {
+  return cfg && (!cfg->upstream.urls.empty() || edge.locator_for(*cfg));
+}
+}  // namespace
+
 void UpstreamPull::new_round() {
   const core::AppConfig* cfg = edge_.origin().config().find_app(app_);
-  if (!cfg || cfg->upstream.urls.empty()) return stop("app '" + app_ + "' has no upstream any more", "no upstream");
-  tmpls_ = cfg->upstream.urls;
-  order_ = upstream_order(parse_upstream_policy(cfg->upstream.policy), tmpls_.size(), stream_, edge_.next_ticket(),
-                          edge_.health().healthy(tmpls_, mono_ms()));
+  if (!has_upstream(edge_, cfg)) return stop("app '" + app_ + "' has no upstream any more", "no upstream");
+  StreamLocator* loc = edge_.locator_for(*cfg);
+  if (!loc) return begin_round({Located::Result::kNotFound, {}, {}});
+  loc->locate(loop_, app_, stream_, [this, life = std::weak_ptr<char>(life_)](Located r) {
+    if (life.expired() || stopped_) return;
+    begin_round(r);
+  });
+}
+
+void UpstreamPull::begin_round(const Located& found) {
+  const core::AppConfig* cfg = edge_.origin().config().find_app(app_);
+  if (!has_upstream(edge_, cfg)) return stop("app '" + app_ + "' has no upstream any more", "no upstream");
+  const std::vector<std::string>& urls = cfg->upstream.urls;
+  order_ = upstream_order(parse_upstream_policy(cfg->upstream.policy), urls.size(), stream_, edge_.next_ticket(),
+                          edge_.health().healthy(urls, mono_ms()));
+  tmpls_ = urls;
   attempt_ = 0;
   errors_.clear();
-  connect_next();
+  if (found.result == Located::Result::kFound) {
+    // The origin that has the stream goes first (once, if it is also listed).
+    auto listed = std::find(urls.begin(), urls.end(), found.url);
+    if (listed != urls.end()) {
+      const size_t i = size_t(listed - urls.begin());
+      order_.erase(std::find(order_.begin(), order_.end(), i));
+      order_.insert(order_.begin(), i);
+    } else {
+      tmpls_.push_back(found.url);
+      order_.insert(order_.begin(), tmpls_.size() - 1);
+    }
+  } else if (edge_.locator_for(*cfg)) {
+    errors_ = found.result == Located::Result::kNotFound ? "discovery: no origin has it" : "discovery: " + found.why;
+  }
+  connect_next();  // with no origin at all, the round has failed at once
 }
 
 void UpstreamPull::connect_next() {
   if (stopped_) return;
   const core::AppConfig* cfg = edge_.origin().config().find_app(app_);
-  if (!cfg || cfg->upstream.urls.empty()) return stop("app '" + app_ + "' has no upstream any more", "no upstream");
+  if (!has_upstream(edge_, cfg)) return stop("app '" + app_ + "' has no upstream any more", "no upstream");
   if (attempt_ >= order_.size()) {
     // Every origin failed once in this round.
     if (!ever_streamed_ || !hub_ || hub_->state() == origin::StreamHub::State::kEnded) {

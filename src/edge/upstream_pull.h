@@ -6,6 +6,11 @@
 // onMetaData, timestamps and Enhanced RTMP codecs arrive exactly as the
 // origin sends them, converted by the same functions RTMP ingest uses.
 //
+// Discovery: for an app with upstream.discover, each round first asks the
+// EdgePuller's StreamLocator (async, bounded by its deadline) which origin has
+// the stream; that one is tried first, then the app's urls. A locator that is
+// unavailable or knows no origin leaves the urls alone.
+//
 // Failover: when the origin fails (connect or response timeout, connection
 // lost, no byte for stall_timeout_ms, the stream ended or is not there) the
 // publisher ends (the hub's reconnect grace starts: viewers stay attached)
@@ -34,6 +39,7 @@
 #include "client/rtmp_client.h"
 #include "core/timer.h"
 #include "edge/origin_health.h"
+#include "edge/stream_locator.h"
 #include "edge/upstream_url.h"
 #include "origin/hub_publisher.h"
 #include "protocol/flv_reader.h"
@@ -65,6 +71,7 @@ class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Hand
   void on_complete(const core::Status& st) override;
 
   void new_round();
+  void begin_round(const Located& found);
   void connect_next();
   void streaming();                 // the upstream started: publish
   void failed(std::string why, bool origin_down);
@@ -93,6 +100,9 @@ class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Hand
   bool lost_ = false;               // streamed from an origin that then failed: the next start is a failover
   int64_t idle_since_ms_ = 0;
   bool stopped_ = false;
+  // Expires with the pull: a locator's answer arriving after it is dropped
+  // (checked on the pull's loop, where it is freed).
+  std::shared_ptr<char> life_ = std::make_shared<char>(0);
 
   std::unique_ptr<client::RtmpClient> rtmp_;
   std::unique_ptr<client::HttpClient> http_;

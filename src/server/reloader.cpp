@@ -31,6 +31,7 @@ void Reloader::keep_restart_only(core::Config& next, const core::Config& running
   next.events.timeout_ms = running.events.timeout_ms;
   next.limits.ingest_buffer_bytes = running.limits.ingest_buffer_bytes;
   next.cluster.node_id = running.cluster.node_id;
+  next.cluster.redis = running.cluster.redis;
 }
 
 namespace {
@@ -52,7 +53,7 @@ std::string first_key(const std::string& message) {
 
 const std::vector<std::string> Reloader::kRestartOnly = {
     "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "events.max_queued", "events.max_attempts",
-    "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.node_id"};
+    "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.node_id", "cluster.redis"};
 
 nlohmann::json ReloadOutcome::to_json() const {
   return {{"result", ok ? "ok" : "refused"}, {"generation", generation},      {"changed", changed},

@@ -468,3 +468,79 @@ TEST_CASE("cluster.node_id is a node name or empty; max_hops is bounded") {
   REQUIRE_FALSE(hops.is_ok());
   CHECK_THAT(hops.error(), Catch::Contains("cluster.max_hops (line 1): must be from 1 to 64"));
 }
+
+TEST_CASE("cluster.redis: typed, checked at load, advertise URL derived from rtmp.listen") {
+  auto off = load_config_text("apps: {live: {}}", kNoEnv);
+  REQUIRE(off.is_ok());
+  CHECK(off->cluster.redis.address.empty());
+  CHECK(off->cluster.redis.key_prefix == "weir:");
+  CHECK(off->cluster.redis.ttl_ms == 15000);
+  CHECK(off->cluster.redis.advertise);
+  CHECK_FALSE(off->find_app("live")->upstream.discover);
+
+  auto ok = load_config_text(
+      "rtmp: {listen: '10.0.0.5:1935'}\n"
+      "cluster:\n  redis:\n    address: 'redis.internal:6380'\n    key_prefix: 'prod:weir:'\n    ttl_ms: 9000\n"
+      "    timeout_ms: 200\n    max_queued: 64\n"
+      "apps: {live: {upstream: {discover: true}}}\n",
+      kNoEnv);
+  REQUIRE(ok.is_ok());
+  const ClusterRedisConfig& r = ok->cluster.redis;
+  CHECK(r.address == "redis.internal:6380");
+  CHECK(r.key_prefix == "prod:weir:");
+  CHECK(r.ttl_ms == 9000);
+  CHECK(r.timeout_ms == 200);
+  CHECK(r.max_queued == 64);
+  CHECK(ok->find_app("live")->upstream.discover);
+  // No advertise_url: rtmp.listen's specific address.
+  auto derived = cluster_advertise_url(*ok);
+  REQUIRE(derived.is_ok());
+  CHECK(*derived == "rtmp://10.0.0.5:1935/{app}/{stream}");
+
+  // An explicit advertise_url wins (and a 0.0.0.0 listen is then fine).
+  auto expl = load_config_text(
+      "cluster: {redis: {address: '127.0.0.1:6379', advertise_url: 'http://edge-a:8080/{app}/{stream}.flv'}}\n", kNoEnv);
+  REQUIRE(expl.is_ok());
+  CHECK(*cluster_advertise_url(*expl) == "http://edge-a:8080/{app}/{stream}.flv");
+
+  // rtmp.listen on every address and no advertise_url: refused, naming the key.
+  auto any = load_config_text("cluster: {redis: {address: '127.0.0.1:6379'}}\n", kNoEnv);
+  REQUIRE_FALSE(any.is_ok());
+  CHECK_THAT(any.error(), Catch::Contains("cluster.redis.advertise_url: must be set when rtmp.listen (0.0.0.0:1935)"));
+  auto port0 = load_config_text("rtmp: {listen: '127.0.0.1:0'}\ncluster: {redis: {address: '127.0.0.1:6379'}}\n", kNoEnv);
+  REQUIRE_FALSE(port0.is_ok());
+  CHECK_THAT(port0.error(), Catch::Contains("cluster.redis.advertise_url: must be set"));
+  // ... unless this server only looks streams up.
+  CHECK(load_config_text("cluster: {redis: {address: '127.0.0.1:6379', advertise: false}}\n", kNoEnv).is_ok());
+
+  auto bad_url = load_config_text(
+      "cluster: {redis: {address: '127.0.0.1:6379', advertise_url: 'srt://a:1/{stream}'}}\n", kNoEnv);
+  REQUIRE_FALSE(bad_url.is_ok());
+  CHECK_THAT(bad_url.error(), Catch::Contains("cluster.redis.advertise_url: 'srt://a:1/{stream}' is not an rtmp://"));
+  auto bad_addr = load_config_text("cluster: {redis: {address: 'redis', advertise: false}}\n", kNoEnv);
+  REQUIRE_FALSE(bad_addr.is_ok());
+  CHECK_THAT(bad_addr.error(), Catch::Contains("cluster.redis.address: 'redis' is not HOST:PORT"));
+  auto bad_port = load_config_text("cluster: {redis: {address: 'redis:0', advertise: false}}\n", kNoEnv);
+  REQUIRE_FALSE(bad_port.is_ok());
+  CHECK_THAT(bad_port.error(), Catch::Contains("cluster.redis.address: 'redis:0': port must be a number from 1"));
+  auto bad_prefix = load_config_text("cluster: {redis: {address: 'r:1', advertise: false, key_prefix: 'a b'}}\n", kNoEnv);
+  REQUIRE_FALSE(bad_prefix.is_ok());
+  CHECK_THAT(bad_prefix.error(), Catch::Contains("cluster.redis.key_prefix: letters, digits"));
+  auto slow = load_config_text("cluster: {redis: {address: 'r:1', advertise: false, ttl_ms: 3000, timeout_ms: 1000}}\n",
+                               kNoEnv);
+  REQUIRE_FALSE(slow.is_ok());
+  CHECK_THAT(slow.error(), Catch::Contains("cluster.redis.timeout_ms: must be below a third of ttl_ms"));
+  auto ttl = load_config_text("cluster:\n  redis:\n    ttl_ms: 10\n", kNoEnv);
+  REQUIRE_FALSE(ttl.is_ok());
+  CHECK_THAT(ttl.error(), Catch::Contains("cluster.redis.ttl_ms (line 3)"));
+  auto discover = load_config_text("apps: {live: {upstream: {discover: true}}}\n", kNoEnv);
+  REQUIRE_FALSE(discover.is_ok());
+  CHECK_THAT(discover.error(), Catch::Contains("apps.live.upstream.discover: needs cluster.redis.address"));
+
+  // Environment overrides reach the section like any other.
+  Env env{"WEIR_CLUSTER_REDIS_ADDRESS=[::1]:6379", "WEIR_CLUSTER_REDIS_ADVERTISE_URL=rtmp://o1/{app}/{stream}"};
+  auto e = load_config_text("", env.get());
+  REQUIRE(e.is_ok());
+  CHECK(e->cluster.redis.address == "[::1]:6379");
+  CHECK(*cluster_advertise_url(*e) == "rtmp://o1/{app}/{stream}");
+}
