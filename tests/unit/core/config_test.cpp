@@ -377,7 +377,9 @@ TEST_CASE("apps.<app>.forward: destinations and settings are typed and checked a
   CHECK(f.backoff_max_ms == 4000);
   CHECK(uint64_t(f.max_queued_bytes) == 2u << 20);
   CHECK(f.connect_timeout_ms == 1500);
-  const ForwardConfig& def = load_config_text("apps: {live: {}}", kNoEnv)->find_app("live")->forward;
+  auto defaults = load_config_text("apps: {live: {}}", kNoEnv);  // owns the config `def` refers to
+  REQUIRE(defaults.is_ok());
+  const ForwardConfig& def = defaults->find_app("live")->forward;
   CHECK(def.urls.empty());
   CHECK(def.backoff_ms == 1000);
   CHECK(def.backoff_max_ms == 30000);
