@@ -121,13 +121,19 @@ def test_edge_fan_out_one_upstream_and_idle_close(weir, tmp_path):
     pub.stop()
 
 
-def test_edge_failover_keeps_viewers(weir, tmp_path):
+def two_live_origins(weir, tmp_path):
+    """Origins A and B, each with an encoder publishing live/s (primary and backup ingest)."""
     a = weir(origin_config(), name="origin_a")
     b = weir(origin_config(), name="origin_b")
     pa = media.start_publisher(a.rtmp_url(), tmp_path, "pub_a", duration=None, size="320x240", gop=25)
     pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
     a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
     b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    return a, b, pa, pb
+
+
+def test_edge_failover_keeps_viewers(weir, tmp_path):
+    a, b, pa, pb = two_live_origins(weir, tmp_path)
     edge = weir(edge_config([rtmp_tmpl(a), rtmp_tmpl(b)]), name="edge")
 
     viewer = FlvViewer(edge.http_addr, "/live/s.flv")
@@ -302,12 +308,7 @@ def test_edge_drops_garbage_and_silent_upstreams_and_plays_from_the_next(weir, t
 
 
 def test_edge_fails_over_when_the_origin_stalls_mid_stream(weir, tmp_path):
-    a = weir(origin_config(), name="origin_a")
-    b = weir(origin_config(), name="origin_b")
-    pa = media.start_publisher(a.rtmp_url(), tmp_path, "pub_a", duration=None, size="320x240", gop=25)
-    pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
-    a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
-    b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+    a, b, pa, pb = two_live_origins(weir, tmp_path)
     edge = weir(edge_config([rtmp_tmpl(a), rtmp_tmpl(b)], stall_timeout_ms=1000), name="edge")
     viewer = FlvViewer(edge.http_addr, "/live/s.flv")
     viewer.start()
