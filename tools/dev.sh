@@ -16,7 +16,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PKGS=(
   build-essential cmake ninja-build pkg-config clang libclang-rt-14-dev
-  libuv1-dev libsrt-openssl-dev libssl-dev
+  libuv1-dev libsrt-gnutls-dev libssl-dev
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   node-llhttp libjemalloc-dev catch2 libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libcurl4-openssl-dev libhiredis-dev

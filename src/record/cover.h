@@ -1,11 +1,8 @@
 // Cover images: a JPEG of the first picture of an asset, for the asset list
 // and the player's poster, made from its first recorded fMP4 segment.
 //
-// Only libavcodec and libswscale are used, never libavformat: Debian's
-// libavformat (and libavfilter, through it) pulls in libsrt-gnutls, and a
-// process that also links Weir's libsrt (OpenSSL flavour) then holds two
-// libsrt copies whose static destructors collide at exit. The segment is
-// read with Weir's own fMP4 scan.
+// Only libavcodec and libswscale are used: the segment is read with Weir's
+// own fMP4 scan, so no demuxer is needed.
 //
 // Threads: blocking (reads the file, decodes, encodes, fsyncs); call it on a
 // worker thread, never on an event loop. Independent calls may run at once on
