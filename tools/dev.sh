@@ -5,6 +5,7 @@
 #   tools/dev.sh test    install what is missing, build, run every test
 #                        (unit, integration, fuzz smoke, sanitizer build)
 #   tools/dev.sh build   build only (build/src/weir)
+#   tools/dev.sh build-checks   the ASan+UBSan build only (build-check/)
 #   tools/dev.sh deps    install the Debian packages only
 #
 # Everything comes from Debian's packages (and the npm registry for browser
@@ -71,6 +72,9 @@ case "${1:-}" in
     install_missing "${BUILD_PKGS[@]}"
     build
     ;;
+  build-checks)
+    build_checks
+    ;;
   run)
     install_missing "${BUILD_PKGS[@]}"
     build
@@ -82,16 +86,28 @@ case "${1:-}" in
     # elsewhere (e.g. NodeSource) brings its own npm, so only add Debian's if none.
     command -v npm >/dev/null || install_missing npm
     build
-    build_checks
+    # The sanitizer build compiles at the lowest CPU priority while the tests
+    # of build/ run: it takes only what they leave idle (they mostly wait on
+    # sockets and timers), so the two overlap without slowing the tests.
+    echo "dev.sh: building build-check/ (nice 19) while the tests of build/ run"
+    nice -n 19 bash "$0" build-checks > build-check.log 2>&1 &
+    checks_pid=$!
+    trap 'kill $checks_pid 2>/dev/null || true' EXIT
     echo "dev.sh: unit + integration tests (build/)"
     ctest --test-dir build --output-on-failure -j2
+    if ! wait $checks_pid; then
+      tail -n 60 build-check.log
+      echo "dev.sh: the sanitizer build failed (build-check.log)"
+      exit 1
+    fi
+    trap - EXIT
     echo "dev.sh: sanitizer unit tests, fuzz smoke runs, integration against the ASan+UBSan weir (build-check/)"
     ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       ctest --test-dir build-check --output-on-failure -j2
     echo "dev.sh: all tests passed"
     ;;
   *)
-    sed -n '2,12p' "$0"
+    sed -n '2,13p' "$0"
     exit 2
     ;;
 esac

@@ -411,6 +411,8 @@ struct UpstreamConfig {
   int64_t backoff_max_ms = 10000;
   int64_t idle_ms = 10000;
   std::string token;
+  std::string sign_key;
+  int64_t sign_ttl_s = 3600;
   bool discover = false;
 
   template <class V>
@@ -434,6 +436,12 @@ struct UpstreamConfig {
             "Close a pull this long after its last viewer left (HLS: its last request).");
     v.field("token", token, config::Secret{},
             "Query string appended to every origin URL (key=value&...), for origins that require signed URLs.");
+    v.field("sign_key", sign_key, config::Secret{},
+            "The origins' play key (one of their apps.<app>.sign.play_keys): every upstream URL then carries a fresh "
+            "Weir play token for its stream (expires=now+sign_ttl_s&token=...), as `weir sign` makes. Not for origins "
+            "whose app binds tokens to the client address. Empty = no token is made.");
+    v.field("sign_ttl_s", sign_ttl_s, config::IntRange{10, 31536000},
+            "Lifetime of the tokens made with sign_key, in seconds; a pull already playing outlives its token.");
     v.field("discover", discover, config::NoCheck{},
             "Look a wanted stream up in cluster discovery (cluster.redis) first: an origin that has it is tried "
             "before `urls`, which stay the fallback (they may be empty). Needs cluster.redis.address.");

@@ -101,9 +101,7 @@ void UpstreamPull::connect_next() {
   const size_t idx = order_[attempt_];
   origin_tmpl_ = tmpls_[idx];
   origin_ = &edge_.health().at(origin_tmpl_);
-  std::string query = cfg->upstream.token;
-  if (!query.empty()) query += '&';
-  query += std::string(kViaParam) + "=" + via_;
+  const std::string query = upstream_query(cfg->upstream, app_, stream_, via_, core::wall_clock_ms() / 1000);
   auto target = expand_upstream_url(origin_tmpl_, app_, stream_, query);
   if (!target) {
     failed(target.error(), false);

@@ -1,5 +1,9 @@
 #include "edge/upstream_url.h"
 
+#include "core/config.h"
+#include "edge/via.h"
+#include "protocol/url_signing.h"
+
 namespace weir::edge {
 
 namespace {
@@ -25,6 +29,22 @@ core::Result<UpstreamTarget> expand_upstream_url(std::string_view tmpl, std::str
     t.url += token;
   }
   return t;
+}
+
+std::string upstream_query(const core::UpstreamConfig& up, std::string_view app, std::string_view stream,
+                           std::string_view via, int64_t now_s) {
+  std::string q = up.token;
+  auto add = [&q](std::string_view kv) {
+    if (!q.empty()) q += '&';
+    q += kv;
+  };
+  if (!up.sign_key.empty()) {
+    const int64_t expires = now_s + up.sign_ttl_s;
+    add("expires=" + std::to_string(expires) + "&token=" +
+        protocol::make_url_token(up.sign_key, protocol::SignDirection::kPlay, app, stream, expires, ""));
+  }
+  if (!via.empty()) add(std::string(kViaParam) + "=" + std::string(via));
+  return q;
 }
 
 UpstreamPolicy parse_upstream_policy(std::string_view s) {

@@ -13,6 +13,10 @@
 
 #include "core/status.h"
 
+namespace weir::core {
+struct UpstreamConfig;
+}
+
 namespace weir::edge {
 
 enum class UpstreamKind { kRtmp, kHttpFlv };
@@ -27,6 +31,12 @@ struct UpstreamTarget {
 // rtmp:// and rtmps:// -> RTMP play, http:// -> HTTP-FLV.
 core::Result<UpstreamTarget> expand_upstream_url(std::string_view tmpl, std::string_view app, std::string_view stream,
                                                  std::string_view token);
+
+// The query an edge sends upstream for app/stream: the app's static `token`,
+// a Weir play token made with `sign_key` when set (expires = now_s +
+// sign_ttl_s; protocol/url_signing.h), then `via` as the weir_via parameter.
+std::string upstream_query(const core::UpstreamConfig& up, std::string_view app, std::string_view stream,
+                           std::string_view via, int64_t now_s);
 
 enum class UpstreamPolicy { kInOrder, kRoundRobin, kHash };
 // "in_order" | "round_robin" | "hash" (the config checked it; else in order).

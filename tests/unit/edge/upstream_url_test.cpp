@@ -3,6 +3,9 @@
 #include "edge/origin_health.h"
 #include "edge/upstream_url.h"
 
+#include "core/config.h"
+#include "protocol/url_signing.h"
+
 using namespace weir::edge;
 
 TEST_CASE("upstream URL templates expand app, stream and the token") {
@@ -23,6 +26,28 @@ TEST_CASE("upstream URL templates expand app, stream and the token") {
 
   CHECK_FALSE(expand_upstream_url("srt://o4:10080?streamid={stream}", "a", "b", ""));
   CHECK_FALSE(expand_upstream_url("rtmp://o1/{app}/{stream}", "a", "", ""));
+}
+
+TEST_CASE("upstream query: static token, a play token made with sign_key, then the via chain") {
+  weir::core::UpstreamConfig up;
+  CHECK(upstream_query(up, "live", "s", "", 1000) == "");
+  CHECK(upstream_query(up, "live", "s", "n1", 1000) == "weir_via=n1");
+  up.token = "k=v";
+  CHECK(upstream_query(up, "live", "s", "n1", 1000) == "k=v&weir_via=n1");
+  up.token.clear();
+  up.sign_key = "play-key-1";
+  up.sign_ttl_s = 60;
+  const auto q = upstream_query(up, "live", "cam", "n1", 1000);
+  const auto tok = weir::protocol::make_url_token("play-key-1", weir::protocol::SignDirection::kPlay, "live", "cam",
+                                                  1060, "");
+  CHECK(q == "expires=1060&token=" + tok + "&weir_via=n1");
+  // The origin's check accepts it until it expires.
+  auto v = weir::protocol::verify_url_token({"other", "play-key-1"}, weir::protocol::SignDirection::kPlay, "live",
+                                            "cam", "1060", tok, "", 1059);
+  CHECK(v.verdict == weir::protocol::TokenVerdict::kOk);
+  v = weir::protocol::verify_url_token({"play-key-1"}, weir::protocol::SignDirection::kPlay, "live", "cam2", "1060",
+                                       tok, "", 1059);
+  CHECK(v.verdict == weir::protocol::TokenVerdict::kInvalid);
 }
 
 TEST_CASE("upstream order: in order, round robin, hash; unhealthy origins last") {
