@@ -411,6 +411,31 @@ std::string check_record_path(const std::string& t) {
   return "";
 }
 
+// Why a snapshot.dir template is unusable ("" if it is fine).
+std::string check_snapshot_dir(const std::string& t) {
+  if (t.empty()) return "must not be empty";
+  if (t.front() == '/') return "must be relative to storage.root";
+  if (t.find("{app}") == std::string::npos || t.find("{stream}") == std::string::npos)
+    return "must contain {app} and {stream} (each stream keeps its own pictures)";
+  for (size_t i = 0; i < t.size();) {
+    if (t.compare(i, 5, "{app}") == 0) {
+      i += 5;
+      continue;
+    }
+    if (t.compare(i, 8, "{stream}") == 0) {
+      i += 8;
+      continue;
+    }
+    if (t[i] == '{') return "unknown placeholder at '" + t.substr(i, 12) + "' ({app} and {stream} only)";
+    char c = t[i];
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/'))
+      return std::string("character '") + c + "' not allowed (letters, digits, _ - . / and placeholders)";
+    if (c == '.' && (i == 0 || t[i - 1] == '/') && i + 1 < t.size() && t[i + 1] == '.') return "'..' not allowed";
+    ++i;
+  }
+  return "";
+}
+
 std::vector<std::string> split_tokens(const std::string& list) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -489,6 +514,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".timeshift.dir: must be set when disk_bytes > 0");
     if (std::string why = check_record_path(app.record.path); !why.empty())
       errors.push_back("apps." + name + ".record.path: " + why);
+    if (std::string why = check_snapshot_dir(app.snapshot.dir); !why.empty())
+      errors.push_back("apps." + name + ".snapshot.dir: " + why);
     if (app.record.fragment_ms > app.record.segment_s * 1000)
       errors.push_back("apps." + name + ".record.fragment_ms: must not exceed segment_s");
     for (const auto* list : {&app.sign.publish_keys, &app.sign.play_keys}) {

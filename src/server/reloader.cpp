@@ -52,7 +52,7 @@ std::string first_key(const std::string& message) {
 }  // namespace
 
 const std::vector<std::string> Reloader::kRestartOnly = {
-    "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "events.max_queued", "events.max_attempts",
+    "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "snapshot", "events.max_queued", "events.max_attempts",
     "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.node_id", "cluster.redis"};
 
 nlohmann::json ReloadOutcome::to_json() const {
