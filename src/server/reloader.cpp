@@ -26,6 +26,7 @@ void Reloader::keep_restart_only(core::Config& next, const core::Config& running
   next.rtmp.chunk_size = running.rtmp.chunk_size;
   next.srt = running.srt;
   next.storage = running.storage;
+  next.snapshot = running.snapshot;
   next.events.max_queued = running.events.max_queued;
   next.events.max_attempts = running.events.max_attempts;
   next.events.timeout_ms = running.events.timeout_ms;
