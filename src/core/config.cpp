@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -384,16 +385,15 @@ void set_path(YAML::Node root, const std::vector<std::string>& parts, const std:
   chain.back()[parts.back()] = value;
 }
 
-// Why a record.path template is unusable ("" if it is fine).
-std::string check_record_path(const std::string& t) {
+// Why a path template under storage.root is unusable ("" if it is fine):
+// relative, only the placeholders `vars`, letters, digits and _ - . /, no "..".
+std::string check_path_template(const std::string& t, std::initializer_list<const char*> vars) {
   if (t.empty()) return "must not be empty";
   if (t.front() == '/') return "must be relative to storage.root";
-  if (t.find("{asset}") == std::string::npos) return "must contain {asset} (each asset needs its own directory)";
-  static const char* kVars[] = {"{app}", "{stream}", "{asset}", "{yyyy}", "{mm}", "{dd}", "{hh}"};
   for (size_t i = 0; i < t.size();) {
     if (t[i] == '{') {
       bool ok = false;
-      for (const char* v : kVars)
+      for (const char* v : vars)
         if (t.compare(i, std::strlen(v), v) == 0) {
           i += std::strlen(v);
           ok = true;
@@ -411,29 +411,18 @@ std::string check_record_path(const std::string& t) {
   return "";
 }
 
+// Why a record.path template is unusable ("" if it is fine).
+std::string check_record_path(const std::string& t) {
+  if (!t.empty() && t.find("{asset}") == std::string::npos)
+    return "must contain {asset} (each asset needs its own directory)";
+  return check_path_template(t, {"{app}", "{stream}", "{asset}", "{yyyy}", "{mm}", "{dd}", "{hh}"});
+}
+
 // Why a snapshot.dir template is unusable ("" if it is fine).
 std::string check_snapshot_dir(const std::string& t) {
-  if (t.empty()) return "must not be empty";
-  if (t.front() == '/') return "must be relative to storage.root";
-  if (t.find("{app}") == std::string::npos || t.find("{stream}") == std::string::npos)
+  if (!t.empty() && (t.find("{app}") == std::string::npos || t.find("{stream}") == std::string::npos))
     return "must contain {app} and {stream} (each stream keeps its own pictures)";
-  for (size_t i = 0; i < t.size();) {
-    if (t.compare(i, 5, "{app}") == 0) {
-      i += 5;
-      continue;
-    }
-    if (t.compare(i, 8, "{stream}") == 0) {
-      i += 8;
-      continue;
-    }
-    if (t[i] == '{') return "unknown placeholder at '" + t.substr(i, 12) + "' ({app} and {stream} only)";
-    char c = t[i];
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.' || c == '/'))
-      return std::string("character '") + c + "' not allowed (letters, digits, _ - . / and placeholders)";
-    if (c == '.' && (i == 0 || t[i - 1] == '/') && i + 1 < t.size() && t[i + 1] == '.') return "'..' not allowed";
-    ++i;
-  }
-  return "";
+  return check_path_template(t, {"{app}", "{stream}"});
 }
 
 std::vector<std::string> split_tokens(const std::string& list) {
