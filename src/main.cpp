@@ -60,6 +60,8 @@
 #include "server/listener_set.h"
 #include "server/reload_api.h"
 #include "server/reloader.h"
+#include "transcode/snapshot_periodic.h"
+#include "transcode/snapshot_service.h"
 #include "weir_openapi.h"
 
 extern char** environ;
@@ -318,8 +320,22 @@ int main(int argc, char** argv) {
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
+  // Snapshots (apps.<app>.snapshot): decoded and encoded on their own pool,
+  // never on a loop. The services are declared after the pool, so destroyed
+  // before it; the metrics (which jobs count into) before it, so destroyed after.
+  weir::transcode::SnapshotMetrics snapshot_metrics;
+  weir::core::WorkerPool snapshot_pool(int(cfg.snapshot.threads), size_t(cfg.snapshot.max_queued), "weir-snap");
+  weir::transcode::SnapshotService snapshots(origin, snapshot_pool, snapshot_metrics, size_t(cfg.snapshot.max_waiters));
+  weir::transcode::SnapshotPeriodic periodic_snapshots(snapshot_pool, cfg.storage.root, snapshot_metrics,
+                                                       [&events](std::string type, std::string data, std::string app) {
+                                                         if (events.enabled())
+                                                           events.emit(std::move(type), std::move(data), std::move(app));
+                                                       });
+  origin.add_observer(&periodic_snapshots);
+  origin.add_metrics_writer([&snapshots](std::string& out) { snapshots.write_metrics(out); });
   auto router = weir::origin::build_routes(origin);
   weir::record::add_vod_routes(*router, assets, origin);
+  snapshots.add_routes(*router);
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);

@@ -4,6 +4,7 @@
 #include <cctype>
 #include <charconv>
 #include <cstring>
+#include <initializer_list>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -384,16 +385,15 @@ void set_path(YAML::Node root, const std::vector<std::string>& parts, const std:
   chain.back()[parts.back()] = value;
 }
 
-// Why a record.path template is unusable ("" if it is fine).
-std::string check_record_path(const std::string& t) {
+// Why a path template under storage.root is unusable ("" if it is fine):
+// relative, only the placeholders `vars`, letters, digits and _ - . /, no "..".
+std::string check_path_template(const std::string& t, std::initializer_list<const char*> vars) {
   if (t.empty()) return "must not be empty";
   if (t.front() == '/') return "must be relative to storage.root";
-  if (t.find("{asset}") == std::string::npos) return "must contain {asset} (each asset needs its own directory)";
-  static const char* kVars[] = {"{app}", "{stream}", "{asset}", "{yyyy}", "{mm}", "{dd}", "{hh}"};
   for (size_t i = 0; i < t.size();) {
     if (t[i] == '{') {
       bool ok = false;
-      for (const char* v : kVars)
+      for (const char* v : vars)
         if (t.compare(i, std::strlen(v), v) == 0) {
           i += std::strlen(v);
           ok = true;
@@ -409,6 +409,20 @@ std::string check_record_path(const std::string& t) {
     ++i;
   }
   return "";
+}
+
+// Why a record.path template is unusable ("" if it is fine).
+std::string check_record_path(const std::string& t) {
+  if (!t.empty() && t.find("{asset}") == std::string::npos)
+    return "must contain {asset} (each asset needs its own directory)";
+  return check_path_template(t, {"{app}", "{stream}", "{asset}", "{yyyy}", "{mm}", "{dd}", "{hh}"});
+}
+
+// Why a snapshot.dir template is unusable ("" if it is fine).
+std::string check_snapshot_dir(const std::string& t) {
+  if (!t.empty() && (t.find("{app}") == std::string::npos || t.find("{stream}") == std::string::npos))
+    return "must contain {app} and {stream} (each stream keeps its own pictures)";
+  return check_path_template(t, {"{app}", "{stream}"});
 }
 
 std::vector<std::string> split_tokens(const std::string& list) {
@@ -489,6 +503,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".timeshift.dir: must be set when disk_bytes > 0");
     if (std::string why = check_record_path(app.record.path); !why.empty())
       errors.push_back("apps." + name + ".record.path: " + why);
+    if (std::string why = check_snapshot_dir(app.snapshot.dir); !why.empty())
+      errors.push_back("apps." + name + ".snapshot.dir: " + why);
     if (app.record.fragment_ms > app.record.segment_s * 1000)
       errors.push_back("apps." + name + ".record.fragment_ms: must not exceed segment_s");
     for (const auto* list : {&app.sign.publish_keys, &app.sign.play_keys}) {

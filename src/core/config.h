@@ -479,6 +479,41 @@ struct ForwardConfig {
   }
 };
 
+// Still pictures of an app's live streams (src/transcode/snapshot_*.h): on
+// demand at GET /{app}/{stream}/snapshot.jpg|png, and every interval_s to disk.
+struct SnapshotConfig {
+  bool on_demand = true;
+  int64_t cache_ms = 1000;
+  int64_t interval_s = 0;
+  int64_t width = 640;
+  std::string format = "jpeg";
+  std::string dir = "snapshots/{app}/{stream}";
+  int64_t keep = 10;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("on_demand", on_demand, config::NoCheck{},
+            "Serve GET /{app}/{stream}/snapshot.jpg and .png (?w=WIDTH) on the players' HTTP listener: the latest "
+            "picture of the live stream, admitted like a play of it (access rules, signed URLs, on_play).");
+    v.field("cache_ms", cache_ms, config::IntRange{0, 60000},
+            "A picture decoded for a request is served to every request for this long (and the encoded JPEG/PNG "
+            "per width with it); concurrent requests share one decode. Also the responses' max-age (at least 1 s).");
+    v.field("interval_s", interval_s, config::IntRange{0, 86400},
+            "Write a picture of every live stream of this app to disk every this many seconds (0 = off), with a "
+            "snapshot.created event per file.");
+    v.field("width", width, config::IntRange{2, 16384},
+            "Width of the periodic pictures (pixels; aspect kept, never upscaled, dimensions even).");
+    v.field("format", format, config::OneOf{{"jpeg", "png"}}, "Format of the periodic pictures: jpeg or png.");
+    v.field("dir", dir, config::NoCheck{},
+            "Directory of a stream's periodic pictures, under storage.root: a template with {app} and {stream} "
+            "(both required, so each stream has its own); files are named {time}.jpg (UTC, "
+            "YYYYMMDDTHHMMSS.mmmZ, so names sort by time).");
+    v.field("keep", keep, config::IntRange{0, 1000000},
+            "Periodic pictures kept per stream: after each write the oldest beyond this many are deleted (0 = keep "
+            "all).");
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -502,6 +537,7 @@ struct AppConfig {
   AppEventsConfig events;
   UpstreamConfig upstream;
   ForwardConfig forward;
+  SnapshotConfig snapshot;
   // Not from the file: the app's key in Config::apps ("*" for the wildcard),
   // set by load_config_*; empty for an AppConfig made elsewhere (unit tests).
   std::string name;
@@ -542,6 +578,7 @@ struct AppConfig {
     v.section("events", events);
     v.section("upstream", upstream);
     v.section("forward", forward);
+    v.section("snapshot", snapshot);
   }
 };
 
@@ -724,6 +761,25 @@ struct ClusterConfig {
   }
 };
 
+// The process-wide side of snapshots (apps.<app>.snapshot): the threads that
+// decode and encode them and the bounds of their queues. Read once at start.
+struct SnapshotPoolConfig {
+  int64_t threads = 2;
+  int64_t max_queued = 64;
+  int64_t max_waiters = 1000;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("threads", threads, config::IntRange{1, 64},
+            "Threads decoding and encoding snapshots (their own pool, never an event loop).");
+    v.field("max_queued", max_queued, config::IntRange{1, 100000},
+            "Decode, encode and write jobs waiting for a thread; past it a request is answered 503 and a periodic "
+            "picture is skipped (both counted).");
+    v.field("max_waiters", max_waiters, config::IntRange{1, 1000000},
+            "Requests waiting for one stream's picture at once; past it a request is answered 503 (counted).");
+  }
+};
+
 struct Config {
   int64_t workers = 0;
   LogConfig log;
@@ -740,6 +796,7 @@ struct Config {
   EventsConfig events;
   ShutdownConfig shutdown;
   ClusterConfig cluster;
+  SnapshotPoolConfig snapshot;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -762,6 +819,7 @@ struct Config {
     v.section("events", events);
     v.section("shutdown", shutdown);
     v.section("cluster", cluster);
+    v.section("snapshot", snapshot);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

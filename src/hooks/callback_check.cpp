@@ -29,8 +29,11 @@ bool asks(AccessProtocol p) {
 }
 
 // Requests a player repeats many times a minute (playlist reloads; a VOD
-// player's Range requests and segments): an allow is remembered.
-bool cached(AccessProtocol p) { return p == AccessProtocol::kHlsPlaylist || p == AccessProtocol::kVod; }
+// player's Range requests and segments; a page polling a snapshot): an allow
+// is remembered.
+bool cached(AccessProtocol p) {
+  return p == AccessProtocol::kHlsPlaylist || p == AccessProtocol::kVod || p == AccessProtocol::kSnapshot;
+}
 
 }  // namespace
 

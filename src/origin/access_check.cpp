@@ -20,7 +20,8 @@ bool http_play(AccessProtocol p) {
     case AccessProtocol::kHlsSegment:
     case AccessProtocol::kHlsPart:
     case AccessProtocol::kHlsKey:
-    case AccessProtocol::kVod: return true;
+    case AccessProtocol::kVod:
+    case AccessProtocol::kSnapshot: return true;
     case AccessProtocol::kRtmp:
     case AccessProtocol::kSrt: return false;
   }

@@ -24,6 +24,7 @@ std::string_view access_protocol_name(AccessProtocol p) {
     case AccessProtocol::kHlsPart: return "hls-part";
     case AccessProtocol::kHlsKey: return "hls-key";
     case AccessProtocol::kVod: return "vod";
+    case AccessProtocol::kSnapshot: return "snapshot";
   }
   return "?";
 }

@@ -1,7 +1,7 @@
 // Admission: the one question every protocol asks before a publish or a play
 // starts: may this client publish / play this stream? RTMP publish and play,
 // SRT publish and play, HTTP-FLV, WS-FLV, HTTP .ts, HLS playlists, segments,
-// parts, init segments and keys, and recorded (VOD) assets all ask it with
+// parts, init segments and keys, recorded (VOD) assets and live snapshots all ask it with
 // the same request, so access rules (signed URLs, HTTP callbacks, IP lists)
 // are written once, as checks.
 //
@@ -75,7 +75,10 @@ enum class AccessProtocol : uint8_t {
   kHlsPart,      // LL-HLS parts
   kHlsKey,       // AES-128 keys
   kVod,          // recorded assets (/vod/...: MP4, HLS VOD playlist, segments, cover)
+  kSnapshot,     // a live stream's latest picture (/{app}/{stream}/snapshot.jpg|png)
 };
+// The last AccessProtocol (array sizes by protocol).
+inline constexpr AccessProtocol kLastAccessProtocol = AccessProtocol::kSnapshot;
 std::string_view access_protocol_name(AccessProtocol p);
 
 struct AdmissionRequest {

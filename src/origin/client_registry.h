@@ -145,7 +145,7 @@ class ClientRegistry {
   // (stopping, or its queue is full).
   CloseResult close(std::string_view id, std::string why);
   // Clients open now per (protocol, role): index protocol * 2 + role.
-  static constexpr size_t kCountSlots = 2 * (size_t(AccessProtocol::kVod) + 1);
+  static constexpr size_t kCountSlots = 2 * (size_t(kLastAccessProtocol) + 1);
   std::vector<uint64_t> counts() const;
   size_t size() const;
   // Players open now per stream, keyed "app/stream" (one pass under the lock).

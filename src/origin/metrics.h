@@ -62,7 +62,7 @@ struct Metrics {
 
   // Signed-URL refusals (SignedUrlCheck) by protocol and reason:
   // weir_auth_denied_total{protocol,reason}.
-  static constexpr size_t kAuthProtocols = size_t(AccessProtocol::kVod) + 1;
+  static constexpr size_t kAuthProtocols = size_t(kLastAccessProtocol) + 1;
   static constexpr size_t kAuthReasons = size_t(protocol::TokenVerdict::kInvalid) + 1;
   std::array<Counter, kAuthProtocols * kAuthReasons> auth_denied_by{};
   Counter& auth_denied(AccessProtocol p, protocol::TokenVerdict v) {

@@ -26,6 +26,7 @@ void Reloader::keep_restart_only(core::Config& next, const core::Config& running
   next.rtmp.chunk_size = running.rtmp.chunk_size;
   next.srt = running.srt;
   next.storage = running.storage;
+  next.snapshot = running.snapshot;
   next.events.max_queued = running.events.max_queued;
   next.events.max_attempts = running.events.max_attempts;
   next.events.timeout_ms = running.events.timeout_ms;
@@ -52,7 +53,7 @@ std::string first_key(const std::string& message) {
 }  // namespace
 
 const std::vector<std::string> Reloader::kRestartOnly = {
-    "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "events.max_queued", "events.max_attempts",
+    "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "snapshot", "events.max_queued", "events.max_attempts",
     "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.node_id", "cluster.redis"};
 
 nlohmann::json ReloadOutcome::to_json() const {

@@ -42,6 +42,9 @@ std::string cache_control(CacheKind kind, const core::AppConfig* app) {
       return fmt::format("{}, max-age={}", scope, std::max<int64_t>(1, segment_ms / 1000));
     case CacheKind::kViewerPlaylist:
       return "private, no-store";
+    case CacheKind::kSnapshot:
+      return fmt::format("{}, max-age={}", scope,
+                         std::max<int64_t>(1, (app ? app->snapshot.cache_ms : core::SnapshotConfig{}.cache_ms) / 1000));
   }
   return std::string(kNoStore);
 }

@@ -19,6 +19,8 @@
 //   closed playlist (time-shift span    public, max-age=86400, immutable
 //   with EXT-X-ENDLIST), VOD files
 //   (index.m3u8, segments, MP4, cover)
+//   live snapshot (snapshot.jpg/.png)   public, max-age=max(1, snapshot.cache_ms/1000)
+//                                       what Weir itself serves the same picture for
 //   per-viewer playlist (session        private, no-store
 //   tokens in its URIs)
 //   errors, refusals, redirects         no-store (kNoStore)
@@ -53,6 +55,7 @@ enum class CacheKind : uint8_t {
   kClosedPlaylist,
   kVodFile,
   kViewerPlaylist,
+  kSnapshot,  // a live picture (/{app}/{stream}/snapshot.jpg): max-age = the app's snapshot.cache_ms
 };
 
 // Lifetime of immutable responses: a day (longer than a default time-shift

@@ -227,6 +227,44 @@ apps:
   }
 }
 
+TEST_CASE("snapshot keys are typed and checked with the key named") {
+  auto ok = load_config_text(R"(
+snapshot: {threads: 3, max_queued: 10, max_waiters: 50}
+apps:
+  live:
+    snapshot: {on_demand: false, cache_ms: 2500, interval_s: 5, width: 320, format: png,
+               dir: "pics/{app}/{stream}", keep: 4}
+)",
+                             kNoEnv);
+  REQUIRE(ok);
+  CHECK(ok->snapshot.threads == 3);
+  CHECK(ok->snapshot.max_waiters == 50);
+  const auto& s = ok->apps.at("live").snapshot;
+  CHECK_FALSE(s.on_demand);
+  CHECK(s.cache_ms == 2500);
+  CHECK(s.interval_s == 5);
+  CHECK(s.format == "png");
+  CHECK(s.dir == "pics/{app}/{stream}");
+  CHECK(s.keep == 4);
+  CHECK(load_config_text("apps: {live: {}}", kNoEnv)->apps.at("live").snapshot.cache_ms == 1000);
+  for (auto [yaml, key] : std::vector<std::pair<std::string, std::string>>{
+           {"apps: {a: {snapshot: {dir: \"/abs/{app}/{stream}\"}}}", "apps.a.snapshot.dir"},
+           {"apps: {a: {snapshot: {dir: \"{app}\"}}}", "apps.a.snapshot.dir"},
+           {"apps: {a: {snapshot: {dir: \"../{app}/{stream}\"}}}", "apps.a.snapshot.dir"},
+           {"apps: {a: {snapshot: {dir: \"{app}/{stream}/{time}\"}}}", "apps.a.snapshot.dir"},
+           {"apps: {a: {snapshot: {format: gif}}}", "apps.a.snapshot.format"},
+           {"apps: {a: {snapshot: {width: 1}}}", "apps.a.snapshot.width"},
+           {"apps: {a: {snapshot: {cache_ms: -1}}}", "apps.a.snapshot.cache_ms"},
+           {"apps: {a: {snapshot: {size: 3}}}", "apps.a.snapshot.size"},
+           {"snapshot: {threads: 0}\napps: {a: {}}", "snapshot.threads"},
+           {"snapshot: {max_queued: 0}\napps: {a: {}}", "snapshot.max_queued"}}) {
+    auto c = load_config_text(yaml, kNoEnv);
+    INFO(yaml);
+    REQUIRE_FALSE(c);
+    CHECK_THAT(c.error(), Catch::Contains(key));
+  }
+}
+
 TEST_CASE("storage.s3 is typed, checked with the key named, and takes its keys from the environment") {
   Env env{"WEIR_STORAGE_S3_ACCESS_KEY=AKIAEXAMPLE", "WEIR_STORAGE_S3_SECRET_KEY=s3cr3t"};
   auto ok = load_config_text(R"(

@@ -41,7 +41,8 @@ TEST_CASE("keep_restart_only keeps exactly the keys kRestartOnly lists") {
   const core::Config running = load("apps:\n  live: {}\n");
   core::Config next = load(
       "workers: 3\nlog:\n  format: json\nrtmp:\n  chunk_size: 4096\nsrt:\n  listen: 127.0.0.1:1\n"
-      "storage:\n  workers: 3\nevents:\n  max_attempts: 2\n  max_queued: 5\n  timeout_ms: 500\nlimits:\n  ingest_buffer_bytes: 2MiB\n"
+      "storage:\n  workers: 3\nsnapshot:\n  threads: 3\n"
+      "events:\n  max_attempts: 2\n  max_queued: 5\n  timeout_ms: 500\nlimits:\n  ingest_buffer_bytes: 2MiB\n"
       "cluster:\n  node_id: other\n  redis:\n    address: 127.0.0.1:6379\n    advertise: false\n"
       "apps:\n  live: {}\n");
   const auto before = core::changed_keys(running, next);
