@@ -297,7 +297,7 @@ int main(int argc, char** argv) {
   // publishes on an edge app with upstream.publish: refuse.
   const std::string node_id =
       cfg.cluster.node_id.empty() ? weir::edge::random_node_id() : cfg.cluster.node_id;
-  origin.admission().add(std::make_unique<weir::edge::LoopCheck>(origin, node_id));
+  origin.admission().add_request_check(std::make_unique<weir::edge::LoopCheck>(origin, node_id));
   origin.admission().add(std::make_unique<weir::edge::EdgePublishCheck>(origin));
   // Publish and play callbacks (apps.<app>.callbacks).
   auto owned_callbacks = std::make_unique<weir::hooks::CallbackCheck>(origin, client_tls);
