@@ -14,6 +14,7 @@ import signal
 import time
 
 from weirtest import checks
+from weirtest.flv import FlvParser
 from weirtest.httpc import FlvViewer
 from weirtest.server import wait_until
 
@@ -30,6 +31,14 @@ def rss_bytes(pid):
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise AssertionError(f"no VmRSS for {pid}")
+
+
+def complete_tags(raw):
+    """The capture without the tag it was stopped in the middle of (at 8 Mbit/s
+    a stop almost always cuts a frame, which ffmpeg reports as an error)."""
+    p = FlvParser()
+    p.feed(raw)
+    return raw[:len(raw) - p.leftover]
 
 
 def frames_between(tags, t0, t1):
@@ -122,7 +131,7 @@ def test_a_stopped_destination_costs_bounded_memory_and_resumes_from_a_keyframe(
     at_dest.stop()
     at_src.stop()
     cap = tmp_path / "dest.flv"
-    cap.write_bytes(bytes(at_dest.raw))
+    cap.write_bytes(complete_tags(bytes(at_dest.raw)))
     checks.assert_decodes_cleanly(cap)
     print(f"forward overflow: destination resumed at a keyframe after {len(jumps)} gap(s); "
           f"forward {f['state']}, reconnects {f['reconnects']}, last_error {f['last_error']}")
