@@ -36,6 +36,7 @@
 #include "core/net.h"
 #include "core/tls.h"
 #include "core/worker_pool.h"
+#include "edge/edge_publish_check.h"
 #include "edge/edge_puller.h"
 #include "edge/loop_check.h"
 #include "edge/forward_api.h"
@@ -293,11 +294,13 @@ int main(int argc, char** argv) {
     events.emit(std::move(type), std::move(data), std::move(app));
   });
   origin.add_observer(&stream_events);  // a reload may turn events on
-  // This node's name in edge chains; plays that loop back to it are refused
-  // before any callback is asked.
+  // This node's name in edge and forward chains; plays and publishes that
+  // loop back to it are refused before any callback is asked, and so are
+  // publishes on an edge app with upstream.publish: refuse.
   const std::string node_id =
       cfg.cluster.node_id.empty() ? weir::edge::random_node_id() : cfg.cluster.node_id;
-  origin.admission().add(std::make_unique<weir::edge::LoopCheck>(origin, node_id));
+  origin.admission().add_request_check(std::make_unique<weir::edge::LoopCheck>(origin, node_id));
+  origin.admission().add(std::make_unique<weir::edge::EdgePublishCheck>(origin));
   // Publish and play callbacks (apps.<app>.callbacks).
   auto owned_callbacks = std::make_unique<weir::hooks::CallbackCheck>(origin, client_tls);
   weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
@@ -341,8 +344,9 @@ int main(int argc, char** argv) {
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::edge::add_upstream_routes(*admin_router, configs, edge);
-  // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards.
-  weir::edge::ForwardService forward(origin, client_tls);
+  // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards; and
+  // an encoder's publish at an edge app pushed to its origins (upstream.publish).
+  weir::edge::ForwardService forward(origin, client_tls, node_id, edge.health());
   origin.add_observer(&forward);
   origin.add_metrics_writer([&forward](std::string& out) { forward.write_metrics(out); });
   weir::edge::add_forward_routes(*admin_router, configs, forward);

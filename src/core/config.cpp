@@ -530,6 +530,21 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("apps." + name + ".upstream.backoff_max_ms: must be at least backoff_ms");
     if (app.forward.backoff_max_ms < app.forward.backoff_ms)
       errors.push_back("apps." + name + ".forward.backoff_max_ms: must be at least backoff_ms");
+    if (app.upstream.publish == "forward" &&
+        std::none_of(app.upstream.urls.begin(), app.upstream.urls.end(), [](const std::string& u) {
+          return u.rfind("rtmp://", 0) == 0 || u.rfind("rtmps://", 0) == 0;
+        })) {
+      // An edge pushes an encoder's stream to its static origins only (a new
+      // stream is on no origin yet: discovery cannot say where it goes).
+      if (!app.upstream.urls.empty())
+        errors.push_back("apps." + name +
+                         ".upstream.publish: forward needs an rtmp:// or rtmps:// template in upstream.urls (http:// "
+                         "origins cannot take a publish); set publish: local or refuse");
+      else if (app.upstream.discover)
+        cfg.warnings.push_back("apps." + name +
+                               ".upstream.publish: forward, but upstream.urls has no origin to push to (discover "
+                               "only): streams published here stay on this node (set publish: local or refuse)");
+    }
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");
   }

@@ -414,6 +414,7 @@ struct UpstreamConfig {
   std::string sign_key;
   int64_t sign_ttl_s = 3600;
   bool discover = false;
+  std::string publish = "forward";
 
   template <class V>
   void visit(V& v) {
@@ -445,6 +446,12 @@ struct UpstreamConfig {
     v.field("discover", discover, config::NoCheck{},
             "Look a wanted stream up in cluster discovery (cluster.redis) first: an origin that has it is tried "
             "before `urls`, which stay the fallback (they may be empty). Needs cluster.redis.address.");
+    v.field("publish", publish, config::OneOf{{"forward", "local", "refuse"}},
+            "What an encoder publishing on this edge app gets (an app with urls or discover): forward (the stream "
+            "plays here from the local hub and is pushed to one origin of the rtmp:// and rtmps:// urls, chosen "
+            "by policy, failing over to the next with backoff; needs at least one such template), local (it stays "
+            "on this node only) or refuse (the publish is refused: encoders must publish to an origin). An app "
+            "with neither urls nor discover publishes locally whatever this says.");
   }
 };
 
@@ -458,6 +465,7 @@ struct ForwardConfig {
   int64_t backoff_ms = 1000;
   int64_t backoff_max_ms = 30000;
   config::ByteSize max_queued_bytes = 4 * config::MiB;
+  bool send_via = true;
 
   template <class V>
   void visit(V& v) {
@@ -470,12 +478,17 @@ struct ForwardConfig {
             "Time to connect to a destination and have it accept the publish; past it the attempt failed.");
     v.field("backoff_ms", backoff_ms, config::IntRange{0, 600000},
             "Wait before reconnecting to a destination that failed; doubled per failed attempt up to "
-            "backoff_max_ms, back to this once the destination accepted the stream.");
+            "backoff_max_ms, back to this once a connection lasted 2 s (its loss is retried at once).");
     v.field("backoff_max_ms", backoff_max_ms, config::IntRange{0, 3600000},
             "Longest wait between reconnects to a destination.");
     v.field("max_queued_bytes", max_queued_bytes, config::IntRange{64 * 1024, 1LL << 30},
             "Bytes that may wait unsent to one destination; past it packets are dropped up to the next keyframe "
             "(counted as dropped frames), so a slow destination never holds memory or delays the stream.");
+    v.field("send_via", send_via, config::NoCheck{},
+            "Add the chain of nodes the stream passed (weir_via=...) to the stream name's query of every "
+            "destination, so that a Weir destination that is already in the chain refuses the publish (a forward "
+            "loop). Set false for destinations that refuse unknown query parameters (loops through them are then "
+            "not detected).");
   }
 };
 
@@ -753,10 +766,11 @@ struct ClusterConfig {
   void visit(V& v) {
     v.field("node_id", node_id, config::NodeName{},
             "This node's name among the others (1 to 64 letters, digits, '_' or '-'); an edge adds it to the "
-            "weir_via parameter of every upstream URL, and a play whose weir_via already names this node is refused "
-            "as a loop (508). Empty = a random name chosen at start. No two nodes may share one. Restart to change.");
+            "weir_via parameter of every upstream URL, a forward to that of every destination, and a play or "
+            "publish whose weir_via already names this node is refused as a loop (508). Empty = a random name chosen at start. No two nodes may share one. Restart to change.");
     v.field("max_hops", max_hops, config::IntRange{1, 64},
-            "A play that has passed through this many edges already (the names in its weir_via) is refused (508).");
+            "A play or publish that has passed through this many nodes already (the names in its weir_via) is "
+            "refused (508).");
     v.section("redis", redis);
   }
 };

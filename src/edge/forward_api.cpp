@@ -18,13 +18,14 @@ nlohmann::json forward_json(const ForwardInfo& f) {
           {"app", f.app},
           {"stream", f.stream},
           {"url", f.url},
-          {"source", f.from_api ? "api" : "config"},
+          {"source", to_string(f.source)},
           {"state", to_string(f.state)},
           {"since", api::rfc3339_ms(f.since_ms)},
           {"created_at", api::rfc3339_ms(f.created_ms)},
           {"bytes_out", f.bytes_out},
           {"reconnects", f.reconnects},
           {"dropped_frames", f.dropped_frames},
+          {"queued_bytes", f.queued_bytes},
           {"last_error", f.last_error.empty() ? nlohmann::json() : nlohmann::json(f.last_error)}};
 }
 

@@ -17,13 +17,12 @@ using origin::StartAt;
 
 namespace {
 constexpr size_t kReadBytes = 256 * 1024;  // per read: bounds one loop turn's work
-constexpr uint64_t kStallMs = 10000;       // the destination took no byte while bytes waited
 }  // namespace
 
 ForwardTarget* ForwardTarget::start(ForwardService& service, core::Loop& loop,
                                     const std::shared_ptr<origin::StreamHub>& hub, std::shared_ptr<ForwardEntry> entry,
-                                    std::string url, const core::ForwardConfig& cfg) {
-  auto* t = new ForwardTarget(service, loop, hub, std::move(entry), std::move(url), cfg);
+                                    ForwardRoute route, const core::ForwardConfig& cfg) {
+  auto* t = new ForwardTarget(service, loop, hub, std::move(entry), std::move(route), cfg);
   t->entry_->target = t;
   // Until the destination accepts, packets are read and dropped: start at the
   // live edge. The handle is placed at the newest keyframe once it accepts.
@@ -31,44 +30,66 @@ ForwardTarget* ForwardTarget::start(ForwardService& service, core::Loop& loop,
     t->stop("the stream already ended");
     return nullptr;
   }
-  spdlog::info("forward {}/{} -> {}: started ({})", t->entry_->app, t->entry_->stream, t->entry_->url_shown,
-               t->entry_->from_api ? "admin API" : "apps." + hub->app_config().name + ".forward.urls");
-  t->connect();
+  const std::string source = t->entry_->source == ForwardSource::kApi       ? "admin API"
+                             : t->entry_->source == ForwardSource::kUpstream ? "apps." + hub->app_config().name + ".upstream.publish"
+                                                                             : "apps." + hub->app_config().name + ".forward.urls";
+  spdlog::info("forward {}/{}: started ({}, {} destination{})", t->entry_->app, t->entry_->stream, source,
+               t->route_.candidates.size(), t->route_.candidates.size() == 1 ? "" : "s");
+  t->new_round();
   t->on_packets();
   return t;
 }
 
 ForwardTarget::ForwardTarget(ForwardService& service, core::Loop& loop, std::shared_ptr<origin::StreamHub> hub,
-                             std::shared_ptr<ForwardEntry> entry, std::string url, const core::ForwardConfig& cfg)
+                             std::shared_ptr<ForwardEntry> entry, ForwardRoute route, const core::ForwardConfig& cfg)
     : service_(service),
       loop_(loop),
       hub_(std::move(hub)),
       entry_(std::move(entry)),
-      url_(std::move(url)),
+      route_(std::move(route)),
       cfg_(cfg),
       retry_(loop) {}
 
 ForwardTarget::~ForwardTarget() { service_.target_destroyed(); }
 
+void ForwardTarget::new_round() {
+  const size_t n = route_.candidates.size();
+  std::vector<bool> healthy;
+  if (route_.health) {
+    std::vector<std::string> origins;
+    for (const ForwardDestination& d : route_.candidates) origins.push_back(d.origin);
+    healthy = route_.health->healthy(origins, OriginHealth::now_ms());
+  }
+  order_ = upstream_order(route_.policy, n, entry_->stream, route_.ticket + rounds_++, healthy);
+  attempt_ = 0;
+  connect();
+}
+
 void ForwardTarget::connect() {
   if (ended_) return;
-  service_.set_state(*entry_, ForwardState::kConnecting, {});
+  const ForwardDestination& d = current();
+  service_.set_state(*entry_, ForwardState::kConnecting, {}, d.shown);
+  origin_ = route_.health ? &route_.health->at(d.origin) : nullptr;
   client::RtmpClientOptions o;
   o.mode = client::RtmpMode::kPublish;
   o.connect_timeout_ms = uint64_t(cfg_.connect_timeout_ms);
   o.response_timeout_ms = uint64_t(cfg_.connect_timeout_ms);
-  o.stall_timeout_ms = kStallMs;
+  o.stall_timeout_ms = route_.stall_timeout_ms;
   o.max_queued_bytes = size_t(uint64_t(cfg_.max_queued_bytes));
   o.tls = service_.tls();
   rtmp_ = std::make_unique<client::RtmpClient>(loop_, static_cast<client::RtmpClient::Handler&>(*this), o);
-  if (core::Status st = rtmp_->start(url_); !st) failed(st.message());
+  if (core::Status st = rtmp_->start(d.url); !st) failed(st.message());
 }
 
 void ForwardTarget::on_ready() {
   connected_ = true;
-  failures_ = 0;
+  connected_at_ms_ = OriginHealth::now_ms();
+  const size_t idx = order_[attempt_];
+  if (last_connected_ != kNone && last_connected_ != idx) service_.count_failover();
+  last_connected_ = idx;
+  if (origin_) route_.health->connected(*origin_, true);
   service_.set_state(*entry_, ForwardState::kForwarding, {});
-  spdlog::info("forward {}/{} -> {}: forwarding", entry_->app, entry_->stream, entry_->url_shown);
+  spdlog::info("forward {}/{} -> {}: forwarding", entry_->app, entry_->stream, current().shown);
   offset_set_ = false;
   need_sync_ = false;
   resend_configs_ = false;
@@ -80,19 +101,43 @@ void ForwardTarget::on_ready() {
 
 void ForwardTarget::on_closed(const core::Status& why) { failed(why.message()); }
 
+namespace {
+// A refusal or the stream ending there is about this stream; anything else
+// (timeouts, a lost connection, a bad handshake) about the destination itself.
+bool about_stream(const std::string& why) {
+  return why.find("NetStream.") != std::string::npos || why.find("NetConnection.Connect.Rejected") != std::string::npos;
+}
+}  // namespace
+
 void ForwardTarget::failed(std::string why) {  // by value: `why` may live in the client it frees
   if (ended_) return;
+  const bool was_connected = connected_;
+  const bool stable = was_connected && OriginHealth::now_ms() - connected_at_ms_ >= kStableMs;
   connected_ = false;
   if (rtmp_) {
     bytes_before_ += rtmp_->stats().bytes_sent;
     rtmp_.reset();
   }
   entry_->bytes_out.store(bytes_before_, std::memory_order_relaxed);
-  const int64_t wait = upstream_backoff_ms(cfg_.backoff_ms, cfg_.backoff_max_ms, failures_++);
+  entry_->queued_bytes.store(0, std::memory_order_relaxed);
+  if (origin_)
+    route_.health->ended(*origin_, was_connected, why, !about_stream(why), OriginHealth::now_ms(), cfg_.backoff_ms,
+                         cfg_.backoff_max_ms, true);
+  origin_ = nullptr;
+  const std::string shown = current().shown;
+  if (stable) failures_ = 0;
+  int64_t wait = 0;
+  bool round = true;  // the next attempt starts a new round
+  if (!was_connected && attempt_ + 1 < order_.size()) {
+    ++attempt_;  // the next candidate of this round, at once
+    round = false;
+  } else if (!stable) {
+    wait = upstream_backoff_ms(cfg_.backoff_ms, cfg_.backoff_max_ms, failures_++);
+  }
   service_.set_state(*entry_, ForwardState::kBackoff, why);
-  spdlog::warn("forward {}/{} -> {}: {}; reconnecting in {} ms", entry_->app, entry_->stream, entry_->url_shown, why,
-               wait);
-  retry_.start(uint64_t(wait), [this] { connect(); });
+  spdlog::warn("forward {}/{} -> {}: {}; {} in {} ms", entry_->app, entry_->stream, shown, why,
+               round ? (route_.candidates.size() > 1 ? "next round" : "reconnecting") : "next destination", wait);
+  retry_.start(uint64_t(wait), [this, round] { round ? new_round() : connect(); });
 }
 
 void ForwardTarget::on_packets() {
@@ -187,6 +232,7 @@ bool ForwardTarget::send(const core::MediaPacket& m) {
 
 void ForwardTarget::note_bytes() {
   if (rtmp_) entry_->bytes_out.store(bytes_before_ + rtmp_->stats().bytes_sent, std::memory_order_relaxed);
+  entry_->queued_bytes.store(rtmp_ ? rtmp_->queued_bytes() : 0, std::memory_order_relaxed);
 }
 
 void ForwardTarget::on_stream_end(const std::string& why) { stop("the stream ended (" + why + ")"); }
@@ -200,9 +246,13 @@ void ForwardTarget::stop(const std::string& why) {
     bytes_before_ += rtmp_->stats().bytes_sent;
     rtmp_.reset();
   }
+  if (origin_) route_.health->ended(*origin_, connected_, {}, false, 0, 0, 0, true);
+  origin_ = nullptr;
+  connected_ = false;
   entry_->bytes_out.store(bytes_before_, std::memory_order_relaxed);
+  entry_->queued_bytes.store(0, std::memory_order_relaxed);
   hub_.reset();
-  spdlog::info("forward {}/{} -> {}: stopped: {}", entry_->app, entry_->stream, entry_->url_shown, why);
+  spdlog::info("forward {}/{} -> {}: stopped: {}", entry_->app, entry_->stream, current().shown, why);
   service_.target_ended(entry_);
   if (!loop_.post([this] { delete this; })) delete this;  // loop stopping: nothing of ours runs on it any more
 }

@@ -1,6 +1,11 @@
 // ForwardTarget: pushes one live stream to one destination over RTMP
 // (client/rtmp_client.h in publish mode, rtmp:// or rtmps://), for as long as
-// the stream lives or until removed.
+// the stream lives or until removed. The destination is one of a route's
+// candidates: a forward has one; an edge's publish to its origins
+// (apps.<app>.upstream.publish: forward) has the app's rtmp:// and rtmps://
+// upstream templates, tried in the order of the app's policy with origins
+// recently down last (edge/upstream_url.h, OriginHealth), and fails over to
+// the next one.
 //
 // Reading: a lossless consumer (origin/consumer.h) of the stream on its loop,
 // attached from start to end, so it learns the stream's end and its cursor
@@ -15,12 +20,16 @@
 // accepted audio frame), counted in dropped_frames, and re-sends the codec
 // configs before it. Memory per target is bounded by that cap; nothing waits.
 //
-// Failure: connect/response/stall timeouts, refusals, a lost connection: the
-// entry goes to backoff with last_error, and a new connection is tried after
-// forward.backoff_ms, doubling per failure up to backoff_max_ms (reset once a
-// destination accepts). Timestamps sent to the destination never go back,
-// per track, across reconnects: each connection's first packet is mapped at
-// or after the last one sent before.
+// Failure: connect/response/stall timeouts, refusals (a Weir destination
+// refuses a publish that would close a forward loop: edge/loop_check.h), a
+// lost connection: the entry goes to backoff with last_error. The next
+// candidate of the round is tried at once; once every candidate failed, a new
+// round starts after backoff_ms, doubling per failed round up to
+// backoff_max_ms. A connection that forwarded for kStableMs or more resets the
+// doubling, and its loss starts a new round at once (a forward with one
+// destination reconnects at once, then backs off). Timestamps sent never go
+// back, per track, across reconnects and failovers: each connection's first
+// packet is mapped at or after the last one sent before.
 //
 // Thread: its loop only, every method. Lifetime: heap object, self-owned;
 // stop() or the stream's end tells the service and frees it from a posted
@@ -36,6 +45,8 @@
 #include "client/rtmp_client.h"
 #include "core/config.h"
 #include "core/timer.h"
+#include "edge/origin_health.h"
+#include "edge/upstream_url.h"
 #include "origin/consumer.h"
 #include "origin/consumer_handle.h"
 
@@ -44,12 +55,29 @@ namespace weir::edge {
 class ForwardService;
 struct ForwardEntry;
 
+// One place a target may push to.
+struct ForwardDestination {
+  std::string url;     // as connected to (with the via chain): holds the key, never logged
+  std::string shown;   // redact_forward_url of it, without the chain: for logs and the API
+  std::string origin;  // route with health: the upstream template (OriginHealth key)
+};
+
+// Where a target pushes and how.
+struct ForwardRoute {
+  std::vector<ForwardDestination> candidates;  // at least one
+  OriginHealth* health = nullptr;  // set: candidates are origins (ordering, failures, pushes gauge)
+  UpstreamPolicy policy = UpstreamPolicy::kInOrder;
+  uint64_t ticket = 0;             // round robin's turn
+  uint64_t stall_timeout_ms = 10000;  // the destination took no byte while bytes waited
+};
+
 class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler {
  public:
   // Attaches to `hub` on `loop` (the calling loop) and connects. Null if the
   // stream has already ended (the service is told).
   static ForwardTarget* start(ForwardService& service, core::Loop& loop, const std::shared_ptr<origin::StreamHub>& hub,
-                              std::shared_ptr<ForwardEntry> entry, std::string url, const core::ForwardConfig& cfg);
+                              std::shared_ptr<ForwardEntry> entry, ForwardRoute route, const core::ForwardConfig& cfg);
+  static constexpr int64_t kStableMs = 2000;
   // Ends the target now (admin API removal, shutdown). Idempotent.
   void stop(const std::string& why);
 
@@ -59,15 +87,17 @@ class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler
 
  private:
   ForwardTarget(ForwardService& service, core::Loop& loop, std::shared_ptr<origin::StreamHub> hub,
-                std::shared_ptr<ForwardEntry> entry, std::string url, const core::ForwardConfig& cfg);
+                std::shared_ptr<ForwardEntry> entry, ForwardRoute route, const core::ForwardConfig& cfg);
   ~ForwardTarget() override;
 
   // RtmpClient::Handler
   void on_ready() override;
   void on_closed(const core::Status& why) override;
 
+  void new_round();
   void connect();
   void failed(std::string why);
+  const ForwardDestination& current() const { return route_.candidates[order_[attempt_]]; }
   void forward(const core::MediaPacket& m);
   // False if the client refused it (queue full) or is gone.
   bool send(const core::MediaPacket& m);
@@ -78,15 +108,22 @@ class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler
   core::Loop& loop_;
   std::shared_ptr<origin::StreamHub> hub_;  // for re-attaching; released at the end
   std::shared_ptr<ForwardEntry> entry_;
-  const std::string url_;                   // holds the key: never logged (entry_->url_shown is)
+  const ForwardRoute route_;
   const core::ForwardConfig cfg_;
+  // The round: candidates in the order tried, the one tried now.
+  std::vector<size_t> order_;
+  size_t attempt_ = 0;
+  uint64_t rounds_ = 0;
+  OriginHealth::Entry* origin_ = nullptr;  // route_.health's entry of current() (null without health)
+  int64_t connected_at_ms_ = 0;            // monotonic, when current() accepted
+  static constexpr size_t kNone = size_t(-1);
+  size_t last_connected_ = kNone;          // candidate that accepted last (a change is a failover)
   origin::ConsumerHandle in_{*this};
   std::vector<origin::PacketRef> batch_;
   std::unique_ptr<client::RtmpClient> rtmp_;
   core::Timer retry_;
-  uint32_t failures_ = 0;       // since the destination last accepted
+  uint32_t failures_ = 0;       // failed rounds since a connection was last stable
   bool connected_ = false;      // the destination accepted the publish
-  bool attempted_ = false;      // a connection was tried before (the next is a reconnect)
   bool ended_ = false;
   // The configs in effect (as read), re-sent after a refusal.
   origin::PacketRef video_config_, audio_config_, metadata_;

@@ -14,15 +14,16 @@ using origin::AdmissionDecision;
 using origin::Refusal;
 
 std::optional<AdmissionDecision> LoopCheck::check_now(const origin::AdmissionRequest& req) {
-  if (req.direction != origin::Direction::kPlay) return AdmissionDecision::allow();
   const std::string_view raw = req.param(kViaParam);
   if (raw.empty()) return AdmissionDecision::allow();
   auto chain = parse_via(raw);
   if (!chain) return AdmissionDecision::deny(Refusal::kBadRequest, chain.error());
+  const bool play = req.direction == origin::Direction::kPlay;
   if (std::find(chain->begin(), chain->end(), node_id_) != chain->end())
-    return AdmissionDecision::deny(Refusal::kLoopDetected,
-                                   fmt::format("edge loop: this node ({}) is already in the pull's chain {}", node_id_,
-                                               raw));
+    return AdmissionDecision::deny(
+        Refusal::kLoopDetected,
+        play ? fmt::format("edge loop: this node ({}) is already in the pull's chain {}", node_id_, raw)
+             : fmt::format("forward loop: this node ({}) is already in the publish's chain {}", node_id_, raw));
   const int64_t max_hops = origin_.config().cluster.max_hops;
   if (int64_t(chain->size()) >= max_hops)
     return AdmissionDecision::deny(Refusal::kLoopDetected,

@@ -1,8 +1,11 @@
-// LoopCheck: the admission check (origin/admission.h) that refuses a play
-// whose edge chain (edge/via.h, the `weir_via` parameter) already names this
-// node, or is cluster.max_hops long: 508 Loop Detected (RTMP: the play's
-// error status; SRT: reject 1508). A malformed chain is a 400. Requests
-// without the parameter (viewers, encoders) pass untouched.
+// LoopCheck: the admission check (origin/admission.h) that refuses a play or
+// a publish whose chain of nodes (edge/via.h, the `weir_via` parameter)
+// already names this node, or is cluster.max_hops long: 508 Loop Detected
+// (RTMP: the play's or publish's error status; SRT: reject 1508). Plays carry
+// the chain of edges that pulled; publishes the chain of nodes that forwarded
+// (edge/forward_target.h), so a stream forwarded A -> B -> A is refused at A.
+// A malformed chain is a 400. Requests without the parameter (viewers,
+// encoders) pass untouched.
 //
 //   origin.admission().add(std::make_unique<edge::LoopCheck>(origin, node_id));  // main, before the loops
 //

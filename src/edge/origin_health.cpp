@@ -46,18 +46,18 @@ std::vector<bool> OriginHealth::healthy(const std::vector<std::string>& tmpls, i
   return out;
 }
 
-void OriginHealth::connected(Entry& e) {
+void OriginHealth::connected(Entry& e, bool push) {
   std::lock_guard<std::mutex> lk(mu_);
   e.ever_connected = true;
   e.down = false;
   e.down_rounds = 0;
-  ++e.streams;
+  ++(push ? e.pushes : e.streams);
 }
 
 void OriginHealth::ended(Entry& e, bool was_streaming, const std::string& error, bool down, int64_t now_ms,
-                         int64_t base_ms, int64_t max_ms) {
+                         int64_t base_ms, int64_t max_ms, bool push) {
   std::lock_guard<std::mutex> lk(mu_);
-  if (was_streaming) --e.streams;
+  if (was_streaming) --(push ? e.pushes : e.streams);
   if (error.empty()) return;
   ++e.failures;
   e.last_error = error;
@@ -79,7 +79,7 @@ std::vector<OriginHealth::View> OriginHealth::list(const std::string& after, siz
     }
     const Entry& e = *it->second;
     out.push_back(View{it->first, e.ever_connected, e.down, e.down && e.down_until_ms > now_ms ? e.down_until_ms - now_ms : 0,
-                       e.failures, e.bytes.load(std::memory_order_relaxed), e.streams, e.last_error});
+                       e.failures, e.bytes.load(std::memory_order_relaxed), e.streams, e.pushes, e.last_error});
   }
   return out;
 }
@@ -94,12 +94,14 @@ void OriginHealth::write_metrics(std::string& out) const {
   family("weir_edge_origin_up", "gauge", "1 unless the origin's last pull failed on the connection (0: down, tried last).",
          [](const Entry& e) { return e.down ? 0 : 1; });
   family("weir_edge_origin_failures_total", "counter",
-         "Pulls from the origin that failed (connect, stall, refusal, stream ended).",
+         "Pulls from and pushes to the origin that failed (connect, stall, refusal, stream ended).",
          [](const Entry& e) { return e.failures; });
   family("weir_edge_origin_received_bytes_total", "counter", "Bytes received from the origin.",
          [](const Entry& e) { return e.bytes.load(std::memory_order_relaxed); });
   family("weir_edge_origin_streams", "gauge", "Streams pulled from the origin now.",
          [](const Entry& e) { return e.streams; });
+  family("weir_edge_origin_pushes", "gauge", "Streams published at this edge and pushed to the origin now.",
+         [](const Entry& e) { return e.pushes; });
   out += "# HELP weir_edge_origin_last_error_info The origin's last pull error (value 1).\n"
          "# TYPE weir_edge_origin_last_error_info gauge\n";
   for (const auto& [url, e] : entries_)

@@ -1,7 +1,8 @@
-// OriginHealth: what the edge knows of each origin it pulls from, keyed by
-// the URL template in the config (so it reads the same in every app and in
-// /metrics): up or down, failures, the last error, bytes received and the
-// streams pulled from it now. A failed origin is "down" for a backoff, during
+// OriginHealth: what the edge knows of each origin it pulls from or pushes
+// to (a publish at the edge, edge/forward_service.h), keyed by the URL
+// template in the config (so it reads the same in every app and in
+// /metrics): up or down, failures, the last error, bytes received, the
+// streams pulled from it now and the streams pushed to it now. A failed origin is "down" for a backoff, during
 // which pulls try the other origins first (edge/upstream_url.h).
 //
 // Thread: any (pulls on every loop update it; /metrics reads it). One mutex,
@@ -32,6 +33,7 @@ class OriginHealth {
     uint32_t down_rounds = 0;   // consecutive failures, for the backoff
     uint64_t failures = 0;
     int64_t streams = 0;
+    int64_t pushes = 0;
     std::string last_error;
   };
 
@@ -42,20 +44,21 @@ class OriginHealth {
   Entry& at(const std::string& tmpl);
   // For upstream_order(): whether each of `tmpls` may be tried first now.
   std::vector<bool> healthy(const std::vector<std::string>& tmpls, int64_t now_ms);
-  // A pull on it started playing.
-  void connected(Entry& e);
-  // A pull on it ended: `error` set when it failed (connection, stall,
-  // refusal), `down` when the origin itself looks unwell (not for a stream it
-  // just does not have). `backoff_ms` as upstream_backoff_ms of its rounds.
+  // A pull on it started playing (`push`: a push to it was accepted).
+  void connected(Entry& e, bool push = false);
+  // A pull (`push`: a push) on it ended: `error` set when it failed
+  // (connection, stall, refusal), `down` when the origin itself looks unwell
+  // (not for a stream it just does not have or refuses). `backoff_ms` as
+  // upstream_backoff_ms of its rounds.
   void ended(Entry& e, bool was_streaming, const std::string& error, bool down, int64_t now_ms, int64_t base_ms,
-             int64_t max_ms);
+             int64_t max_ms, bool push = false);
 
   struct View {
     std::string origin;  // the URL template
     bool ever_connected = false, down = false;
     int64_t down_for_ms = 0;  // left of its backoff (0: may be tried first)
     uint64_t failures = 0, bytes = 0;
-    int64_t streams = 0;
+    int64_t streams = 0, pushes = 0;
     std::string last_error;
   };
   // Origins after `after` (by template), at most `limit`; `more` when others follow.

@@ -28,7 +28,8 @@ void add_upstream_routes(origin::http::Router& router, const core::ConfigStore& 
                        {"failures", v.failures},
                        {"last_error", v.last_error.empty() ? nlohmann::json() : nlohmann::json(v.last_error)},
                        {"bytes_in", v.bytes},
-                       {"streams", v.streams}});
+                       {"streams", v.streams},
+                       {"pushes", v.pushes}});
     }
     nlohmann::json next;
     if (more && !views.empty()) next = api::encode_cursor(views.back().origin);

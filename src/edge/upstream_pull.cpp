@@ -287,8 +287,11 @@ void UpstreamPull::stop(const std::string& why, const std::string& failure) {
   out_.reset();
   // No viewer waits for a pull that stopped on purpose: end the stream now
   // rather than after the reconnect grace (a viewer arriving meanwhile would
-  // attach to a stream nobody resumes).
-  if (hub_ && failure.empty()) hub_->end("edge pull stopped: " + why);
+  // attach to a stream nobody resumes). Unless a local encoder publishes it
+  // now (it resumed the hub during a failover, or took it over): the edge
+  // then serves that one and pulls nothing.
+  if (hub_ && failure.empty() && hub_->state() == origin::StreamHub::State::kGrace)
+    hub_->end("edge pull stopped: " + why);
   hub_.reset();
   edge_.pull_ended(this, failure);
   if (!loop_.post([this] { delete this; })) delete this;  // loop stopping: nothing of ours runs on it any more

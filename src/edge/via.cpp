@@ -30,6 +30,15 @@ std::string via_with(std::string_view via, std::string_view node) {
   return out;
 }
 
+std::string url_with_via(std::string_view url, std::string_view chain) {
+  std::string out(url);
+  out += out.find('?') == std::string::npos ? '?' : '&';
+  out += kViaParam;
+  out += '=';
+  out += chain;
+  return out;
+}
+
 std::string random_node_id() {
   unsigned char b[6];
   if (RAND_bytes(b, sizeof b) != 1) {

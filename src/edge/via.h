@@ -1,7 +1,9 @@
 // The chain of edges a pull passed through, carried upstream in the
 // `weir_via` query parameter of every URL an edge pulls (RTMP: the stream
 // name's query; HTTP-FLV: the URL's): the names (cluster.node_id) of the
-// edges in order, comma-separated. A node that finds its own name in a play
+// edges in order, comma-separated. Forwards carry the same parameter
+// downstream, on every destination's publish URL: the nodes the stream was
+// published on so far (edge/forward_service.h). A node that finds its own name in a play
 // request's chain is part of a loop and refuses it (edge/loop_check.h); the
 // chain also bounds the depth (cluster.max_hops). Pure: no I/O.
 //
@@ -26,6 +28,11 @@ core::Result<std::vector<std::string>> parse_via(std::string_view via);
 // The chain to send upstream: `via` (as received, already checked) with
 // `node` appended.
 std::string via_with(std::string_view via, std::string_view node);
+
+// `url` with weir_via=`chain` added to its query (after any query it has;
+// an RTMP URL's query is its stream name's, where a publish's parameters go).
+// Node names need no escaping.
+std::string url_with_via(std::string_view url, std::string_view chain);
 
 // A name for a node that has none configured: "weir-" and 12 random hex digits.
 std::string random_node_id();

@@ -130,6 +130,7 @@ Admission::Admission(Origin& origin) : origin_(origin) {
   checks_.push_back(std::make_unique<StreamNameCheck>(origin));
   checks_.push_back(std::make_unique<AccessCheck>(origin));  // before anything that answers per token or stream
   checks_.push_back(std::make_unique<SignedUrlCheck>(origin));  // before anything that tells about the stream
+  state_checks_at_ = checks_.size();  // request checks go here (add_request_check)
   checks_.push_back(make_stream_block_check(origin.blocks()));
   checks_.push_back(std::make_unique<PublishConflictCheck>(origin));
 }
@@ -137,6 +138,10 @@ Admission::Admission(Origin& origin) : origin_(origin) {
 Admission::~Admission() = default;
 
 void Admission::add(std::unique_ptr<AdmissionCheck> check) { checks_.push_back(std::move(check)); }
+
+void Admission::add_request_check(std::unique_ptr<AdmissionCheck> check) {
+  checks_.insert(checks_.begin() + std::ptrdiff_t(state_checks_at_++), std::move(check));
+}
 
 Admission::Partial Admission::check_now(const AdmissionRequest& req) const {
   Partial p;

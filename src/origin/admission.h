@@ -149,8 +149,15 @@ class Admission {
   explicit Admission(Origin& origin);
   ~Admission();
 
-  // Main thread, before the loops start.
+  // Main thread, before the loops start: at the end of the chain.
   void add(std::unique_ptr<AdmissionCheck> check);
+  // Main thread, before the loops start: a check that judges the request
+  // alone (its form, the path it took through the cluster: edge/loop_check.h)
+  // goes after the access and signed-URL checks but before those that look
+  // at the stream's state (operator blocks, publish conflict), so its reason
+  // is the one a client gets when both would refuse (a forward loop, not
+  // "already being published"). In the order added among themselves.
+  void add_request_check(std::unique_ptr<AdmissionCheck> check);
 
   // The synchronous pass (any thread): checks run until one refuses, one
   // needs to answer later (pending, `next` = its index), or all allowed.
@@ -196,6 +203,7 @@ class Admission {
 
   Origin& origin_;
   std::vector<std::unique_ptr<AdmissionCheck>> checks_;
+  size_t state_checks_at_ = 0;  // index of the first built-in check on the stream's state
 };
 
 }  // namespace weir::origin

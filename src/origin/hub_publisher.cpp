@@ -20,6 +20,7 @@ void HubPublisher::start(AdmissionRequest req, StartDone done, size_t admission_
   end("publishing again");
   req.direction = Direction::kPublish;
   std::string app = req.app, name = req.stream;
+  params_ = req.params;
   admission_ = origin_.admission().check(
       std::move(req),
       [this, app, name, done = std::move(done)](const AdmissionDecision& d) {
@@ -39,6 +40,7 @@ HubPublisher::StartResult HubPublisher::start_admitted(std::string_view app, std
   handle->publisher = this;
   handle->peer = source_.peer;
   handle->protocol = source_.protocol;
+  handle->params = params_;
   Registry::PublishResult r = origin_.registry().publish(app, name, handle);
   if (!r.hub) {
     handle->publisher = nullptr;

@@ -97,6 +97,7 @@ class HubPublisher {
   Origin& origin_;
   core::Loop& loop_;
   Source source_;
+  protocol::QueryParams params_;  // of the admitted request (start()); empty for start_admitted() alone
   KickFn on_kick_;
   PublisherRef handle_;
   std::shared_ptr<StreamHub> hub_;

@@ -12,6 +12,8 @@
 #include <memory>
 #include <string>
 
+#include "protocol/query_params.h"
+
 namespace weir::core {
 class Loop;
 }
@@ -25,6 +27,10 @@ struct PublisherHandle {
   HubPublisher* publisher = nullptr;  // nullptr once the publisher is gone
   std::string peer;                   // for logs and the admin API
   std::string protocol;               // "rtmp", "srt", "edge", "transcode", ...
+  // The publisher's admitted parameters (its URL or stream-id query: a
+  // forwarded publish carries the chain of nodes it passed, edge/via.h);
+  // empty for sources Weir starts itself. Bounded by protocol::kMaxQueryParams.
+  protocol::QueryParams params;
 };
 
 using PublisherRef = std::shared_ptr<PublisherHandle>;

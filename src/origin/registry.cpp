@@ -45,7 +45,8 @@ Registry::PublishResult Registry::publish(std::string_view app, std::string_view
     r.reason = fmt::format("app '{}' is not configured", app);
     return r;
   }
-  PublishEvent event{publisher->protocol, publisher->peer, false};
+  const PublisherRef keep = publisher;  // event.params points into it (the hub may drop it meanwhile)
+  PublishEvent event{publisher->protocol, publisher->peer, false, &keep->params};
   StreamHub::Take take = StreamHub::Take::kFirst;
   {
     std::lock_guard<std::mutex> lk(mu_);

@@ -24,6 +24,8 @@
 #include <memory>
 #include <string>
 
+#include "protocol/query_params.h"
+
 namespace weir::origin {
 
 class HubPacket;
@@ -33,6 +35,9 @@ struct PublishEvent {
   std::string protocol;  // of the (new) publisher: "rtmp", "srt", ...
   std::string peer;
   bool takeover = false;  // replaced a live publisher (the app allows takeover)
+  // The publisher's admitted parameters (origin/publisher.h); valid for the
+  // call only (copy what is kept).
+  const protocol::QueryParams* params = nullptr;
 };
 
 class StreamObserver {

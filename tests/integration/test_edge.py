@@ -340,7 +340,8 @@ def test_edge_chain_of_two_pulls_once_per_hop(weir, tmp_path):
     pub = media.start_publisher(a.rtmp_url(), tmp_path, "pub", duration=None, size="320x240", gop=25)
     a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
     e1 = weir(named(edge_config([rtmp_tmpl(a)]), "edge-1"), name="edge1")
-    e2 = weir(named(edge_config([flv_tmpl(e1)]), "edge-2"), name="edge2")
+    # An HTTP-FLV origin cannot take a publish: this edge keeps its publishes (publish: local).
+    e2 = weir(named(edge_config([flv_tmpl(e1)], publish="local"), "edge-2"), name="edge2")
     assert e2.info["node_id"] == "edge-2"
     flv = [FlvViewer(e2.http_addr, "/live/s.flv") for _ in range(4)]
     for v in flv:
@@ -371,8 +372,9 @@ def test_edge_chain_of_two_pulls_once_per_hop(weir, tmp_path):
 def test_edge_loop_is_refused_and_ends_in_404_without_retrying(weir):
     # Two edges configured to pull from each other (a mistake): the stream is on neither.
     port2 = free_port()
-    e1 = weir(named(edge_config(["http://127.0.0.1:%d/{app}/{stream}.flv" % port2]), "edge-1"), name="edge1")
-    e2 = weir(named(edge_config([flv_tmpl(e1)]), "edge-2"), name="edge2",
+    e1 = weir(named(edge_config(["http://127.0.0.1:%d/{app}/{stream}.flv" % port2], publish="local"), "edge-1"),
+              name="edge1")
+    e2 = weir(named(edge_config([flv_tmpl(e1)], publish="local"), "edge-2"), name="edge2",
               env={"WEIR_HTTP_LISTEN": "127.0.0.1:%d" % port2})
     t0 = time.monotonic()
     r = get(e1.http_addr, "/live/s.flv", timeout=15)

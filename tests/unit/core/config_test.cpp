@@ -1,5 +1,6 @@
 #include <catch2/catch.hpp>
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -485,6 +486,26 @@ TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at
   REQUIRE_FALSE(backoff.is_ok());
   CHECK_THAT(backoff.error(), Catch::Contains("apps.live.upstream.backoff_max_ms: must be at least backoff_ms"));
 
+  // Publish at the edge: forward by default; typed; forward needs an RTMP origin.
+  CHECK(up.publish == "forward");
+  CHECK(ok->find_app("live")->forward.send_via);
+  auto local = load_config_text("apps: {live: {upstream: {urls: ['http://o/{app}/{stream}.flv'], publish: local}}}",
+                                kNoEnv);
+  REQUIRE(local.is_ok());
+  CHECK(local->find_app("live")->upstream.publish == "local");
+  auto only_http = load_config_text("apps: {live: {upstream: {urls: ['http://o/{app}/{stream}.flv']}}}", kNoEnv);
+  REQUIRE_FALSE(only_http.is_ok());
+  CHECK_THAT(only_http.error(), Catch::Contains("apps.live.upstream.publish: forward needs an rtmp:// or rtmps:// "
+                                                "template in upstream.urls"));
+  auto bad_publish = load_config_text("apps: {live: {upstream: {publish: relay}}}", kNoEnv);
+  REQUIRE_FALSE(bad_publish.is_ok());
+  CHECK_THAT(bad_publish.error(), Catch::Contains("apps.live.upstream.publish (line 1): must be one of forward|local|refuse"));
+  auto bad_via = load_config_text("apps: {live: {forward: {send_via: maybe}}}", kNoEnv);
+  REQUIRE_FALSE(bad_via.is_ok());
+  CHECK_THAT(bad_via.error(), Catch::Contains("apps.live.forward.send_via"));
+  // Not an edge app (no urls, no discover): publish is not looked at.
+  CHECK(load_config_text("apps: {live: {upstream: {publish: refuse}}}", kNoEnv).is_ok());
+
   // A WEIR_* override sets the list as one comma-separated string.
   Env env{"WEIR_APPS_LIVE_UPSTREAM_URLS=rtmp://a/{app}/{stream}, rtmp://b/{app}/{stream}"};
   auto e = load_config_text("apps: {live: {}}", env.get());
@@ -532,6 +553,10 @@ TEST_CASE("cluster.redis: typed, checked at load, advertise URL derived from rtm
   CHECK(r.timeout_ms == 200);
   CHECK(r.max_queued == 64);
   CHECK(ok->find_app("live")->upstream.discover);
+  // Discover only: nowhere to push an encoder's stream to; said at load.
+  CHECK(std::any_of(ok->warnings.begin(), ok->warnings.end(), [](const std::string& w) {
+    return w.find("apps.live.upstream.publish: forward, but upstream.urls has no origin to push to") != std::string::npos;
+  }));
   // No advertise_url: rtmp.listen's specific address.
   auto derived = cluster_advertise_url(*ok);
   REQUIRE(derived.is_ok());

@@ -109,3 +109,32 @@ TEST_CASE("origin health: a failed origin is down for its backoff, then tried fi
   CHECK(text.find("weir_edge_origin_failures_total{origin=\"rtmp://b/{app}/{stream}\"} 1") != std::string::npos);
   CHECK(text.find("error=\"NetStream.Play.StreamNotFound\"") != std::string::npos);
 }
+
+TEST_CASE("origin health: pushes (a publish at the edge) count apart from pulls and share the down state") {
+  OriginHealth h;
+  const std::vector<std::string> urls{"rtmp://a/{app}/{stream}"};
+  auto& a = h.at(urls[0]);
+  h.connected(a);        // a pull
+  h.connected(a, true);  // a push
+  CHECK(a.streams == 1);
+  CHECK(a.pushes == 1);
+  bool more = true;
+  auto v = h.list("", 10, 0, more);
+  REQUIRE(v.size() == 1);
+  CHECK(v[0].streams == 1);
+  CHECK(v[0].pushes == 1);
+  CHECK_FALSE(more);
+  // The push's connection is lost: the origin is down for pulls too.
+  h.ended(a, true, "connection lost", true, 1000, 500, 4000, true);
+  CHECK(a.pushes == 0);
+  CHECK(a.streams == 1);
+  CHECK(h.healthy(urls, 1200) == std::vector<bool>{false});
+  // A refused publish (a forward loop) is about the stream: not down.
+  h.ended(a, false, "NetStream.Publish.BadName: forward loop", false, 2000, 500, 4000, true);
+  CHECK(a.failures == 2);
+  CHECK(a.pushes == 0);
+  std::string text;
+  h.write_metrics(text);
+  CHECK(text.find("weir_edge_origin_pushes{origin=\"rtmp://a/{app}/{stream}\"} 0") != std::string::npos);
+  CHECK(text.find("weir_edge_origin_streams{origin=\"rtmp://a/{app}/{stream}\"} 1") != std::string::npos);
+}

@@ -1,10 +1,12 @@
-// The edge chain (weir_via) and the admission check that refuses loops.
+// The edge chain (weir_via), the admission check that refuses loops (pulls
+// and forwards) and the one that refuses publishes on refusing edge apps.
 #include <catch2/catch.hpp>
 
 #include <memory>
 
 #include "core/config.h"
 #include "core/loop.h"
+#include "edge/edge_publish_check.h"
 #include "edge/loop_check.h"
 #include "edge/via.h"
 #include "origin/origin.h"
@@ -72,8 +74,59 @@ TEST_CASE("LoopCheck refuses a play whose chain names this node or is max_hops l
   d = check.check_now(play("a,,b"));
   CHECK(d->refusal == origin::Refusal::kBadRequest);
 
-  // Publishing is not an edge pull: the chain is not looked at.
-  auto pub = play("me");
-  pub.direction = origin::Direction::kPublish;
-  CHECK(check.check_now(pub)->allowed());
+  // A publish carries the chain of nodes that forwarded it: the same rules.
+  auto publish = [&](std::string via) {
+    auto r = play(std::move(via));
+    r.direction = origin::Direction::kPublish;
+    return r;
+  };
+  CHECK(check.check_now(publish(""))->allowed());
+  CHECK(check.check_now(publish("a,b"))->allowed());
+  d = check.check_now(publish("a,me"));
+  CHECK(d->refusal == origin::Refusal::kLoopDetected);
+  CHECK(d->reason == "forward loop: this node (me) is already in the publish's chain a,me");
+  d = check.check_now(publish("a,b,c"));
+  CHECK(d->refusal == origin::Refusal::kLoopDetected);
+  CHECK(d->reason.find("cluster.max_hops is 3") != std::string::npos);
+  CHECK(check.check_now(publish("a;b"))->refusal == origin::Refusal::kBadRequest);
+}
+
+TEST_CASE("url_with_via adds the chain to the URL's query (an RTMP URL's: its stream name's)") {
+  CHECK(url_with_via("rtmp://h:1935/live/s", "a,b") == "rtmp://h:1935/live/s?weir_via=a,b");
+  CHECK(url_with_via("rtmps://h/app/KEY?key=K", "me") == "rtmps://h/app/KEY?key=K&weir_via=me");
+}
+
+TEST_CASE("EdgePublishCheck refuses publishes on an edge app with upstream.publish: refuse only") {
+  core::Config cfg;
+  core::AppConfig edge_app;
+  edge_app.name = "edge";
+  edge_app.upstream.urls = {"rtmp://o/{app}/{stream}"};
+  edge_app.upstream.publish = "refuse";
+  cfg.apps["edge"] = edge_app;
+  core::AppConfig plain = edge_app;  // refuse, but not an edge app: no urls, no discover
+  plain.name = "plain";
+  plain.upstream.urls.clear();
+  cfg.apps["plain"] = plain;
+  core::AppConfig fwd = edge_app;
+  fwd.name = "fwd";
+  fwd.upstream.publish = "forward";
+  cfg.apps["fwd"] = fwd;
+  core::LoopGroup loops{1};
+  origin::Origin origin(cfg, loops);
+  EdgePublishCheck check(origin);
+  auto req = [](const char* app, origin::Direction dir) {
+    origin::AdmissionRequest r;
+    r.direction = dir;
+    r.app = app;
+    r.stream = "s";
+    r.client = "127.0.0.1:1";
+    return r;
+  };
+  auto d = check.check_now(req("edge", origin::Direction::kPublish));
+  CHECK(d->refusal == origin::Refusal::kForbidden);
+  CHECK(d->reason.find("upstream.publish: refuse") != std::string::npos);
+  CHECK(check.check_now(req("edge", origin::Direction::kPlay))->allowed());
+  CHECK(check.check_now(req("plain", origin::Direction::kPublish))->allowed());
+  CHECK(check.check_now(req("fwd", origin::Direction::kPublish))->allowed());
+  CHECK(check.check_now(req("none", origin::Direction::kPublish))->allowed());  // the app check answers that
 }

@@ -265,6 +265,49 @@ TEST_CASE("admission: built-in checks answer at once with the refusal kind") {
   o.on(0, [&] { pub.reset(); });
 }
 
+namespace {
+// Refuses every request that has a "deny" parameter, at once.
+struct ParamCheck : AdmissionCheck {
+  std::string name_;
+  explicit ParamCheck(std::string n) : name_(std::move(n)) {}
+  std::string_view name() const override { return name_; }
+  std::optional<AdmissionDecision> check_now(const AdmissionRequest& r) override {
+    if (r.param("deny").empty()) return AdmissionDecision::allow();
+    return AdmissionDecision::deny(Refusal::kLoopDetected, name_ + " refused it");
+  }
+};
+}  // namespace
+
+TEST_CASE("admission: a request check runs before the stream-state checks, a plain one after them") {
+  LiveOrigin o(5000, 0, [](Origin& origin) {
+    origin.admission().add(std::make_unique<ParamCheck>("last"));
+    origin.admission().add_request_check(std::make_unique<ParamCheck>("request-1"));
+    origin.admission().add_request_check(std::make_unique<ParamCheck>("request-2"));
+  });
+  std::unique_ptr<HubPublisher> pub;
+  o.on(0, [&] {
+    pub = std::make_unique<HubPublisher>(*o.origin, o.loops.at(0), HubPublisher::Source{"test", "a"}, nullptr);
+    REQUIRE(pub->start_admitted("live", "s").hub);
+  });
+  auto r = request(Direction::kPublish);
+  // Live already: the conflict check refuses a plain publish...
+  CHECK(o.origin->admission().check_now(r).decision.check == "publish-conflict");
+  // ...but a request check that refuses it answers first (in the order added).
+  r.params.emplace_back("deny", "1");
+  auto d = o.origin->admission().check_now(r).decision;
+  CHECK(d.check == "request-1");
+  CHECK(d.refusal == Refusal::kLoopDetected);
+  // A bad name is still refused before any of them (built-in form checks first).
+  auto bad = request(Direction::kPublish, "../x");
+  bad.params.emplace_back("deny", "1");
+  CHECK(o.origin->admission().check_now(bad).decision.check == "stream-name");
+  // A play (no conflict) meets request-1 before the plain check added first.
+  auto play = request(Direction::kPlay);
+  play.params.emplace_back("deny", "1");
+  CHECK(o.origin->admission().check_now(play).decision.check == "request-1");
+  o.on(0, [&] { pub.reset(); });
+}
+
 TEST_CASE("admission: an asynchronous check holds the request and can be cancelled") {
   SlowCheck* slow = nullptr;
   LiveOrigin o(5000, 0, [&](Origin& origin) {

@@ -41,7 +41,7 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   record::add_record_api(*router, origin.config_store(), store, recorder);
   edge::EdgePuller edge(origin, nullptr, "test-node");
   edge::add_upstream_routes(*router, origin.config_store(), edge);
-  edge::ForwardService forward(origin, nullptr);
+  edge::ForwardService forward(origin, nullptr, "test-node", edge.health());
   edge::add_forward_routes(*router, origin.config_store(), forward);
   server::ListenerSet listeners(loops, origin, router, router);
   server::Reloader reloader("unused.yaml", nullptr, origin, listeners);
