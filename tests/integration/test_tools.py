@@ -332,6 +332,8 @@ def test_edge_bench_quick_measures_cold_start_and_one_upstream(tmp_path, source_
         if label.endswith("edge"):
             # The origin serves the edge only, one copy of the stream whatever N.
             assert c["origin_players"] == 1, c
-            assert 0.7 < c["upstream_ratio"] < 1.3, c
+            # Weir counts queued media bytes (steady); nginx-rtmp's /stat moves in bursts a 2 s window cuts.
+            lo, hi = (0.9, 1.1) if label.startswith("weir") else (0.5, 1.5)
+            assert lo < c["upstream_ratio"] < hi, c
         else:
             assert c["origin_players"] == n, c
