@@ -19,9 +19,14 @@ def test_version(weir_bin):
     assert re.fullmatch(r"weir 0\.1\.0 \(.+\)\n", r.stdout), r.stdout
 
 
-def test_check_config_accepts_shipped_config(weir_bin, source_dir):
-    r = run_weir(weir_bin, "--check-config", "-c", str(source_dir / "conf" / "weir.yaml"))
-    assert r.returncode == 0, f"conf/weir.yaml refused: {r.stdout}{r.stderr}"
+SHIPPED = ["weir.yaml", "origin.yaml", "edge.yaml"]
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_check_config_accepts_shipped_config(weir_bin, source_dir, name):
+    r = run_weir(weir_bin, "--check-config", "-c", str(source_dir / "conf" / name))
+    assert r.returncode == 0, f"conf/{name} refused: {r.stdout}{r.stderr}"
+    assert "names no config key" not in r.stderr, r.stderr
 
 
 # (name, yaml text, env, strings that must all appear in the error output)
@@ -166,3 +171,32 @@ def test_one_libsrt_in_the_process(weir_bin):
     srt = sorted({line.split()[0] for line in r.stdout.splitlines() if "libsrt" in line})
     assert len(srt) == 1, f"weir loads {srt}"
     assert "libavformat" not in r.stdout and "libavfilter" not in r.stdout
+
+
+def key_regex(dotted):
+    return re.compile("^" + re.escape(dotted).replace(re.escape("<name>"), r"[^.]+") + "$")
+
+
+@pytest.mark.parametrize("name", ["origin.yaml", "edge.yaml"])
+def test_example_configs_document_every_key(weir_bin, source_dir, name):
+    """The shipped examples: each key they set is a config key with a comment
+    above it, each section is one, and their header points at conf/weir.yaml
+    for the rest."""
+    r = run_weir(weir_bin, "--print-keys")
+    assert r.returncode == 0, r.stderr
+    keys = [key_regex(line.partition("\t")[0]) for line in r.stdout.splitlines()]
+    sections = {".".join(line.partition("\t")[0].split(".")[:i]) for line in r.stdout.splitlines()
+                for i in range(1, line.partition("\t")[0].count(".") + 1)}
+    sections = [key_regex(x) for x in sections]
+    text = (source_dir / "conf" / name).read_text()
+    assert "conf/weir.yaml" in text.split("\n\n")[0], f"conf/{name}: the header does not point at conf/weir.yaml"
+    problems = []
+    seen = 0
+    for path, line, commented in yaml_key_paths(text):
+        if any(rx.match(path) for rx in keys):
+            seen += 1
+            if not commented:
+                problems.append(f"{path} (line {line}): no comment line above it")
+        elif not any(rx.match(path) for rx in sections):
+            problems.append(f"{path} (line {line}): not a config key")
+    assert seen >= 10 and not problems, f"conf/{name} ({seen} keys):\n" + "\n".join(problems)

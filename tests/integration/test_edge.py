@@ -125,11 +125,47 @@ def two_live_origins(weir, tmp_path):
     """Origins A and B, each with an encoder publishing live/s (primary and backup ingest)."""
     a = weir(origin_config(), name="origin_a")
     b = weir(origin_config(), name="origin_b")
+    return (a, b) + push_to_both(a, b, tmp_path)
+
+
+def push_to_both(a, b, tmp_path):
+    """An encoder per origin publishing live/s (primary and backup ingest); waits until both are live."""
     pa = media.start_publisher(a.rtmp_url(), tmp_path, "pub_a", duration=None, size="320x240", gop=25)
     pb = media.start_publisher(b.rtmp_url(), tmp_path, "pub_b", duration=None, size="320x240", gop=25)
     a.wait_stream(pred=lambda i: i["video_frames"] >= 5)
     b.wait_stream(pred=lambda i: i["video_frames"] >= 5)
-    return a, b, pa, pb
+    return pa, pb
+
+
+def kill_and_measure_failover(a, viewer):
+    """SIGKILLs origin A while `viewer` (an FlvViewer at the edge) plays; returns
+    the gap (s) from the kill to the first video frame after the codec config
+    the resumed stream starts with (frames A had sent may still arrive after
+    the kill), printed for the test output. Checks the viewer stayed
+    connected, got 25 frames from the next origin, monotonic timestamps and
+    the codec config re-sent."""
+    kill_at = time.monotonic()
+    a.proc.kill()
+    a.proc.wait(5)
+    a.returncode = a.proc.returncode  # killed on purpose: not a shutdown failure
+
+    def resumed(t):
+        cfg = [i for i, x in enumerate(t) if x.is_avc_seq_header]
+        return len(cfg) >= 2 and any(x.is_video_frame for x in t[cfg[1]:])
+
+    tags = viewer.wait(resumed, 10, "the stream resumed from the next origin")
+    second_cfg = [i for i, x in enumerate(tags) if x.is_avc_seq_header][1]
+    first = next(x for x in tags[second_cfg:] if x.is_video_frame)
+    gap = first.arrival - kill_at
+    print(f"\nfailover: first video frame at the edge viewer {gap * 1000:.0f} ms after SIGKILL of origin A")
+    assert gap < 2.0, f"failover took {gap:.2f} s"
+    viewer.wait(lambda t: len([x for x in t if x.is_video_frame and x.arrival > kill_at]) >= 25, 10,
+                "25 frames from the next origin")
+    assert viewer.end is None, f"viewer closed: {viewer.end}"
+    tags = viewer.snapshot()
+    checks.assert_per_track_monotonic(tags, "edge viewer across the failover")
+    assert len([t for t in tags if t.is_avc_seq_header]) >= 2, "codec config not re-sent after the failover"
+    return gap
 
 
 def test_edge_failover_keeps_viewers(weir, tmp_path):
@@ -141,29 +177,7 @@ def test_edge_failover_keeps_viewers(weir, tmp_path):
     viewer.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames")
     assert viewers_of(a) == 1 and viewers_of(b) == 0
 
-    kill_at = time.monotonic()
-    a.proc.kill()
-    a.proc.wait(5)
-    a.returncode = a.proc.returncode  # killed on purpose: not a shutdown failure
-
-    # Frames origin A had sent may still arrive after the kill: measure to the
-    # first frame after the codec config the resumed stream starts with.
-    def resumed(t):
-        cfg = [i for i, x in enumerate(t) if x.is_avc_seq_header]
-        return len(cfg) >= 2 and any(x.is_video_frame for x in t[cfg[1]:])
-
-    tags = viewer.wait(resumed, 10, "the stream resumed from origin B")
-    second_cfg = [i for i, x in enumerate(tags) if x.is_avc_seq_header][1]
-    first = next(x for x in tags[second_cfg:] if x.is_video_frame)
-    gap = first.arrival - kill_at
-    print(f"\nfailover: first video frame at the edge viewer {gap * 1000:.0f} ms after SIGKILL of origin A")
-    assert gap < 2.0, f"failover took {gap:.2f} s"
-    viewer.wait(lambda t: len([x for x in t if x.is_video_frame and x.arrival > kill_at]) >= 25, 10,
-                "25 frames from origin B")
-    assert viewer.end is None, f"viewer closed: {viewer.end}"
-    tags = viewer.snapshot()
-    checks.assert_per_track_monotonic(tags, "edge viewer across the failover")
-    assert len([t for t in tags if t.is_avc_seq_header]) >= 2, "codec config not re-sent after the failover"
+    kill_and_measure_failover(a, viewer)
     assert viewers_of(b) == 1
     info = edge.stream_info()
     assert info["publisher"] == {"peer": rtmp_tmpl(b), "protocol": "edge"}, info["publisher"]
@@ -185,6 +199,72 @@ def test_edge_failover_keeps_viewers(weir, tmp_path):
     checks.assert_decodes_cleanly(cap)
     pa.stop()
     pb.stop()
+
+
+def shipped_config(source_dir, name, ports):
+    """conf/NAME.yaml as shipped, with every HOST:PORT outside comments moved to
+    127.0.0.1 and the port mapped through `ports` (a port the test does not
+    know fails the test). Returns (yaml text, {section: listen address})."""
+    out, listens, section = [], {}, None
+    for line in (source_dir / "conf" / f"{name}.yaml").read_text().splitlines():
+        if not line.lstrip().startswith("#"):
+            line = re.sub(r"(?:0\.0\.0\.0|127\.0\.0\.1):(\d+)", lambda m: "127.0.0.1:%d" % ports[int(m.group(1))], line)
+            top = re.match(r"^(\w+):", line)
+            section = top.group(1) if top else section
+            listen = re.match(r"^  listen: (\S+)$", line)
+            if listen:
+                listens[section] = listen.group(1)
+        out.append(line)
+    return "\n".join(out) + "\n", listens
+
+
+def listen_env(listens):
+    # The test fixture puts every listener on port 0 through WEIR_*_LISTEN: give them the file's addresses.
+    return {"WEIR_%s_LISTEN" % k.upper(): v for k, v in listens.items()}
+
+
+def test_shipped_origin_and_edge_configs_fail_over_to_the_backup(weir, tmp_path, source_dir):
+    """conf/origin.yaml and conf/edge.yaml as a user runs them on one host (the
+    commands of origin.yaml's header, the backup's environment included), on
+    free loopback ports: push to both origins, play from the edge, kill -9 the
+    primary, keep playing from the backup."""
+    ports = {p: free_port() for p in (1935, 1936, 1937, 8080, 8081, 8082, 1985, 1986, 1987, 10080, 10081, 10082)}
+    origin_text, origin_listens = shipped_config(source_dir, "origin", ports)
+    edge_text, edge_listens = shipped_config(source_dir, "edge", ports)
+    # The backup's command line, from the header: WEIR_X=VALUE assignments.
+    header = "\n".join(x for x in (source_dir / "conf" / "origin.yaml").read_text().splitlines() if x.startswith("#"))
+    backup_env = dict(re.findall(r"(WEIR_[A-Z_]+)=(\S+)", header))
+    assert {"WEIR_RTMP_LISTEN", "WEIR_CLUSTER_NODE_ID", "WEIR_STORAGE_ROOT"} <= set(backup_env), backup_env
+    backup_env = {k: re.sub(r"(?:0\.0\.0\.0|127\.0\.0\.1):(\d+)", lambda m: "127.0.0.1:%d" % ports[int(m.group(1))], v)
+                  for k, v in backup_env.items()}
+
+    a = weir(origin_text, name="origin_a", env=listen_env(origin_listens))
+    b = weir(origin_text, name="origin_b", env=dict(listen_env(origin_listens), **backup_env))
+    assert a.rtmp_addr[1] == ports[1935] and b.rtmp_addr[1] == ports[1937], (a.info, b.info)
+    assert (a.info["node_id"], b.info["node_id"]) == ("origin-a", "origin-b")
+    pa, pb = push_to_both(a, b, tmp_path)
+    edge = weir(edge_text, name="edge", env=listen_env(edge_listens))
+    assert edge.info["node_id"] == "edge-1" and edge.http_addr[1] == ports[8081], edge.info
+
+    viewer = FlvViewer(edge.http_addr, "/live/s.flv")
+    viewer.start()
+    viewer.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames at the edge")
+    r = get(edge.http_addr, "/live/s.m3u8", timeout=15)  # the edge packages HLS from the same pull
+    assert r.status == 200 and b"#EXTM3U" in r.body, (r.status, r.body[:200])
+    assert viewers_of(a) == 1 and viewers_of(b) == 0
+
+    gap = kill_and_measure_failover(a, viewer)
+    print(f"shipped conf/origin.yaml + conf/edge.yaml: failover gap {gap * 1000:.0f} ms")
+    assert viewers_of(b) == 1
+    assert edge.metric("weir_edge_failovers_total") == 1
+    # The shipped urls, ports rewritten, are the primary and the backup.
+    ups = {u["origin"]: u for u in edge.api("/api/v1/upstreams")}
+    assert ups[rtmp_tmpl(a)]["state"] == "down" and ups[rtmp_tmpl(b)]["state"] == "up", ups
+    viewer.stop()
+    assert edge.stop() == []  # before the backup, so its drain has no client left (shipped drain_ms)
+    pa.stop()
+    pb.stop()
+    assert b.stop() == []
 
 
 def test_edge_tries_next_origin_when_refused_and_pulls_http_flv(weir, tmp_path):

@@ -1,5 +1,5 @@
 """Packaging: `cmake --install` puts the binary, /etc/weir/weir.yaml, the
-hardened systemd unit and the docs in place; `systemd-analyze verify` accepts
+hardened systemd unit, the docs and the example origin/edge configs in place; `systemd-analyze verify` accepts
 the unit; `cpack -G DEB` builds a .deb whose control data (Depends from
 dpkg-shlibdeps, the conffile, the maintainer scripts) and contents are right,
 and whose binary, unpacked into a scratch root, runs and accepts its config."""
@@ -38,6 +38,8 @@ def check_tree(root, prefix="usr"):
     out = run([weir, "--version"]).stdout
     assert out.startswith("weir 0.1.0"), out
     run([weir, "--check-config", "-c", root / "etc/weir/weir.yaml"])
+    for example in ("origin.yaml", "edge.yaml"):  # the shipped origin/edge pair
+        run([weir, "--check-config", "-c", docs / "examples" / example])
     return unit
 
 
@@ -85,7 +87,7 @@ def test_deb_package(build_dir, tmp_path):
     assert "adduser --system" in postinst and "systemctl enable weir.service" in postinst
     files = run(["dpkg-deb", "-c", deb]).stdout
     for path in ("./usr/bin/weir", "./etc/weir/weir.yaml", "./usr/lib/systemd/system/weir.service",
-                 "./usr/share/doc/weir/README.md"):
+                 "./usr/share/doc/weir/README.md", "./usr/share/doc/weir/examples/edge.yaml"):
         assert re.search(rf" {re.escape(path)}$", files, re.M), f"{path} not in the package:\n{files}"
     root = tmp_path / "scratch"
     run(["dpkg-deb", "-x", deb, root])

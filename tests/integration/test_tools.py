@@ -311,3 +311,29 @@ def test_record_cost_quick_checks_the_recordings(tmp_path, source_dir, weir_bin,
     assert "weir-store" in on["threads_pct"], on["threads_pct"]
     assert phases["nginx-on"]["rec_files"] == 3, phases["nginx-on"]
     assert "Recording on minus off" in text and "--quick" in text
+
+
+@pytest.mark.skipif(bool(bench_tools_missing()), reason=f"bench tools missing: {bench_tools_missing()}")
+def test_edge_bench_quick_measures_cold_start_and_one_upstream(tmp_path, source_dir, weir_bin, loadgen_bin):
+    text, res = run_quick_bench("edge_bench.py", tmp_path, source_dir, weir_bin, "# Notes\n\nkept\n",
+                                extra=("--workdir", str(tmp_path / "work")), timeout=600)
+    assert text.count("<!-- edge-bench:start -->") == 1 and "--quick" in text
+    assert sorted(res["cold"]) == ["nginx-rtmp", "weir-flv", "weir-rtmp"], sorted(res["cold"])
+    for case, c in res["cold"].items():
+        # Every trial got a keyframe; a cold start is more than a loopback connect and less than the run.
+        assert c["trials"] == 3 and c["failed"] == 0 and len(c["samples"]) == 3, (case, c)
+        assert 0 < c["p50"] <= c["p99"] < 4500, (case, c)
+    assert "| Weir <- Weir | HTTP-FLV | 3 | 0 |" in text
+    cases = {(c["label"], c["n"]): c for c in res["fanout"]["cases"]}
+    assert sorted(cases) == sorted([("weir edge", 2), ("weir edge", 5), ("weir origin", 5), ("nginx-rtmp edge", 2),
+                                    ("nginx-rtmp edge", 5), ("nginx-rtmp origin", 5)]), sorted(cases)
+    for (label, n), c in cases.items():
+        assert c["fig"]["connected"] == n and c["fig"]["mbit_s"] > 1 and c["fig"]["server_cpu_s"] is not None, c
+        if label.endswith("edge"):
+            # The origin serves the edge only, one copy of the stream whatever N.
+            assert c["origin_players"] == 1, c
+            # Weir counts queued media bytes (steady); nginx-rtmp's /stat moves in bursts a 2 s window cuts.
+            lo, hi = (0.9, 1.1) if label.startswith("weir") else (0.5, 1.5)
+            assert lo < c["upstream_ratio"] < hi, c
+        else:
+            assert c["origin_players"] == n, c
