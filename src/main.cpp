@@ -429,8 +429,11 @@ int main(int argc, char** argv) {
   listeners.stop_accepting();
   if (srt) srt->stop_accepting();
   const weir::core::ShutdownConfig shutdown = origin.config().shutdown;  // as of the last reload
-  const weir::origin::Metrics& m = origin.metrics();
-  auto clients = [&m] { return m.publishers_open.load() + m.viewers_open.load(); };
+  // Clients are the connections players and encoders opened here (the client
+  // registry): an edge's own pulls and pushes, forwards and transcoder
+  // outputs are not, and end with the streams below, so an edge with no
+  // viewer left stops at once instead of waiting drain_ms.
+  auto clients = [&origin] { return origin.clients().size(); };
   const bool now = !wait_while(sigs, shutdown.drain_ms, [&] { return clients() > 0; },
                          fmt::format("draining for up to {} ms: {} clients connected, no new ones accepted",
                                      shutdown.drain_ms, clients()));

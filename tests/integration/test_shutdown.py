@@ -97,3 +97,29 @@ def test_drain_is_bounded_and_a_second_signal_stops_at_once(weir, tmp_path):
         s2.wait_log(r"signal .* again: stopping now")
     finally:
         pub.stop()
+
+
+def test_edge_with_no_viewer_left_stops_without_waiting_for_its_pull(weir, tmp_path):
+    """An edge's own upstream pull is not a client: with its last viewer gone
+    (the pull still up, idle_ms not over) SIGTERM stops it at once."""
+    from test_edge import edge_config, origin_config, rtmp_tmpl, video_frames
+    o = weir(origin_config(), name="origin")
+    pub = media.start_publisher(o.rtmp_url(), tmp_path, "pub", duration=None, size="320x240", gop=25)
+    try:
+        o.wait_stream(pred=lambda i: i["video_frames"] >= 5)
+        cfg = edge_config([rtmp_tmpl(o)], idle_ms=60000)
+        cfg["shutdown"] = {"drain_ms": 20000}
+        edge = weir(cfg, name="edge")
+        v = FlvViewer(edge.http_addr, "/live/s.flv")
+        v.start()
+        v.wait(lambda t: len(video_frames(t)) >= 10, 15, "10 video frames from the edge")
+        v.stop()
+        wait_until(lambda: not edge.api("/api/v1/clients?limit=10"), 5, "the edge's viewer to be gone")
+        assert edge.stream_info() is not None, "the pull should still be up (idle_ms 60 s)"
+        t0 = time.monotonic()
+        edge.proc.send_signal(signal.SIGTERM)
+        assert exit_code(edge, 10) == 0
+        took = time.monotonic() - t0
+        assert took < 3, f"an edge with no client took {took:.2f} s to stop (drain_ms 20 s)"
+    finally:
+        pub.stop()
