@@ -59,6 +59,7 @@
 #include "record/vod_routes.h"
 #include "server/listener_set.h"
 #include "server/reload_api.h"
+#include "transcode/master_playlist.h"
 #include "transcode/transcode_api.h"
 #include "transcode/transcode_service.h"
 #include "server/reloader.h"
@@ -329,6 +330,7 @@ int main(int argc, char** argv) {
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
   auto router = weir::origin::build_routes(origin);
   weir::record::add_vod_routes(*router, assets, origin);
+  weir::transcode::add_master_playlist_route(*router, origin);
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);

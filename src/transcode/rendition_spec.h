@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 
 #include "core/config.h"
 
@@ -14,5 +15,9 @@ struct RenditionSpec {
   std::string stream;  // the output stream's name (rendition_name template)
   core::RenditionConfig cfg;
 };
+
+// A rendition's picture size for a source of src_w x src_h: the configured
+// sides, the missing one from the source's aspect; both even, at least 2.
+std::pair<int, int> rendition_size(const core::RenditionConfig& c, int src_w, int src_h);
 
 }  // namespace weir::transcode

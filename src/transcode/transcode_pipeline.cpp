@@ -11,6 +11,7 @@ extern "C" {
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <tuple>
 
 namespace weir::transcode {
 
@@ -24,6 +25,12 @@ Status av_fail(const char* what, int err) { return Status::errorf("{}: {}", what
 
 int even(int64_t v) { return int(std::max<int64_t>(2, v & ~int64_t(1))); }
 }  // namespace
+
+std::pair<int, int> rendition_size(const core::RenditionConfig& c, int src_w, int src_h) {
+  if (c.width > 0 && c.height > 0) return {even(c.width), even(c.height)};
+  if (c.height > 0) return {even((int64_t(src_w) * c.height + src_h / 2) / std::max(1, src_h)), even(c.height)};
+  return {even(c.width), even((int64_t(src_h) * c.width + src_w / 2) / std::max(1, src_w))};
+}
 
 TranscodePipeline::TranscodePipeline(std::vector<RenditionSpec> specs, int encoder_threads)
     : encoder_threads_(std::max(1, encoder_threads)) {
@@ -134,17 +141,7 @@ void TranscodePipeline::target_size(const Rendition& r, int src_w, int src_h, in
     h = r.enc->height;
     return;
   }
-  const auto& c = r.spec.cfg;
-  if (c.width > 0 && c.height > 0) {
-    w = even(c.width);
-    h = even(c.height);
-  } else if (c.height > 0) {
-    h = even(c.height);
-    w = even((int64_t(src_w) * h + src_h / 2) / std::max(1, src_h));
-  } else {
-    w = even(c.width);
-    h = even((int64_t(src_h) * w + src_w / 2) / std::max(1, src_w));
-  }
+  std::tie(w, h) = rendition_size(r.spec.cfg, src_w, src_h);
 }
 
 Status TranscodePipeline::build_graph(const AVFrame& f) {
@@ -301,6 +298,9 @@ Status TranscodePipeline::encode(size_t i, AVFrame* f, std::vector<Output>& out)
     e = avcodec_receive_packet(r.enc.get(), p.get());
     if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) break;
     if (e < 0) return Status::errorf("rendition {}: encoding: {}", r.spec.name, av::av_error_text(e));
+    // B-frames make the first dts precede the first pts; FLV and RTMP have no
+    // negative time, so those go out at 0 (dts stays non-decreasing, pts as is).
+    if (p->dts != AV_NOPTS_VALUE && p->dts < 0 && p->pts != AV_NOPTS_VALUE && p->pts >= 0) p->dts = 0;
     made.clear();
     Status st = r.to_media->convert(*p, made);
     av_packet_unref(p.get());

@@ -12,6 +12,8 @@ from weirtest.httpc import FlvViewer, get
 from weirtest.rtmp import RtmpClient
 from weirtest.server import wait_until
 
+from test_ingest_limits import rss_kib
+
 RENDITION_KBPS = 800
 
 
@@ -34,7 +36,8 @@ def publish_720p(s, tmp_path, name="s", **kw):
 
 
 def keyframes(tags):
-    return [t.timestamp for t in tags if t.is_video and t.frame_type == 1 and not t.is_video_config]
+    """Presentation times (ms: dts + composition time) of the key frames."""
+    return [t.timestamp + t.cts for t in tags if t.is_video and t.frame_type == 1 and not t.is_video_config]
 
 
 def jobs(s):
@@ -77,6 +80,7 @@ def test_rendition_size_rate_bitrate_and_keyframes(weir, tmp_path):
     src_keys, rend_keys = set(keyframes(src.tags)), keyframes(rend.tags)
     assert len(rend_keys) >= 5, rend_keys
     assert set(rend_keys) <= src_keys, (rend_keys, sorted(src_keys))
+    assert all(t.timestamp < 1 << 31 for t in rend.tags), "a negative timestamp"
     last = max(t.timestamp for t in rend.tags if t.is_video)
     covered = [k for k in src_keys if rend_keys[0] <= k <= last - 1000]
     assert set(covered) <= set(rend_keys), (sorted(covered), rend_keys)
@@ -137,3 +141,73 @@ def test_undecodable_source_fails_its_job_alone(weir, tmp_path):
     finally:
         bad.close()
         good.stop()
+
+
+def test_master_playlist_lists_source_and_renditions(weir, tmp_path):
+    from weirtest import hls
+    cfg = config()
+    cfg["apps"]["live"]["hls"] = {"enabled": True, "segment_ms": 1000}
+    s = weir(cfg)
+    pub = publish_720p(s, tmp_path)
+    try:
+        time.sleep(1.5)  # a measured rate for the source
+        r = get(s.http_addr, "/live/s/master.m3u8", timeout=15)
+        assert r.status == 200, (r.status, r.body[:200])
+        assert r.headers.get("content-type") == "application/vnd.apple.mpegurl"
+        lines = r.body.decode().splitlines()
+        assert lines[0] == "#EXTM3U"
+        variants = []
+        for i, line in enumerate(lines):
+            if line.startswith("#EXT-X-STREAM-INF:"):
+                variants.append((hls.parse_attrs(line.split(":", 1)[1]), lines[i + 1]))
+        assert [uri for _, uri in variants] == ["../s.m3u8", "../s_360p.m3u8"]
+        (src, _), (rend, _) = variants
+        assert src["RESOLUTION"] == "1280x720" and rend["RESOLUTION"] == "640x360"
+        assert int(rend["BANDWIDTH"]) == (RENDITION_KBPS + 128) * 1000
+        assert 1_500_000 <= int(src["BANDWIDTH"]) <= 4_000_000, src
+        for attrs, _ in variants:
+            codecs = attrs["CODECS"].strip('"').split(",")
+            assert codecs[0].startswith("avc1.") and codecs[1] == "mp4a.40.2", codecs
+            assert float(attrs["FRAME-RATE"]) == 30.0
+        # Every variant plays: its media playlist comes (the rendition's on demand).
+        for _, uri in variants:
+            path = "/live/" + uri[3:]
+            text = wait_until(lambda: _playlist_with_segments(s, path), 60, f"segments in {path}")
+            assert hls.Playlist(text).complete_segments()
+    finally:
+        pub.stop()
+
+
+def _playlist_with_segments(s, path):
+    r = get(s.http_addr, path, timeout=30)
+    if r.status != 200:
+        return None
+    text = r.body.decode()
+    return text if "#EXTINF" in text else None
+
+
+def test_encoder_that_cannot_keep_up_drops_to_keyframes_with_bounded_memory(weir, tmp_path):
+    # 1080p60 at 6 Mbit/s into a 1080p veryslow rendition on one thread: far
+    # below real time, so the job's queue fills and it drops to keyframes.
+    cfg = config(threads=1, encoder_threads=1, max_queued_packets=64)
+    cfg["apps"]["live"]["renditions"] = {"full": {"height": 1080, "preset": "veryslow", "bitrate_kbps": 4000}}
+    s = weir(cfg)
+    pub = publish_720p(s, tmp_path, size="1920x1080", fps=60, gop=120, bitrate="6000k")
+    try:
+        v = FlvViewer(s.http_addr, "/live/s_full.flv", connect_timeout=30)
+        v.start()
+        drops = 'weir_transcode_frames_dropped_total{app="live",stream="s"}'
+        wait_until(lambda: (s.metric(drops) or 0) > 0, 60, "dropped frames")
+        s.wait_log(r"transcode live/s: .* dropping to the next keyframe", timeout=5)
+        samples = []
+        for _ in range(15):
+            samples.append(rss_kib(s.proc.pid))
+            time.sleep(1)
+        s.wait_log(r"transcode live/s: resumed at the source keyframe", timeout=30)
+        v.stop()
+        assert max(samples) < 1_500_000, samples  # KiB
+        assert samples[-1] < samples[4] * 1.3 + 50_000, samples  # not growing
+        assert any(t.is_video and not t.is_video_config for t in v.tags), "no rendition frame reached the viewer"
+        assert s.metric('weir_transcode_frames_out_total{app="live",stream="s"}') > 0
+    finally:
+        pub.stop()
