@@ -8,10 +8,13 @@ extern "C" {
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 #include <vector>
 
+#include "core/clock.h"
 #include "core/config.h"
+#include "core/log_limiter.h"
 #include "core/loop.h"
 #include "origin/api/api_format.h"
 #include "origin/origin.h"
@@ -41,12 +44,20 @@ class TranscodeAdmission final : public origin::AdmissionCheck {
     if (!cfg || cfg->renditions.empty()) return origin::AdmissionDecision::allow();
     std::string why = svc_.refusal(*cfg, req.app, req.stream);
     if (why.empty()) return origin::AdmissionDecision::allow();
-    spdlog::warn("transcode: play of {}/{} from {} refused: {}", req.app, req.stream, req.client, why);
+    std::optional<uint64_t> n;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      n = log_.allow(core::wall_clock_ms());
+    }
+    if (n) spdlog::warn("transcode: play of {}/{} from {} refused: {} ({} similar before)", req.app, req.stream,
+                        req.client, why, *n - 1);
     return origin::AdmissionDecision::deny(origin::Refusal::kUnavailable, why);
   }
 
  private:
   TranscodeService& svc_;
+  std::mutex mu_;
+  core::LogLimiter log_;  // guarded by mu_: a flood of refused plays costs a line per 5 s
 };
 }  // namespace
 
