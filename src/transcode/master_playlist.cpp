@@ -71,6 +71,16 @@ Probe probe(const origin::StreamHub& hub) {
   return p;
 }
 
+// A rate measured over the publish (frames / wall time) reads a little low
+// while the stream starts: the nearest common rate within 5% stands for it.
+double snap_frame_rate(double measured) {
+  static const double kRates[] = {23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60, 120};
+  double best = 0, best_err = 1e9;
+  for (double r : kRates)
+    if (double err = std::abs(measured - r); err < best_err) best = r, best_err = err;
+  return best_err <= measured * 0.05 ? best : std::round(measured);
+}
+
 std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : b.empty() ? a : a + "," + b; }
 
 void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const std::shared_ptr<origin::StreamHub>& hub) {
@@ -80,18 +90,17 @@ void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const st
   const origin::StreamStats s = hub->stats();
   const Probe src = probe(*hub);
   const int64_t since_ms = core::wall_clock_ms() - s.published_at_ms;
-  const double src_fps = since_ms > 1000 ? double(s.video_frames) * 1000.0 / double(since_ms) : 0.0;
+  const double src_fps = since_ms > 1000 ? snap_frame_rate(double(s.video_frames) * 1000.0 / double(since_ms)) : 0.0;
   const uint64_t src_bps = s.ring_ms > 0 ? uint64_t(double(s.ring_bytes) * 8000.0 / double(s.ring_ms)) : 0;
   std::vector<Variant> vs;
-  vs.push_back(Variant{"../" + hub->name() + ".m3u8", src_bps, src.width, src.height, join(src.video, src.audio),
-                       std::round(src_fps)});
+  vs.push_back(Variant{"../" + hub->name() + ".m3u8", src_bps, src.width, src.height, join(src.video, src.audio), src_fps});
   for (const auto& [name, r] : cfg->renditions) {
     const std::string stream = rendition_stream_name(cfg->rendition_name, hub->name(), name);
     Variant v;
     v.uri = "../" + stream + ".m3u8";
     v.bandwidth = uint64_t(r.peak_kbps() + r.audio_bitrate_kbps) * 1000;
     if (src.width > 0 && src.height > 0) std::tie(v.width, v.height) = rendition_size(r, src.width, src.height);
-    v.frame_rate = r.fps > 0 && (src_fps == 0 || src_fps > double(r.fps)) ? double(r.fps) : std::round(src_fps);
+    v.frame_rate = r.fps > 0 && (src_fps == 0 || src_fps > double(r.fps)) ? double(r.fps) : src_fps;
     std::string video;
     if (auto out = origin.registry().find(hub->app(), stream)) video = probe(*out).video;
     if (video.empty() && v.width > 0) video = expected_video_codecs(r.video_codec, r.profile, v.width, v.height, v.frame_rate);
