@@ -71,8 +71,8 @@ Probe probe(const origin::StreamHub& hub) {
   return p;
 }
 
-// A rate measured over the publish (frames / wall time) reads a little low
-// while the stream starts: the nearest common rate within 5% stands for it.
+// A measured rate reads a little off (the first frames, the clock): the
+// nearest common rate within 5% stands for it.
 double snap_frame_rate(double measured) {
   static const double kRates[] = {23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60, 120};
   double best = 0, best_err = 1e9;
@@ -89,7 +89,8 @@ void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const st
     return ex->respond_text(404, "app '" + hub->app() + "' has no renditions");
   const origin::StreamStats s = hub->stats();
   const Probe src = probe(*hub);
-  const int64_t since_ms = core::wall_clock_ms() - s.published_at_ms;
+  // Frames over the stream's own time (its timeline starts near 0), else over the wall time since its publish.
+  const int64_t since_ms = s.last_dts > 1000 ? s.last_dts : core::wall_clock_ms() - s.published_at_ms;
   const double src_fps = since_ms > 1000 ? snap_frame_rate(double(s.video_frames) * 1000.0 / double(since_ms)) : 0.0;
   const uint64_t src_bps = s.ring_ms > 0 ? uint64_t(double(s.ring_bytes) * 8000.0 / double(s.ring_ms)) : 0;
   std::vector<Variant> vs;
