@@ -74,7 +74,9 @@ Probe probe(const origin::StreamHub& hub) {
 // A measured rate reads a little off (the first frames, the clock): the
 // nearest common rate within 5% stands for it.
 double snap_frame_rate(double measured) {
-  static const double kRates[] = {23.976, 24, 25, 29.97, 30, 48, 50, 59.94, 60, 120};
+  for (double ntsc : {23.976, 29.97, 59.94})  // only when measured that closely
+    if (std::abs(measured - ntsc) < 0.01) return ntsc;
+  static const double kRates[] = {24, 25, 30, 48, 50, 60, 120};
   double best = 0, best_err = 1e9;
   for (double r : kRates)
     if (double err = std::abs(measured - r); err < best_err) best = r, best_err = err;

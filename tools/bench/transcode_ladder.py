@@ -73,7 +73,7 @@ def main():
         s.stop()
     fc = "[0:v]split=3" + "".join(f"[s{i}]" for i in range(3)) + ";" + ";".join(
         f"[s{i}]scale=-2:{h}[o{i}]" for i, (_, h, _) in enumerate(LADDER))
-    cmd = ["ffmpeg", "-v", "error", "-re", "-i", str(src), "-filter_complex", fc]
+    cmd = ["ffmpeg", "-y", "-v", "error", "-re", "-i", str(src), "-filter_complex", fc]
     for i, (_, _, b) in enumerate(LADDER):
         cmd += ["-map", f"[o{i}]", "-map", "0:a", "-c:v", "libx264", "-preset", "veryfast", "-b:v", f"{b}k",
                 "-threads", "2", "-c:a", "copy", "-f", "flv", "/dev/null"]
