@@ -173,7 +173,7 @@ def test_master_playlist_lists_source_and_renditions(weir, tmp_path):
         for _, uri in variants:
             path = "/live/" + uri[3:]
             text = wait_until(lambda: _playlist_with_segments(s, path), 60, f"segments in {path}")
-            assert hls.Playlist(text).complete_segments()
+            assert hls.Playlist(text).complete_segments
     finally:
         pub.stop()
 
