@@ -60,6 +60,9 @@
 #include "record/vod_routes.h"
 #include "server/listener_set.h"
 #include "server/reload_api.h"
+#include "transcode/master_playlist.h"
+#include "transcode/transcode_api.h"
+#include "transcode/transcode_service.h"
 #include "server/reloader.h"
 #include "transcode/snapshot_periodic.h"
 #include "transcode/snapshot_service.h"
@@ -320,6 +323,13 @@ int main(int argc, char** argv) {
     edge.set_locator(discovery.get());
     origin.add_metrics_writer([d = discovery.get()](std::string& out) { d->write_metrics(out); });
   }
+  // Transcoding (apps.<app>.renditions): decode/filter/encode on its own pool, never on a loop.
+  weir::core::WorkerPool transcode_pool(int(cfg.transcode.threads), 1 << 20, "weir-transcode");
+  weir::transcode::TranscodeService transcoder(origin, transcode_pool);
+  origin.sources().add(&transcoder);
+  origin.add_observer(&transcoder);
+  origin.admission().add(transcoder.admission_check());
+  origin.add_metrics_writer([&transcoder](std::string& out) { transcoder.write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
@@ -339,11 +349,13 @@ int main(int argc, char** argv) {
   auto router = weir::origin::build_routes(origin);
   weir::record::add_vod_routes(*router, assets, origin);
   snapshots.add_routes(*router);
+  weir::transcode::add_master_playlist_route(*router, origin);
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::edge::add_upstream_routes(*admin_router, configs, edge);
+  weir::transcode::add_transcode_routes(*admin_router, configs, transcoder);
   // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards; and
   // an encoder's publish at an edge app pushed to its origins (upstream.publish).
   weir::edge::ForwardService forward(origin, client_tls, node_id, edge.health());
@@ -441,6 +453,7 @@ int main(int argc, char** argv) {
   recorder.stop_all();
   if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
   edge.stop_all();
+  transcoder.stop_all();
   forward.stop_all();
   origin.registry().end_all("server shutting down");
   if (discovery) discovery->wait_idle(500);  // the ended streams' keys deleted

@@ -425,6 +425,24 @@ std::string check_snapshot_dir(const std::string& t) {
   return check_path_template(t, {"{app}", "{stream}"});
 }
 
+// Why a rendition_name template is unusable ("" if it is fine): {stream} and
+// {rendition} once each, not side by side (the split would be ambiguous), and
+// otherwise only characters a stream name may hold.
+std::string check_rendition_name(const std::string& t) {
+  const size_t s = t.find("{stream}"), r = t.find("{rendition}");
+  if (s == std::string::npos || r == std::string::npos) return "must hold {stream} and {rendition}";
+  if (t.find("{stream}", s + 1) != std::string::npos || t.find("{rendition}", r + 1) != std::string::npos)
+    return "{stream} and {rendition} may appear once each";
+  if (s + 8 == r || r + 11 == s) return "{stream} and {rendition} must be separated (e.g. {stream}_{rendition})";
+  std::string rest = t;
+  rest.erase(std::max(s, r), s > r ? 8 : 11);
+  rest.erase(std::min(s, r), s < r ? 8 : 11);
+  for (char c : rest)
+    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '_' || c == '-' || c == '.'))
+      return std::string("character '") + c + "' not allowed (letters, digits, _ - . and the placeholders)";
+  return "";
+}
+
 std::vector<std::string> split_tokens(const std::string& list) {
   std::vector<std::string> out;
   size_t pos = 0;
@@ -544,6 +562,18 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
         cfg.warnings.push_back("apps." + name +
                                ".upstream.publish: forward, but upstream.urls has no origin to push to (discover "
                                "only): streams published here stay on this node (set publish: local or refuse)");
+    }
+    if (std::string why = check_rendition_name(app.rendition_name); !why.empty())
+      errors.push_back("apps." + name + ".rendition_name: " + why);
+    for (const auto& [rname, r] : app.renditions) {
+      const std::string key = "apps." + name + ".renditions." + rname;
+      if (r.width == 0 && r.height == 0) errors.push_back(key + ".height: width or height must be set");
+      if (r.maxrate_kbps > 0 && r.maxrate_kbps < r.bitrate_kbps)
+        errors.push_back(key + ".maxrate_kbps: must be at least bitrate_kbps");
+      if (r.video_codec == "libx265" && (r.profile == "baseline" || r.profile == "high"))
+        errors.push_back(key + ".profile: " + r.profile + " is an H.264 profile (libx265: main, main10)");
+      if (r.video_codec == "libx264" && r.profile == "main10")
+        errors.push_back(key + ".profile: main10 is an HEVC profile (libx264: baseline, main, high)");
     }
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");

@@ -527,6 +527,49 @@ struct SnapshotConfig {
   }
 };
 
+// One output of an app's ABR ladder (src/transcode): the source stream decoded
+// once, scaled (aspect kept when only one side is given; sizes rounded to even)
+// and encoded again, published as its own stream named by the app's
+// rendition_name template.
+struct RenditionConfig {
+  int64_t width = 0;
+  int64_t height = 0;
+  int64_t fps = 0;
+  std::string video_codec = "libx264";
+  std::string preset = "veryfast";
+  std::string profile;
+  int64_t bitrate_kbps = 1000;
+  int64_t maxrate_kbps = 0;
+  std::string audio = "copy";
+  int64_t audio_bitrate_kbps = 128;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("width", width, config::IntRange{0, 8192},
+            "Output width in pixels (0: from height, keeping the source's aspect). Rounded down to even.");
+    v.field("height", height, config::IntRange{0, 8192},
+            "Output height in pixels (0: from width, keeping the source's aspect). At least one of width and height "
+            "must be set. Rounded down to even.");
+    v.field("fps", fps, config::IntRange{0, 240},
+            "Frame-rate cap: a source faster than this is reduced to it (0: the source's rate).");
+    v.field("video_codec", video_codec, config::OneOf{{"libx264", "libx265"}}, "Video encoder.");
+    v.field("preset", preset, config::OneOf{{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium",
+                                                 "slow", "slower", "veryslow"}},
+            "Encoder speed preset (x264/x265 names).");
+    v.field("profile", profile, config::OneOf{{"", "baseline", "main", "high", "main10"}},
+            "Encoder profile (empty: the encoder's default; baseline/high are H.264 only, main10 HEVC only).");
+    v.field("bitrate_kbps", bitrate_kbps, config::IntRange{50, 100000}, "Target video bitrate, kbit/s.");
+    v.field("maxrate_kbps", maxrate_kbps, config::IntRange{0, 200000},
+            "Peak video bitrate, kbit/s, enforced over a one-second buffer (0: 1.5 x bitrate_kbps). Also the "
+            "BANDWIDTH the master playlist announces.");
+    v.field("audio", audio, config::OneOf{{"copy"}},
+            "Audio: copy (the source's audio track passed through unchanged).");
+    v.field("audio_bitrate_kbps", audio_bitrate_kbps, config::IntRange{16, 512},
+            "Audio bitrate counted in the master playlist's BANDWIDTH (the source's, for copy).");
+  }
+  int64_t peak_kbps() const { return maxrate_kbps > 0 ? maxrate_kbps : bitrate_kbps * 3 / 2; }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -551,6 +594,9 @@ struct AppConfig {
   UpstreamConfig upstream;
   ForwardConfig forward;
   SnapshotConfig snapshot;
+  std::map<std::string, RenditionConfig> renditions;
+  std::string rendition_name = "{stream}_{rendition}";
+  std::string transcode_mode = "on_demand";
   // Not from the file: the app's key in Config::apps ("*" for the wildcard),
   // set by load_config_*; empty for an AppConfig made elsewhere (unit tests).
   std::string name;
@@ -592,6 +638,14 @@ struct AppConfig {
     v.section("upstream", upstream);
     v.section("forward", forward);
     v.section("snapshot", snapshot);
+    v.map("renditions", renditions,
+          "ABR ladder: outputs transcoded from every stream of this app, by rendition name (letters, digits, _ - .). "
+          "Each is a stream like any other, named by rendition_name.");
+    v.field("rendition_name", rendition_name, config::NoCheck{},
+            "Name of a rendition's stream: a template holding {stream} (the source's name) and {rendition} once each.");
+    v.field("transcode_mode", transcode_mode, config::OneOf{{"on_demand", "always"}},
+            "on_demand: a source's renditions are made while someone plays one (started by the first play, stopped "
+            "transcode.idle_ms after the last); always: from the source's publish to its end.");
   }
 };
 
@@ -794,6 +848,32 @@ struct SnapshotPoolConfig {
   }
 };
 
+// The transcoder (src/transcode): its worker pool and job limits. Read once at
+// start (threads, max_queued_packets) or at each job start (the others).
+struct TranscodeConfig {
+  int64_t threads = 2;
+  int64_t max_jobs = 4;
+  int64_t idle_ms = 10000;
+  int64_t encoder_threads = 2;
+  int64_t max_queued_packets = 300;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("threads", threads, config::IntRange{1, 256},
+            "Worker threads that decode, filter and encode (never an event loop). Restart to change.");
+    v.field("max_jobs", max_jobs, config::IntRange{0, 1024},
+            "Sources transcoded at once (one job makes all renditions of a source); a play that would start one "
+            "more is refused with 503.");
+    v.field("idle_ms", idle_ms, config::IntRange{500, 3600000},
+            "An on-demand job stops this long after the last viewer of its renditions left (HLS: the last request).");
+    v.field("encoder_threads", encoder_threads, config::IntRange{1, 64},
+            "Threads each rendition's encoder may use on its own (x264/x265 threads).");
+    v.field("max_queued_packets", max_queued_packets, config::IntRange{16, 100000},
+            "Source packets waiting for a job's decoder; past it the job drops source packets up to the next "
+            "keyframe (counted in weir_transcode_frames_dropped_total). Restart to change.");
+  }
+};
+
 struct Config {
   int64_t workers = 0;
   LogConfig log;
@@ -811,6 +891,7 @@ struct Config {
   ShutdownConfig shutdown;
   ClusterConfig cluster;
   SnapshotPoolConfig snapshot;
+  TranscodeConfig transcode;
   std::map<std::string, AppConfig> apps;
 
   // Not from the file: where it came from, and warnings to log once logging is up.
@@ -834,6 +915,7 @@ struct Config {
     v.section("shutdown", shutdown);
     v.section("cluster", cluster);
     v.section("snapshot", snapshot);
+    v.section("transcode", transcode);
     v.map("apps", apps,
           "Applications by name; a stream URL's first path element must name one. The name \"*\" matches any app "
           "not listed.");

@@ -13,6 +13,7 @@
 #include "origin/hls/stream_hls.h"
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
+#include "origin/viewer_activity.h"
 #include "protocol/flv_tag.h"
 #include "protocol/rtmp_messages.h"
 
@@ -249,15 +250,8 @@ void UpstreamPull::close_upstream() {
 }
 
 bool UpstreamPull::has_viewers() {
-  origin::ClientFilter f;
-  f.app = app_;
-  f.stream = stream_;
-  f.role = "play";
-  if (!edge_.origin().clients().list(f, "", 1).items.empty()) return true;
-  if (!hub_) return false;
   const core::AppConfig* cfg = edge_.origin().config().find_app(app_);
-  auto store = edge_.origin().hls().find(hub_.get());
-  return store && cfg && core::wall_clock_ms() - store->last_request_ms() < cfg->upstream.idle_ms;
+  return origin::has_viewers(edge_.origin(), app_, stream_, hub_.get(), cfg ? cfg->upstream.idle_ms : 0);
 }
 
 void UpstreamPull::sweep() {

@@ -33,6 +33,8 @@ void Reloader::keep_restart_only(core::Config& next, const core::Config& running
   next.limits.ingest_buffer_bytes = running.limits.ingest_buffer_bytes;
   next.cluster.node_id = running.cluster.node_id;
   next.cluster.redis = running.cluster.redis;
+  next.transcode.threads = running.transcode.threads;
+  next.transcode.max_queued_packets = running.transcode.max_queued_packets;
 }
 
 namespace {
@@ -54,7 +56,8 @@ std::string first_key(const std::string& message) {
 
 const std::vector<std::string> Reloader::kRestartOnly = {
     "workers", "log.format", "rtmp.chunk_size", "srt", "storage", "snapshot", "events.max_queued", "events.max_attempts",
-    "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.node_id", "cluster.redis"};
+    "events.timeout_ms", "limits.ingest_buffer_bytes", "cluster.node_id", "cluster.redis",
+    "transcode.threads", "transcode.max_queued_packets"};
 
 nlohmann::json ReloadOutcome::to_json() const {
   return {{"result", ok ? "ok" : "refused"}, {"generation", generation},      {"changed", changed},

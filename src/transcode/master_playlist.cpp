@@ -1,0 +1,130 @@
+#include "transcode/master_playlist.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <tuple>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "origin/http_admission.h"
+#include "origin/origin.h"
+#include "origin/registry.h"
+#include "origin/stream_hub.h"
+#include "protocol/fmp4_muxer.h"
+#include "transcode/rendition_name.h"
+#include "transcode/rendition_spec.h"
+
+namespace weir::transcode {
+
+std::string render_master_playlist(const std::vector<Variant>& variants) {
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-INDEPENDENT-SEGMENTS\n";
+  for (const Variant& v : variants) {
+    out += fmt::format("#EXT-X-STREAM-INF:BANDWIDTH={}", std::max<uint64_t>(v.bandwidth, 1));
+    if (v.width > 0 && v.height > 0) out += fmt::format(",RESOLUTION={}x{}", v.width, v.height);
+    if (!v.codecs.empty()) out += fmt::format(",CODECS=\"{}\"", v.codecs);
+    if (v.frame_rate > 0) out += fmt::format(",FRAME-RATE={:.3f}", v.frame_rate);
+    out += "\n" + v.uri + "\n";
+  }
+  return out;
+}
+
+std::string expected_video_codecs(const std::string& encoder, const std::string& profile, int width, int height,
+                                  double fps) {
+  const double mbps = double((width + 15) / 16) * double((height + 15) / 16) * std::max(fps, 1.0);
+  if (encoder == "libx265") {
+    // general_level_idc = 30 x level: 3 (up to 552960 luma samples/s x ...), 3.1, 4, 4.1, 5.1.
+    const double samples = double(width) * height * std::max(fps, 1.0);
+    const int level = samples <= 16588800 ? 90 : samples <= 33177600 ? 93 : samples <= 66846720 ? 120
+                    : samples <= 133693440 ? 123 : 153;
+    return fmt::format("hvc1.{}.6.L{}.B0", profile == "main10" ? 2 : 1, level);
+  }
+  const char* p = profile == "baseline" ? "42c0" : profile == "main" ? "4d40" : "6400";
+  const int level = mbps <= 40500 ? 30 : mbps <= 108000 ? 31 : mbps <= 216000 ? 32 : mbps <= 245760 ? 40
+                  : mbps <= 522240 ? 42 : 51;
+  return fmt::format("avc1.{}{:02x}", p, level);
+}
+
+namespace {
+
+struct Probe {
+  int width = 0, height = 0;
+  std::string video, audio;  // RFC 6381
+};
+
+Probe probe(const origin::StreamHub& hub) {
+  auto [video, audio] = hub.configs();
+  protocol::Fmp4Muxer m;
+  if (video) (void)m.add_packet(video->media());
+  if (audio) (void)m.add_packet(audio->media());
+  Probe p;
+  for (const auto& t : m.tracks()) {
+    if (t.type == core::TrackType::kVideo) {
+      p.width = int(t.width);
+      p.height = int(t.height);
+      p.video = t.codecs;
+    } else {
+      p.audio = t.codecs;
+    }
+  }
+  return p;
+}
+
+// A measured rate reads a little off (the first frames, the clock): the
+// nearest common rate within 5% stands for it.
+double snap_frame_rate(double measured) {
+  for (double ntsc : {23.976, 29.97, 59.94})  // only when measured that closely
+    if (std::abs(measured - ntsc) < 0.01) return ntsc;
+  static const double kRates[] = {24, 25, 30, 48, 50, 60, 120};
+  double best = 0, best_err = 1e9;
+  for (double r : kRates)
+    if (double err = std::abs(measured - r); err < best_err) best = r, best_err = err;
+  return best_err <= measured * 0.05 ? best : std::round(measured);
+}
+
+std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : b.empty() ? a : a + "," + b; }
+
+void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const std::shared_ptr<origin::StreamHub>& hub) {
+  const core::AppConfig* cfg = origin.config().find_app(hub->app());
+  if (!cfg || cfg->renditions.empty())
+    return ex->respond_text(404, "app '" + hub->app() + "' has no renditions");
+  const origin::StreamStats s = hub->stats();
+  const Probe src = probe(*hub);
+  // Frames over the stream's own time (its timeline starts near 0), else over the wall time since its publish.
+  const int64_t since_ms = s.last_dts > 1000 ? s.last_dts : core::wall_clock_ms() - s.published_at_ms;
+  const double src_fps = since_ms > 1000 ? snap_frame_rate(double(s.video_frames) * 1000.0 / double(since_ms)) : 0.0;
+  const uint64_t src_bps = s.ring_ms > 0 ? uint64_t(double(s.ring_bytes) * 8000.0 / double(s.ring_ms)) : 0;
+  std::vector<Variant> vs;
+  vs.push_back(Variant{"../" + hub->name() + ".m3u8", src_bps, src.width, src.height, join(src.video, src.audio), src_fps});
+  for (const auto& [name, r] : cfg->renditions) {
+    const std::string stream = rendition_stream_name(cfg->rendition_name, hub->name(), name);
+    Variant v;
+    v.uri = "../" + stream + ".m3u8";
+    v.bandwidth = uint64_t(r.peak_kbps() + r.audio_bitrate_kbps) * 1000;
+    if (src.width > 0 && src.height > 0) std::tie(v.width, v.height) = rendition_size(r, src.width, src.height);
+    v.frame_rate = r.fps > 0 && (src_fps == 0 || src_fps > double(r.fps)) ? double(r.fps) : src_fps;
+    std::string video;
+    if (auto out = origin.registry().find(hub->app(), stream)) video = probe(*out).video;
+    if (video.empty() && v.width > 0) video = expected_video_codecs(r.video_codec, r.profile, v.width, v.height, v.frame_rate);
+    v.codecs = join(video, src.audio);
+    vs.push_back(std::move(v));
+  }
+  ex->respond(200, {{"Content-Type", "application/vnd.apple.mpegurl"}, {"Cache-Control", "no-cache"}},
+              render_master_playlist(vs));
+}
+
+}  // namespace
+
+void add_master_playlist_route(origin::http::Router& router, origin::Origin& origin) {
+  origin::Origin* o = &origin;
+  router.add("GET", "/{app}/{stream}/master.m3u8", [o](origin::http::ExchangeRef ex) {
+    std::string app(ex->param("app")), stream(ex->param("stream"));
+    auto req = origin::http_admission_request(ex, origin::Direction::kPlay, origin::AccessProtocol::kHlsPlaylist, app,
+                                              stream);
+    if (!req) return;
+    origin::play_http(*o, ex, std::move(*req), [o, ex](std::shared_ptr<origin::StreamHub> hub) { serve(*o, ex, hub); });
+  });
+}
+
+}  // namespace weir::transcode

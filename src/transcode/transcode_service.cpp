@@ -1,0 +1,269 @@
+#include "transcode/transcode_service.h"
+
+extern "C" {
+#include <libavutil/log.h>
+}
+
+#include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <optional>
+#include <thread>
+#include <vector>
+
+#include "core/clock.h"
+#include "core/config.h"
+#include "core/log_limiter.h"
+#include "core/loop.h"
+#include "origin/api/api_format.h"
+#include "origin/origin.h"
+#include "origin/registry.h"
+#include "origin/stream_hub.h"
+#include "transcode/rendition_name.h"
+#include "transcode/transcode_job.h"
+
+namespace weir::transcode {
+
+namespace {
+// How long a viewer of a rendition waits for its first packets: the job's
+// start plus the first GOP through the encoders.
+constexpr int64_t kViewerWaitMs = 15000;
+
+std::string key_of(std::string_view app, std::string_view stream) {
+  return std::string(app) + "/" + std::string(stream);
+}
+
+class TranscodeAdmission final : public origin::AdmissionCheck {
+ public:
+  TranscodeAdmission(TranscodeService& svc) : svc_(svc) {}
+  std::string_view name() const override { return "transcode"; }
+  std::optional<origin::AdmissionDecision> check_now(const origin::AdmissionRequest& req) override {
+    if (req.direction != origin::Direction::kPlay) return origin::AdmissionDecision::allow();
+    const core::AppConfig* cfg = svc_.origin().config().find_app(req.app);
+    if (!cfg || cfg->renditions.empty()) return origin::AdmissionDecision::allow();
+    std::string why = svc_.refusal(*cfg, req.app, req.stream);
+    if (why.empty()) return origin::AdmissionDecision::allow();
+    std::optional<uint64_t> n;
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      n = log_.allow(core::wall_clock_ms());
+    }
+    if (n) spdlog::warn("transcode: play of {}/{} from {} refused: {} ({} similar before)", req.app, req.stream,
+                        req.client, why, *n - 1);
+    return origin::AdmissionDecision::deny(origin::Refusal::kUnavailable, why);
+  }
+
+ private:
+  TranscodeService& svc_;
+  std::mutex mu_;
+  core::LogLimiter log_;  // guarded by mu_: a flood of refused plays costs a line per 5 s
+};
+}  // namespace
+
+TranscodeService::TranscodeService(origin::Origin& origin, core::WorkerPool& pool) : origin_(origin), pool_(pool) {
+  // FFmpeg's own log goes to stderr per packet (a garbage source would flood
+  // it); the pipeline reports what fails in its own one-line errors.
+  av_log_set_level(AV_LOG_FATAL);
+}
+
+TranscodeService::~TranscodeService() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (!jobs_.empty()) spdlog::warn("transcode: {} jobs still running at exit", jobs_.size());
+}
+
+std::unique_ptr<origin::AdmissionCheck> TranscodeService::admission_check() {
+  return std::make_unique<TranscodeAdmission>(*this);
+}
+
+bool TranscodeService::is_output(std::string_view app, std::string_view stream) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  return outputs_.count(key_of(app, stream)) > 0;
+}
+
+int64_t TranscodeService::serves(const core::AppConfig& app, std::string_view stream) const {
+  if (app.renditions.empty()) return 0;
+  auto m = match_rendition(app.rendition_name, app.renditions, stream);
+  if (!m || is_output(app.name, m->source)) return 0;
+  return kViewerWaitMs;
+}
+
+std::string TranscodeService::refusal(const core::AppConfig& app, std::string_view app_name, std::string_view stream) const {
+  auto m = match_rendition(app.rendition_name, app.renditions, stream);
+  if (!m) return "";
+  if (origin_.registry().find(app_name, stream)) return "";  // live already (a job's output, or a plain stream)
+  const int64_t max_jobs = origin_.config().transcode.max_jobs;
+  std::lock_guard<std::mutex> lk(mu_);
+  if (outputs_.count(key_of(app_name, stream)) || outputs_.count(key_of(app_name, m->source))) return "";
+  if (jobs_.count(key_of(app_name, m->source))) return "";
+  if (int64_t(jobs_.size()) < max_jobs) return "";
+  return fmt::format("transcode.max_jobs ({}) reached: {}/{} cannot be transcoded now", max_jobs, app_name, m->source);
+}
+
+void TranscodeService::want(const std::string& app, const std::string& stream, const origin::AdmissionRequest&) {
+  const core::AppConfig* cfg = origin_.config().find_app(app);
+  std::optional<RenditionMatch> m;
+  if (cfg) m = match_rendition(cfg->rendition_name, cfg->renditions, stream);
+  if (!m) return origin_.sources().release(app, stream, "not a rendition of this app");
+  std::string why = start_job(app, m->source, "on demand");
+  if (!why.empty()) {
+    spdlog::warn("transcode {}/{}: not started: {}", app, m->source, why);
+    origin_.sources().release(app, stream, why);
+  }
+}
+
+void TranscodeService::on_stream_published(const std::shared_ptr<origin::StreamHub>& stream, const origin::PublishEvent&) {
+  const core::AppConfig* cfg = origin_.config().find_app(stream->app());
+  if (!cfg || cfg->renditions.empty() || cfg->transcode_mode != "always") return;
+  if (is_output(stream->app(), stream->name())) return;
+  core::Loop* loop = core::Loop::current();
+  if (!loop) return;
+  // Not from inside the publish: the job publishes streams of its own.
+  (void)loop->post([this, app = stream->app(), name = stream->name()] {
+    if (std::string why = start_job(app, name, "always"); !why.empty())
+      spdlog::warn("transcode {}/{}: not started: {}", app, name, why);
+  });
+}
+
+std::string TranscodeService::start_job(const std::string& app, const std::string& source, const char* cause) {
+  core::Loop* loop = core::Loop::current();
+  if (!loop) return "no loop";
+  const core::AppConfig* cfg = origin_.config().find_app(app);
+  if (!cfg || cfg->renditions.empty()) return "app " + app + " has no renditions";
+  auto hub = origin_.registry().find(app, source);
+  if (!hub) return "source stream " + app + "/" + source + " is not published";
+  std::vector<RenditionSpec> specs;
+  for (const auto& [name, r] : cfg->renditions)
+    specs.push_back(RenditionSpec{name, rendition_stream_name(cfg->rendition_name, source, name), r});
+  const std::string key = key_of(app, source);
+  TranscodeJob* job = nullptr;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (outputs_.count(key)) return "stream " + key + " is a rendition itself";
+    if (jobs_.count(key)) return "";  // running: its outputs are published
+    const int64_t max_jobs = origin_.config().transcode.max_jobs;
+    if (int64_t(jobs_.size()) >= max_jobs) {
+      jobs_refused_++;
+      return fmt::format("transcode.max_jobs ({}) reached", max_jobs);
+    }
+    job = new TranscodeJob(*this, *loop, app, source, specs, std::string_view(cause) != "always");
+    jobs_[key] = job;
+    for (const auto& s : specs) outputs_.insert(key_of(app, s.stream));
+  }
+  jobs_started_++;
+  if (core::Status st = job->start(hub); !st) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      jobs_.erase(key);
+      for (const auto& s : specs) outputs_.erase(key_of(app, s.stream));
+    }
+    jobs_failed_++;
+    delete job;
+    return st.message();
+  }
+  return "";
+}
+
+void TranscodeService::job_ended(TranscodeJob* job, const std::string& failure) {
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    auto it = jobs_.find(job->key());
+    if (it != jobs_.end() && it->second == job) jobs_.erase(it);
+    for (const auto& s : job->specs()) outputs_.erase(key_of(job->app(), s.stream));
+  }
+  if (!failure.empty()) jobs_failed_++;
+  for (const auto& s : job->specs()) origin_.sources().release(job->app(), s.stream, failure);
+}
+
+void TranscodeService::stop_all() {
+  std::vector<std::pair<core::Loop*, std::string>> open;
+  {
+    std::lock_guard<std::mutex> lk(mu_);
+    for (auto& [key, j] : jobs_) open.emplace_back(&j->loop(), key);
+  }
+  for (auto& [loop, key] : open) {
+    (void)loop->post([this, key = key] {
+      TranscodeJob* j = nullptr;
+      {
+        std::lock_guard<std::mutex> lk(mu_);
+        auto it = jobs_.find(key);
+        if (it != jobs_.end()) j = it->second;
+      }
+      if (j) j->stop("server shutting down");
+    });
+  }
+  for (int i = 0; i < 300; ++i) {
+    {
+      std::lock_guard<std::mutex> lk(mu_);
+      if (jobs_.empty()) return;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto& [key, j] : jobs_) spdlog::warn("transcode {}: did not stop within 3 s", key);
+}
+
+void TranscodeService::write_metrics(std::string& out) const {
+  std::lock_guard<std::mutex> lk(mu_);
+  out += fmt::format(
+      "# HELP weir_transcode_jobs Transcode jobs running (one per source stream).\n# TYPE weir_transcode_jobs gauge\n"
+      "weir_transcode_jobs {}\n"
+      "# HELP weir_transcode_jobs_started_total Transcode jobs started.\n# TYPE weir_transcode_jobs_started_total counter\n"
+      "weir_transcode_jobs_started_total {}\n"
+      "# HELP weir_transcode_jobs_failed_total Transcode jobs that failed (undecodable source, encoder error).\n"
+      "# TYPE weir_transcode_jobs_failed_total counter\nweir_transcode_jobs_failed_total {}\n"
+      "# HELP weir_transcode_jobs_refused_total Jobs not started: transcode.max_jobs reached.\n"
+      "# TYPE weir_transcode_jobs_refused_total counter\nweir_transcode_jobs_refused_total {}\n",
+      jobs_.size(), jobs_started_.load(), jobs_failed_.load(), jobs_refused_.load());
+  struct Family {
+    const char* name;
+    const char* help;
+    std::atomic<uint64_t> TranscodeJob::Counters::*field;
+  };
+  static const Family kFamilies[] = {
+      {"weir_transcode_frames_in_total", "Source video frames a job received.", &TranscodeJob::Counters::frames_in},
+      {"weir_transcode_frames_out_total", "Video frames a job encoded (all renditions).", &TranscodeJob::Counters::frames_out},
+      {"weir_transcode_frames_dropped_total",
+       "Source video frames a job dropped up to the next keyframe (its queue was full: the encoders could not keep up).",
+       &TranscodeJob::Counters::frames_dropped},
+  };
+  for (const auto& f : kFamilies) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", f.name, f.help, f.name);
+    for (const auto& [key, j] : jobs_)
+      out += fmt::format("{}{{app=\"{}\",stream=\"{}\"}} {}\n", f.name, j->app(), j->source(),
+                         (j->counters().*(f.field)).load());
+  }
+}
+
+nlohmann::json TranscodeService::jobs_json(const std::string& after, size_t limit, bool& more,
+                                           std::string& last_key) const {
+  nlohmann::json items = nlohmann::json::array();
+  more = false;
+  std::lock_guard<std::mutex> lk(mu_);
+  for (auto it = jobs_.upper_bound(after); it != jobs_.end(); ++it) {
+    if (items.size() >= limit) {
+      more = true;
+      break;
+    }
+    const auto& [key, j] = *it;
+    last_key = key;
+    nlohmann::json outs = nlohmann::json::array();
+    for (const auto& s : j->specs())
+      outs.push_back({{"rendition", s.name}, {"stream", s.stream}, {"width", s.cfg.width}, {"height", s.cfg.height},
+                      {"video_codec", s.cfg.video_codec}, {"bitrate_kbps", s.cfg.bitrate_kbps}});
+    const auto& c = j->counters();
+    items.push_back({{"app", j->app()},
+                     {"stream", j->source()},
+                     {"started_at", origin::api::rfc3339_ms(j->started_ms())},
+                     {"mode", j->on_demand() ? "on_demand" : "always"},
+                     {"outputs", std::move(outs)},
+                     {"frames_in", c.frames_in.load()},
+                     {"frames_decoded", c.frames_decoded.load()},
+                     {"frames_out", c.frames_out.load()},
+                     {"frames_dropped", c.frames_dropped.load()},
+                     {"queued_packets", c.queued.load()}});
+  }
+  return items;
+}
+
+}  // namespace weir::transcode

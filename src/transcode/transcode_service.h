@@ -1,0 +1,105 @@
+// TranscodeService: the transcoder's attachment to the origin. It is
+//  - the StreamSource (origin/stream_sources.h) of rendition streams: a
+//    viewer that misses live/foo_360p (apps.live.rendition_name) while
+//    live/foo is published starts the job of foo, which publishes every
+//    rendition of the app at once (one job per source);
+//  - a StreamObserver: apps with transcode_mode `always` start the job when
+//    the source is published;
+//  - an admission check ("transcode") refusing with 503 a play that would
+//    start a job past transcode.max_jobs (logged), so the viewer is told at
+//    once instead of waiting;
+//  - the metrics and the job list for the admin API.
+//
+//   transcode::TranscodeService transcoder(origin, transcode_pool);   // main thread
+//   origin.sources().add(&transcoder);
+//   origin.add_observer(&transcoder);
+//   origin.admission().add(transcoder.admission_check());
+//   ...
+//   transcoder.stop_all();                                          // shutdown, loops running
+//
+// Jobs run on the loop that started them (the viewer's, or the publisher's);
+// their FFmpeg work runs on `pool`. Outputs of a job are never sources of
+// another (foo_360p_360p is not made).
+//
+// Thread: serves()/want()/check_now()/observer callbacks on any loop;
+// write_metrics()/jobs_json() any thread; stop_all() on the main thread. The
+// job table is under one mutex, taken per job start/end and per metrics
+// scrape, never per packet.
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+
+#include <nlohmann/json.hpp>
+
+#include "origin/admission.h"
+#include "origin/stream_observer.h"
+#include "origin/stream_sources.h"
+
+namespace weir::core {
+class Loop;
+class WorkerPool;
+struct AppConfig;
+}  // namespace weir::core
+namespace weir::origin {
+class Origin;
+}
+
+namespace weir::transcode {
+
+class TranscodeJob;
+
+class TranscodeService final : public origin::StreamSource, public origin::StreamObserver {
+ public:
+  TranscodeService(origin::Origin& origin, core::WorkerPool& pool);
+  ~TranscodeService() override;
+
+  // StreamSource
+  int64_t serves(const core::AppConfig& app, std::string_view stream) const override;
+  void want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) override;
+  // StreamObserver
+  void on_stream_published(const std::shared_ptr<origin::StreamHub>& stream, const origin::PublishEvent& e) override;
+
+  // The admission check to add to the origin's chain (refers to this service).
+  std::unique_ptr<origin::AdmissionCheck> admission_check();
+
+  void write_metrics(std::string& out) const;
+  // GET /api/v1/transcodes: up to `limit` jobs after the key `after` (by
+  // "app/stream"), as the API lists them; `more` when others follow.
+  nlohmann::json jobs_json(const std::string& after, size_t limit, bool& more, std::string& last_key) const;
+  // Main thread, loops running: stops every job and waits (up to 3 s).
+  void stop_all();
+
+  // For TranscodeJob ----------------------------------------------------------
+  origin::Origin& origin() { return origin_; }
+  core::WorkerPool& pool() { return pool_; }
+  // From the job's loop as it ends (it is freed after): forgets it and
+  // releases its output keys (`failure` non-empty: waiting viewers get it).
+  void job_ended(TranscodeJob* job, const std::string& failure);
+
+  // Why a play of app/stream must be refused now ("" if not): it would start
+  // a job past transcode.max_jobs. Any thread.
+  std::string refusal(const core::AppConfig& app, std::string_view app_name, std::string_view stream) const;
+
+ private:
+  // Starts the job of app/source on the calling loop. "" or why not.
+  std::string start_job(const std::string& app, const std::string& source, const char* cause);
+  bool is_output(std::string_view app, std::string_view stream) const;
+
+  origin::Origin& origin_;
+  core::WorkerPool& pool_;
+  std::atomic<uint64_t> jobs_started_{0};
+  std::atomic<uint64_t> jobs_failed_{0};
+  std::atomic<uint64_t> jobs_refused_{0};
+  mutable std::mutex mu_;
+  std::map<std::string, TranscodeJob*> jobs_;        // by "app/source"; guarded by mu_
+  std::set<std::string, std::less<>> outputs_;       // "app/stream" of every running job's outputs; guarded by mu_
+};
+
+}  // namespace weir::transcode

@@ -1,0 +1,182 @@
+// TranscodePipeline with Debian's real libx264 and libavfilter: synthetic
+// H.264 sources (tests/unit/protocol_av/av_test_support) go through the
+// decoder, the split/scale graph and one encoder per rendition.
+#include <catch2/catch.hpp>
+
+#include <algorithm>
+#include <set>
+
+#include "../protocol_av/av_test_support.h"
+#include "core/media_packet.h"
+#include "protocol/av/av_ptr.h"
+#include "protocol/av/codec_parameters.h"
+#include "protocol/av/media_to_av.h"
+#include "transcode/transcode_pipeline.h"
+
+using namespace weir;
+using transcode::RenditionSpec;
+using transcode::TranscodePipeline;
+
+namespace {
+
+std::vector<core::MediaPacket> source(int w, int h, int frames, int64_t offset_ms = 0) {
+  test::VideoOptions o;
+  o.width = w;
+  o.height = h;
+  o.frames = frames;
+  o.options = {{"x264-params", "keyint=12:min-keyint=12:scenecut=0"}, {"preset", "ultrafast"}};
+  auto enc = test::encode_video("libx264", o);
+  auto pkts = test::to_media(*enc.par, enc.time_base, enc.packets);
+  for (auto& p : pkts) {
+    p.dts += offset_ms;
+    p.pts += offset_ms;
+  }
+  return pkts;
+}
+
+RenditionSpec spec(const char* name, int64_t w, int64_t h) {
+  RenditionSpec s;
+  s.name = name;
+  s.stream = std::string("s_") + name;
+  s.cfg.width = w;
+  s.cfg.height = h;
+  s.cfg.preset = "ultrafast";
+  s.cfg.bitrate_kbps = 200;
+  return s;
+}
+
+struct Out {
+  std::vector<core::MediaPacket> config, frames;
+};
+
+std::vector<Out> run(TranscodePipeline& p, const std::vector<core::MediaPacket>& in, size_t n) {
+  std::vector<Out> outs(n);
+  std::vector<TranscodePipeline::Output> got;
+  for (const auto& m : in) {
+    got.clear();
+    REQUIRE(p.push(m, got));
+    for (auto& o : got) (o.pkt.is_config() ? outs[o.rendition].config : outs[o.rendition].frames).push_back(o.pkt);
+  }
+  return outs;
+}
+
+// The size a rendition's config announces.
+std::pair<int, int> size_of(const core::MediaPacket& config) {
+  auto par = protocol::av::make_codec_parameters();
+  REQUIRE(protocol::av::codec_parameters_from_config(config, par.get()));
+  return {par->width, par->height};
+}
+
+std::set<int64_t> key_pts(const std::vector<core::MediaPacket>& v) {
+  std::set<int64_t> k;
+  for (const auto& m : v)
+    if (m.is_keyframe() && !m.is_config()) k.insert(m.pts);
+  return k;
+}
+
+}  // namespace
+
+TEST_CASE("renditions are scaled with the aspect kept and keyframes on the source's") {
+  const auto in = source(128, 72, 72);
+  TranscodePipeline p({spec("small", 0, 36), spec("wide", 96, 0)}, 1);
+  auto outs = run(p, in, 2);
+  REQUIRE(outs[0].config.size() == 1);
+  REQUIRE(outs[1].config.size() == 1);
+  CHECK(size_of(outs[0].config[0]) == std::pair<int, int>{64, 36});
+  CHECK(size_of(outs[1].config[0]) == std::pair<int, int>{96, 54});
+  const auto src_keys = key_pts(in);
+  REQUIRE(src_keys.size() == 6);
+  for (const auto& o : outs) {
+    REQUIRE(o.frames.size() >= 40);  // the encoder's lookahead holds the last ones
+    const auto keys = key_pts(o.frames);
+    const int64_t last = o.frames.back().pts;
+    for (int64_t k : keys) CHECK(src_keys.count(k) == 1);
+    for (int64_t k : src_keys)
+      if (k <= last) CHECK(keys.count(k) == 1);
+    // Decodable, in dts order.
+    CHECK(std::is_sorted(o.frames.begin(), o.frames.end(), [](auto& a, auto& b) { return a.dts < b.dts; }));
+  }
+  CHECK(p.stats().frames_in == 72);
+  CHECK(p.stats().graph_builds == 1);
+}
+
+TEST_CASE("a resolution change reopens the decoder and graph; the outputs keep their size") {
+  auto in = source(128, 72, 36);
+  const int64_t next = in.back().dts + 40;
+  auto more = source(160, 120, 36, next);
+  in.insert(in.end(), more.begin(), more.end());
+  TranscodePipeline p({spec("small", 64, 36)}, 1);
+  auto outs = run(p, in, 1);
+  REQUIRE(outs[0].config.size() == 1);  // the encoder did not change
+  CHECK(size_of(outs[0].config[0]) == std::pair<int, int>{64, 36});
+  CHECK(p.stats().reopens == 1);
+  CHECK(p.stats().graph_builds == 2);
+  CHECK(p.stats().frames_in == 72);
+  CHECK(outs[0].frames.back().pts > next);
+}
+
+TEST_CASE("audio is copied to every rendition after the video that precedes it") {
+  auto in = source(128, 72, 48);
+  test::AudioOptions ao;
+  ao.frames = 40;
+  auto a = test::encode_audio("aac", ao);
+  auto audio = test::to_media(*a.par, a.time_base, a.packets);
+  std::vector<core::MediaPacket> mixed;
+  std::merge(in.begin(), in.end(), audio.begin(), audio.end(), std::back_inserter(mixed),
+             [](const auto& x, const auto& y) { return x.dts < y.dts; });
+  TranscodePipeline p({spec("a", 64, 36), spec("b", 32, 18)}, 1);
+  std::vector<std::vector<core::MediaPacket>> per(2);
+  std::vector<TranscodePipeline::Output> got;
+  for (const auto& m : mixed) {
+    got.clear();
+    REQUIRE(p.push(m, got));
+    for (auto& o : got) per[o.rendition].push_back(o.pkt);
+  }
+  for (const auto& v : per) {
+    size_t n_audio = 0;
+    int64_t last_video = INT64_MIN;
+    for (const auto& m : v) {
+      if (m.is_video() && !m.is_config()) last_video = m.dts;
+      if (m.is_audio()) {
+        ++n_audio;
+        CHECK(m.dts <= std::max<int64_t>(last_video, 0) + 1);  // held until the video caught up
+      }
+    }
+    CHECK(n_audio > 10);
+  }
+}
+
+TEST_CASE("an undecodable source fails with the reason") {
+  SECTION("a config that is not an avcC") {
+    core::MediaPacket bad;
+    bad.track = core::TrackType::kVideo;
+    bad.codec = core::Codec::kH264;
+    bad.flags = core::packet_flags::kConfig | core::packet_flags::kKeyframe;
+    const uint8_t body[] = {0x17, 0, 0, 0, 0, 1, 0x64, 0, 0xff, 0xff, 0xff};
+    bad.body = core::Slice::copy_of(core::ByteView(body, sizeof(body)));
+    bad.payload_offset = 5;
+    TranscodePipeline p({spec("a", 64, 36)}, 1);
+    std::vector<TranscodePipeline::Output> out;
+    auto st = p.push(bad, out);
+    CHECK_FALSE(st);
+    CHECK_THAT(st.message(), Catch::Contains("source video config"));
+  }
+  SECTION("frames that do not decode") {
+    auto in = source(128, 72, 2);
+    TranscodePipeline p({spec("a", 64, 36)}, 1);
+    std::vector<TranscodePipeline::Output> out;
+    REQUIRE(in[0].is_config());
+    REQUIRE(p.push(in[0], out));
+    core::MediaPacket junk = in[1];
+    junk.flags = core::packet_flags::kKeyframe;
+    const uint8_t body[] = {0x17, 1, 0, 0, 0, 0, 0, 0, 6, 0x65, 0xff, 0xff, 0xff, 0xff, 0xff};
+    junk.body = core::Slice::copy_of(core::ByteView(body, sizeof(body)));
+    core::Status st = core::Status::ok();
+    for (int i = 0; i < 400 && st; ++i) {
+      junk.dts = junk.pts = i * 40;
+      st = p.push(junk, out);
+    }
+    CHECK_FALSE(st);
+    CHECK_THAT(st.message(), Catch::Contains("could not be"));
+  }
+}
