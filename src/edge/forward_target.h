@@ -1,6 +1,8 @@
 // ForwardTarget: pushes one live stream to one destination over RTMP
-// (client/rtmp_client.h in publish mode, rtmp:// or rtmps://), for as long as
-// the stream lives or until removed.
+// (client/rtmp_client.h in publish mode, rtmp:// or rtmps://) or SRT
+// (ingest/srt/srt_caller.h, srt://: the stream's MPEG-TS as SRT viewers get
+// it, HubPacket::ts() muxed once per stream, in 1316-byte messages), for as
+// long as the stream lives or until removed.
 //
 // Reading: a lossless consumer (origin/consumer.h) of the stream on its loop,
 // attached from start to end, so it learns the stream's end and its cursor
@@ -9,18 +11,19 @@
 // the handle is re-attached at the newest keyframe: the destination gets the
 // codec configs and onMetaData in effect first, then media from a keyframe.
 //
-// Overflow (a destination slower than the stream): RtmpClient::send refuses
-// a packet once forward.max_queued_bytes wait unsent; the target then drops
-// every media packet up to the next video keyframe (audio-only: the next
-// accepted audio frame), counted in dropped_frames, and re-sends the codec
-// configs before it. Memory per target is bounded by that cap; nothing waits.
+// Overflow (a destination slower than the stream): RtmpClient::send (or
+// SrtCaller::send) refuses a packet once forward.max_queued_bytes wait unsent;
+// the target then drops every media packet up to the next video keyframe
+// (audio-only: the next accepted audio frame), counted in dropped_frames, and
+// re-sends the codec configs before it (SRT: the TS of a keyframe carries
+// PAT/PMT and the parameter sets). Memory per target is bounded by that cap.
 //
 // Failure: connect/response/stall timeouts, refusals, a lost connection: the
 // entry goes to backoff with last_error, and a new connection is tried after
 // forward.backoff_ms, doubling per failure up to backoff_max_ms (reset once a
 // destination accepts). Timestamps sent to the destination never go back,
 // per track, across reconnects: each connection's first packet is mapped at
-// or after the last one sent before.
+// or after the last one sent before (RTMP; SRT sends the hub's TS timeline).
 //
 // Thread: its loop only, every method. Lifetime: heap object, self-owned;
 // stop() or the stream's end tells the service and frees it from a posted
@@ -36,6 +39,7 @@
 #include "client/rtmp_client.h"
 #include "core/config.h"
 #include "core/timer.h"
+#include "ingest/srt/srt_caller.h"
 #include "origin/consumer.h"
 #include "origin/consumer_handle.h"
 
@@ -44,7 +48,7 @@ namespace weir::edge {
 class ForwardService;
 struct ForwardEntry;
 
-class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler {
+class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler, ingest::srt::SrtCaller::Handler {
  public:
   // Attaches to `hub` on `loop` (the calling loop) and connects. Null if the
   // stream has already ended (the service is told).
@@ -65,8 +69,15 @@ class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler
   // RtmpClient::Handler
   void on_ready() override;
   void on_closed(const core::Status& why) override;
+  // SrtCaller::Handler
+  void on_srt_connected() override { on_ready(); }
+  void on_srt_data(core::ByteView) override {}
+  void on_srt_closed(const std::string& why) override { failed(why); }
 
   void connect();
+  // SRT: the packet's TS bytes, dropping up to a sync point after a refusal.
+  void forward_ts(const origin::PacketRef& p);
+  uint64_t bytes_now() const;
   void failed(std::string why);
   void forward(const core::MediaPacket& m);
   // False if the client refused it (queue full) or is gone.
@@ -82,7 +93,9 @@ class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler
   const core::ForwardConfig cfg_;
   origin::ConsumerHandle in_{*this};
   std::vector<origin::PacketRef> batch_;
+  const bool srt_dest_;                     // srt:// (else RTMP)
   std::unique_ptr<client::RtmpClient> rtmp_;
+  std::unique_ptr<ingest::srt::SrtCaller> srt_;
   core::Timer retry_;
   uint32_t failures_ = 0;       // since the destination last accepted
   bool connected_ = false;      // the destination accepted the publish
