@@ -135,7 +135,19 @@ void SrtBridge::push(Cmd cmd) {
 
 core::Status SrtBridge::add_listener(SRTSOCKET sock, std::function<void()> on_readable) {
   if (!running()) return core::Status::error("srt: the bridge is not running");
-  push({CmdKind::kAddListener, nullptr, {}, sock, std::move(on_readable)});
+  // Waits until the bridge watches it, so nothing can connect before (libsrt
+  // may not report a connection queued before the listener joined the epoll set).
+  auto done = std::make_shared<std::promise<void>>();
+  std::future<void> f = done->get_future();
+  {
+    std::lock_guard<std::mutex> lk(cmd_mu_);
+    cmds_.push_back({CmdKind::kAddListener, nullptr, {}, sock, std::move(on_readable)});
+    // A removal of no socket as the fence: it runs once the add has.
+    cmds_.push_back({CmdKind::kRemoveListener, nullptr, {}, SRT_INVALID_SOCK, [done] { done->set_value(); }});
+  }
+  wake();
+  if (f.wait_for(std::chrono::seconds(3)) != std::future_status::ready)
+    return core::Status::error("srt: the bridge did not take the listener within 3 s");
   return core::Status::ok();
 }
 
