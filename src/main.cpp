@@ -309,7 +309,10 @@ int main(int argc, char** argv) {
   weir::hooks::CallbackCheck* callbacks = owned_callbacks.get();
   origin.admission().add(std::move(owned_callbacks));
   origin.add_metrics_writer([callbacks](std::string& out) { callbacks->write_metrics(out); });
+  // The one SRT thread (listener, srt:// upstreams and forward destinations); it starts when SRT is first used.
+  weir::ingest::srt::SrtBridge srt_bridge;
   weir::edge::EdgePuller edge(origin, client_tls, node_id);  // pulls apps.<app>.upstream streams on demand
+  edge.set_srt_bridge(&srt_bridge);
   origin.sources().add(&edge);
   origin.add_metrics_writer([&edge](std::string& out) { edge.write_metrics(out); });
   // Cluster discovery (cluster.redis): this server records the streams published here in Redis; apps with
@@ -359,6 +362,7 @@ int main(int argc, char** argv) {
   // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards; and
   // an encoder's publish at an edge app pushed to its origins (upstream.publish).
   weir::edge::ForwardService forward(origin, client_tls, node_id, edge.health());
+  forward.set_srt_bridge(&srt_bridge);
   origin.add_observer(&forward);
   origin.add_metrics_writer([&forward](std::string& out) { forward.write_metrics(out); });
   weir::edge::add_forward_routes(*admin_router, configs, forward);
@@ -399,7 +403,7 @@ int main(int argc, char** argv) {
   // SRT after the loops: its bridge thread hands connections to them.
   std::unique_ptr<weir::ingest::srt::SrtServer> srt;
   if (cfg.srt.enabled) {
-    auto started = weir::ingest::srt::SrtServer::start(origin);
+    auto started = weir::ingest::srt::SrtServer::start(origin, srt_bridge);
     if (!started) {
       spdlog::error("start failed: {}", started.error());
       loops.stop();
@@ -455,6 +459,7 @@ int main(int argc, char** argv) {
   edge.stop_all();
   transcoder.stop_all();
   forward.stop_all();
+  srt_bridge.stop();  // every SRT session closed: the sockets left, the thread, srt_cleanup
   origin.registry().end_all("server shutting down");
   if (discovery) discovery->wait_idle(500);  // the ended streams' keys deleted
   // 3. Merges finish, up to finish_ms.

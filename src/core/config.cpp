@@ -1,4 +1,5 @@
 #include "core/config.h"
+#include "core/srt_url.h"
 
 #include <algorithm>
 #include <cctype>
@@ -81,7 +82,8 @@ bool parse_byte_size(std::string_view s, int64_t& out) {
 std::string check_url_template(const std::string& t) {
   const bool rtmp = t.rfind("rtmp://", 0) == 0 || t.rfind("rtmps://", 0) == 0;
   const bool http = t.rfind("http://", 0) == 0;
-  if (!rtmp && !http) return "is not an rtmp://, rtmps:// or http:// URL";
+  const bool srt = t.rfind("srt://", 0) == 0;
+  if (!rtmp && !http && !srt) return "is not an rtmp://, rtmps://, http:// or srt:// URL";
   const size_t host = t.find("://") + 3;
   if (host >= t.size() || t[host] == '/' || t[host] == '{') return "has no host";
   for (size_t i = 0; i < t.size(); ++i) {
@@ -93,6 +95,14 @@ std::string check_url_template(const std::string& t) {
   }
   if (t.find("{stream}") == std::string::npos) return "must contain {stream}";
   if (t.find_first_of(" \t\r\n") != std::string::npos) return "must not contain spaces";
+  if (srt) {
+    // Checked as it will be used: with the placeholders filled in.
+    std::string sample = t;
+    for (auto [from, to] : {std::pair<std::string_view, std::string_view>{"{app}", "app"}, {"{stream}", "stream"}})
+      for (size_t at = sample.find(from); at != std::string::npos; at = sample.find(from, at + to.size()))
+        sample.replace(at, from.size(), to);
+    if (auto u = parse_srt_url(sample); !u) return "is not a usable srt:// URL: " + u.error();
+  }
   return "";
 }
 
@@ -247,12 +257,8 @@ class YamlLoader {
 
   bool add_entry(const std::string& p, const YAML::Node& n, const std::string& e, std::vector<std::string>& out,
                  const ForwardUrlTemplates&) {
-    if (e.rfind("srt://", 0) == 0) {
-      error(p, n, "'" + e + "': SRT destinations are not supported; use rtmp:// or rtmps://");
-      return false;
-    }
-    if (e.rfind("rtmp://", 0) != 0 && e.rfind("rtmps://", 0) != 0) {
-      error(p, n, "'" + e + "' is not an rtmp:// or rtmps:// URL");
+    if (e.rfind("rtmp://", 0) != 0 && e.rfind("rtmps://", 0) != 0 && e.rfind("srt://", 0) != 0) {
+      error(p, n, "'" + e + "' is not an rtmp://, rtmps:// or srt:// URL");
       return false;
     }
     return add_entry(p, n, e, out, UrlTemplates{});

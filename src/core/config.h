@@ -420,8 +420,9 @@ struct UpstreamConfig {
   void visit(V& v) {
     v.field("urls", urls, config::UrlTemplates{},
             "Origins to pull a stream from, as URL templates with {app} and {stream}: "
-            "rtmp://HOST:PORT/{app}/{stream} (RTMP, Enhanced RTMP codecs) or http://HOST:PORT/{app}/{stream}.flv "
-            "(HTTP-FLV). Empty = streams of this app are not pulled.");
+            "rtmp://HOST:PORT/{app}/{stream} (RTMP, Enhanced RTMP codecs), http://HOST:PORT/{app}/{stream}.flv "
+            "(HTTP-FLV) or srt://HOST:PORT?streamid=#!::r={app}/{stream},m=request (SRT caller, MPEG-TS; query "
+            "keys streamid, passphrase, pbkeylen, latency, mode=caller). Empty = streams of this app are not pulled.");
     v.field("policy", policy, config::OneOf{{"in_order", "round_robin", "hash"}},
             "Which origin a new pull tries first: in_order (the first healthy one in the list), round_robin (the "
             "next one each time), hash (chosen by the stream name, so every edge asks the same origin); on failure "
@@ -456,7 +457,7 @@ struct UpstreamConfig {
 };
 
 // Forward (restream): every stream published on the app is pushed to these
-// destinations over RTMP (edge/forward_service.h). Read from the config
+// destinations over RTMP or SRT (edge/forward_service.h). Read from the config
 // generation a stream was published under: a reload applies to streams
 // published after it.
 struct ForwardConfig {
@@ -472,7 +473,8 @@ struct ForwardConfig {
     v.field("urls", urls, config::ForwardUrlTemplates{},
             "Destinations every stream of this app is pushed to, as URL templates with {app} and {stream}: "
             "rtmp://HOST:PORT/{app}/{stream} or rtmps://HOST/APP/{stream}?key=K (RTMP publish, Enhanced RTMP "
-            "codecs). SRT destinations are not supported. Empty = no forward. A reload applies to streams "
+            "codecs), or srt://HOST:PORT?streamid=#!::r={app}/{stream},m=publish (SRT caller, MPEG-TS in "
+            "1316-byte messages; query keys streamid, passphrase, pbkeylen, latency, mode=caller). Empty = no forward. A reload applies to streams "
             "published after it; the admin API adds and removes destinations of a live stream.");
     v.field("connect_timeout_ms", connect_timeout_ms, config::IntRange{100, 60000},
             "Time to connect to a destination and have it accept the publish; past it the attempt failed.");

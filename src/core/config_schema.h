@@ -28,15 +28,16 @@ struct Secret {};
 struct ListenAddress {};
 // A list of host patterns (core/host_pattern.h).
 struct HostPatterns {};
-// A list of edge origin URL templates: rtmp:// or http://, {app} and {stream}
-// the only placeholders (edge/upstream_url.h expands them).
+// A list of edge origin URL templates: rtmp://, rtmps://, http:// or srt://
+// (core/srt_url.h, checked with the placeholders filled in), {app} and
+// {stream} the only placeholders (edge/upstream_url.h expands them).
 struct UrlTemplates {};
 // A node's name in a cluster: 1 to 64 letters, digits, '_' or '-' (or empty
 // where the field says empty means "choose one").
 struct NodeName {};
 bool is_node_name(std::string_view s);
-// A list of forward destination templates: as UrlTemplates, rtmp:// or
-// rtmps:// only (edge/forward_url.h expands them).
+// A list of forward destination templates: as UrlTemplates, rtmp://,
+// rtmps:// or srt:// (edge/forward_url.h expands them).
 struct ForwardUrlTemplates {};
 // Byte sizes: integers, or strings with a KiB/MiB/GiB (or K/M/G) suffix.
 struct ByteSize {

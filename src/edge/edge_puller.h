@@ -39,6 +39,9 @@ class TlsContext;
 namespace weir::origin {
 class Origin;
 }
+namespace weir::ingest::srt {
+class SrtBridge;
+}
 
 namespace weir::edge {
 
@@ -57,6 +60,10 @@ class EdgePuller final : public origin::StreamSource {
   // Main thread, before the loops start: where apps with upstream.discover
   // look streams up first (null: nowhere; such apps pull from urls only).
   void set_locator(StreamLocator* l) { locator_ = l; }
+  // Main thread, before the loops start: the process's SRT bridge, for
+  // srt:// upstreams (null: they fail with a log line).
+  void set_srt_bridge(ingest::srt::SrtBridge* b) { srt_bridge_ = b; }
+  ingest::srt::SrtBridge* srt_bridge() const { return srt_bridge_; }
 
   // Prometheus text: per-origin health and pull counters. Any thread.
   void write_metrics(std::string& out) const;
@@ -81,6 +88,7 @@ class EdgePuller final : public origin::StreamSource {
   std::shared_ptr<const core::TlsContext> tls_;
   const std::string node_id_;
   StreamLocator* locator_ = nullptr;  // fixed once the loops run
+  ingest::srt::SrtBridge* srt_bridge_ = nullptr;  // fixed once the loops run
   OriginHealth health_;
   std::atomic<uint64_t> tickets_{0};
   std::atomic<uint64_t> pulls_started_{0};

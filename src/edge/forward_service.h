@@ -52,6 +52,9 @@ struct ForwardConfig;
 namespace weir::origin {
 class Origin;
 }
+namespace weir::ingest::srt {
+class SrtBridge;
+}
 
 namespace weir::edge {
 
@@ -111,7 +114,7 @@ class ForwardService final : public origin::StreamObserver {
   void on_stream_ended(const std::shared_ptr<origin::StreamHub>& s, const std::string& why) override;
 
   // API loop: pushes the live stream app/stream to `url` (a template or a
-  // plain rtmp[s]:// URL) from now on, with the app's forward settings.
+  // plain rtmp[s]:// or srt:// URL) from now on, with the app's forward settings.
   // Errors: "not_found: ..." (not live), "bad_url: ..." (the reason),
   // "unavailable: ..." (kMaxForwards reached).
   core::Result<ForwardInfo> add(const std::string& app, const std::string& stream, const std::string& url);
@@ -129,6 +132,10 @@ class ForwardService final : public origin::StreamObserver {
   void stop_all();
 
   origin::Origin& origin() { return origin_; }
+  // Main thread, before the loops start: the process's SRT bridge, for
+  // srt:// destinations (null: they fail and back off with a log line).
+  void set_srt_bridge(ingest::srt::SrtBridge* b) { srt_bridge_ = b; }
+  ingest::srt::SrtBridge* srt_bridge() const { return srt_bridge_; }
 
   // For ForwardTarget (its loop) -------------------------------------------
   const std::shared_ptr<const core::TlsContext>& tls() const { return tls_; }
@@ -157,6 +164,7 @@ class ForwardService final : public origin::StreamObserver {
   std::shared_ptr<const core::TlsContext> tls_;
   const std::string node_id_;
   OriginHealth& health_;
+  ingest::srt::SrtBridge* srt_bridge_ = nullptr;  // fixed once the loops run
   mutable std::mutex mu_;
   std::map<std::string, std::shared_ptr<ForwardEntry>> entries_;  // by id (ordered: cursors); guarded by mu_
   // The chain each live stream's destinations get (by "app/stream"; erased

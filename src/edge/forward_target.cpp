@@ -6,6 +6,7 @@
 
 #include "edge/forward_service.h"
 #include "edge/upstream_url.h"
+#include "core/srt_url.h"
 #include "origin/stream_hub.h"
 
 namespace weir::edge {
@@ -26,7 +27,7 @@ ForwardTarget* ForwardTarget::start(ForwardService& service, core::Loop& loop,
   t->entry_->target = t;
   // Until the destination accepts, packets are read and dropped: start at the
   // live edge. The handle is placed at the newest keyframe once it accepts.
-  if (!t->in_.attach(hub, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kLiveEdge, false})) {
+  if (!t->in_.attach(hub, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kLiveEdge, t->srt_dest_})) {
     t->stop("the stream already ended");
     return nullptr;
   }
@@ -48,6 +49,7 @@ ForwardTarget::ForwardTarget(ForwardService& service, core::Loop& loop, std::sha
       entry_(std::move(entry)),
       route_(std::move(route)),
       cfg_(cfg),
+      srt_dest_(route_.candidates.front().url.rfind("srt://", 0) == 0),
       retry_(loop) {}
 
 ForwardTarget::~ForwardTarget() { service_.target_destroyed(); }
@@ -70,6 +72,20 @@ void ForwardTarget::connect() {
   const ForwardDestination& d = current();
   service_.set_state(*entry_, ForwardState::kConnecting, {}, d.shown);
   origin_ = route_.health ? &route_.health->at(d.origin) : nullptr;
+  if (srt_dest_) {
+    ingest::srt::SrtBridge* bridge = service_.srt_bridge();
+    if (!bridge) return failed("SRT is not available in this process");
+    auto u = core::parse_srt_url(d.url);  // checked when the destination was added
+    if (!u) return failed(u.error());
+    ingest::srt::SrtCallerOptions o;
+    o.connect_timeout_ms = uint64_t(cfg_.connect_timeout_ms);
+    o.receive = false;
+    o.max_queued_bytes = size_t(uint64_t(cfg_.max_queued_bytes));
+    srt_ = std::make_unique<ingest::srt::SrtCaller>(loop_, *bridge, static_cast<ingest::srt::SrtCaller::Handler&>(*this),
+                                                    o);
+    if (core::Status st = srt_->start(*u); !st) failed(st.message());
+    return;
+  }
   client::RtmpClientOptions o;
   o.mode = client::RtmpMode::kPublish;
   o.connect_timeout_ms = uint64_t(cfg_.connect_timeout_ms);
@@ -94,7 +110,7 @@ void ForwardTarget::on_ready() {
   need_sync_ = false;
   resend_configs_ = false;
   // From the newest keyframe, the configs and metadata in effect first.
-  if (!in_.attach(hub_, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kLatestKeyframe, false}))
+  if (!in_.attach(hub_, ConsumerOptions{ConsumerPolicy::kLossless, StartAt::kLatestKeyframe, srt_dest_}))
     return stop("the stream ended");
   on_packets();
 }
@@ -114,10 +130,9 @@ void ForwardTarget::failed(std::string why) {  // by value: `why` may live in th
   const bool was_connected = connected_;
   const bool stable = was_connected && OriginHealth::now_ms() - connected_at_ms_ >= kStableMs;
   connected_ = false;
-  if (rtmp_) {
-    bytes_before_ += rtmp_->stats().bytes_sent;
-    rtmp_.reset();
-  }
+  bytes_before_ = bytes_now();
+  rtmp_.reset();
+  srt_.reset();  // (inside its on_srt_closed: allowed, SrtCaller does nothing after)
   entry_->bytes_out.store(bytes_before_, std::memory_order_relaxed);
   entry_->queued_bytes.store(0, std::memory_order_relaxed);
   if (origin_)
@@ -155,9 +170,11 @@ void ForwardTarget::on_packets() {
       const core::MediaPacket& m = p->media();
       if (m.is_config()) (m.is_video() ? video_config_ : m.is_audio() ? audio_config_ : metadata_) = p;
       if (connected_ && rtmp_) forward(m);
+      else if (connected_ && srt_) forward_ts(p);
       if (ended_) break;
     }
   }
+  if (srt_) srt_->flush();  // the live edge goes out now, not when a message fills
   batch_.clear();
   note_bytes();
 }
@@ -200,6 +217,29 @@ void ForwardTarget::forward(const core::MediaPacket& m) {
   }
 }
 
+void ForwardTarget::forward_ts(const origin::PacketRef& p) {
+  const core::MediaPacket& m = p->media();
+  // Configs and metadata are in the TS already: PAT/PMT and the parameter
+  // sets go before every keyframe (StreamHub's muxer, tables_before_keyframes).
+  if (m.is_config() || m.is_data()) return;
+  const core::Buffer* ts = p->ts();
+  if (!ts || ts->size() == 0) return;
+  if (need_sync_) {
+    const bool sync = video_config_ ? (m.is_video() && m.is_keyframe()) : m.is_audio();
+    if (!sync) {
+      service_.count_dropped(*entry_, 1);
+      return;
+    }
+  }
+  if (!srt_->send(ts->view())) {
+    // Overflow action: drop up to the next sync point (counted).
+    need_sync_ = true;
+    service_.count_dropped(*entry_, 1);
+    return;
+  }
+  need_sync_ = false;
+}
+
 void ForwardTarget::send_configs() {
   for (const origin::PacketRef* p : {&metadata_, &video_config_, &audio_config_})
     if (*p && !send((*p)->media())) return;  // still resend_configs_
@@ -230,9 +270,13 @@ bool ForwardTarget::send(const core::MediaPacket& m) {
   return true;
 }
 
+uint64_t ForwardTarget::bytes_now() const {
+  return bytes_before_ + (rtmp_ ? rtmp_->stats().bytes_sent : 0) + (srt_ ? srt_->bytes_out() : 0);
+}
+
 void ForwardTarget::note_bytes() {
-  if (rtmp_) entry_->bytes_out.store(bytes_before_ + rtmp_->stats().bytes_sent, std::memory_order_relaxed);
-  entry_->queued_bytes.store(rtmp_ ? rtmp_->queued_bytes() : 0, std::memory_order_relaxed);
+  if (rtmp_ || srt_) entry_->bytes_out.store(bytes_now(), std::memory_order_relaxed);
+  entry_->queued_bytes.store(rtmp_ ? rtmp_->queued_bytes() : srt_ ? srt_->queued_bytes() : 0, std::memory_order_relaxed);
 }
 
 void ForwardTarget::on_stream_end(const std::string& why) { stop("the stream ended (" + why + ")"); }
@@ -242,10 +286,9 @@ void ForwardTarget::stop(const std::string& why) {
   ended_ = true;
   retry_.stop();
   in_.release();
-  if (rtmp_) {
-    bytes_before_ += rtmp_->stats().bytes_sent;
-    rtmp_.reset();
-  }
+  bytes_before_ = bytes_now();
+  rtmp_.reset();
+  srt_.reset();
   if (origin_) route_.health->ended(*origin_, connected_, {}, false, 0, 0, 0, true);
   origin_ = nullptr;
   connected_ = false;

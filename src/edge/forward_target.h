@@ -1,11 +1,13 @@
 // ForwardTarget: pushes one live stream to one destination over RTMP
-// (client/rtmp_client.h in publish mode, rtmp:// or rtmps://), for as long as
-// the stream lives or until removed. The destination is one of a route's
-// candidates: a forward has one; an edge's publish to its origins
+// (client/rtmp_client.h in publish mode, rtmp:// or rtmps://) or SRT
+// (ingest/srt/srt_caller.h, srt://: the stream's MPEG-TS as SRT viewers get
+// it, HubPacket::ts() muxed once per stream, in 1316-byte messages), for as
+// long as the stream lives or until removed. The destination is one of a
+// route's candidates: a forward has one; an edge's publish to its origins
 // (apps.<app>.upstream.publish: forward) has the app's rtmp:// and rtmps://
-// upstream templates, tried in the order of the app's policy with origins
-// recently down last (edge/upstream_url.h, OriginHealth), and fails over to
-// the next one.
+// upstream templates (never srt://: a route's candidates share one transport),
+// tried in the order of the app's policy with origins recently down last
+// (edge/upstream_url.h, OriginHealth), and fails over to the next one.
 //
 // Reading: a lossless consumer (origin/consumer.h) of the stream on its loop,
 // attached from start to end, so it learns the stream's end and its cursor
@@ -14,11 +16,12 @@
 // the handle is re-attached at the newest keyframe: the destination gets the
 // codec configs and onMetaData in effect first, then media from a keyframe.
 //
-// Overflow (a destination slower than the stream): RtmpClient::send refuses
-// a packet once forward.max_queued_bytes wait unsent; the target then drops
-// every media packet up to the next video keyframe (audio-only: the next
-// accepted audio frame), counted in dropped_frames, and re-sends the codec
-// configs before it. Memory per target is bounded by that cap; nothing waits.
+// Overflow (a destination slower than the stream): RtmpClient::send (or
+// SrtCaller::send) refuses a packet once forward.max_queued_bytes wait unsent;
+// the target then drops every media packet up to the next video keyframe
+// (audio-only: the next accepted audio frame), counted in dropped_frames, and
+// re-sends the codec configs before it (SRT: the TS of a keyframe carries
+// PAT/PMT and the parameter sets). Memory per target is bounded by that cap.
 //
 // Failure: connect/response/stall timeouts, refusals (a Weir destination
 // refuses a publish that would close a forward loop: edge/loop_check.h), a
@@ -29,7 +32,8 @@
 // doubling, and its loss starts a new round at once (a forward with one
 // destination reconnects at once, then backs off). Timestamps sent never go
 // back, per track, across reconnects and failovers: each connection's first
-// packet is mapped at or after the last one sent before.
+// packet is mapped at or after the last one sent before (RTMP; SRT sends the
+// hub's TS timeline as it is).
 //
 // Thread: its loop only, every method. Lifetime: heap object, self-owned;
 // stop() or the stream's end tells the service and frees it from a posted
@@ -47,6 +51,7 @@
 #include "core/timer.h"
 #include "edge/origin_health.h"
 #include "edge/upstream_url.h"
+#include "ingest/srt/srt_caller.h"
 #include "origin/consumer.h"
 #include "origin/consumer_handle.h"
 
@@ -71,7 +76,7 @@ struct ForwardRoute {
   uint64_t stall_timeout_ms = 10000;  // the destination took no byte while bytes waited
 };
 
-class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler {
+class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler, ingest::srt::SrtCaller::Handler {
  public:
   // Attaches to `hub` on `loop` (the calling loop) and connects. Null if the
   // stream has already ended (the service is told).
@@ -93,9 +98,16 @@ class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler
   // RtmpClient::Handler
   void on_ready() override;
   void on_closed(const core::Status& why) override;
+  // SrtCaller::Handler
+  void on_srt_connected() override { on_ready(); }
+  void on_srt_data(core::ByteView) override {}
+  void on_srt_closed(const std::string& why) override { failed(why); }
 
   void new_round();
   void connect();
+  // SRT: the packet's TS bytes, dropping up to a sync point after a refusal.
+  void forward_ts(const origin::PacketRef& p);
+  uint64_t bytes_now() const;
   void failed(std::string why);
   const ForwardDestination& current() const { return route_.candidates[order_[attempt_]]; }
   void forward(const core::MediaPacket& m);
@@ -120,7 +132,9 @@ class ForwardTarget final : public origin::Consumer, client::RtmpClient::Handler
   size_t last_connected_ = kNone;          // candidate that accepted last (a change is a failover)
   origin::ConsumerHandle in_{*this};
   std::vector<origin::PacketRef> batch_;
+  const bool srt_dest_;                     // srt:// (else RTMP)
   std::unique_ptr<client::RtmpClient> rtmp_;
+  std::unique_ptr<ingest::srt::SrtCaller> srt_;
   core::Timer retry_;
   uint32_t failures_ = 0;       // failed rounds since a connection was last stable
   bool connected_ = false;      // the destination accepted the publish

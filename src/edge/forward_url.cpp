@@ -8,9 +8,9 @@
 namespace weir::edge {
 
 core::Result<std::string> forward_destination(std::string_view tmpl, std::string_view app, std::string_view stream) {
-  if (tmpl.rfind("srt://", 0) == 0) return core::Status::error("SRT destinations are not supported; use rtmp:// or rtmps://");
-  if (tmpl.rfind("rtmp://", 0) != 0 && tmpl.rfind("rtmps://", 0) != 0)
-    return core::Status::error("not an rtmp:// or rtmps:// URL");
+  const bool srt = tmpl.rfind("srt://", 0) == 0;
+  if (!srt && tmpl.rfind("rtmp://", 0) != 0 && tmpl.rfind("rtmps://", 0) != 0)
+    return core::Status::error("not an rtmp://, rtmps:// or srt:// URL");
   if (tmpl.size() > 2048) return core::Status::error("longer than 2048 bytes");
   for (char c : tmpl)
     if (static_cast<unsigned char>(c) <= ' ' || c == 0x7f) return core::Status::error("holds spaces or control characters");
@@ -18,6 +18,7 @@ core::Result<std::string> forward_destination(std::string_view tmpl, std::string
   if (!t) return t.status();
   if (t->url.find_first_of("{}") != std::string::npos)
     return core::Status::error("has an unknown placeholder ({app} and {stream} are known)");
+  if (srt) return std::move(t->url);  // parsed (core/srt_url.h) by the expansion
   auto u = protocol::parse_url(t->url);
   if (!u) return core::Status::errorf("not a URL: {}", u.error());
   if (u->host.empty()) return core::Status::error("has no host");
@@ -30,6 +31,27 @@ core::Result<std::string> forward_destination(std::string_view tmpl, std::string
 
 std::string redact_forward_url(std::string_view url, std::string_view stream) {
   const size_t q = url.find('?');
+  if (url.rfind("srt://", 0) == 0) {
+    // The stream id names the stream (as the RTMP path does): shown; every
+    // other value (the passphrase) is not.
+    std::string out(url.substr(0, q));
+    if (q == std::string_view::npos) return out;
+    std::string_view query = url.substr(q + 1);
+    char sep = '?';
+    while (!query.empty()) {
+      const size_t amp = query.find('&');
+      std::string_view item = query.substr(0, amp);
+      const size_t eq = item.find('=');
+      out += sep;
+      sep = '&';
+      if (eq == std::string_view::npos) out += "***";
+      else if (item.substr(0, eq) == "streamid") out.append(item);
+      else out.append(item.substr(0, eq)).append("=***");
+      if (amp == std::string_view::npos) break;
+      query.remove_prefix(amp + 1);
+    }
+    return out;
+  }
   std::string_view base = url.substr(0, q);
   std::string out;
   const size_t scheme = base.find("://");

@@ -14,6 +14,7 @@
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
 #include "origin/viewer_activity.h"
+#include "ingest/srt/srt_bridge.h"
 #include "protocol/flv_tag.h"
 #include "protocol/rtmp_messages.h"
 
@@ -123,6 +124,18 @@ void UpstreamPull::connect_next() {
     o.tls = edge_.tls();
     rtmp_ = std::make_unique<client::RtmpClient>(loop_, static_cast<client::RtmpClient::Handler&>(*this), o);
     st = rtmp_->start(target->url);
+  } else if (target->kind == UpstreamKind::kSrt) {
+    ingest::srt::SrtBridge* bridge = edge_.srt_bridge();
+    if (!bridge) return failed("SRT is not available in this process", false);
+    ingest::srt::SrtCallerOptions o;
+    o.connect_timeout_ms = connect_ms;
+    o.stall_timeout_ms = stall_ms;
+    o.receive = true;
+    srt_ = std::make_unique<ingest::srt::SrtCaller>(loop_, *bridge,
+                                                    static_cast<ingest::srt::SrtCaller::Handler&>(*this), o);
+    ts_ = std::make_unique<protocol::TsDemuxer>();
+    srt_connected_ms_ = 0;
+    st = srt_->start(target->srt);
   } else {
     client::HttpClientOptions o;
     o.connect_timeout_ms = connect_ms;
@@ -218,6 +231,48 @@ void UpstreamPull::on_complete(const core::Status& st) {
   failed(st.is_ok() ? std::string("the origin ended the stream") : st.message(), !st.is_ok());
 }
 
+void UpstreamPull::on_srt_connected() { srt_connected_ms_ = mono_ms(); }
+
+void UpstreamPull::on_srt_data(core::ByteView bytes) {
+  if (!ts_ || stopped_) return;
+  on_bytes(bytes.size());
+  const uint64_t gen = upstream_gen_;
+  // The stream starts with the first packet the demuxer gives (a codec
+  // config, before the first keyframe): connected alone does not mean the
+  // origin has it.
+  core::Status st = ts_->feed(bytes, [this, gen](const core::MediaPacket& p) -> core::Status {
+    if (gen != upstream_gen_) return core::Status::error("upstream closed");
+    if (!is_streaming_) {
+      streaming();
+      if (!is_streaming_ || gen != upstream_gen_) return core::Status::error("upstream closed");
+    }
+    out_->publish(p);
+    return core::Status::ok();
+  });
+  if (gen != upstream_gen_ || stopped_) return;
+  if (!st) return failed("bad MPEG-TS from the origin: " + st.message(), true);
+  if (!is_streaming_ && srt_connected_ms_ > 0) {
+    const core::AppConfig* cfg = edge_.origin().config().find_app(app_);
+    const int64_t limit = std::max<int64_t>(cfg ? cfg->upstream.connect_timeout_ms : 3000, 1000);
+    if (mono_ms() - srt_connected_ms_ > limit) {
+      const protocol::TsDemuxStats& s = ts_->stats();
+      return failed(fmt::format("no media in the MPEG-TS within {} ms ({} bytes, {} TS packets, {} resyncs, {})",
+                                limit, s.bytes, s.packets, s.resyncs,
+                                ts_->has_program() ? "PAT/PMT seen" : "no PAT/PMT"),
+                    true);
+    }
+  }
+  if (out_) out_->flush();
+}
+
+void UpstreamPull::on_srt_closed(const std::string& why) {
+  // A Weir origin rejects a stream it does not have with 1404 (1000 + HTTP
+  // status, srt_server.h); other 14xx refusals are about the stream or our
+  // credentials too. Anything else (timeouts, lost connection) is about the origin.
+  const bool about_stream = why.find("reject code 14") != std::string::npos;
+  failed(why, !about_stream);
+}
+
 void UpstreamPull::failed(std::string why, bool origin_down) {  // by value: `why` may live in the client it closes
   if (stopped_) return;
   const bool was_streaming = is_streaming_;
@@ -244,9 +299,24 @@ void UpstreamPull::failed(std::string why, bool origin_down) {  // by value: `wh
 
 void UpstreamPull::close_upstream() {
   is_streaming_ = false;
+  ++upstream_gen_;
   rtmp_.reset();
   http_.reset();
   flv_.reset();
+  if (srt_) srt_->close();
+  if (srt_ || ts_) {
+    // Possibly inside their own callbacks (the demuxer's feed, the caller's
+    // input): freed from a task. Closed already: no callback reaches us.
+    auto* caller = srt_.release();
+    auto* demux = ts_.release();
+    if (!loop_.post([caller, demux] {
+          delete caller;
+          delete demux;
+        })) {
+      delete caller;  // loop stopping: nothing of ours runs on it any more
+      delete demux;
+    }
+  }
 }
 
 bool UpstreamPull::has_viewers() {

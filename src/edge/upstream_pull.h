@@ -1,7 +1,8 @@
 // UpstreamPull: one stream pulled from an origin into the local hub. Tries the
 // app's origins (edge/upstream_url.h order, skipping those recently down),
-// plays the stream with RtmpClient (rtmp://, rtmps://) or HttpClient +
-// FlvReader (http:// HTTP-FLV), and publishes every packet through a
+// plays the stream with RtmpClient (rtmp://, rtmps://), HttpClient +
+// FlvReader (http:// HTTP-FLV) or SrtCaller + TsDemuxer (srt://: MPEG-TS
+// demuxed by the code SRT ingest uses), and publishes every packet through a
 // HubPublisher (admitted as the play that asked for it): the codec configs,
 // onMetaData, timestamps and Enhanced RTMP codecs arrive exactly as the
 // origin sends them, converted by the same functions RTMP ingest uses.
@@ -12,7 +13,8 @@
 // unavailable or knows no origin leaves the urls alone.
 //
 // Failover: when the origin fails (connect or response timeout, connection
-// lost, no byte for stall_timeout_ms, the stream ended or is not there) the
+// lost, no byte for stall_timeout_ms, the stream ended or is not there; SRT:
+// rejected, TS that does not demux, no media within connect_timeout_ms) the
 // publisher ends (the hub's reconnect grace starts: viewers stay attached)
 // and the next origin is tried at once; after every origin failed in a round,
 // the next round waits backoff_ms (doubling to backoff_max_ms). The new
@@ -41,14 +43,16 @@
 #include "edge/origin_health.h"
 #include "edge/stream_locator.h"
 #include "edge/upstream_url.h"
+#include "ingest/srt/srt_caller.h"
 #include "origin/hub_publisher.h"
 #include "protocol/flv_reader.h"
+#include "protocol/ts_demuxer.h"
 
 namespace weir::edge {
 
 class EdgePuller;
 
-class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Handler {
+class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Handler, ingest::srt::SrtCaller::Handler {
  public:
   // `via`: the edge chain to send upstream (edge/via.h), this node last.
   UpstreamPull(EdgePuller& edge, core::Loop& loop, std::string app, std::string stream, std::string via);
@@ -69,6 +73,9 @@ class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Hand
   void on_head(const protocol::HttpResponseHead& head) override;
   void on_body(core::ByteView bytes) override;
   void on_complete(const core::Status& st) override;
+  void on_srt_connected() override;
+  void on_srt_data(core::ByteView bytes) override;
+  void on_srt_closed(const std::string& why) override;
 
   void new_round();
   void begin_round(const Located& found);
@@ -107,6 +114,10 @@ class UpstreamPull final : client::RtmpClient::Handler, client::HttpClient::Hand
   std::unique_ptr<client::RtmpClient> rtmp_;
   std::unique_ptr<client::HttpClient> http_;
   std::unique_ptr<protocol::FlvReader> flv_;
+  std::unique_ptr<ingest::srt::SrtCaller> srt_;
+  std::unique_ptr<protocol::TsDemuxer> ts_;
+  int64_t srt_connected_ms_ = 0;  // 0 until the SRT connection is up
+  uint64_t upstream_gen_ = 0;     // bumped per closed upstream (a callback's upstream may be gone)
 };
 
 }  // namespace weir::edge

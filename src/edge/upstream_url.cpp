@@ -1,5 +1,6 @@
 #include "edge/upstream_url.h"
 
+#include <algorithm>
 #include "core/config.h"
 #include "edge/via.h"
 #include "protocol/url_signing.h"
@@ -18,12 +19,32 @@ core::Result<UpstreamTarget> expand_upstream_url(std::string_view tmpl, std::str
   UpstreamTarget t;
   if (tmpl.rfind("rtmp://", 0) == 0 || tmpl.rfind("rtmps://", 0) == 0) t.kind = UpstreamKind::kRtmp;
   else if (tmpl.rfind("http://", 0) == 0) t.kind = UpstreamKind::kHttpFlv;
-  else return core::Status::errorf("upstream URL '{}' is not rtmp://, rtmps:// or http://", tmpl);
+  else if (tmpl.rfind("srt://", 0) == 0) t.kind = UpstreamKind::kSrt;
+  else return core::Status::errorf("upstream URL '{}' is not rtmp://, rtmps://, http:// or srt://", tmpl);
   if (app.empty() || stream.empty()) return core::Status::error("upstream URL: empty app or stream name");
   t.url = std::string(tmpl);
   replace_all(t.url, "{app}", app);
   replace_all(t.url, "{stream}", stream);
   while (!token.empty() && (token.front() == '?' || token.front() == '&')) token.remove_prefix(1);
+  if (t.kind == UpstreamKind::kSrt) {
+    auto u = core::parse_srt_url(t.url);
+    if (!u) return core::Status::errorf("upstream URL: {}", u.error());
+    t.srt = std::move(*u);
+    if (t.srt.streamid.rfind("#!::", 0) == 0) {
+      while (!token.empty()) {
+        const size_t amp = token.find('&');
+        std::string item(token.substr(0, amp));
+        token = amp == std::string_view::npos ? std::string_view() : token.substr(amp + 1);
+        if (item.empty() || item.find('=') == std::string::npos) continue;
+        std::replace(item.begin(), item.end(), ',', '+');
+        if (t.srt.streamid.size() + 1 + item.size() > 512)
+          return core::Status::error("upstream URL: the stream id with the token passes 512 bytes");
+        t.srt.streamid += ',';
+        t.srt.streamid += item;
+      }
+    }
+    return t;
+  }
   if (!token.empty()) {
     t.url += t.url.find('?') == std::string::npos ? '?' : '&';
     t.url += token;

@@ -11,6 +11,7 @@
 #include <string_view>
 #include <vector>
 
+#include "core/srt_url.h"
 #include "core/status.h"
 
 namespace weir::core {
@@ -19,16 +20,23 @@ struct UpstreamConfig;
 
 namespace weir::edge {
 
-enum class UpstreamKind { kRtmp, kHttpFlv };
+enum class UpstreamKind { kRtmp, kHttpFlv, kSrt };
 
 struct UpstreamTarget {
   UpstreamKind kind = UpstreamKind::kRtmp;
   std::string url;
+  core::SrtUrl srt;  // kSrt: the parsed URL, `token` already in its stream id
 };
 
 // `tmpl` with {app} and {stream} replaced, `token` (a query string, with or
 // without a leading '?' or '&') appended to the URL's query. Kind by scheme:
-// rtmp:// and rtmps:// -> RTMP play, http:// -> HTTP-FLV.
+// rtmp:// and rtmps:// -> RTMP play, http:// -> HTTP-FLV, srt:// -> SRT
+// caller (MPEG-TS). SRT has no URL query on the wire: the token's items go
+// into the stream id as Access Control keys (",KEY=VALUE", SRT
+// access-control.md), where a Weir origin's admission reads them as query
+// parameters; a ',' inside a value (the via chain) becomes '+' (edge/via.h
+// reads both). A stream id not in the "#!::" form takes no keys: the token is
+// then dropped.
 core::Result<UpstreamTarget> expand_upstream_url(std::string_view tmpl, std::string_view app, std::string_view stream,
                                                  std::string_view token);
 

@@ -11,7 +11,7 @@ namespace weir::edge {
 core::Result<std::vector<std::string>> parse_via(std::string_view via) {
   std::vector<std::string> out;
   while (!via.empty()) {
-    const size_t comma = via.find(',');
+    const size_t comma = via.find_first_of(",+");
     std::string_view name = via.substr(0, comma);
     if (!core::config::is_node_name(name))
       return core::Status::errorf("{}: '{}' is not a node name", kViaParam, name.substr(0, 64));

@@ -1,9 +1,10 @@
 // The chain of edges a pull passed through, carried upstream in the
 // `weir_via` query parameter of every URL an edge pulls (RTMP: the stream
 // name's query; HTTP-FLV: the URL's): the names (cluster.node_id) of the
-// edges in order, comma-separated. Forwards carry the same parameter
-// downstream, on every destination's publish URL: the nodes the stream was
-// published on so far (edge/forward_service.h). A node that finds its own name in a play
+// edges in order, comma-separated (or '+'-separated: in an SRT stream id,
+// where ',' separates the keys, edge/upstream_url.h). Forwards carry the same
+// parameter downstream, on every destination's publish URL: the nodes the
+// stream was published on so far (edge/forward_service.h). A node that finds its own name in a play
 // request's chain is part of a loop and refuses it (edge/loop_check.h); the
 // chain also bounds the depth (cluster.max_hops). Pure: no I/O.
 //
@@ -21,7 +22,7 @@ namespace weir::edge {
 
 inline constexpr std::string_view kViaParam = "weir_via";
 
-// "a,b" -> {"a","b"}; "" -> {}. An entry that is not a node name
+// "a,b" (or "a+b") -> {"a","b"}; "" -> {}. An entry that is not a node name
 // (core/config_schema.h) is an error naming it.
 core::Result<std::vector<std::string>> parse_via(std::string_view via);
 

@@ -163,13 +163,13 @@ def test_forward_config_destination_survives_its_death_and_runtime_destinations(
     assert api(a, "DELETE", f"/api/v1/streams/live/s/forwards/{k['id']}")[0] == 204
 
     # Refusals name the field.
-    for body, field in (({"url": "srt://127.0.0.1:9000?streamid=x"}, "url"), ({"url": 5}, "url"), ({}, "url"),
+    for body, field in (({"url": "srt://127.0.0.1:9000?streamid=x&mode=listener"}, "url"), ({"url": 5}, "url"), ({}, "url"),
                         ({"url": "http://h/live/s.flv"}, "url"), ({"url": "rtmp://h/onlyapp"}, "url"),
                         ({"url": "rtmp://h/live/s", "extra": 1}, "extra")):
         st, e = api(a, "POST", "/api/v1/streams/live/s/forwards", body)
         assert st == 400 and e["error"]["field"] == field, (body, st, e)
-    st, e = api(a, "POST", "/api/v1/streams/live/s/forwards", {"url": "srt://127.0.0.1:9000?streamid=x"})
-    assert "SRT destinations are not supported" in e["error"]["message"], e
+    st, e = api(a, "POST", "/api/v1/streams/live/s/forwards", {"url": "srt://127.0.0.1:9000?streamid=x&mode=listener"})
+    assert "mode: only 'caller'" in e["error"]["message"], e
     assert api(a, "POST", "/api/v1/streams/live/s/forwards", raw=b"{not json")[0] == 400
     assert api(a, "POST", "/api/v1/streams/live/none/forwards", {"url": "rtmp://h/live/s"})[0] == 404
     assert api(a, "GET", "/api/v1/streams/live/none/forwards")[0] == 404
@@ -198,10 +198,10 @@ def test_forward_api_roles_and_config_masking(weir):
     assert api(s, "POST", "/api/v1/streams/live/s/forwards", body, token=ADMIN)[0] == 404  # not live
 
 
-def test_forward_config_refuses_srt(weir_bin, tmp_path):
+def test_forward_config_refuses_a_bad_srt_url(weir_bin, tmp_path):
     path = tmp_path / "c.yaml"
-    path.write_text("apps:\n  live:\n    forward:\n      urls: ['srt://127.0.0.1:9000?streamid={stream}']\n")
+    path.write_text("apps:\n  live:\n    forward:\n      urls: ['srt://127.0.0.1?streamid={stream}']\n")
     r = run_weir(weir_bin, "--check-config", "-c", str(path))
     out = r.stdout + r.stderr
     assert r.returncode != 0, out
-    assert "apps.live.forward.urls" in out and "SRT destinations are not supported" in out, out
+    assert "apps.live.forward.urls" in out and "needs a port" in out, out

@@ -26,16 +26,7 @@ namespace weir::ingest::srt {
 
 namespace {
 
-constexpr int64_t kEpollTimeoutMs = 200;
-constexpr size_t kEpollBatch = 1024;
-// Messages read from one publisher per epoll round, so one fast publisher
-// cannot starve the others (about 670 KB at 1316 bytes per message).
-constexpr int kMaxReadsPerRound = 512;
-// Live-mode payloads are at most 1456 bytes; anything up to this fits.
-constexpr size_t kRecvSize = 2048;
-
-// The bridge thread has no uv loop, so it keeps its own monotonic clock for
-// handshake deadlines and stats intervals.
+// The admitted-list ages (libsrt's threads have no uv loop).
 int64_t monotonic_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -47,25 +38,6 @@ std::string address_string(const sockaddr* sa) {
   a.len = sa->sa_family == AF_INET6 ? sizeof(sockaddr_in6) : sizeof(sockaddr_in);
   std::memcpy(&a.ss, sa, a.len);
   return a.to_string();
-}
-
-// libsrt's last error, with the system error behind it when there is one
-// ("unable to create/configure SRT socket" alone hides "Address in use").
-std::string last_error() {
-  int sys = 0;
-  srt_getlasterror(&sys);
-  std::string s = srt_getlasterror_str();
-  if (sys > 0) s += fmt::format(" ({})", std::strerror(sys));
-  return s;
-}
-
-// Messages libsrt logs while refusing a connection; the refusal gets one
-// line of our own (with the peer) instead, so these go to debug.
-bool rejection_detail(std::string_view m) {
-  return m.find("rsp(REJECT)") != std::string_view::npos ||
-         m.find("connection rejected due to") != std::string_view::npos ||
-         m.find("per enforced encryption") != std::string_view::npos ||
-         m.find("Rx process failure") != std::string_view::npos;
 }
 
 // Shown in logs: the stream id as the peer sent it, cut and without control
@@ -116,17 +88,13 @@ origin::ClientRegistry::Handle register_srt_client(const SrtConnRef& c, origin::
                                            &c->io, std::move(close));
 }
 
-SrtServer::SrtServer(origin::Origin& origin) : origin_(origin) {}
+SrtServer::SrtServer(origin::Origin& origin, SrtBridge& bridge) : origin_(origin), bridge_(bridge) {}
 
 SrtServer::~SrtServer() { stop(); }
 
-core::Result<std::unique_ptr<SrtServer>> SrtServer::start(origin::Origin& origin) {
-  if (srt_startup() < 0) return core::Status::errorf("srt: srt_startup: {}", last_error());
-  std::unique_ptr<SrtServer> s(new SrtServer(origin));
-  srt_setloglevel(LOG_WARNING);
-  srt_setlogflags(SRT_LOGF_DISABLE_TIME | SRT_LOGF_DISABLE_THREADNAME | SRT_LOGF_DISABLE_SEVERITY |
-                  SRT_LOGF_DISABLE_EOL);
-  srt_setloghandler(s.get(), &SrtServer::log_handler);
+core::Result<std::unique_ptr<SrtServer>> SrtServer::start(origin::Origin& origin, SrtBridge& bridge) {
+  if (core::Status st = bridge.ensure_running(); !st) return st;
+  std::unique_ptr<SrtServer> s(new SrtServer(origin, bridge));
   if (core::Status st = s->open(); !st) {
     s->stop();
     return st;
@@ -140,18 +108,18 @@ core::Status SrtServer::open() {
   auto addr = core::parse_listen_address(cfg.srt.listen);
   if (!addr) return core::Status::errorf("srt.listen: {}", addr.error());
   listener_ = srt_create_socket();
-  if (listener_ == SRT_INVALID_SOCK) return core::Status::errorf("srt.listen: srt_create_socket: {}", last_error());
+  if (listener_ == SRT_INVALID_SOCK) return core::Status::errorf("srt.listen: srt_create_socket: {}", srt_last_error());
   const int no = 0;
   srt_setsockflag(listener_, SRTO_RCVSYN, &no, sizeof no);
   srt_setsockflag(listener_, SRTO_SNDSYN, &no, sizeof no);
   // libsrt shares one UDP port between its own sockets of one process only;
   // a port held by another process fails here.
   if (srt_bind(listener_, addr->sa(), int(addr->len)) == SRT_ERROR)
-    return core::Status::errorf("srt.listen: bind {}: {}", addr->to_string(), last_error());
+    return core::Status::errorf("srt.listen: bind {}: {}", addr->to_string(), srt_last_error());
   if (srt_listen_callback(listener_, &SrtServer::listen_callback, this) == SRT_ERROR)
-    return core::Status::errorf("srt.listen: srt_listen_callback: {}", last_error());
+    return core::Status::errorf("srt.listen: srt_listen_callback: {}", srt_last_error());
   if (srt_listen(listener_, 1024) == SRT_ERROR)
-    return core::Status::errorf("srt.listen: listen {}: {}", addr->to_string(), last_error());
+    return core::Status::errorf("srt.listen: listen {}: {}", addr->to_string(), srt_last_error());
   bound_ = *addr;
   sockaddr_storage ss{};
   int len = sizeof ss;
@@ -159,19 +127,9 @@ core::Status SrtServer::open() {
     std::memcpy(&bound_.ss, &ss, size_t(len));
     bound_.len = socklen_t(len);
   }
-
-  eid_ = srt_epoll_create();
-  if (eid_ < 0) return core::Status::errorf("srt: srt_epoll_create: {}", last_error());
-  int ev = SRT_EPOLL_IN | SRT_EPOLL_ERR;
-  if (srt_epoll_add_usock(eid_, listener_, &ev) == SRT_ERROR)
-    return core::Status::errorf("srt: srt_epoll_add_usock: {}", last_error());
-  wake_fd_ = ::eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-  if (wake_fd_ < 0) return core::Status::errorf("srt: eventfd: {}", std::strerror(errno));
-  int sev = SRT_EPOLL_IN;
-  if (srt_epoll_add_ssock(eid_, wake_fd_, &sev) == SRT_ERROR)
-    return core::Status::errorf("srt: srt_epoll_add_ssock: {}", last_error());
-  bridge_ = std::thread([this] { run_bridge(); });
-  pthread_setname_np(bridge_.native_handle(), "weir-srt");
+  bridge_.set_rejection_hook([this](std::string_view m) { on_library_rejection(m); });
+  if (core::Status st = bridge_.add_listener(listener_, [this] { accept_one(); }); !st) return st;
+  watched_ = true;
   return core::Status::ok();
 }
 
@@ -181,8 +139,9 @@ void SrtServer::stop() {
   if (stopped_) return;
   stopped_ = true;
   stopping_.store(true, std::memory_order_release);
-  if (bridge_.joinable()) {
-    // Sessions first, on their loops: after this no loop touches an SRT socket.
+  if (watched_) {
+    // Sessions first, on their loops: after this no loop touches an SRT
+    // socket of ours (the bridge closes each one its session retires).
     struct Pending {
       std::mutex mu;
       std::condition_variable cv;
@@ -206,51 +165,19 @@ void SrtServer::stop() {
     if (!pending->cv.wait_for(lk, std::chrono::seconds(3), [&] { return pending->left == 0; }))
       spdlog::warn("srt: sessions of {} loop(s) did not close within 3 s", pending->left);
     lk.unlock();
-    quit_.store(true, std::memory_order_release);
-    wake();
-    bridge_.join();
+    bridge_.remove_listener(listener_);
+    bridge_.set_rejection_hook(nullptr);
+    watched_ = false;
   }
-  size_t closed = conns_.size();
-  for (auto& [sock, c] : conns_) {
-    srt_close(sock);
-    origin_.metrics().srt_connections_open--;
-  }
-  conns_.clear();
-  open_.store(0);
   if (listener_ != SRT_INVALID_SOCK) srt_close(listener_);
   listener_ = SRT_INVALID_SOCK;
-  if (eid_ >= 0) srt_epoll_release(eid_);
-  eid_ = -1;
-  if (wake_fd_ >= 0) ::close(wake_fd_);
-  wake_fd_ = -1;
-  srt_cleanup();
-  srt_setloghandler(nullptr, &SrtServer::log_handler);  // no server to name peers any more
-  if (closed) spdlog::debug("srt: closed {} connection(s) at stop", closed);
 }
 
 // Commands from the loops -------------------------------------------------------
 
-void SrtServer::wake() {
-  uint64_t one = 1;
-  ssize_t n = ::write(wake_fd_, &one, sizeof one);
-  (void)n;  // EAGAIN: the counter is already non-zero, the bridge will wake
-}
+void SrtServer::request_close(const SrtConnRef& c) { bridge_.request_close(c); }
 
-void SrtServer::request_close(const SrtConnRef& c) {
-  {
-    std::lock_guard<std::mutex> lk(cmd_mu_);
-    cmds_.push_back({CmdKind::kClose, c});
-  }
-  wake();
-}
-
-void SrtServer::request_writable(const SrtConnRef& c) {
-  {
-    std::lock_guard<std::mutex> lk(cmd_mu_);
-    cmds_.push_back({CmdKind::kWatchWritable, c});
-  }
-  wake();
-}
+void SrtServer::request_writable(const SrtConnRef& c) { bridge_.request_writable(c); }
 
 void SrtServer::add_session(core::Loop& loop, SrtSession* s) { sessions_[size_t(loop.index())].insert(s); }
 void SrtServer::remove_session(core::Loop& loop, SrtSession* s) { sessions_[size_t(loop.index())].erase(s); }
@@ -263,68 +190,7 @@ void SrtServer::retire_session(core::Loop& loop, SrtSession* s, const SrtConnRef
   if (!loop.post([s] { delete s; })) delete s;
 }
 
-void SrtServer::take_commands() {
-  uint64_t v;
-  while (::read(wake_fd_, &v, sizeof v) > 0) {
-  }
-  {
-    std::lock_guard<std::mutex> lk(cmd_mu_);
-    cmds_work_.swap(cmds_);
-  }
-  for (Cmd& cmd : cmds_work_) {
-    auto it = conns_.find(cmd.conn->sock);
-    if (it == conns_.end() || it->second != cmd.conn) continue;  // closed already
-    if (cmd.kind == CmdKind::kClose) {
-      close_conn(cmd.conn);
-    } else if (!cmd.conn->end_posted) {
-      set_events(cmd.conn, SRT_EPOLL_OUT | SRT_EPOLL_ERR);
-    }
-  }
-  cmds_work_.clear();
-}
-
 // Bridge thread -------------------------------------------------------------------
-
-void SrtServer::run_bridge() {
-  std::vector<SRTSOCKET> rd(kEpollBatch), wr(kEpollBatch);
-  SYSSOCKET lr[4];
-  while (!quit_.load(std::memory_order_acquire)) {
-    int rn = int(rd.size()), wn = int(wr.size()), lrn = 4;
-    int n = srt_epoll_wait(eid_, rd.data(), &rn, wr.data(), &wn, kEpollTimeoutMs, lr, &lrn, nullptr, nullptr);
-    take_commands();
-    retry_ends();
-    if (quit_.load(std::memory_order_acquire)) break;
-    if (n < 0) {
-      int err = srt_getlasterror(nullptr);
-      if (err != SRT_ETIMEOUT) {
-        spdlog::error("srt: epoll wait: {}", last_error());
-        std::this_thread::sleep_for(std::chrono::milliseconds(10));
-      }
-      continue;
-    }
-    for (int i = 0; i < rn; ++i) {
-      if (rd[size_t(i)] == listener_) {
-        accept_one();
-        continue;
-      }
-      auto it = conns_.find(rd[size_t(i)]);
-      if (it != conns_.end()) on_event(SrtConnRef(it->second), true, false);
-    }
-    for (int i = 0; i < wn; ++i) {
-      if (wr[size_t(i)] == listener_) continue;
-      auto it = conns_.find(wr[size_t(i)]);
-      if (it != conns_.end()) on_event(SrtConnRef(it->second), false, true);
-    }
-  }
-}
-
-void SrtServer::set_events(const SrtConnRef& c, int events) {
-  if (events == c->events) return;
-  if (events == 0) srt_epoll_remove_usock(eid_, c->sock);
-  else if (c->events == 0) srt_epoll_add_usock(eid_, c->sock, &events);
-  else srt_epoll_update_usock(eid_, c->sock, &events);
-  c->events = events;
-}
 
 void SrtServer::accept_one() {
   // One per readiness report: the listener stays ready while more are
@@ -332,9 +198,10 @@ void SrtServer::accept_one() {
   // log an error line of its own.
   sockaddr_storage ss{};
   int len = sizeof ss;
+  if (stopping_.load(std::memory_order_acquire)) return;
   SRTSOCKET s = srt_accept(listener_, reinterpret_cast<sockaddr*>(&ss), &len);
   if (s == SRT_INVALID_SOCK) {
-    if (srt_getlasterror(nullptr) != SRT_EASYNCRCV) spdlog::warn("srt: accept: {}", last_error());
+    if (srt_getlasterror(nullptr) != SRT_EASYNCRCV) spdlog::warn("srt: accept: {}", srt_last_error());
     return;
   }
   on_accepted(s);
@@ -385,12 +252,19 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   c->peer = peer;
   c->id = std::move(*id);
   c->publisher = c->id.mode == protocol::SrtMode::kPublish;
+  c->receives = c->publisher;
   c->admission_from = admission_from;
   c->loop = &origin_.loops().next();
   const int no = 0;
   srt_setsockflag(s, SRTO_RCVSYN, &no, sizeof no);
   srt_setsockflag(s, SRTO_SNDSYN, &no, sizeof no);
-  conns_[s] = c;
+  // Run by the bridge (its thread, or stop()) while `c` is alive.
+  c->on_closed = [this, raw = c.get()] {
+    raw->ip_slot.release();
+    open_.fetch_sub(1, std::memory_order_relaxed);
+    origin_.metrics().srt_connections_open--;
+  };
+  c->on_input_dropped = [this] { origin_.metrics().srt_input_dropped_total++; };
   open_.fetch_add(1, std::memory_order_relaxed);
   origin_.metrics().srt_connections_total++;
   origin_.metrics().srt_connections_open++;
@@ -398,7 +272,7 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   srt_getsockflag(s, SRTO_RCVLATENCY, &latency, &lsize);
   spdlog::debug("srt #{} {}: accepted '{}' ({} {}/{}, latency {} ms, loop {})", c->num, peer, shown_id(id_text),
                 c->publisher ? "publish" : "play", c->id.app, c->id.stream, latency, c->loop->index());
-  set_events(c, c->publisher ? (SRT_EPOLL_IN | SRT_EPOLL_ERR) : SRT_EPOLL_ERR);
+  bridge_.adopt(c);
   bool posted = c->loop->post([c] {
     if (c->server->stopping_.load(std::memory_order_acquire)) return c->server->request_close(c);
     if (c->publisher) SrtPublisher::start(c);
@@ -407,145 +281,11 @@ void SrtServer::on_accepted(SRTSOCKET s) {
   if (!posted) {
     spdlog::warn("srt #{} {}: loop {} refused the connection (task queue full or stopping)", c->num, peer,
                  c->loop->index());
-    close_conn(c);
+    bridge_.request_close(c);
   }
 }
 
-void SrtServer::on_event(const SrtConnRef& c, bool readable, bool writable) {
-  if (c->end_posted) return;
-  if (c->publisher && readable) {
-    read_publisher(c);
-    if (c->end_posted) return;
-  }
-  SRT_SOCKSTATUS st = srt_getsockstate(c->sock);
-  if (st == SRTS_BROKEN || st == SRTS_CLOSING || st == SRTS_CLOSED || st == SRTS_NONEXIST) {
-    post_end(c, st == SRTS_BROKEN ? "connection closed by the peer or lost" : "connection closed");
-    return;
-  }
-  if (!c->publisher && writable && (c->events & SRT_EPOLL_OUT)) {
-    // A refusal (the loop's queue is full) keeps watching for writability:
-    // the next round tries again.
-    if (c->loop->post([c] {
-          if (c->session) c->session->on_writable();
-        }))
-      set_events(c, SRT_EPOLL_ERR);
-  }
-}
-
-void SrtServer::read_publisher(const SrtConnRef& c) {
-  thread_local std::vector<uint8_t> batch;
-  batch.clear();
-  std::string err;
-  for (int i = 0; i < kMaxReadsPerRound; ++i) {
-    size_t at = batch.size();
-    batch.resize(at + kRecvSize);
-    int n = srt_recvmsg(c->sock, reinterpret_cast<char*>(batch.data() + at), int(kRecvSize));
-    if (n <= 0) {
-      batch.resize(at);
-      if (n == SRT_ERROR) {
-        int e = srt_getlasterror(nullptr);
-        if (e == SRT_ECONNLOST) err = "connection closed by the peer or lost";
-        else if (e != SRT_EASYNCRCV) err = "srt recv: " + last_error();
-      }
-      break;
-    }
-    batch.resize(at + size_t(n));
-  }
-  if (!batch.empty()) {
-    bool post = false, dropped = false;
-    size_t queued = 0;
-    {
-      std::lock_guard<std::mutex> lk(c->mu);
-      queued = c->input.size();
-      if (queued + batch.size() > SrtConn::kInputQueueCap) {
-        dropped = true;
-      } else {
-        if (c->input.empty()) c->input.swap(batch);
-        else c->input.insert(c->input.end(), batch.begin(), batch.end());
-        if (!c->input_posted) post = c->input_posted = true;
-      }
-    }
-    if (dropped) {
-      c->dropped_batches.fetch_add(1, std::memory_order_relaxed);
-      c->dropped_bytes.fetch_add(batch.size(), std::memory_order_relaxed);
-      origin_.metrics().srt_input_dropped_total++;
-      int64_t now = monotonic_ms();
-      if (now - c->last_drop_log_ms >= 1000) {
-        c->last_drop_log_ms = now;
-        spdlog::warn("srt #{} {}: input queue full ({} bytes queued, cap {}): dropped a batch of {} bytes ({} batches "
-                     "dropped so far)",
-                     c->num, c->peer, queued, SrtConn::kInputQueueCap, batch.size(), c->dropped_batches.load());
-      }
-    }
-    if (post) {
-      bool ok = c->loop->post([c] {
-        if (c->session) return c->session->on_input();
-        std::lock_guard<std::mutex> lk(c->mu);
-        c->input.clear();
-        c->input_posted = false;
-      });
-      if (!ok) {
-        std::lock_guard<std::mutex> lk(c->mu);
-        c->input_posted = false;
-      }
-    }
-  }
-  if (!err.empty()) post_end(c, err);
-}
-
-void SrtServer::post_end(const SrtConnRef& c, const std::string& why) {
-  if (c->end_posted) return;
-  c->end_posted = true;
-  set_events(c, 0);
-  // A loop that refuses (its queue is full) is asked again every bridge
-  // round; a stopping loop's sessions are closed by stop().
-  if (!c->loop->post([c, why] {
-        if (c->session) c->session->on_conn_end(why);
-      }))
-    ends_to_retry_.emplace_back(c, why);
-}
-
-void SrtServer::retry_ends() {
-  if (ends_to_retry_.empty() || stopping_.load(std::memory_order_acquire)) return;
-  std::vector<std::pair<SrtConnRef, std::string>> retry;
-  retry.swap(ends_to_retry_);
-  for (auto& item : retry) {
-    SrtConnRef c = item.first;  // (clang 14 cannot capture structured bindings)
-    std::string why = item.second;
-    if (!c->loop->post([c, why] {
-          if (c->session) c->session->on_conn_end(why);
-        }))
-      ends_to_retry_.emplace_back(std::move(c), std::move(why));
-  }
-}
-
-void SrtServer::close_conn(const SrtConnRef& c) {
-  set_events(c, 0);
-  srt_close(c->sock);
-  c->ip_slot.release();
-  conns_.erase(c->sock);
-  open_.fetch_sub(1, std::memory_order_relaxed);
-  origin_.metrics().srt_connections_open--;
-}
-
-// libsrt's log (its threads) --------------------------------------------------------
-
-void SrtServer::log_handler(void* opaque, int level, const char*, int, const char*, const char* message) {
-  std::string_view m(message ? message : "");
-  while (!m.empty() && (m.front() == ':' || m.front() == ' ')) m.remove_prefix(1);
-  while (!m.empty() && (m.back() == '\n' || m.back() == ' ')) m.remove_suffix(1);
-  auto* self = static_cast<SrtServer*>(opaque);
-  if (rejection_detail(m)) {
-    if (self) self->on_library_rejection(m);
-    spdlog::debug("libsrt: {}", m);
-  } else if (level <= LOG_ERR) {
-    spdlog::error("libsrt: {}", m);
-  } else if (level == LOG_WARNING) {
-    spdlog::warn("libsrt: {}", m);
-  } else {
-    spdlog::debug("libsrt: {}", m);
-  }
-}
+// libsrt's refusals (its threads) --------------------------------------------------
 
 void SrtServer::on_library_rejection(std::string_view m) {
   // "@611339431:newConnection: connection rejected due to: INTERNAL REJECTION - ERROR:BADSECRET"
@@ -629,11 +369,11 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   std::string failed;
   auto set_int = [&](SRT_SOCKOPT opt, const char* name, int v) {
     if (failed.empty() && srt_setsockflag(ns, opt, &v, sizeof v) == SRT_ERROR)
-      failed = fmt::format("{}={}: {}", name, v, last_error());
+      failed = fmt::format("{}={}: {}", name, v, srt_last_error());
   };
   auto set_i64 = [&](SRT_SOCKOPT opt, const char* name, int64_t v) {
     if (failed.empty() && srt_setsockflag(ns, opt, &v, sizeof v) == SRT_ERROR)
-      failed = fmt::format("{}={}: {}", name, v, last_error());
+      failed = fmt::format("{}={}: {}", name, v, srt_last_error());
   };
   set_int(SRTO_RCVLATENCY, "SRTO_RCVLATENCY", int(o.latency_ms));
   set_int(SRTO_PEERLATENCY, "SRTO_PEERLATENCY", int(o.peer_latency_ms));
@@ -641,7 +381,7 @@ int SrtServer::admit(SRTSOCKET ns, const struct sockaddr* peer_addr, const char*
   if (!o.passphrase.empty()) {
     const int len = int(o.passphrase.size());
     if (failed.empty() && srt_setsockflag(ns, SRTO_PASSPHRASE, o.passphrase.data(), len) == SRT_ERROR)
-      failed = fmt::format("SRTO_PASSPHRASE ({} characters): {}", o.passphrase.size(), last_error());
+      failed = fmt::format("SRTO_PASSPHRASE ({} characters): {}", o.passphrase.size(), srt_last_error());
     if (o.pbkeylen > 0) set_int(SRTO_PBKEYLEN, "SRTO_PBKEYLEN", int(o.pbkeylen));
   }
   if (!publish) {

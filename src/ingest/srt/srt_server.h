@@ -1,10 +1,10 @@
-// SrtServer: Weir's SRT listener. One libsrt listener socket and ONE bridge
-// thread that runs srt_epoll_wait over the listener, every connection and a
-// wake-up eventfd (srt_epoll_add_ssock), so commands from the loops are taken
-// at once rather than at the next timeout. No thread per connection: the
-// bridge accepts, reads publishers' datagrams (non-blocking srt_recvmsg) into
-// each connection's bounded input queue, and hands everything else to the
-// event loops with Loop::post. Accepted connections go to the loops round-robin.
+// SrtServer: Weir's SRT listener. One libsrt listener socket watched by the
+// process's SRT bridge (ingest/srt/srt_bridge.h: ONE thread running
+// srt_epoll_wait for every SRT socket, inbound and outbound). No thread per
+// connection: the bridge calls the server to accept, then reads publishers'
+// datagrams into each connection's bounded input queue and hands everything
+// else to the event loops with Loop::post. Accepted connections go to the
+// loops round-robin.
 //
 // Admission happens in libsrt's listen callback, during the handshake: the
 // stream id is parsed (protocol/srt_streamid.h), the origin's admission
@@ -20,11 +20,11 @@
 // accept (SrtConn::admission_from); a refusal there closes the connection.
 //
 // Threads: start() and stop() on the main thread; request_*() from loop
-// threads; the listen callback runs on a libsrt thread and only reads the
-// config and the registry (both thread-safe). Lifetime: created after the
-// loops started, stopped before they stop, destroyed after they stopped
-// (tasks posted to loops may still name it until then). srt_startup and
-// srt_cleanup are called once per process, by start() and stop().
+// threads; accepting on the bridge thread; the listen callback runs on a
+// libsrt thread and only reads the config and the registry (both
+// thread-safe). Lifetime: created after the loops started, stopped before
+// they stop and before the bridge stops, destroyed after both (tasks posted
+// to loops and the bridge's close hooks may still name it until then).
 #pragma once
 
 #include <atomic>
@@ -39,6 +39,7 @@
 
 #include "core/net.h"
 #include "core/status.h"
+#include "ingest/srt/srt_bridge.h"
 #include "ingest/srt/srt_conn.h"
 #include "origin/admission.h"
 #include "origin/client_registry.h"
@@ -59,16 +60,17 @@ origin::ClientRegistry::Handle register_srt_client(const SrtConnRef& c, origin::
 
 class SrtServer {
  public:
-  // Main thread, after the loops started. Binds config.srt.listen, listens,
-  // starts the bridge thread.
-  static core::Result<std::unique_ptr<SrtServer>> start(origin::Origin& origin);
+  // Main thread, after the loops started. Starts the bridge if it is not
+  // running, binds config.srt.listen, listens, has the bridge watch it.
+  static core::Result<std::unique_ptr<SrtServer>> start(origin::Origin& origin, SrtBridge& bridge);
   ~SrtServer();
   SrtServer(const SrtServer&) = delete;
   SrtServer& operator=(const SrtServer&) = delete;
 
   const core::SocketAddress& bound() const { return bound_; }
   // Main thread; idempotent. Refuses new connections, closes every session on
-  // its loop (waits up to 3 s), stops and joins the bridge, closes every socket.
+  // its loop (waits up to 3 s: their sockets are closed by the bridge), stops
+  // watching the listener and closes it. The bridge goes on for other users.
   void stop();
   // Any thread: refuses new connections (reject 1503 SRT_REJX_DOWN, "server draining");
   // sessions go on (graceful shutdown, before stop()).
@@ -92,52 +94,27 @@ class SrtServer {
   size_t open_connections() const { return open_.load(std::memory_order_relaxed); }
 
  private:
-  enum class CmdKind { kClose, kWatchWritable };
-  struct Cmd {
-    CmdKind kind;
-    SrtConnRef conn;
-  };
-
-  explicit SrtServer(origin::Origin& origin);
+  explicit SrtServer(origin::Origin& origin, SrtBridge& bridge);
   core::Status open();
-  void run_bridge();
-  void wake();
-  void take_commands();
   void accept_one();
   void on_accepted(SRTSOCKET s);
-  void read_publisher(const SrtConnRef& c);
-  void on_event(const SrtConnRef& c, bool readable, bool writable);
-  // Bridge: the connection ended on the SRT side; tell its session.
-  void post_end(const SrtConnRef& c, const std::string& why);
-  void retry_ends();
-  void close_conn(const SrtConnRef& c);
-  void set_events(const SrtConnRef& c, int events);
 
-  static void log_handler(void* opaque, int level, const char* file, int line, const char* area, const char* message);
   void on_library_rejection(std::string_view message);
   static int listen_callback(void* opaque, SRTSOCKET ns, int hsversion, const struct sockaddr* peer,
                              const char* streamid);
   int admit(SRTSOCKET ns, const struct sockaddr* peer, const char* streamid);
 
   origin::Origin& origin_;
+  SrtBridge& bridge_;
   SRTSOCKET listener_ = SRT_INVALID_SOCK;
-  int eid_ = -1;
-  int wake_fd_ = -1;
+  bool watched_ = false;  // the bridge watches listener_
   core::SocketAddress bound_;
-  std::thread bridge_;
   std::atomic<bool> stopping_{false};
   std::atomic<bool> draining_{false};
-  std::atomic<bool> quit_{false};
   bool stopped_ = false;
   std::atomic<size_t> open_{0};
   std::atomic<uint64_t> next_num_{1};
 
-  std::mutex cmd_mu_;
-  std::vector<Cmd> cmds_;  // guarded by cmd_mu_
-  std::vector<Cmd> cmds_work_;  // bridge
-
-  std::unordered_map<SRTSOCKET, SrtConnRef> conns_;  // bridge (and stop() after the join)
-  std::vector<std::pair<SrtConnRef, std::string>> ends_to_retry_;  // bridge: end notices a loop refused
 
   // Admitted by the listen callback, not accepted yet (libsrt may still
   // refuse them: wrong passphrase). Any thread, under admitted_mu_.

@@ -423,14 +423,17 @@ TEST_CASE("apps.<app>.forward: destinations and settings are typed and checked a
   CHECK(def.backoff_ms == 1000);
   CHECK(def.backoff_max_ms == 30000);
 
-  auto srt = load_config_text("apps:\n  live:\n    forward:\n      urls: ['srt://b:10080?streamid={stream}']\n", kNoEnv);
-  REQUIRE_FALSE(srt.is_ok());
-  CHECK_THAT(srt.error(), Catch::Contains("apps.live.forward.urls (line 4)"));
-  CHECK_THAT(srt.error(), Catch::Contains("SRT destinations are not supported"));
+  auto srt = load_config_text("apps:\n  live:\n    forward:\n      urls: ['srt://b:10080?streamid=#!::r={app}/{stream},m=publish']\n", kNoEnv);
+  REQUIRE(srt.is_ok());
+  CHECK(srt->find_app("live")->forward.urls == std::vector<std::string>{"srt://b:10080?streamid=#!::r={app}/{stream},m=publish"});
+  auto srt_bad = load_config_text("apps:\n  live:\n    forward:\n      urls: ['srt://b:10080?streamid={stream}&latency=x']\n", kNoEnv);
+  REQUIRE_FALSE(srt_bad.is_ok());
+  CHECK_THAT(srt_bad.error(), Catch::Contains("apps.live.forward.urls (line 4)"));
+  CHECK_THAT(srt_bad.error(), Catch::Contains("latency: must be 0 to 60000"));
   auto http = load_config_text("apps: {live: {forward: {urls: ['http://b/{app}/{stream}.flv']}}}", kNoEnv);
   REQUIRE_FALSE(http.is_ok());
   CHECK_THAT(http.error(), Catch::Contains("apps.live.forward.urls (line 1): 'http://b/{app}/{stream}.flv' is not an "
-                                           "rtmp:// or rtmps:// URL"));
+                                           "rtmp://, rtmps:// or srt:// URL"));
   auto placeholder = load_config_text("apps: {live: {forward: {urls: ['rtmp://b/{app}/{name}']}}}", kNoEnv);
   REQUIRE_FALSE(placeholder.is_ok());
   CHECK_THAT(placeholder.error(), Catch::Contains("unknown placeholder"));
@@ -466,10 +469,29 @@ TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at
   CHECK(up.token == "sig=abc");
   CHECK(load_config_text("apps: {live: {}}", kNoEnv)->find_app("live")->upstream.urls.empty());
 
-  auto scheme = load_config_text("apps:\n  live:\n    upstream:\n      urls: ['srt://o3:10080?streamid={stream}']\n", kNoEnv);
+  auto scheme = load_config_text("apps:\n  live:\n    upstream:\n      urls: ['udp://o3:10080?streamid={stream}']\n", kNoEnv);
   REQUIRE_FALSE(scheme.is_ok());
-  CHECK_THAT(scheme.error(), Catch::Contains("apps.live.upstream.urls (line 4): 'srt://o3:10080?streamid={stream}' is "
-                                             "not an rtmp://, rtmps:// or http:// URL"));
+  CHECK_THAT(scheme.error(), Catch::Contains("apps.live.upstream.urls (line 4): 'udp://o3:10080?streamid={stream}' is "
+                                             "not an rtmp://, rtmps://, http:// or srt:// URL"));
+  auto srt = load_config_text(
+      "apps:\n  live:\n    upstream:\n      urls: ['srt://o3:10080?streamid=#!::r={app}/{stream},m=request&latency=200']\n",
+      kNoEnv);
+  REQUIRE(srt.is_ok());
+  CHECK(srt->find_app("live")->upstream.urls.size() == 1);
+  for (auto [url, why] : {std::pair<const char*, const char*>{"srt://o3?streamid={stream}", "needs a port"},
+                          {"srt://o3:0?streamid={stream}", "bad port"},
+                          {"srt://o3:1?streamid={stream}&mode=listener", "mode: only 'caller'"},
+                          {"srt://o3:1?streamid={stream}&passphrase=short", "passphrase: must be 10 to 79"},
+                          {"srt://o3:1?streamid={stream}&pbkeylen=20&passphrase=0123456789", "pbkeylen"},
+                          {"srt://o3:1?streamid={stream}&streamid=x", "given twice"},
+                          {"srt://o3:1?streamid={stream}&foo=1", "unknown query key 'foo'"},
+                          {"srt://o3:1?streamid={stream}%2", "incomplete %-escape"}}) {
+    INFO(url);
+    auto r = load_config_text(std::string("apps: {live: {upstream: {urls: ['") + url + "']}}}", kNoEnv);
+    REQUIRE_FALSE(r.is_ok());
+    CHECK_THAT(r.error(), Catch::Contains("apps.live.upstream.urls (line 1)"));
+    CHECK_THAT(r.error(), Catch::Contains(why));
+  }
   auto placeholder = load_config_text("apps: {live: {upstream: {urls: ['rtmp://o/{app}/{name}']}}}", kNoEnv);
   REQUIRE_FALSE(placeholder.is_ok());
   CHECK_THAT(placeholder.error(), Catch::Contains("unknown placeholder"));
@@ -581,7 +603,13 @@ TEST_CASE("cluster.redis: typed, checked at load, advertise URL derived from rtm
   auto bad_url = load_config_text(
       "cluster: {redis: {address: '127.0.0.1:6379', advertise_url: 'srt://a:1/{stream}'}}\n", kNoEnv);
   REQUIRE_FALSE(bad_url.is_ok());
-  CHECK_THAT(bad_url.error(), Catch::Contains("cluster.redis.advertise_url: 'srt://a:1/{stream}' is not an rtmp://"));
+  // SRT is a pull transport too, but named in ?streamid=, not a path.
+  CHECK_THAT(bad_url.error(), Catch::Contains("cluster.redis.advertise_url: 'srt://a:1/{stream}' is not a usable srt:// "
+                                              "URL: has a path"));
+  auto udp = load_config_text("cluster: {redis: {address: '127.0.0.1:6379', advertise_url: 'udp://a:1/{stream}'}}\n",
+                              kNoEnv);
+  REQUIRE_FALSE(udp.is_ok());
+  CHECK_THAT(udp.error(), Catch::Contains("cluster.redis.advertise_url: 'udp://a:1/{stream}' is not an rtmp://"));
   auto bad_addr = load_config_text("cluster: {redis: {address: 'redis', advertise: false}}\n", kNoEnv);
   REQUIRE_FALSE(bad_addr.is_ok());
   CHECK_THAT(bad_addr.error(), Catch::Contains("cluster.redis.address: 'redis' is not HOST:PORT"));

@@ -18,12 +18,16 @@ TEST_CASE("forward destinations: templates and plain URLs expand to an RTMP publ
 }
 
 TEST_CASE("forward destinations: unusable URLs are refused with a reason that does not repeat the URL") {
-  auto srt = forward_destination("srt://h:10080?streamid=publish:{app}/{stream}", "live", "s");
-  REQUIRE_FALSE(srt);
-  CHECK_THAT(srt.error(), Catch::Contains("SRT destinations are not supported"));
   auto http = forward_destination("http://h/{app}/{stream}.flv", "live", "s");
   REQUIRE_FALSE(http);
-  CHECK_THAT(http.error(), Catch::Contains("not an rtmp:// or rtmps:// URL"));
+  CHECK_THAT(http.error(), Catch::Contains("not an rtmp://, rtmps:// or srt:// URL"));
+  auto srt_pass = forward_destination("srt://h:10080?streamid=x&passphrase=SECRETSHORT&latency=-1", "live", "s");
+  REQUIRE_FALSE(srt_pass);
+  CHECK_THAT(srt_pass.error(), Catch::Contains("latency"));
+  CHECK(srt_pass.error().find("SECRETSHORT") == std::string::npos);
+  CHECK_FALSE(forward_destination("srt://h?streamid=publish:{app}/{stream}", "live", "s"));   // no port
+  CHECK_FALSE(forward_destination("srt://h:1/{app}?streamid=x", "live", "s"));                // a path
+  CHECK_FALSE(forward_destination("srt://h:1?mode=listener", "live", "s"));
   CHECK_FALSE(forward_destination("rtmp://h/{app}/{name}", "live", "s"));      // unknown placeholder
   CHECK_FALSE(forward_destination("rtmp:///live/s", "live", "s"));             // no host
   CHECK_FALSE(forward_destination("rtmp://h/onlyapp", "live", "s"));           // no stream element
@@ -34,6 +38,18 @@ TEST_CASE("forward destinations: unusable URLs are refused with a reason that do
   auto keyed = forward_destination("rtmp://h/{app}/{name}?key=SECRET", "live", "s");
   REQUIRE_FALSE(keyed);
   CHECK(keyed.error().find("SECRET") == std::string::npos);
+}
+
+TEST_CASE("forward destinations: srt:// templates expand into the stream id") {
+  auto r = forward_destination("srt://127.0.0.1:10080?streamid=#!::r={app}/{stream},m=publish&latency=200", "live",
+                               "cam-1");
+  REQUIRE(r);
+  CHECK(*r == "srt://127.0.0.1:10080?streamid=#!::r=live/cam-1,m=publish&latency=200");
+  r = forward_destination("srt://[::1]:9000", "live", "s");  // a plain listener (srt-live-transmit)
+  REQUIRE(r);
+  CHECK(*r == "srt://[::1]:9000");
+  CHECK(redact_forward_url("srt://h:1?streamid=#!::r=live/s,m=publish&passphrase=0123456789ab", "s") ==
+        "srt://h:1?streamid=#!::r=live/s,m=publish&passphrase=***");
 }
 
 TEST_CASE("forward URLs are shown without query values or a stream key") {

@@ -24,7 +24,7 @@ TEST_CASE("upstream URL templates expand app, stream and the token") {
   REQUIRE(r);
   CHECK(r->url == "rtmps://o3/a/b?via=edge&n=b&t=1");
 
-  CHECK_FALSE(expand_upstream_url("srt://o4:10080?streamid={stream}", "a", "b", ""));
+  CHECK_FALSE(expand_upstream_url("udp://o4:10080?streamid={stream}", "a", "b", ""));
   CHECK_FALSE(expand_upstream_url("rtmp://o1/{app}/{stream}", "a", "", ""));
 }
 
@@ -48,6 +48,29 @@ TEST_CASE("upstream query: static token, a play token made with sign_key, then t
   v = weir::protocol::verify_url_token({"play-key-1"}, weir::protocol::SignDirection::kPlay, "live", "cam2", "1060",
                                        tok, "", 1059);
   CHECK(v.verdict == weir::protocol::TokenVerdict::kInvalid);
+}
+
+TEST_CASE("srt:// upstream templates: the token and the via chain go into the stream id as keys") {
+  auto r = expand_upstream_url("srt://127.0.0.1:10080?streamid=#!::r={app}/{stream},m=request&latency=80", "live",
+                               "cam-1", "token=abc&weir_via=edge-a,edge-b");
+  REQUIRE(r);
+  CHECK(r->kind == UpstreamKind::kSrt);
+  CHECK(r->srt.host == "127.0.0.1");
+  CHECK(r->srt.port == 10080);
+  CHECK(r->srt.latency_ms == 80);
+  // ',' separates the keys of an Access Control stream id: the chain is joined by '+'.
+  CHECK(r->srt.streamid == "#!::r=live/cam-1,m=request,token=abc,weir_via=edge-a+edge-b");
+  // A percent-encoded id (as ffmpeg users write it) decodes the same.
+  r = expand_upstream_url("srt://o:1?streamid=%23!::r={app}/{stream}%2Cm=request", "a", "b", "");
+  REQUIRE(r);
+  CHECK(r->srt.streamid == "#!::r=a/b,m=request");
+  // The short form takes no keys: the token is not sent.
+  r = expand_upstream_url("srt://o:1?streamid=play:{app}/{stream}", "a", "b", "weir_via=e1");
+  REQUIRE(r);
+  CHECK(r->srt.streamid == "play:a/b");
+  auto bad = expand_upstream_url("srt://o:1?streamid={stream}&pbkeylen=16", "a", "b", "");
+  REQUIRE_FALSE(bad);
+  CHECK_THAT(bad.error(), Catch::Contains("pbkeylen"));
 }
 
 TEST_CASE("upstream order: in order, round robin, hash; unhealthy origins last") {

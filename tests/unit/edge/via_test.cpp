@@ -21,7 +21,11 @@ TEST_CASE("weir_via parses into node names; anything else is refused with the en
   v = parse_via("edge-a,edge_b,C9");
   REQUIRE(v);
   CHECK(*v == std::vector<std::string>{"edge-a", "edge_b", "C9"});
-  for (const char* bad : {",", "a,", ",a", "a,,b", "a b", "a/b", "a;b", "é"}) {
+  // The form carried in an SRT stream id (',' separates its keys there).
+  v = parse_via("edge-a+edge_b");
+  REQUIRE(v);
+  CHECK(*v == std::vector<std::string>{"edge-a", "edge_b"});
+  for (const char* bad : {",", "a,", ",a", "a,,b", "a+", "+a", "a b", "a/b", "a;b", "é"}) {
     INFO(bad);
     auto r = parse_via(bad);
     REQUIRE_FALSE(r);
