@@ -562,8 +562,9 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       // stream is on no origin yet: discovery cannot say where it goes).
       if (!app.upstream.urls.empty())
         errors.push_back("apps." + name +
-                         ".upstream.publish: forward needs an rtmp:// or rtmps:// template in upstream.urls (http:// "
-                         "origins cannot take a publish); set publish: local or refuse");
+                         ".upstream.publish: forward needs an rtmp:// or rtmps:// template in upstream.urls (an edge "
+                         "pushes encoders' streams over RTMP; http:// and srt:// pull templates cannot take it); set "
+                         "publish: local or refuse");
       else if (app.upstream.discover)
         cfg.warnings.push_back("apps." + name +
                                ".upstream.publish: forward, but upstream.urls has no origin to push to (discover "

@@ -29,7 +29,7 @@ def srt_tmpl(server):
 
 def edge_config(urls, **upstream):
     up = {"urls": urls, "connect_timeout_ms": 2000, "stall_timeout_ms": 2000, "backoff_ms": 200,
-          "backoff_max_ms": 1000, "idle_ms": 1500}
+          "backoff_max_ms": 1000, "idle_ms": 1500, "publish": "local"}
     up.update(upstream)
     return {"workers": 2, "apps": {"live": {"reconnect_grace_ms": 5000, "play_wait_ms": 15000, "upstream": up,
                                             "hls": {"enabled": False}}}}

@@ -474,7 +474,8 @@ TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at
   CHECK_THAT(scheme.error(), Catch::Contains("apps.live.upstream.urls (line 4): 'udp://o3:10080?streamid={stream}' is "
                                              "not an rtmp://, rtmps://, http:// or srt:// URL"));
   auto srt = load_config_text(
-      "apps:\n  live:\n    upstream:\n      urls: ['srt://o3:10080?streamid=#!::r={app}/{stream},m=request&latency=200']\n",
+      "apps:\n  live:\n    upstream:\n      publish: local\n"
+      "      urls: ['srt://o3:10080?streamid=#!::r={app}/{stream},m=request&latency=200']\n",
       kNoEnv);
   REQUIRE(srt.is_ok());
   CHECK(srt->find_app("live")->upstream.urls.size() == 1);
@@ -487,7 +488,7 @@ TEST_CASE("apps.<app>.upstream: URL templates, policy and backoff are checked at
                           {"srt://o3:1?streamid={stream}&foo=1", "unknown query key 'foo'"},
                           {"srt://o3:1?streamid={stream}%2", "incomplete %-escape"}}) {
     INFO(url);
-    auto r = load_config_text(std::string("apps: {live: {upstream: {urls: ['") + url + "']}}}", kNoEnv);
+    auto r = load_config_text(std::string("apps: {live: {upstream: {publish: local, urls: ['") + url + "']}}}", kNoEnv);
     REQUIRE_FALSE(r.is_ok());
     CHECK_THAT(r.error(), Catch::Contains("apps.live.upstream.urls (line 1)"));
     CHECK_THAT(r.error(), Catch::Contains(why));

@@ -44,6 +44,7 @@ TEST_CASE("keep_restart_only keeps exactly the keys kRestartOnly lists") {
       "storage:\n  workers: 3\nsnapshot:\n  threads: 3\n"
       "events:\n  max_attempts: 2\n  max_queued: 5\n  timeout_ms: 500\nlimits:\n  ingest_buffer_bytes: 2MiB\n"
       "cluster:\n  node_id: other\n  redis:\n    address: 127.0.0.1:6379\n    advertise: false\n"
+      "transcode:\n  threads: 3\n  max_queued_packets: 500\n"
       "apps:\n  live: {}\n");
   const auto before = core::changed_keys(running, next);
   for (const auto& prefix : server::Reloader::kRestartOnly) {
