@@ -21,6 +21,8 @@
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
+#include "transcode/transcode_api.h"
+#include "transcode/transcode_service.h"
 #include "../openapi_routes.h"
 
 using namespace weir;
@@ -43,6 +45,8 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   edge::add_upstream_routes(*router, origin.config_store(), edge);
   edge::ForwardService forward(origin, nullptr, "test-node", edge.health());
   edge::add_forward_routes(*router, origin.config_store(), forward);
+  transcode::TranscodeService transcoder(origin, pool);
+  transcode::add_transcode_routes(*router, origin.config_store(), transcoder);
   server::ListenerSet listeners(loops, origin, router, router);
   server::Reloader reloader("unused.yaml", nullptr, origin, listeners);
   server::add_reload_route(*router, origin.config_store(), reloader);
