@@ -1,5 +1,7 @@
 #include "edge/via.h"
 
+#include <algorithm>
+
 #include <openssl/rand.h>
 
 #include <random>
@@ -31,11 +33,33 @@ std::string via_with(std::string_view via, std::string_view node) {
 }
 
 std::string url_with_via(std::string_view url, std::string_view chain) {
+  if (url.rfind("srt://", 0) == 0) return srt_url_with_via(url, chain);
   std::string out(url);
   out += out.find('?') == std::string::npos ? '?' : '&';
   out += kViaParam;
   out += '=';
   out += chain;
+  return out;
+}
+
+std::string srt_url_with_via(std::string_view url, std::string_view chain) {
+  std::string out(url);
+  const size_t q = out.find('?');
+  if (q == std::string::npos) return out;
+  size_t key = out.find("streamid=", q);
+  while (key != std::string::npos && out[key - 1] != '?' && out[key - 1] != '&') key = out.find("streamid=", key + 1);
+  if (key == std::string::npos) return out;
+  const size_t value = key + 9;
+  const size_t end = std::min(out.find('&', value), out.size());
+  std::string joined(chain);
+  std::replace(joined.begin(), joined.end(), ',', '+');
+  if (out.compare(value, 4, "#!::") == 0) {
+    out.insert(end, std::string(",") + std::string(kViaParam) + "=" + joined);
+  } else if (out.compare(value, 3, "%23") == 0) {
+    std::string enc;
+    for (char c : joined) enc += c == '+' ? std::string("%2B") : std::string(1, c);
+    out.insert(end, std::string("%2C") + std::string(kViaParam) + "%3D" + enc);
+  }
   return out;
 }
 

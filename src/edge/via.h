@@ -34,6 +34,12 @@ std::string via_with(std::string_view via, std::string_view node);
 // an RTMP URL's query is its stream name's, where a publish's parameters go).
 // Node names need no escaping.
 std::string url_with_via(std::string_view url, std::string_view chain);
+// srt:// (url_with_via calls it): the chain goes into an Access Control
+// stream id (#!::..., raw or percent-encoded) as one more key, joined by '+'
+// (',' separates the keys there); a URL with a short-form or no stream id is
+// returned unchanged: the chain cannot travel, so loops through it are not
+// detected.
+std::string srt_url_with_via(std::string_view url, std::string_view chain);
 
 // A name for a node that has none configured: "weir-" and 12 random hex digits.
 std::string random_node_id();

@@ -2,6 +2,8 @@
 // and forwards) and the one that refuses publishes on refusing edge apps.
 #include <catch2/catch.hpp>
 
+#include "core/srt_url.h"
+
 #include <memory>
 
 #include "core/config.h"
@@ -98,6 +100,23 @@ TEST_CASE("LoopCheck refuses a play whose chain names this node or is max_hops l
 TEST_CASE("url_with_via adds the chain to the URL's query (an RTMP URL's: its stream name's)") {
   CHECK(url_with_via("rtmp://h:1935/live/s", "a,b") == "rtmp://h:1935/live/s?weir_via=a,b");
   CHECK(url_with_via("rtmps://h/app/KEY?key=K", "me") == "rtmps://h/app/KEY?key=K&weir_via=me");
+}
+
+TEST_CASE("url_with_via puts the chain into an srt:// URL's Access Control stream id") {
+  CHECK(url_with_via("srt://h:1?streamid=#!::r=live/s,m=publish&latency=120", "a,b") ==
+        "srt://h:1?streamid=#!::r=live/s,m=publish,weir_via=a+b&latency=120");
+  CHECK(url_with_via("srt://h:1?latency=120&streamid=#!::r=live/s,m=publish", "me") ==
+        "srt://h:1?latency=120&streamid=#!::r=live/s,m=publish,weir_via=me");
+  CHECK(url_with_via("srt://h:1?streamid=%23!::r=live/s%2Cm=publish", "a,b") ==
+        "srt://h:1?streamid=%23!::r=live/s%2Cm=publish%2Cweir_via%3Da%2Bb");
+  // Short form or no stream id: nothing can carry the chain.
+  CHECK(url_with_via("srt://h:1?streamid=publish:live/s", "a") == "srt://h:1?streamid=publish:live/s");
+  CHECK(url_with_via("srt://h:1", "a") == "srt://h:1");
+  CHECK(url_with_via("srt://h:1?passphrase=0123456789&xstreamid=1", "a") == "srt://h:1?passphrase=0123456789&xstreamid=1");
+  // The result still parses, with the chain as a key of the stream id.
+  auto u = weir::core::parse_srt_url(url_with_via("srt://h:1?streamid=%23!::r=live/s%2Cm=publish", "a,b"));
+  REQUIRE(u);
+  CHECK(u->streamid == "#!::r=live/s,m=publish,weir_via=a+b");
 }
 
 TEST_CASE("EdgePublishCheck refuses publishes on an edge app with upstream.publish: refuse only") {
