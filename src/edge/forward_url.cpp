@@ -29,27 +29,33 @@ core::Result<std::string> forward_destination(std::string_view tmpl, std::string
   return std::move(t->url);
 }
 
+namespace {
+// Appends `query` to `out` with every value hidden ("key=***"; a bare item:
+// "***"), except the value of `shown_key` (when not empty).
+void append_redacted_query(std::string& out, std::string_view query, std::string_view shown_key) {
+  char sep = '?';
+  while (!query.empty()) {
+    const size_t amp = query.find('&');
+    std::string_view item = query.substr(0, amp);
+    const size_t eq = item.find('=');
+    out += sep;
+    sep = '&';
+    if (eq == std::string_view::npos) out += "***";
+    else if (!shown_key.empty() && item.substr(0, eq) == shown_key) out.append(item);
+    else out.append(item.substr(0, eq)).append("=***");
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+}
+}  // namespace
+
 std::string redact_forward_url(std::string_view url, std::string_view stream) {
   const size_t q = url.find('?');
   if (url.rfind("srt://", 0) == 0) {
     // The stream id names the stream (as the RTMP path does): shown; every
     // other value (the passphrase) is not.
     std::string out(url.substr(0, q));
-    if (q == std::string_view::npos) return out;
-    std::string_view query = url.substr(q + 1);
-    char sep = '?';
-    while (!query.empty()) {
-      const size_t amp = query.find('&');
-      std::string_view item = query.substr(0, amp);
-      const size_t eq = item.find('=');
-      out += sep;
-      sep = '&';
-      if (eq == std::string_view::npos) out += "***";
-      else if (item.substr(0, eq) == "streamid") out.append(item);
-      else out.append(item.substr(0, eq)).append("=***");
-      if (amp == std::string_view::npos) break;
-      query.remove_prefix(amp + 1);
-    }
+    if (q != std::string_view::npos) append_redacted_query(out, url.substr(q + 1), "streamid");
     return out;
   }
   std::string_view base = url.substr(0, q);
@@ -64,20 +70,7 @@ std::string redact_forward_url(std::string_view url, std::string_view stream) {
   } else {
     out.assign(base);
   }
-  if (q == std::string_view::npos) return out;
-  std::string_view query = url.substr(q + 1);
-  char sep = '?';
-  while (!query.empty()) {
-    const size_t amp = query.find('&');
-    std::string_view item = query.substr(0, amp);
-    const size_t eq = item.find('=');
-    out += sep;
-    sep = '&';
-    if (eq == std::string_view::npos) out += "***";
-    else out.append(item.substr(0, eq)).append("=***");
-    if (amp == std::string_view::npos) break;
-    query.remove_prefix(amp + 1);
-  }
+  if (q != std::string_view::npos) append_redacted_query(out, url.substr(q + 1), {});
   return out;
 }
 
