@@ -130,7 +130,10 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
         rebase_ = false;
       }
       int64_t cts = pkt.pts - pkt.dts;
-      pkt.dts = std::max(pkt.dts + offset_, have_output_ ? last_dts_ : pkt.dts + offset_);
+      int64_t floor = pkt.is_video()   ? last_track_dts_[0]
+                      : pkt.is_audio() ? last_track_dts_[1]
+                                       : (have_output_ ? last_dts_ : INT64_MIN);
+      pkt.dts = std::max(pkt.dts + offset_, floor);
       pkt.pts = pkt.dts + cts;
     } else {
       if (rebase_) {
@@ -146,6 +149,8 @@ void StreamHub::publish(const PublisherRef& p, core::MediaPacket pkt) {
       pkt.dts += offset_;
       pkt.pts += offset_;
       last_dts_ = std::max(last_dts_, pkt.dts);
+      if (pkt.is_video()) last_track_dts_[0] = std::max(last_track_dts_[0], pkt.dts);
+      if (pkt.is_audio()) last_track_dts_[1] = std::max(last_track_dts_[1], pkt.dts);
       have_output_ = true;
     }
     if (mark_discontinuity_) {

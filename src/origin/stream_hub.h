@@ -132,7 +132,13 @@ class StreamHub : public std::enable_shared_from_this<StreamHub> {
   bool mark_discontinuity_ = false;  // flag the next packet (a publisher changed)
   bool have_output_ = false;
   int64_t offset_ = 0;
-  int64_t last_dts_ = 0;
+  int64_t last_dts_ = 0;  // highest frame dts, any track
+  // Highest frame dts per track (video, audio); INT64_MIN before its first
+  // frame. A config is clamped to its own track's, not to last_dts_: the
+  // tracks of a muxed or transcoded stream run up to a few hundred ms apart,
+  // and an audio config at the video's time would be followed by audio
+  // frames before it.
+  int64_t last_track_dts_[2] = {INT64_MIN, INT64_MIN};
   core::LogLimiter jump_log_;  // "timestamp went back" lines
 
   StreamStats stats_;

@@ -97,6 +97,38 @@ TEST_CASE("a publisher coming back within the grace continues the timeline, flag
   CHECK(hub->stats().publishes == 2);
 }
 
+TEST_CASE("a config is clamped to its own track's time, not to the other track's") {
+  // A transcoded stream: the video runs 300 ms ahead of the audio (the
+  // encoders' delay). An audio config sent again mid-stream must not land
+  // at the video's time, ahead of the audio frames that follow it.
+  Fixture f;
+  auto a = f.publisher("a");
+  auto hub = f.origin->registry().publish("live", "s", a).hub;
+  hub->publish(a, video(0, true, 30, true));
+  hub->publish(a, audio(0, 2, true));
+  for (int i = 0; i <= 25; ++i) hub->publish(a, video(i * 40, i == 0));
+  for (int i = 0; i <= 30; ++i) hub->publish(a, audio(i * 23));
+  hub->publish(a, audio(690, 2, true));  // sent again, at the audio's time
+  hub->publish(a, audio(31 * 23));
+  hub->publish(a, video(800, false, 30, true));  // a video config behind the video: clamped to it
+  auto pkts = snapshot(f, hub);
+  int64_t last_audio = INT64_MIN, last_video = INT64_MIN;
+  int audio_configs = 0;
+  for (auto& p : pkts) {
+    if (p.is_audio()) {
+      CHECK(p.dts >= last_audio);
+      last_audio = p.dts;
+      if (p.is_config() && ++audio_configs == 2) CHECK(p.dts == 690);
+    }
+    if (p.is_video()) {
+      CHECK(p.dts >= last_video);
+      last_video = p.dts;
+    }
+  }
+  CHECK(audio_configs == 2);
+  CHECK(last_video == 1000);
+}
+
 TEST_CASE("a backwards jump within one publisher is rebased, small jitter is not") {
   Fixture f;
   auto a = f.publisher("a");
