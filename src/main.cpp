@@ -347,6 +347,9 @@ int main(int argc, char** argv) {
                                                          if (events.enabled())
                                                            events.emit(std::move(type), std::move(data), std::move(app));
                                                        });
+  periodic_snapshots.set_picture_hook([&recorder](weir::core::Loop& loop, const weir::transcode::SnapshotPeriodic::Picture& p) {
+    recorder.picture_taken(loop, p.app, p.stream, p.path, p.at_ms, p.width, p.height, p.bytes);
+  });
   origin.add_observer(&periodic_snapshots);
   origin.add_metrics_writer([&snapshots](std::string& out) { snapshots.write_metrics(out); });
   auto router = weir::origin::build_routes(origin);

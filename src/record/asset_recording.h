@@ -44,7 +44,7 @@ struct AssetRecording {
   RecordSession* session = nullptr;
   std::atomic<uint32_t> next_segment{1};  // also read by API threads
   int64_t media_end_ms = -1;    // asset timeline (ms) just past the last sample written; -1: none yet
-  int64_t last_wall_ms = 0;     // wall clock when media_end_ms was reached
+  int64_t last_wall_ms = 0;     // wall clock the last packet recorded reached the hub (HubPacket::arrival_ms)
   std::vector<std::string> segments;  // file names, in order
 
   // Service (RecordService::mu_).

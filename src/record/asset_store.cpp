@@ -633,6 +633,42 @@ void AssetStore::locate(core::Loop& loop, std::string id, std::string file, Done
       std::move(done));
 }
 
+void AssetStore::add_thumbnail(core::Loop& loop, std::string id, std::string src, Thumbnail t, Done<bool> done) {
+  on_catalogue<bool>(
+      loop,
+      [id = std::move(id), src = std::move(src), t = std::move(t)](Catalogue& c) mutable -> core::Result<bool> {
+        auto a = c.get(id);
+        if (!a) return a.status();
+        if (!*a) return false;
+        const Asset& asset = **a;
+        std::string ext = fs::path(src).extension().string();
+        if (ext != ".jpg" && ext != ".png") return core::Status::errorf("thumbnail {}: not a .jpg or .png", src);
+        t.asset_id = asset.id;
+        t.offset_ms = std::max<int64_t>(0, t.at_ms - asset.started_at_ms);
+        t.file = fmt::format("thumbs/{}{}", t.at_ms, ext);
+        const std::string dst = asset.dir + "/" + t.file;
+        std::error_code ec;
+        fs::create_directories(asset.dir + "/thumbs", ec);
+        if (ec) return core::Status::errorf("thumbnail: mkdir {}/thumbs: {}", asset.dir, ec.message());
+        fs::create_hard_link(src, dst, ec);
+        if (ec == std::errc::cross_device_link) {
+          ec.clear();
+          fs::copy_file(src, dst, fs::copy_options::overwrite_existing, ec);
+        }
+        if (ec) return core::Status::errorf("thumbnail: {} -> {}: {}", src, dst, ec.message());
+        auto added = c.add_thumbnail(t);
+        if (!added || !*added) fs::remove(dst, ec);
+        return added;
+      },
+      std::move(done));
+}
+
+void AssetStore::thumbnails(core::Loop& loop, std::string id, int limit, std::string cursor, Done<ThumbnailPage> done) {
+  on_catalogue<ThumbnailPage>(
+      loop, [id = std::move(id), limit, cursor = std::move(cursor)](Catalogue& c) { return c.thumbnails(id, limit, cursor); },
+      std::move(done));
+}
+
 std::optional<std::string> AssetStore::presigned_url(const Asset& a, const std::string& file) const {
   if (!s3_ || a.remote.empty() || a.state != AssetState::kUploaded || file.empty()) return std::nullopt;
   return s3_->presign_get(a.remote + file, core::wall_clock_ms() / 1000);

@@ -116,6 +116,13 @@ class AssetStore {
   // s3 is off or the asset was not uploaded. Any thread.
   std::optional<std::string> presigned_url(const Asset& a, const std::string& file) const;
   bool s3_enabled() const { return s3_ != nullptr; }
+  // Adds a picture taken while asset `id` records: `src` (a periodic
+  // snapshot file, which its own retention may delete later) is hard-linked
+  // (copied across file systems) to <asset dir>/thumbs/<at_ms>.<ext> and
+  // listed in the catalogue. false: no such asset. The file goes with the
+  // asset (remove, retention); it is not uploaded to object storage.
+  void add_thumbnail(core::Loop& loop, std::string id, std::string src, Thumbnail t, Done<bool> done);
+  void thumbnails(core::Loop& loop, std::string id, int limit, std::string cursor, Done<ThumbnailPage> done);
   // Applies the app's retention (record.retention_days / _bytes).
   void enforce_retention(core::Loop& loop, std::string app);
 

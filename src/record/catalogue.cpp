@@ -69,10 +69,25 @@ core::Status exec(sqlite3* db, const char* sql, std::string_view what) {
   return {};
 }
 
+// Version 2: pictures taken while an asset recorded (periodic snapshots).
+constexpr const char* kMigration2 = R"sql(
+CREATE TABLE asset_thumbnails (
+  asset_id  TEXT NOT NULL REFERENCES assets (id) ON DELETE CASCADE,
+  at_ms     INTEGER NOT NULL,
+  offset_ms INTEGER NOT NULL,
+  file      TEXT NOT NULL,
+  width     INTEGER NOT NULL,
+  height    INTEGER NOT NULL,
+  bytes     INTEGER NOT NULL,
+  PRIMARY KEY (asset_id, at_ms)
+);
+)sql";
+
 core::Status migrate_1(sqlite3* db) { return exec(db, kMigration1, "migration 1"); }
+core::Status migrate_2(sqlite3* db) { return exec(db, kMigration2, "migration 2"); }
 
 using Migration = core::Status (*)(sqlite3*);
-constexpr Migration kMigrations[] = {migrate_1};
+constexpr Migration kMigrations[] = {migrate_1, migrate_2};
 constexpr int kSchemaVersion = int(std::size(kMigrations));
 
 // ---------------------------------------------------------------------------
@@ -466,6 +481,7 @@ core::Result<bool> Catalogue::remove(std::string_view id) {
   if (auto st = tx.begin(); !st) return st;
   std::string key(id);
   if (auto st = run(db_, "DELETE FROM asset_tags WHERE asset_id = ?", {key}, "remove tags"); !st) return st;
+  if (auto st = run(db_, "DELETE FROM asset_thumbnails WHERE asset_id = ?", {key}, "remove thumbnails"); !st) return st;
   if (auto st = run(db_, "DELETE FROM assets WHERE id = ?", {key}, "remove"); !st) return st;
   bool removed = sqlite3_changes(db_) > 0;
   if (auto st = tx.commit(); !st) return st;
@@ -523,6 +539,60 @@ core::Result<AssetPage> Catalogue::list(const AssetQuery& q) {
   if (page.items.size() > size_t(q.limit)) {
     page.items.resize(size_t(q.limit));
     page.next_cursor = encode_cursor(page.items.back());
+  }
+  return page;
+}
+
+core::Result<bool> Catalogue::add_thumbnail(const Thumbnail& t) {
+  if (!valid_asset_id(t.asset_id)) return false;
+  if (t.bytes > uint64_t(INT64_MAX)) return core::Status::error("catalogue: add_thumbnail: bytes out of range");
+  // One statement: the row goes in only if its asset exists.
+  auto st = run(db_,
+                "INSERT INTO asset_thumbnails (asset_id, at_ms, offset_ms, file, width, height, bytes) "
+                "SELECT ?, ?, ?, ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM assets WHERE id = ?)",
+                {t.asset_id, t.at_ms, t.offset_ms, t.file, int64_t(t.width), int64_t(t.height), int64_t(t.bytes),
+                 t.asset_id},
+                "add_thumbnail");
+  if (!st) return st;
+  return sqlite3_changes(db_) > 0;
+}
+
+core::Result<ThumbnailPage> Catalogue::thumbnails(std::string_view id, int limit, std::string_view cursor) {
+  if (limit < 1 || limit > kMaxListLimit)
+    return core::Status::errorf("catalogue: limit {} is outside 1..{}", limit, kMaxListLimit);
+  int64_t after = INT64_MIN;
+  if (!cursor.empty()) {
+    auto raw = b64url_decode(cursor);
+    int64_t v = 0;
+    if (!raw || raw->size() < 3 || raw->compare(0, 2, "t:") != 0 ||
+        std::from_chars(raw->data() + 2, raw->data() + raw->size(), v).ptr != raw->data() + raw->size())
+      return core::Status::error("catalogue: invalid cursor");
+    after = v;
+  }
+  ThumbnailPage page;
+  if (!valid_asset_id(id)) return page;
+  auto st = prepare(db_,
+                    "SELECT at_ms, offset_ms, file, width, height, bytes FROM asset_thumbnails "
+                    "WHERE asset_id = ? AND at_ms > ? ORDER BY at_ms LIMIT ?",
+                    {std::string(id), after, int64_t(limit) + 1}, "thumbnails");
+  if (!st) return st.status();
+  int rc;
+  while ((rc = sqlite3_step(st->get())) == SQLITE_ROW) {
+    Thumbnail t;
+    t.asset_id = std::string(id);
+    t.at_ms = sqlite3_column_int64(st->get(), 0);
+    t.offset_ms = sqlite3_column_int64(st->get(), 1);
+    t.file = column_text(st->get(), 2);
+    t.width = int(sqlite3_column_int64(st->get(), 3));
+    t.height = int(sqlite3_column_int64(st->get(), 4));
+    int64_t b = sqlite3_column_int64(st->get(), 5);
+    t.bytes = uint64_t(b < 0 ? 0 : b);
+    page.items.push_back(std::move(t));
+  }
+  if (rc != SQLITE_DONE) return db_error(db_, "thumbnails");
+  if (page.items.size() > size_t(limit)) {
+    page.items.resize(size_t(limit));
+    page.next_cursor = b64url_encode("t:" + std::to_string(page.items.back().at_ms));
   }
   return page;
 }

@@ -55,6 +55,23 @@ struct AssetPage {
   std::string next_cursor;   // empty when there is nothing after items
 };
 
+// A picture of a recording (a periodic snapshot taken while it recorded):
+// the file is <asset dir>/<file>, "thumbs/<at_ms>.<jpg|png>".
+struct Thumbnail {
+  std::string asset_id;
+  int64_t at_ms = 0;      // wall clock when it was taken (unique per asset)
+  int64_t offset_ms = 0;  // at_ms - the asset's started_at_ms
+  std::string file;
+  int width = 0;
+  int height = 0;
+  uint64_t bytes = 0;
+};
+
+struct ThumbnailPage {
+  std::vector<Thumbnail> items;  // oldest first (at_ms)
+  std::string next_cursor;       // empty when there is nothing after items
+};
+
 class Catalogue {
  public:
   // Opens (creating if needed) the catalogue at `path` and brings its schema
@@ -77,8 +94,18 @@ class Catalogue {
   core::Result<bool> update(const Asset& a);
   // nullopt: no such asset (an invalid id is simply not found).
   core::Result<std::optional<Asset>> get(std::string_view id);
-  // false: no such asset. Removes the record only, not the files.
+  // false: no such asset. Removes the record (and its thumbnails' rows) only,
+  // not the files.
   core::Result<bool> remove(std::string_view id);
+
+  // Adds a thumbnail to its asset. false: no such asset (nothing written).
+  // Errors: a row with the same (asset_id, at_ms), bytes > INT64_MAX, a
+  // database error.
+  core::Result<bool> add_thumbnail(const Thumbnail& t);
+  // One page of an asset's thumbnails, oldest first (keyset paging on at_ms).
+  // An unknown asset has none. Errors: limit outside 1..kMaxListLimit, a
+  // cursor that is not one of ours, a database error.
+  core::Result<ThumbnailPage> thumbnails(std::string_view id, int limit, std::string_view cursor);
 
   // One page of assets matching `q`, newest first, by keyset paging on
   // (started_at_ms, id): pages never repeat or skip an asset that was present

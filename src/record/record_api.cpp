@@ -52,6 +52,41 @@ bool asset_id_param(const http::ExchangeRef& ex, std::string& id) {
   return true;
 }
 
+// GET /api/v1/assets/{asset}/thumbnails: the pictures taken while it
+// recorded, oldest first (404 for an unknown asset).
+void list_thumbnails(AssetStore* store, const http::ExchangeRef& ex) {
+  protocol::QueryParams q;
+  if (!only_params(ex, {"limit", "cursor"}, q)) return;
+  const int64_t limit = origin::api::limit_param(ex, q);
+  if (limit < 0) return;
+  std::string id;
+  if (!asset_id_param(ex, id)) return;
+  std::string cursor;
+  if (auto* v = protocol::find_query_param(q, "cursor")) cursor = *v;
+  store->get(ex->loop(), id, [store, ex, id, limit, cursor](core::Result<std::optional<Asset>> a) {
+    if (!check_found(ex, a, id)) return;
+    store->thumbnails(ex->loop(), id, int(limit), cursor, [ex, id](core::Result<ThumbnailPage> r) {
+      if (!ex->alive()) return;
+      if (!r) {
+        if (r.error().find("cursor") != std::string::npos)
+          return respond_error(ex, 400, "bad_request", "malformed cursor", "cursor");
+        return respond_error(ex, 503, "unavailable", r.error());
+      }
+      nlohmann::json items = nlohmann::json::array();
+      for (const Thumbnail& t : r->items)
+        items.push_back({{"time", rfc3339_ms(t.at_ms)},
+                         {"offset_ms", t.offset_ms},
+                         {"url", "/vod/" + id + "/" + t.file},
+                         {"width", t.width},
+                         {"height", t.height},
+                         {"bytes", t.bytes}});
+      respond_json(ex, 200,
+                   {{"items", items},
+                    {"next_cursor", r->next_cursor.empty() ? nlohmann::json() : nlohmann::json(r->next_cursor)}});
+    });
+  });
+}
+
 void list_assets(AssetStore* store, const http::ExchangeRef& ex) {
   protocol::QueryParams q;
   if (!only_params(ex, {"app", "stream", "state", "tag", "title", "from", "to", "limit", "cursor"}, q)) return;
@@ -173,6 +208,7 @@ void add_record_api(http::Router& router, const core::ConfigStore& configs, Asse
       respond_json(ex, 200, asset_json(**r));
     });
   });
+  g.add("GET", "/api/v1/assets/{asset}/thumbnails", [st](http::ExchangeRef ex) { list_thumbnails(st, ex); });
   g.add("PATCH", "/api/v1/assets/{asset}", [st](http::ExchangeRef ex) { patch_asset(st, ex); });
   g.add("DELETE", "/api/v1/assets/{asset}", [st](http::ExchangeRef ex) {
     std::string id;

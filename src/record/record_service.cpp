@@ -389,4 +389,21 @@ std::optional<RecordingInfo> RecordService::for_stream(const std::string& app, c
   return info(*it->second);
 }
 
+void RecordService::picture_taken(core::Loop& loop, const std::string& app, const std::string& stream,
+                                  std::string path, int64_t at_ms, int width, int height, uint64_t bytes) {
+  auto rec = for_stream(app, stream);
+  if (!rec || rec->state != "recording") return;
+  Thumbnail t;
+  t.at_ms = at_ms;
+  t.width = width;
+  t.height = height;
+  t.bytes = bytes;
+  store_.add_thumbnail(loop, rec->asset, std::move(path), std::move(t), [id = rec->asset](core::Result<bool> r) {
+    if (!r)
+      spdlog::warn("record {}: thumbnail not kept: {}", id, r.error());
+    else if (!*r)
+      spdlog::debug("record {}: thumbnail not kept: the asset is gone", id);
+  });
+}
+
 }  // namespace weir::record

@@ -70,6 +70,12 @@ class RecordService final : public origin::StreamObserver {
   // merged. 0 once every merge started has finished (ok or failed).
   size_t unfinished();
   std::optional<RecordingInfo> for_stream(const std::string& app, const std::string& stream);
+  // A loop thread: a picture of app/stream was written at `path` (a periodic
+  // snapshot, at wall time at_ms). While the stream records it becomes a
+  // thumbnail of its asset (AssetStore::add_thumbnail); otherwise nothing.
+  // Failures are logged; the recording goes on.
+  void picture_taken(core::Loop& loop, const std::string& app, const std::string& stream, std::string path,
+                     int64_t at_ms, int width, int height, uint64_t bytes);
 
   // Session callbacks (the session's loop).
   void session_ended(const std::shared_ptr<AssetRecording>& a, bool resume, const std::string& why, core::Loop& loop);

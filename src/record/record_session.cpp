@@ -33,11 +33,6 @@ RecordSession::RecordSession(RecordService& service, core::Loop& loop, std::shar
     : service_(service), loop_(loop), asset_(std::move(asset)) {
   asset_->session = this;
   if (asset_->writer) asset_->writer->rebind(loop_);
-  // A resumed asset continues after its pause, kept as time.
-  if (asset_->media_end_ms >= 0) {
-    const int64_t pause = std::max<int64_t>(0, core::wall_clock_ms() - asset_->last_wall_ms);
-    asset_start_ms_ = asset_->media_end_ms + pause;
-  }
 }
 
 RecordSession::~RecordSession() {
@@ -68,6 +63,11 @@ void RecordSession::process(const origin::HubPacket& hp) {
   const core::MediaPacket& in = hp.media();
   if (in.is_data() || !mux_ok_) return;
   if (!offset_set_) {
+    // A resumed asset continues after its pause, kept as time: from the
+    // arrival of the last packet recorded to this one's (arrival times, not
+    // the loop's clock now, which a loaded machine would make late).
+    if (asset_->media_end_ms >= 0)
+      asset_start_ms_ = asset_->media_end_ms + std::max<int64_t>(0, hp.arrival_ms() - asset_->last_wall_ms);
     // The first packet (a config at the start point) maps to the asset's start.
     offset_ms_ = asset_start_ms_ - in.dts;
     offset_set_ = true;
@@ -76,6 +76,7 @@ void RecordSession::process(const origin::HubPacket& hp) {
   m.dts = std::max<int64_t>(0, in.dts + offset_ms_);
   m.pts = std::max<int64_t>(m.dts, in.pts + offset_ms_);
   if (m.is_video()) has_video_ = true;
+  last_arrival_ms_ = std::max(last_arrival_ms_, hp.arrival_ms());
 
   const bool video_key = m.is_video() && m.is_keyframe() && !m.is_config();
   const int64_t max_ms = asset_->config.max_asset_s * 1000;
@@ -157,7 +158,7 @@ void RecordSession::cut_fragment() {
   ++fragment_seq_;
   asset_->writer->append(std::move(f.data));
   asset_->media_end_ms = std::max<int64_t>(asset_->media_end_ms, int64_t(double(f.first_dts_ms) + f.duration_ms));
-  asset_->last_wall_ms = core::wall_clock_ms();
+  if (last_arrival_ms_ > 0) asset_->last_wall_ms = last_arrival_ms_;
 }
 
 void RecordSession::close_segment(std::function<void(bool)> then) {
@@ -167,7 +168,7 @@ void RecordSession::close_segment(std::function<void(bool)> then) {
     seg_file_open_ = false;
   }
   asset_->media_end_ms = std::max(asset_->media_end_ms, last_ms_);
-  asset_->last_wall_ms = core::wall_clock_ms();
+  if (last_arrival_ms_ > 0) asset_->last_wall_ms = last_arrival_ms_;
   asset_->writer->close_segment(std::move(then));
 }
 

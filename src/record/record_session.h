@@ -89,6 +89,7 @@ class RecordSession final : public origin::Consumer {
   int64_t seg_start_ms_ = 0;     // asset time of the open segment's first sample
   int64_t asset_start_ms_ = 0;   // asset time where this asset's media began (0)
   int64_t last_ms_ = -1;         // asset time of the last media packet added
+  int64_t last_arrival_ms_ = 0;  // wall clock the newest packet recorded reached the hub
   uint32_t fragment_seq_ = 1;
   bool ended_ = false;
   friend class RecordService;

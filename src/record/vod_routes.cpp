@@ -101,6 +101,18 @@ void serve(Vod* vod, const http::ExchangeRef& ex, std::string file, std::string 
   });
 }
 
+// "<digits>.jpg" / "<digits>.png" (the names add_thumbnail gives): its
+// content type; null for any other name, so nothing else reaches a path.
+const char* thumbnail_type(std::string_view f) {
+  size_t digits = 0;
+  while (digits < f.size() && f[digits] >= '0' && f[digits] <= '9') ++digits;
+  if (digits == 0 || digits > 19) return nullptr;
+  std::string_view ext = f.substr(digits);
+  if (ext == ".jpg") return "image/jpeg";
+  if (ext == ".png") return "image/png";
+  return nullptr;
+}
+
 }  // namespace
 
 void add_vod_routes(http::Router& router, AssetStore& store, origin::Origin& origin) {
@@ -114,6 +126,13 @@ void add_vod_routes(http::Router& router, AssetStore& store, origin::Origin& ori
     if (f == "cover.jpg") return serve(s, ex, "cover.jpg", "image/jpeg", true);
     if (is_segment_name(f)) return serve(s, ex, std::string(f), "video/mp4", true);
     ex->respond_text(404, "no such file");
+  });
+  // Thumbnails (AssetStore::add_thumbnail), also while the asset records.
+  router.add("GET", "/vod/{asset}/thumbs/{file}", [vod](http::ExchangeRef ex) {
+    std::string_view f = ex->param("file");
+    const char* type = thumbnail_type(f);
+    if (!type) return ex->respond_text(404, "no such file");
+    serve(vod.get(), ex, "thumbs/" + std::string(f), type, false);
   });
 }
 

@@ -88,6 +88,8 @@ struct SnapshotPeriodic::Ticker {
                                    {"time", origin::api::rfc3339_ms(wall)}}
                         .dump(),
                     app_key);
+      if (service.picture_hook_)
+        service.picture_hook_(loop, Picture{app, name, r->file.path, wall, r->width, r->height, r->file.bytes});
     };
     busy = true;
     if (!service.pool_.submit(loop, token, std::move(work), std::move(done))) {

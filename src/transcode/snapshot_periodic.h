@@ -51,6 +51,18 @@ class SnapshotPeriodic final : public origin::StreamObserver {
   void on_stream_published(const std::shared_ptr<origin::StreamHub>& s, const origin::PublishEvent& e) override;
   void on_stream_ended(const std::shared_ptr<origin::StreamHub>& s, const std::string& why) override;
 
+  // Told of each picture written (on the stream's loop, after the event):
+  // the recorder makes it a thumbnail of the asset being recorded. Set on
+  // the main thread before the loops start; must not block.
+  struct Picture {
+    std::string app, stream, path;
+    int64_t at_ms = 0;  // wall clock
+    int width = 0, height = 0;
+    uint64_t bytes = 0;
+  };
+  using PictureHook = std::function<void(core::Loop& loop, const Picture& p)>;
+  void set_picture_hook(PictureHook h) { picture_hook_ = std::move(h); }
+
   // Any thread: tickers running now.
   size_t active() const;
 
@@ -62,6 +74,7 @@ class SnapshotPeriodic final : public origin::StreamObserver {
   const std::string root_;
   SnapshotMetrics& metrics_;
   Emit emit_;
+  PictureHook picture_hook_;
   mutable std::mutex mu_;
   // By hub; each destroyed on its own loop (or here, after the loops stopped).
   std::map<const origin::StreamHub*, std::shared_ptr<Ticker>> tickers_;

@@ -515,3 +515,70 @@ TEST_CASE("catalogue: unopenable, foreign and newer files give clear errors") {
     fs::permissions(ro, fs::perms::owner_all);
   }
 }
+
+TEST_CASE("catalogue: thumbnails belong to an asset, page oldest first and go with it") {
+  TempDir dir;
+  auto c = open_ok(dir.file("c.sqlite3"));
+  REQUIRE(c->insert(make_asset("a1", "live", "cam1", 1000)));
+  REQUIRE(c->insert(make_asset("a2", "live", "cam2", 1000)));
+  for (int i = 0; i < 5; ++i) {
+    Thumbnail t;
+    t.asset_id = "a1";
+    t.at_ms = 2000 + i * 1000;
+    t.offset_ms = t.at_ms - 1000;
+    t.file = fmt::format("thumbs/{}.jpg", t.at_ms);
+    t.width = 640;
+    t.height = 360;
+    t.bytes = 1000 + i;
+    auto r = c->add_thumbnail(t);
+    REQUIRE(r);
+    CHECK(*r);
+  }
+  Thumbnail dup;
+  dup.asset_id = "a1";
+  dup.at_ms = 2000;
+  CHECK_FALSE(c->add_thumbnail(dup));  // (asset, at_ms) is unique
+  Thumbnail ghost;
+  ghost.asset_id = "nosuchasset";
+  auto g = c->add_thumbnail(ghost);
+  REQUIRE(g);
+  CHECK_FALSE(*g);  // no asset: nothing written
+  ghost.asset_id = "../x";
+  CHECK_FALSE(*c->add_thumbnail(ghost));
+
+  // Two pages of 3 and 2, oldest first, nothing repeated or skipped.
+  std::vector<int64_t> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    auto p = c->thumbnails("a1", 3, cursor);
+    REQUIRE(p);
+    for (auto& t : p->items) {
+      CHECK(t.asset_id == "a1");
+      CHECK(t.file == fmt::format("thumbs/{}.jpg", t.at_ms));
+      CHECK(t.offset_ms == t.at_ms - 1000);
+      CHECK(t.width == 640);
+      seen.push_back(t.at_ms);
+    }
+    cursor = p->next_cursor;
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  CHECK(pages == 2);
+  CHECK(seen == std::vector<int64_t>{2000, 3000, 4000, 5000, 6000});
+  CHECK(c->thumbnails("a2", 10, "")->items.empty());
+  CHECK(c->thumbnails("nosuchasset", 10, "")->items.empty());
+  for (const std::string& bad : std::vector<std::string>{"x", "' OR 1=1 --", "dDp4" /* "t:x" */, "MTphYmM6YTE"}) {
+    auto r = c->thumbnails("a1", 10, bad);
+    INFO(bad);
+    REQUIRE_FALSE(r);
+    CHECK_THAT(r.error(), Catch::Contains("cursor"));
+  }
+  CHECK_FALSE(c->thumbnails("a1", 0, ""));
+  CHECK_FALSE(c->thumbnails("a1", kMaxListLimit + 1, ""));
+
+  // Removing the asset removes its thumbnails' rows; an asset inserted again
+  // with the same id starts with none.
+  REQUIRE(*c->remove("a1"));
+  REQUIRE(c->insert(make_asset("a1", "live", "cam1", 1000)));
+  CHECK(c->thumbnails("a1", 10, "")->items.empty());
+}
