@@ -41,7 +41,7 @@ Parts (--only runs one; --previous merges an earlier results file's others):
 
 Usage (hold the build lock: no build may run during a measurement):
   flock /tmp/build.lock tools/bench/transcode_ladder.py [--only cpu|latency|capacity|extras] [--previous R.json]
-  tools/bench/transcode_ladder.py --quick --out /tmp/l.md   # a ~40 s smoke run (short windows, N = 1)
+  tools/bench/transcode_ladder.py --quick --out /tmp/l.md   # a ~40 s smoke run (short windows, N = 1, no cpu)
 Writes BUILD_DIR/bench/ladder_results.json and the section between the
 transcode-ladder markers in docs/benchmarks.md. Needs build/src/weir and
 ffmpeg (with libx264). Python 3 stdlib only."""
@@ -69,6 +69,10 @@ END = "<!-- transcode-ladder:end -->"
 LADDER = [("720p", 720, 2500), ("480p", 480, 1200), ("360p", 360, 800)]
 FPS = 30
 NO_DRAIN = "shutdown:\n  drain_ms: 0\n"
+# Capacity: an output whose last dts is further behind its source's than this
+# is not keeping up (the ladder's own delay is ~0.6 s: x264 holds 16 frames).
+MAX_LAG_MS = 1500
+PLAY_WAIT = {"play_wait_ms": 15000}
 
 
 def pct(values, q):
@@ -176,13 +180,58 @@ def ffmpeg_ladder(input_args, outputs, copyts=False):
     if copyts:
         cmd += ["-copyts"]
     for i, (_, _, b) in enumerate(LADDER):
-        cmd += ["-map", f"[o{i}]", "-map", "0:a"] + encoder_args(b) + ["-c:a", "copy", "-fps_mode", "passthrough",
-                                                                       "-f", "flv", outputs[i]]
+        # Frames keep their pts (no fps filter, a ms time base as Weir's encoders
+        # have: ffmpeg's default 1/fps would move the source's off-grid pts).
+        cmd += ["-map", f"[o{i}]", "-map", "0:a"] + encoder_args(b) + [
+            "-enc_time_base:v", "1:1000", "-c:a", "copy", "-fps_mode", "passthrough", "-f", "flv", outputs[i]]
     return cmd
+
+
+def latency_histogram(weir, stream):
+    """weir_transcode_latency_seconds of the job of live/<stream> from
+    /metrics: ({le: cumulative count}, sum s, count)."""
+    with urllib.request.urlopen(f"http://{weir.http}/metrics", timeout=5) as r:
+        text = r.read().decode()
+    lab = f'app="live",stream="{stream}"'
+    buckets, total, n = {}, 0.0, 0
+    for line in text.splitlines():
+        if not line.startswith("weir_transcode_latency_seconds") or lab not in line:
+            continue
+        name, value = line.rsplit(" ", 1)
+        if name.startswith("weir_transcode_latency_seconds_bucket"):
+            le = name.split('le="', 1)[1].split('"', 1)[0]
+            buckets[float("inf") if le == "+Inf" else float(le)] = int(float(value))
+        elif name.startswith("weir_transcode_latency_seconds_sum"):
+            total = float(value)
+        elif name.startswith("weir_transcode_latency_seconds_count"):
+            n = int(float(value))
+    return buckets, total, n
+
+
+def histogram_delta(h0, h1):
+    """Mean and the bucket bounds holding p50 and p99 (ms) of the observations
+    between two latency_histogram() readings."""
+    b0, s0, n0 = h0
+    b1, s1, n1 = h1
+    n = n1 - n0
+    if n <= 0:
+        return {"samples": 0}
+    out = {"samples": n, "mean": (s1 - s0) / n * 1000.0}
+    for q in (50, 99):
+        for le in sorted(b1):
+            if b1[le] - b0.get(le, 0) >= q / 100.0 * n:
+                out[f"p{q}_le"] = le * 1000.0
+                break
+    return out
 
 
 def stream_frames(weir):
     return {s["name"]: s["video_frames"] for s in api_json(weir, "/api/v1/streams?limit=1000")}
+
+
+def stream_counts(weir):
+    """{name: (video frames, last dts ms)} of every stream."""
+    return {s["name"]: (s["video_frames"], s["last_dts_ms"]) for s in api_json(weir, "/api/v1/streams?limit=1000")}
 
 
 def cpu_window(pids, warmup, seconds):
@@ -257,7 +306,7 @@ def latency_of(src, out, t0, t1):
             "p99": pct(lat, 99) if lat else None, "max": max(lat) if lat else None}
 
 
-def record(weir, names, warmup, seconds, tail, check=None):
+def record(weir, names, warmup, seconds, tail, check=None, at_start=None):
     """Views live/<name>.flv for every name; returns ({name: arrivals}, t0, t1)
     with [t0, t1] the measured window of source arrivals (after the warm-up;
     the last `tail` s of viewing only let late outputs arrive)."""
@@ -269,6 +318,8 @@ def record(weir, names, warmup, seconds, tail, check=None):
         for n, v in viewers.items():
             v.wait(lambda tags: any(t.is_video_frame for t in tags), 30, f"video on {n}")
         time.sleep(warmup)
+        if at_start:
+            at_start()
         t0 = time.monotonic()
         time.sleep(seconds)
         t1 = time.monotonic()
@@ -303,26 +354,37 @@ def part_latency(a, weir_bin, clip, workdir):
         bench.wait_for(lambda: "s" in stream_frames(w), 20, "the source on weir")
         names = ["s"] + [f"s_{n}" for n, _, _ in LADDER]
 
+        hist = []
+
         def weir_running():
             jobs = api_json(w, "/api/v1/transcodes")
             res["weir_dropped"] = sum(j["frames_dropped"] for j in jobs)
-        arr, t0, t1 = record(w, names, a.lat_warmup, a.lat_seconds, a.lat_tail, weir_running)
+            hist.append(latency_histogram(w, "s"))
+        arr, t0, t1 = record(w, names, a.lat_warmup, a.lat_seconds, a.lat_tail, weir_running,
+                             lambda: hist.append(latency_histogram(w, "s")))
+        res["weir_in_process"] = histogram_delta(hist[0], hist[1])
         res["weir"] = summarize(arr["s"], {n: arr[f"s_{n}"] for n, _, _ in LADDER}, t0, t1)
     finally:
         bench.stop_all()
     # ffmpeg: the ladder reads the source from Weir and publishes back; a
     # pass-through relay of the same source at the same time.
-    w = weir_server(weir_bin, workdir / "lat-ffmpeg", False)
+    # The ladder and the relay ask for the source before it is published
+    # (play_wait_ms holds them), so they start at its first packet as Weir's
+    # `always` job does, not behind a GOP-cache burst they must catch up with.
+    w = weir_server(weir_bin, workdir / "lat-ffmpeg", False, app_extra=PLAY_WAIT)
     try:
-        pusher(clip, w, "s", workdir)
-        bench.wait_for(lambda: "s" in stream_frames(w), 20, "the source on weir")
         src = f"http://{w.http}/live/s.flv"
         ladder = ffmpeg_ladder(["-fflags", "nobuffer", "-i", src],
                                [w.publish_url(f"ff_{n}") for n, _, _ in LADDER], copyts=True)
         ff = bench.start(ladder, "lat-ffmpeg-ladder", workdir)
+        # Video only: with audio too, its muxer would hold each packet until the
+        # other track's next one (interleaving), a wait the ladder's outputs do
+        # not have (their video comes ~0.6 s after the audio copied beside it).
         relay = bench.start(["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-fflags", "nobuffer",
-                             "-i", src, "-c", "copy", "-copyts", "-f", "flv", w.publish_url("relay")],
+                             "-i", src, "-map", "0:v", "-c", "copy", "-copyts", "-f", "flv", w.publish_url("relay")],
                             "lat-ffmpeg-relay", workdir)
+        time.sleep(0.5)
+        pusher(clip, w, "s", workdir)
         outs = [f"ff_{n}" for n, _, _ in LADDER] + ["relay"]
         bench.wait_for(lambda: all(n in stream_frames(w) for n in outs), 30, "the ffmpeg outputs on weir")
         arr, t0, t1 = record(w, ["s"] + outs, a.lat_warmup, a.lat_seconds, a.lat_tail)
@@ -344,49 +406,53 @@ def part_latency(a, weir_bin, clip, workdir):
 
 # --------------------------------------------------------------------------- capacity
 
-def realtime_check(before, after, wall, sources, outputs_of, jobs=None):
+def realtime_check(before, after, wall, sources, outputs_of):
     """Per source: did it and each of its outputs gain the source's frame rate
-    over the window? Returns (ok, details)."""
+    over the window, and is every output at most MAX_LAG_MS behind its source
+    at both ends of it (a ladder that fell behind and is catching up gains
+    more than the source's rate, and lags)? Returns (ok, details)."""
     det = []
     ok = True
     for s in sources:
-        ds = after.get(s, 0) - before.get(s, 0)
-        src_ok = ds >= 0.97 * FPS * wall
-        row = {"source": s, "source_fps": ds / wall, "outputs": {}}
-        ok &= src_ok
+        ds = after[s][0] - before[s][0]
+        ok &= ds >= 0.97 * FPS * wall
+        row = {"source": s, "source_fps": ds / wall, "outputs": {}, "max_lag_ms": 0}
         for o in outputs_of(s):
-            do = after.get(o, 0) - before.get(o, 0)
-            o_ok = do >= ds - max(6, 0.02 * ds)
+            do = after[o][0] - before[o][0]
+            lag = max(before[s][1] - before[o][1], after[s][1] - after[o][1])
+            ok &= do >= ds - max(6, 0.02 * ds) and lag <= MAX_LAG_MS
             row["outputs"][o] = do / wall
-            ok &= o_ok
+            row["max_lag_ms"] = max(row["max_lag_ms"], lag)
         det.append(row)
     return ok, det
 
 
 def capacity_step(a, weir_bin, clip, workdir, n, kind):
     wd = workdir / f"cap-{kind}-{n}"
-    w = weir_server(weir_bin, wd, kind == "weir", max_jobs=max(16, n))
+    w = weir_server(weir_bin, wd, kind == "weir", max_jobs=max(16, n), app_extra=PLAY_WAIT)
     procs = []
     try:
         sources = [f"c{i}" for i in range(n)]
-        pushers = [pusher(clip, w, s, wd) for s in sources]
-        bench.wait_for(lambda: all(s in stream_frames(w) for s in sources), 30, f"{n} sources on weir")
         if kind == "ffmpeg":
+            # Waiting for their source (play_wait_ms), as a spawned ffmpeg would.
             for s in sources:
                 procs.append(bench.start(ffmpeg_ladder(["-i", f"http://{w.http}/live/{s}.flv"],
                                                        [w.publish_url(f"{s}_{r}") for r, _, _ in LADDER],
                                                        copyts=True), f"ladder-{s}", wd))
+            time.sleep(0.5)
+        pushers = [pusher(clip, w, s, wd) for s in sources]
+        bench.wait_for(lambda: all(s in stream_frames(w) for s in sources), 30, f"{n} sources on weir")
         outs = [f"{s}_{r}" for s in sources for r, _, _ in LADDER]
         bench.wait_for(lambda: all(o in stream_frames(w) for o in outs), 40, "every rendition on weir")
         time.sleep(a.cap_warmup)
         pids = [w.pid] + [p.pid for p in pushers] + [p.pid for p in procs]
-        f0 = stream_frames(w)
+        f0 = stream_counts(w)
         d0 = {j["stream"]: j["frames_dropped"] for j in api_json(w, "/api/v1/transcodes")} if kind == "weir" else {}
         c0 = [bench.tree_cpu_s(p) for p in pids]
         t = time.monotonic()
         time.sleep(a.cap_seconds)
         wall = time.monotonic() - t
-        f1 = stream_frames(w)
+        f1 = stream_counts(w)
         c1 = [bench.tree_cpu_s(p) for p in pids]
         jobs = api_json(w, "/api/v1/transcodes") if kind == "weir" else []
         for p in procs + pushers:
@@ -405,7 +471,8 @@ def capacity_step(a, weir_bin, clip, workdir, n, kind):
     return {"n": n, "kind": kind, "ok": ok, "window": wall, "dropped": dropped, "max_queued": queued,
             "weir_cpu": cpu[0], "pushers_cpu": sum(cpu[1:1 + np_]), "ladders_cpu": sum(cpu[1 + np_:]),
             "min_source_fps": min(d["source_fps"] for d in det),
-            "min_rendition_fps": min(v for d in det for v in d["outputs"].values()), "detail": det}
+            "min_rendition_fps": min(v for d in det for v in d["outputs"].values()),
+            "max_lag_ms": max(d["max_lag_ms"] for d in det), "detail": det}
 
 
 def part_capacity(a, weir_bin, clip, workdir):
@@ -517,6 +584,12 @@ def render(r):
         x = lat["relay"]
         L.append(f"| ffmpeg -c copy relay | pass-through | {x['frames']} | {x['matched']} | {f2(x['p50'])} | "
                  f"{f2(x['p99'])} | {f2(x['max'])} |")
+        ip = lat.get("weir_in_process")
+        if ip and ip.get("samples"):
+            L += ["", f"Weir's own histogram over the same viewing (weir_transcode_latency_seconds: the job reading "
+                  f"a source frame -> publishing the rendition frame of the same pts, {ip['samples']} frames): mean "
+                  f"{f2(ip['mean'])} ms, p50 ≤ {f2(ip.get('p50_le'), 0)} ms, p99 ≤ {f2(ip.get('p99_le'), 0)} ms "
+                  "(bucket bounds)."]
         L += ["", f"ffmpeg net of the relay (its p50 subtracted): p50 {f2(lat.get('ffmpeg_net_p50'))} ms, "
               f"p99 {f2(lat.get('ffmpeg_net_p99'))} ms. Weir dropped {lat.get('weir_dropped', '?')} frames. "
               f"Frame interval {1000 / FPS:.1f} ms."]
@@ -534,12 +607,12 @@ def render(r):
         L += [f"**Capacity** (N sources pushed at real-time pace, each with its ladder; {cap['warmup']:.0f} s warm-up, "
               f"{cap['seconds']:.0f} s window; CPU s per s of the Weir process, the ffmpeg ladder processes and the "
               "pushers):", "",
-              "| ladders by | N | real time | min source fps | min rendition fps | dropped | max queued | Weir CPU | "
-              "ffmpeg ladders CPU | pushers CPU |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|"]
+              "| ladders by | N | real time | min source fps | min rendition fps | max lag ms | dropped | max queued | Weir CPU | "
+              "ffmpeg ladders CPU | pushers CPU |", "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
         for kind in ("weir", "ffmpeg"):
             for s in cap[kind]["steps"]:
                 L.append(f"| {'Weir' if kind == 'weir' else 'ffmpeg'} | {s['n']} | {'yes' if s['ok'] else '**no**'} | "
-                         f"{f2(s['min_source_fps'], 2)} | {f2(s['min_rendition_fps'], 2)} | "
+                         f"{f2(s['min_source_fps'], 2)} | {f2(s['min_rendition_fps'], 2)} | {s['max_lag_ms']} | "
                          f"{s['dropped'] if kind == 'weir' else '–'} | {s['max_queued'] if kind == 'weir' else '–'} | "
                          f"{f2(s['weir_cpu'], 2)} | {f2(s['ladders_cpu'], 2) if kind == 'ffmpeg' else '–'} | "
                          f"{f2(s['pushers_cpu'], 2)} |")
@@ -581,9 +654,10 @@ def main():
     ap.add_argument("--workdir", default=None)
     a = ap.parse_args()
     if a.quick:
+        # Every part but `cpu` (the capacity step N = 1 measures both sides' CPU too), to stay near 40 s.
         a.seconds, a.warmup, a.lat_seconds, a.lat_warmup, a.lat_tail = 2.0, 1.5, 3.0, 1.5, 1.5
-        a.cap_seconds, a.cap_warmup, a.max_n = 3.0, 2.0, 1
-    build = Path(a.build_dir)
+        a.cap_seconds, a.cap_warmup, a.max_n = 2.5, 1.5, 1
+    build = Path(a.build_dir).resolve()
     weir_bin = build / "src" / "weir"
     if not weir_bin.is_file():
         sys.exit(f"{weir_bin} is missing: build it first (ninja -C {build} weir)")
@@ -604,7 +678,7 @@ def main():
     parts = {"cpu": part_cpu, "latency": part_latency, "capacity": part_capacity, "extras": part_extras}
     try:
         for name, fn in parts.items():
-            if a.only in (None, name):
+            if a.only == name or (a.only is None and not (a.quick and name == "cpu")):
                 bench.log(f"part {name}")
                 r["commands"][name] = command
                 r[name] = fn(a, weir_bin, clip, workdir)
