@@ -19,22 +19,26 @@ Parts (--only runs one; --previous merges an earlier results file's others):
             arrival time (monotonic) of every video frame by its pts
             (timestamp + composition time; renditions keep the source's pts);
             latency = rendition arrival - source arrival of the same pts.
-            ffmpeg: the same Weir without renditions; the ffmpeg ladder reads
-            the source over HTTP-FLV and publishes its three outputs back over
-            RTMP (-copyts keeps the source's pts), viewers as for Weir. The
-            relay (HTTP-FLV out of Weir, through ffmpeg, RTMP back in) is
-            measured at the same time by an `ffmpeg -c copy` pass-through of
-            the same source, and its p50 subtracted for the net figure.
+            Weir's weir_transcode_latency_seconds histogram over the same
+            viewing is reported beside it. ffmpeg: the same Weir without
+            renditions; the ffmpeg ladder asks for the source before it is
+            published (play_wait_ms), reads it over HTTP-FLV and publishes its
+            three outputs back over RTMP (-copyts keeps the source's pts),
+            viewers as for Weir. The relay (HTTP-FLV out of Weir, through
+            ffmpeg, RTMP back in) is measured at the same time by a video-only
+            `ffmpeg -c copy` pass-through of the same source (with audio its
+            muxer would wait for interleaving, which the ladder's outputs do
+            not), and its p50 subtracted for the net figure.
   capacity  How many ladders this machine sustains in real time: N sources
             pushed at real-time pace (N = 1, 2, ... until one fails), each with
             its ladder (Weir: transcode_mode always; ffmpeg: one ladder process
             per source reading it from Weir and publishing back, as a server
             that spawns ffmpeg does). Real time over the window: every source
-            and every rendition gains the source's frame rate (from the
-            streams API: a rendition at most max(6, 2%) frames behind its
-            source, a source at least 97% of 30 fps), Weir drops no frame
-            (weir_transcode_frames_dropped_total via /api/v1/transcodes) and
-            no job's queue holds more than a second of packets.
+            gains >= 97% of 30 fps, every rendition its source's frames (at
+            most max(6, 2%) fewer, from the streams API) and lags its source
+            by at most MAX_LAG_MS (last dts, both ends of the window); Weir
+            drops no frame (weir_transcode_frames_dropped_total via
+            /api/v1/transcodes) and no job queue holds over a second.
   extras    The watermark's and the mixer's added CPU: filled when those land
             (see --watermark-app and --mix-body); without them the part
             reports "not measured".
@@ -684,13 +688,7 @@ def main():
                 r[name] = fn(a, weir_bin, clip, workdir)
     finally:
         bench.stop_all()
-    json_out = Path(a.json_out) if a.json_out else build / "bench" / "ladder_results.json"
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(r, indent=1))
-    section = render(r)
-    bench.write_markdown(a.out, section, START, END)
-    bench.log(f"wrote {a.out} and {json_out}")
-    print(section)
+    bench.save_results(r, a.json_out or build / "bench" / "ladder_results.json", a.out, render(r), START, END, bench.log)
 
 
 if __name__ == "__main__":
