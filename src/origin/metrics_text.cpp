@@ -173,22 +173,8 @@ std::string metrics_text(Origin& origin) {
   });
   out += "# HELP weir_loop_lag_seconds How late each event loop's 500 ms timer fired: what a busy loop makes its "
          "clients wait.\n# TYPE weir_loop_lag_seconds histogram\n";
-  for (size_t i = 0; i < origin.loops().size(); ++i) {
-    const auto& h = origin.at(int(i)).lag();
-    uint64_t cum = 0;
-    for (size_t b = 0; b < h.buckets.size(); ++b) {
-      cum += h.buckets[b].load(std::memory_order_relaxed);
-      if (b < OriginLoop::LagHistogram::kBounds.size())
-        fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_bucket{{loop=\"{}\",le=\"{}\"}} {}\n", i,
-                       OriginLoop::LagHistogram::kBounds[b], cum);
-      else
-        fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_bucket{{loop=\"{}\",le=\"+Inf\"}} {}\n", i, cum);
-    }
-    fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_sum{{loop=\"{}\"}} {}\n", i,
-                   double(h.sum_us.load(std::memory_order_relaxed)) / 1e6);
-    fmt::format_to(std::back_inserter(out), "weir_loop_lag_seconds_count{{loop=\"{}\"}} {}\n", i,
-                   h.count.load(std::memory_order_relaxed));
-  }
+  for (size_t i = 0; i < origin.loops().size(); ++i)
+    origin.at(int(i)).lag().write(out, "weir_loop_lag_seconds", fmt::format("loop=\"{}\"", i));
   for (const auto& w : origin.metrics_writers()) w(out);
   return out;
 }

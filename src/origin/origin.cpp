@@ -136,20 +136,12 @@ void OriginLoop::drain() {
   touched_.swap(alive);  // keeps the capacity for the next drain
 }
 
-void OriginLoop::LagHistogram::observe(uint64_t us) {
-  size_t i = 0;
-  while (i < kBounds.size() && double(us) / 1e6 > kBounds[i]) ++i;
-  buckets[i].fetch_add(1, std::memory_order_relaxed);
-  sum_us.fetch_add(us, std::memory_order_relaxed);
-  count.fetch_add(1, std::memory_order_relaxed);
-}
-
 void OriginLoop::on_sweep(uv_timer_t* t) {
   auto* self = static_cast<OriginLoop*>(t->data);
   const uint64_t now = uv_hrtime();
   if (self->last_sweep_ns_) {
     const uint64_t due = self->last_sweep_ns_ + kSweepMs * 1000000;
-    self->lag_.observe(now > due ? (now - due) / 1000 : 0);
+    self->lag_.observe_us(now > due ? (now - due) / 1000 : 0);
   }
   self->last_sweep_ns_ = now;
   std::vector<std::shared_ptr<LoopHub>> hubs;

@@ -21,6 +21,7 @@
 #include "core/config_store.h"
 #include "core/loop.h"
 #include "core/connections_per_ip.h"
+#include "core/histogram.h"
 #include "core/memory_budget.h"
 #include "origin/admission.h"
 #include "origin/client_registry.h"
@@ -68,14 +69,8 @@ class OriginLoop {
   // How late this loop's 500 ms sweep timer fires: the time a callback that
   // hogs the loop makes every other client on it wait. Written on the loop,
   // read by /metrics on any thread (weir_loop_lag_seconds{loop}).
-  struct LagHistogram {
-    static constexpr std::array<double, 9> kBounds{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
-    std::array<std::atomic<uint64_t>, kBounds.size() + 1> buckets{};  // per bound, not cumulative; last: above
-    std::atomic<uint64_t> sum_us{0};
-    std::atomic<uint64_t> count{0};
-    void observe(uint64_t us);
-  };
-  const LagHistogram& lag() const { return lag_; }
+  static constexpr std::array<double, 9> kLagBounds{0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0};
+  const core::Histogram& lag() const { return lag_; }
 
   // Loop thread: `p` published packets; flush it once this iteration's I/O
   // callbacks are done (uv_check), unless it flushes itself first.
@@ -98,7 +93,7 @@ class OriginLoop {
   uv_timer_t sweep_{};
   uv_check_t check_{};
   uint64_t last_sweep_ns_ = 0;  // loop thread
-  LagHistogram lag_;
+  core::Histogram lag_{{kLagBounds.begin(), kLagBounds.end()}};
   std::vector<HubPublisher*> unflushed_;  // loop thread
   std::vector<HubPublisher*> flushing_;   // loop thread
   bool started_ = false;

@@ -18,6 +18,11 @@ namespace weir::transcode {
 namespace {
 constexpr uint64_t kSweepMs = 500;
 
+int64_t mono_us() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now().time_since_epoch())
+      .count();
+}
+
 int64_t mono_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
       .count();
@@ -99,7 +104,12 @@ void TranscodeJob::on_packets() {
         dropping_ = false;
         spdlog::info("transcode {}: resumed at the source keyframe at {} ms", key_, m.pts);
       }
-      if (!submit(m)) {
+      if (submit(m)) {
+        if (video_frame) {
+          timed_[m.pts] = Timed{mono_us(), specs_.size()};
+          if (timed_.size() > kMaxTimedFrames) timed_.erase(timed_.begin());
+        }
+      } else {
         if (!dropping_)
           spdlog::warn("transcode {}: {} source packets queued (transcode.max_queued_packets): the encoders cannot "
                        "keep up; dropping to the next keyframe",
@@ -141,7 +151,18 @@ void TranscodeJob::deliver(core::Result<std::vector<TranscodePipeline::Output>> 
     return stop("failed", "transcode of " + key_ + " failed: " + r.error());
   }
   for (auto& o : *r)
-    if (o.rendition < outs_.size()) outs_[o.rendition]->publish(std::move(o.pkt));
+    if (o.rendition < outs_.size()) {
+      observe_latency(o.pkt);
+      outs_[o.rendition]->publish(std::move(o.pkt));
+    }
+}
+
+void TranscodeJob::observe_latency(const core::MediaPacket& out) {
+  if (!out.is_video() || out.is_config()) return;
+  auto it = timed_.find(out.pts);
+  if (it == timed_.end()) return;
+  counters_->latency.observe_us(uint64_t(std::max<int64_t>(0, mono_us() - it->second.in_us)));
+  if (--it->second.outputs_left == 0) timed_.erase(it);
 }
 
 void TranscodeJob::on_stream_end(const std::string& why) { stop("source ended: " + why); }

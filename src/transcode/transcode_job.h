@@ -18,16 +18,26 @@
 // and given to viewers waiting), on demand idle_ms after the last viewer of
 // every output, or at shutdown. Stopping ends the output hubs at once.
 //
+// Latency (weir_transcode_latency_seconds): the loop time from reading a
+// source video frame to publishing a rendition frame of the same pts, per
+// rendition frame. At most kMaxTimedFrames source frames are remembered
+// (overflow action: the oldest pts is forgotten, its outputs not observed);
+// frames an fps cap makes on its own grid match no source pts and are not
+// observed.
+//
 // Thread: its loop only, except counters() (atomics, any thread). Lifetime:
 // self-owned; stop() tells the service and frees the job from a posted task.
 #pragma once
 
+#include <array>
 #include <atomic>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
+#include "core/histogram.h"
 #include "core/timer.h"
 #include "core/worker_pool.h"
 #include "origin/consumer.h"
@@ -42,6 +52,9 @@ class TranscodeService;
 
 class TranscodeJob final : public origin::Consumer {
  public:
+  static constexpr size_t kMaxTimedFrames = 512;
+  static constexpr std::array<double, 16> kLatencyBounds{0.01, 0.025, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5,
+                                                         0.55, 0.6, 0.65, 0.7, 0.8, 1.0, 2.0, 5.0};
   // Shared with the strand's work (which updates the pipeline's figures).
   struct Counters {
     std::atomic<uint64_t> frames_in{0};       // source video frames received
@@ -51,6 +64,7 @@ class TranscodeJob final : public origin::Consumer {
     std::atomic<uint64_t> audio_dropped{0};   // source audio frames dropped with them
     std::atomic<uint64_t> decode_errors{0};
     std::atomic<uint64_t> queued{0};          // packets waiting for the strand
+    core::Histogram latency{{kLatencyBounds.begin(), kLatencyBounds.end()}};  // source frame in -> rendition frame out
   };
 
   TranscodeJob(TranscodeService& service, core::Loop& loop, std::string app, std::string source,
@@ -80,6 +94,7 @@ class TranscodeJob final : public origin::Consumer {
   bool submit(const core::MediaPacket& pkt);
   void deliver(core::Result<std::vector<TranscodePipeline::Output>> r);
   void sweep();
+  void observe_latency(const core::MediaPacket& out);
 
   TranscodeService& service_;
   core::Loop& loop_;
@@ -95,6 +110,11 @@ class TranscodeJob final : public origin::Consumer {
   std::unique_ptr<core::WorkerPool::Strand> strand_;
   core::Timer sweep_;
   std::vector<origin::PacketRef> batch_;
+  struct Timed {
+    int64_t in_us;       // steady clock when the job read the source frame
+    size_t outputs_left;  // renditions that have not published this pts yet
+  };
+  std::map<int64_t, Timed> timed_;  // by source pts; at most kMaxTimedFrames
   core::MediaPacket video_config_;  // the source's latest, sent again when a drop ends
   bool have_video_config_ = false;
   bool dropping_ = false;

@@ -233,6 +233,12 @@ void TranscodeService::write_metrics(std::string& out) const {
       out += fmt::format("{}{{app=\"{}\",stream=\"{}\"}} {}\n", f.name, j->app(), j->source(),
                          (j->counters().*(f.field)).load());
   }
+  out += "# HELP weir_transcode_latency_seconds Time from a job reading a source video frame to publishing a "
+         "rendition frame of the same pts (decode, filter, the encoder's lookahead, the hand-offs), per rendition "
+         "frame.\n# TYPE weir_transcode_latency_seconds histogram\n";
+  for (const auto& [key, j] : jobs_)
+    j->counters().latency.write(out, "weir_transcode_latency_seconds",
+                                fmt::format("app=\"{}\",stream=\"{}\"", j->app(), j->source()));
 }
 
 nlohmann::json TranscodeService::jobs_json(const std::string& after, size_t limit, bool& more,

@@ -332,13 +332,7 @@ def main():
         for p in pubs:
             bench.stop(p, signal.SIGINT)
         bench.stop_all()
-    json_out = Path(a.json_out) if a.json_out else build / "bench" / "edge_results.json"
-    json_out.parent.mkdir(parents=True, exist_ok=True)
-    json_out.write_text(json.dumps(r, indent=1))
-    section = render(r)
-    bench.write_markdown(a.out, section, START, END)
-    bench.log(f"wrote {a.out} and {json_out}")
-    print(section)
+    bench.save_results(r, a.json_out or build / "bench" / "edge_results.json", a.out, render(r), START, END, bench.log)
 
 
 if __name__ == "__main__":

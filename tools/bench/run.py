@@ -50,7 +50,7 @@ import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from report import BEGIN, END, fmt, ratio, render, targets, write_markdown  # noqa: E402,F401  (hls_bench uses them via run)
+from report import BEGIN, END, fmt, ratio, render, save_results, targets, write_markdown  # noqa: E402,F401  (hls_bench uses them via run)
 
 ROOT = Path(__file__).resolve().parents[2]
 CLK_TCK = os.sysconf("SC_CLK_TCK")
