@@ -8,6 +8,7 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "origin/hls/cache_policy.h"
 #include "origin/http_admission.h"
 #include "origin/origin.h"
 #include "origin/registry.h"
@@ -146,7 +147,11 @@ void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const st
     v.codecs = join(video, audio);
     vs.push_back(std::move(v));
   }
-  ex->respond(200, {{"Content-Type", "application/vnd.apple.mpegurl"}, {"Cache-Control", "no-cache"}},
+  // Measured figures change; a signed app's carries this viewer's tokens (never in a shared cache).
+  const std::string cc = cfg->sign.signs_play()
+                             ? origin::hls::cache_control(origin::hls::CacheKind::kViewerPlaylist, cfg)
+                             : std::string("no-cache");
+  ex->respond(200, {{"Content-Type", "application/vnd.apple.mpegurl"}, {"Cache-Control", cc}},
               render_master_playlist(vs));
 }
 

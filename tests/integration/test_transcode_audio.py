@@ -19,8 +19,8 @@ import urllib.parse
 
 import pytest
 
-from weirtest import hls, media
-from weirtest.httpc import get
+from weirtest import checks, hls, media
+from weirtest.httpc import FlvViewer, get
 
 from test_hls import check_ll_playlist
 from test_hls_browser import Browser, PageServer, chromium_binary, ensure_hls_js, HLS_JS
@@ -127,6 +127,24 @@ def test_aac_rendition_sends_aac_at_its_bitrate(env):
     kbps = kbps_of(pkts)
     print(f"\naac rendition: {kbps:.1f} kbit/s (setting {AAC_KBPS})")
     assert AAC_KBPS * 0.8 <= kbps <= AAC_KBPS * 1.2, f"AAC rendition at {kbps:.1f} kbit/s, setting {AAC_KBPS}"
+    # Interleaved per output: the encoded audio waits for the renditions' video (kMaxHeldAudio), so an FLV
+    # viewer's audio never runs ahead of its video by more than a frame or two, nor far behind it.
+    v = FlvViewer(s.http_addr, signed("/live/s_360p.flv", "s_360p"), connect_timeout=30)
+    v.start()
+    try:
+        v.wait(lambda tags: sum(t.is_audio for t in tags) >= 4 * 43, 60, "4 s of rendition audio")
+    finally:
+        v.stop()
+    tags = v.snapshot()
+    checks.assert_per_track_monotonic(tags, "aac rendition")
+    last_video, worst_lead, worst_lag = None, 0, 0
+    for t in tags:
+        if t.is_video:
+            last_video = t.timestamp
+        elif t.is_audio and not t.is_aac_seq_header and last_video is not None:
+            worst_lead = max(worst_lead, t.timestamp - last_video)
+            worst_lag = max(worst_lag, last_video - t.timestamp)
+    assert worst_lead <= 70 and worst_lag <= 500, (worst_lead, worst_lag)
     # The source's audio is untouched (96 kbit/s from the publisher).
     st, pkts = probe_audio(s.http_url(signed("/live/s.flv", "s")), 5)
     assert st["codec_name"] == "aac" and kbps_of(pkts) > 80
@@ -145,7 +163,9 @@ def test_opus_rendition_in_fmp4_and_mpegts(env):
 
 def test_llhls_master_lists_llhls_variants_that_play_with_the_carried_token(env):
     s, _, _ = env
-    text = master(s, "/live/s/llhls_master.m3u8")
+    r = get(s.http_addr, signed("/live/s/llhls_master.m3u8", "s"), timeout=20)
+    assert r.status == 200 and r.headers.get("cache-control") == "private, no-store", (r.status, r.headers)
+    text = r.body.decode()
     variants = check_master(text)
     uris = [u.split("?")[0] for _, u in variants]
     assert uris == ["../s/llhls.m3u8", "../s_180p/llhls.m3u8", "../s_360p/llhls.m3u8"], text
