@@ -258,3 +258,46 @@ TEST_CASE("an undecodable audio source fails the job when a rendition encodes au
   CHECK(i == TranscodePipeline::kMaxDecodeErrors);
   CHECK_THAT(st.message(), Catch::Contains("audio packets in a row could not be decoded"));
 }
+
+TEST_CASE("a source sample-rate change reopens the audio decoder; the rendition's encoder and config go on") {
+  auto video = source(128, 72, 96);
+  test::AudioOptions first;
+  first.frames = 40;
+  first.sample_rate = 44100;
+  auto a1 = test::encode_audio("aac", first);
+  auto audio = test::to_media(*a1.par, a1.time_base, a1.packets);
+  test::AudioOptions second;
+  second.frames = 40;
+  second.sample_rate = 48000;
+  auto a2 = test::encode_audio("aac", second);
+  auto more = test::to_media(*a2.par, a2.time_base, a2.packets);
+  const int64_t next = audio.back().dts + 23;
+  for (auto& m : more) m.dts = m.pts = m.dts + next;
+  audio.insert(audio.end(), more.begin(), more.end());
+  std::vector<core::MediaPacket> mixed;
+  std::merge(video.begin(), video.end(), audio.begin(), audio.end(), std::back_inserter(mixed),
+             [](const auto& x, const auto& y) { return x.dts < y.dts; });
+  auto aac = spec("aac", 64, 36);
+  aac.cfg.audio = "aac";
+  aac.cfg.audio_bitrate_kbps = 48;
+  TranscodePipeline p({aac}, 1);
+  std::vector<core::MediaPacket> got_audio;
+  std::vector<TranscodePipeline::Output> got;
+  for (const auto& m : mixed) {
+    got.clear();
+    REQUIRE(p.push(m, got));
+    for (auto& o : got)
+      if (o.pkt.is_audio()) got_audio.push_back(o.pkt);
+  }
+  CHECK(p.stats().audio_reopens == 1);
+  CHECK(p.stats().audio_frames_in == audio.size() - 2);
+  REQUIRE_FALSE(got_audio.empty());
+  CHECK(got_audio.front().is_config());
+  CHECK(std::count_if(got_audio.begin(), got_audio.end(), [](auto& m) { return m.is_config(); }) == 1);
+  // Continuous 44.1 kHz AAC frames (23.2 ms) across the change, never back in time.
+  for (size_t i = 2; i < got_audio.size(); ++i) {
+    INFO("frame " << i);
+    CHECK(got_audio[i].dts - got_audio[i - 1].dts == Approx(23.2).margin(1));
+  }
+  CHECK(got_audio.back().dts > next + 500);
+}
