@@ -355,7 +355,7 @@ int main(int argc, char** argv) {
   auto router = weir::origin::build_routes(origin);
   weir::record::add_vod_routes(*router, assets, origin);
   snapshots.add_routes(*router);
-  weir::transcode::add_master_playlist_route(*router, origin);
+  weir::transcode::add_master_playlist_routes(*router, origin);
   weir::origin::api::AdminExtensions admin_ext;
   weir::record::add_record_stream_fields(admin_ext, recorder);
   auto admin_router = weir::origin::api::build_admin_routes(origin, WEIR_VERSION, kWeirOpenApiYaml, &admin_ext);

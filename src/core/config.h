@@ -564,10 +564,14 @@ struct RenditionConfig {
     v.field("maxrate_kbps", maxrate_kbps, config::IntRange{0, 200000},
             "Peak video bitrate, kbit/s, enforced over a one-second buffer (0: 1.5 x bitrate_kbps). Also the "
             "BANDWIDTH the master playlist announces.");
-    v.field("audio", audio, config::OneOf{{"copy"}},
-            "Audio: copy (the source's audio track passed through unchanged).");
-    v.field("audio_bitrate_kbps", audio_bitrate_kbps, config::IntRange{16, 512},
-            "Audio bitrate counted in the master playlist's BANDWIDTH (the source's, for copy).");
+    v.field("audio", audio, config::OneOf{{"copy", "aac", "opus"}},
+            "Audio: copy (the source's audio track passed through unchanged), aac (AAC-LC, FFmpeg's encoder, the "
+            "source's rate) or opus (libopus, 48 kHz); the source's audio is decoded once for all renditions that "
+            "encode it. Opus travels in every output (E-RTMP 'Opus' in RTMP/FLV, MPEG-TS, fMP4), but few players "
+            "take it in FLV or MPEG-TS: serve Opus renditions through the LL-HLS (fMP4) master.");
+    v.field("audio_bitrate_kbps", audio_bitrate_kbps, config::IntRange{16, 510},
+            "Audio bitrate, kbit/s: the encoder's target for aac/opus; for copy only the figure counted in the master "
+            "playlist's BANDWIDTH (set it to the source's).");
   }
   int64_t peak_kbps() const { return maxrate_kbps > 0 ? maxrate_kbps : bitrate_kbps * 3 / 2; }
 };

@@ -1,6 +1,7 @@
 #include "origin/signed_url_check.h"
 
 #include <algorithm>
+#include <charconv>
 #include <iterator>
 
 #include <fmt/format.h>
@@ -121,6 +122,27 @@ std::string hls_session_param(const core::AppConfig& cfg, std::string_view app, 
   const std::string_view ip = cfg.sign.bind_ip ? who.client_ip() : std::string_view();
   const int64_t expires = core::wall_clock_ms() / 1000 + valid_s;
   return "hs=" + protocol::hls_session_token(keys.front(), app, stream, expires, ip);
+}
+
+std::string carried_play_token(const core::AppConfig& cfg, const AdmissionRequest& req, std::string_view stream) {
+  if (!cfg.sign.signs_play()) return {};
+  const std::vector<std::string> keys = cfg.sign.play_key_list();
+  if (keys.empty()) return {};
+  const bool tencent = cfg.sign.mode == "tencent";
+  const int64_t now = core::wall_clock_ms() / 1000;
+  // The request's expiry; it was admitted, so a form the checks refuse cannot be here, but bound it anyway.
+  int64_t expires = 0;
+  const std::string_view text = req.param(tencent ? "txTime" : "expires");
+  if (!text.empty() && text.size() <= (tencent ? protocol::kMaxTxTimeDigits : protocol::kMaxExpiresDigits))
+    std::from_chars(text.data(), text.data() + text.size(), expires, tencent ? 16 : 10);
+  if (expires <= now) expires = now + cfg.sign.hls_session_s;
+  if (tencent) {
+    const std::string tx_time = protocol::tencent_tx_time(expires);
+    return "txTime=" + tx_time + "&txSecret=" + protocol::make_tencent_secret(keys.front(), stream, tx_time);
+  }
+  const std::string_view ip = cfg.sign.bind_ip ? req.client_ip() : std::string_view();
+  return fmt::format("expires={}&token={}", expires,
+                     protocol::make_url_token(keys.front(), protocol::SignDirection::kPlay, req.app, stream, expires, ip));
 }
 
 }  // namespace weir::origin

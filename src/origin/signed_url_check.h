@@ -68,4 +68,14 @@ class SignedUrlCheck final : public AdmissionCheck {
 std::string hls_session_param(const core::AppConfig& cfg, std::string_view app, std::string_view stream,
                               std::string_view client, int64_t valid_s);
 
+// The play credential of an admitted request `req` (a master playlist's),
+// carried over to another stream of its app (a variant's): the query
+// parameters "expires=E&token=T" (mode weir) or "txTime=X&txSecret=S" (mode
+// tencent) signed for `stream` with the primary play key, bound to the
+// request's client address when the app binds tokens, and expiring when the
+// request's token does. A request admitted on an expired token (a playlist
+// continuation) gets hls_session_s from now instead. "" when the app's plays
+// are not signed.
+std::string carried_play_token(const core::AppConfig& cfg, const AdmissionRequest& req, std::string_view stream);
+
 }  // namespace weir::origin

@@ -1,5 +1,7 @@
 #include "protocol/hls_query.h"
 
+#include <fmt/format.h>
+
 #include <charconv>
 #include <cmath>
 #include <map>
@@ -126,6 +128,23 @@ core::Result<HlsQuery> parse_hls_query(std::string_view raw) {
   if (q.timeshifted() && (q.msn || q.skip))
     return core::Status::error("query: LL-HLS directives do not apply to a time-shifted playlist");
   return q;
+}
+
+namespace {
+std::string seconds_text(double s) {
+  std::string t = fmt::format("{:.3f}", s);
+  while (t.back() == '0') t.pop_back();
+  if (t.back() == '.') t.pop_back();
+  return t;
+}
+}  // namespace
+
+std::string timeshift_query(const HlsQuery& q) {
+  if (q.delay_s) return "delay=" + seconds_text(*q.delay_s);
+  if (!q.start_unix_s) return {};
+  std::string out = "start=" + seconds_text(*q.start_unix_s);
+  if (q.end_unix_s) out += "&end=" + seconds_text(*q.end_unix_s);
+  return out;
 }
 
 }  // namespace weir::protocol

@@ -33,4 +33,10 @@ struct HlsQuery {
 // seconds >= 0, got '-5'").
 core::Result<HlsQuery> parse_hls_query(std::string_view raw_query);
 
+// The time-shift position of `q` as query parameters in the native spelling
+// ("delay=30", "start=1700000000.5&end=1700000060"; the Tencent aliases come
+// out native too), "" when `q` is not time-shifted: what a master playlist
+// passes on to its variants. Seconds keep up to millisecond precision.
+std::string timeshift_query(const HlsQuery& q);
+
 }  // namespace weir::protocol

@@ -8,11 +8,14 @@
 
 #include "core/clock.h"
 #include "core/config.h"
+#include "origin/hls/cache_policy.h"
 #include "origin/http_admission.h"
 #include "origin/origin.h"
 #include "origin/registry.h"
+#include "origin/signed_url_check.h"
 #include "origin/stream_hub.h"
 #include "protocol/fmp4_muxer.h"
+#include "protocol/hls_query.h"
 #include "transcode/rendition_name.h"
 #include "transcode/rendition_spec.h"
 
@@ -83,48 +86,98 @@ double snap_frame_rate(double measured) {
   return best_err <= measured * 0.05 ? best : std::round(measured);
 }
 
-std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : b.empty() ? a : a + "," + b; }
+std::string join(const std::string& a, const std::string& b, const char* sep = ",") {
+  return a.empty() ? b : b.empty() ? a : a + sep + b;
+}
 
-void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const std::shared_ptr<origin::StreamHub>& hub) {
+uint64_t measured_bps(const origin::StreamStats& s) {
+  return s.ring_ms > 0 ? uint64_t(double(s.ring_bytes) * 8000.0 / double(s.ring_ms)) : 0;
+}
+
+// The audio CODECS of a rendition not yet running: what its setting makes of the source's audio.
+std::string expected_audio_codecs(const core::RenditionConfig& r, const std::string& source_audio) {
+  if (source_audio.empty() || r.audio == "copy") return source_audio;
+  return r.audio == "opus" ? "Opus" : "mp4a.40.2";
+}
+
+struct MasterRequest {
+  MasterForm form = MasterForm::kTs;
+  std::string timeshift;           // "delay=30" etc., passed to every variant
+  origin::AdmissionRequest admitted;  // its credential is carried to every variant
+};
+
+void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const std::shared_ptr<origin::StreamHub>& hub,
+           const MasterRequest& mr) {
   const core::AppConfig* cfg = origin.config().find_app(hub->app());
   if (!cfg || cfg->renditions.empty())
     return ex->respond_text(404, "app '" + hub->app() + "' has no renditions");
+  // Variants: LL-HLS (fMP4) playlists, or the MPEG-TS ones (always for a
+  // time-shifted position: only those have it), with the position and the
+  // request's credential in their query.
+  auto uri = [&](const std::string& stream) {
+    const bool ll = mr.form == MasterForm::kLl && mr.timeshift.empty();
+    std::string u = ll ? "../" + stream + "/llhls.m3u8" : "../" + stream + ".m3u8";
+    const std::string q = join(mr.timeshift, origin::carried_play_token(*cfg, mr.admitted, stream), "&");
+    return q.empty() ? u : u + "?" + q;
+  };
   const origin::StreamStats s = hub->stats();
   const Probe src = probe(*hub);
   // Frames over the stream's own time (its timeline starts near 0), else over the wall time since its publish.
   const int64_t since_ms = s.last_dts > 1000 ? s.last_dts : core::wall_clock_ms() - s.published_at_ms;
   const double src_fps = since_ms > 1000 ? snap_frame_rate(double(s.video_frames) * 1000.0 / double(since_ms)) : 0.0;
-  const uint64_t src_bps = s.ring_ms > 0 ? uint64_t(double(s.ring_bytes) * 8000.0 / double(s.ring_ms)) : 0;
   std::vector<Variant> vs;
-  vs.push_back(Variant{"../" + hub->name() + ".m3u8", src_bps, src.width, src.height, join(src.video, src.audio), src_fps});
+  vs.push_back(Variant{uri(hub->name()), measured_bps(s), src.width, src.height, join(src.video, src.audio), src_fps});
   for (const auto& [name, r] : cfg->renditions) {
     const std::string stream = rendition_stream_name(cfg->rendition_name, hub->name(), name);
     Variant v;
-    v.uri = "../" + stream + ".m3u8";
+    v.uri = uri(stream);
     v.bandwidth = uint64_t(r.peak_kbps() + r.audio_bitrate_kbps) * 1000;
     if (src.width > 0 && src.height > 0) std::tie(v.width, v.height) = rendition_size(r, src.width, src.height);
     v.frame_rate = r.fps > 0 && (src_fps == 0 || src_fps > double(r.fps)) ? double(r.fps) : src_fps;
-    std::string video;
-    if (auto out = origin.registry().find(hub->app(), stream)) video = probe(*out).video;
+    std::string video, audio;
+    if (auto out = origin.registry().find(hub->app(), stream)) {
+      // Running: what it sends, and its measured rate when that is above the setting.
+      const Probe p = probe(*out);
+      video = p.video;
+      audio = p.audio;
+      v.bandwidth = std::max(v.bandwidth, measured_bps(out->stats()));
+    }
     if (video.empty() && v.width > 0) video = expected_video_codecs(r.video_codec, r.profile, v.width, v.height, v.frame_rate);
-    v.codecs = join(video, src.audio);
+    if (audio.empty()) audio = expected_audio_codecs(r, src.audio);
+    v.codecs = join(video, audio);
     vs.push_back(std::move(v));
   }
-  ex->respond(200, {{"Content-Type", "application/vnd.apple.mpegurl"}, {"Cache-Control", "no-cache"}},
+  // Measured figures change; a signed app's carries this viewer's tokens (never in a shared cache).
+  const std::string cc = cfg->sign.signs_play()
+                             ? origin::hls::cache_control(origin::hls::CacheKind::kViewerPlaylist, cfg)
+                             : std::string("no-cache");
+  ex->respond(200, {{"Content-Type", "application/vnd.apple.mpegurl"}, {"Cache-Control", cc}},
               render_master_playlist(vs));
 }
 
 }  // namespace
 
-void add_master_playlist_route(origin::http::Router& router, origin::Origin& origin) {
+void add_master_playlist_routes(origin::http::Router& router, origin::Origin& origin) {
   origin::Origin* o = &origin;
-  router.add("GET", "/{app}/{stream}/master.m3u8", [o](origin::http::ExchangeRef ex) {
-    std::string app(ex->param("app")), stream(ex->param("stream"));
-    auto req = origin::http_admission_request(ex, origin::Direction::kPlay, origin::AccessProtocol::kHlsPlaylist, app,
-                                              stream);
-    if (!req) return;
-    origin::play_http(*o, ex, std::move(*req), [o, ex](std::shared_ptr<origin::StreamHub> hub) { serve(*o, ex, hub); });
-  });
+  auto handler = [o](MasterForm form) {
+    return [o, form](origin::http::ExchangeRef ex) {
+      std::string app(ex->param("app")), stream(ex->param("stream"));
+      const core::AppConfig* cfg = o->config().find_app(app);
+      if (cfg && !cfg->hls.enabled) return ex->respond_text(404, "HLS is not enabled for app '" + app + "'");
+      auto q = protocol::parse_hls_query(ex->request().query);
+      if (!q) return ex->respond_text(400, q.error());
+      if (q->timeshifted() && cfg && !cfg->timeshift.enabled)
+        return ex->respond_text(400, "time-shift is not enabled for app '" + app + "'");
+      auto req = origin::http_admission_request(ex, origin::Direction::kPlay, origin::AccessProtocol::kHlsPlaylist,
+                                                app, stream);
+      if (!req) return;
+      MasterRequest mr{form, protocol::timeshift_query(*q), *req};
+      origin::play_http(*o, ex, std::move(*req),
+                        [o, ex, mr = std::move(mr)](std::shared_ptr<origin::StreamHub> hub) { serve(*o, ex, hub, mr); });
+    };
+  };
+  router.add("GET", "/{app}/{stream}/master.m3u8", handler(MasterForm::kTs));
+  router.add("GET", "/{app}/{stream}/llhls_master.m3u8", handler(MasterForm::kLl));
 }
 
 }  // namespace weir::transcode

@@ -1,11 +1,21 @@
-// The HLS multivariant ("master") playlist of a source stream and its
-// renditions: GET /{app}/{stream}/master.m3u8 (RFC 8216 4.3.4.2). The
-// source is listed first with its measured bitrate, then each rendition of
-// the app with its configured peak (maxrate + audio) as BANDWIDTH, its size
-// (from the source's, aspect kept), CODECS (the running output's own, else
-// derived from the settings) and FRAME-RATE. Variant URIs are the streams'
-// MPEG-TS playlists, relative (../NAME.m3u8), so each plays on demand like
-// any rendition.
+// The HLS multivariant ("master") playlists of a source stream and its
+// renditions (RFC 8216 4.3.4.2):
+//   GET /{app}/{stream}/master.m3u8        variants: MPEG-TS playlists (../NAME.m3u8)
+//   GET /{app}/{stream}/llhls_master.m3u8  variants: LL-HLS fMP4 playlists (../NAME/llhls.m3u8)
+// The source is listed first with its measured bitrate, then each rendition
+// of the app with its configured peak (maxrate + audio; the measured rate of
+// a running output when higher) as BANDWIDTH, its size (from the source's,
+// aspect kept), CODECS (the running output's own, else derived from the
+// settings, audio included: the source's for copy, mp4a.40.2 for aac, Opus
+// for opus) and FRAME-RATE. URIs are relative, so each variant plays on
+// demand like any rendition.
+//
+// Query: a time-shift position (delay=, start=[&end=], the Tencent aliases;
+// 400 when malformed or the app has no time-shift) goes to every variant URI
+// in the native spelling; the LL-HLS master then lists the MPEG-TS playlists
+// (only they are time-shifted). For an app with signed plays, the master's
+// credential is carried to every variant: a token for that variant's stream
+// with the master token's expiry (origin::carried_play_token).
 //
 // Thread: the route's handler runs on an HTTP loop; render_master_playlist
 // is pure.
@@ -39,6 +49,9 @@ std::string render_master_playlist(const std::vector<Variant>& variants);
 std::string expected_video_codecs(const std::string& encoder, const std::string& profile, int width, int height,
                                   double fps);
 
-void add_master_playlist_route(origin::http::Router& router, origin::Origin& origin);
+enum class MasterForm { kTs, kLl };
+
+// Both routes above.
+void add_master_playlist_routes(origin::http::Router& router, origin::Origin& origin);
 
 }  // namespace weir::transcode

@@ -11,6 +11,7 @@ extern "C" {
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <iterator>
 #include <tuple>
 
 namespace weir::transcode {
@@ -35,19 +36,16 @@ std::pair<int, int> rendition_size(const core::RenditionConfig& c, int src_w, in
 TranscodePipeline::TranscodePipeline(std::vector<RenditionSpec> specs, int encoder_threads)
     : encoder_threads_(std::max(1, encoder_threads)) {
   outs_.reserve(specs.size());
-  for (auto& s : specs) outs_.push_back(Rendition{std::move(s), nullptr, std::nullopt, nullptr, {}, INT64_MIN});
+  for (auto& s : specs) {
+    (s.cfg.audio == "copy" ? copied_audio_ : encoded_audio_) = true;
+    outs_.push_back(Rendition{std::move(s), nullptr, nullptr, std::nullopt, nullptr, {}, INT64_MIN});
+  }
 }
 
 TranscodePipeline::~TranscodePipeline() = default;
 
 Status TranscodePipeline::push(const core::MediaPacket& pkt, std::vector<Output>& out) {
-  if (pkt.is_audio()) {
-    // Copy: the source's audio goes to every rendition as it is, once their
-    // video has caught up with it (or at once while there is no video).
-    held_audio_.push_back(pkt);
-    release_audio(out, !have_video_config_);
-    return Status::ok();
-  }
+  if (pkt.is_audio()) return push_audio(pkt, out);
   if (!pkt.is_video()) return Status::ok();  // onMetaData: each output makes its own
   if (pkt.is_config()) {
     if (have_video_config_ && pkt.codec == video_config_.codec && pkt.payload().size() == video_config_.payload().size() &&
@@ -316,12 +314,122 @@ Status TranscodePipeline::encode(size_t i, AVFrame* f, std::vector<Output>& out)
   return Status::ok();
 }
 
+Status TranscodePipeline::push_audio(const core::MediaPacket& pkt, std::vector<Output>& out) {
+  // Copy: the source's audio goes to the `copy` renditions as it is; encoded
+  // renditions get theirs from the shared decoder. Both wait for the video
+  // (or go at once while there is no video).
+  if (copied_audio_) held_audio_.push_back(Held{kCopy, pkt});
+  if (encoded_audio_) {
+    Status st = Status::ok();
+    if (pkt.is_config()) {
+      const bool same = have_audio_config_ && pkt.codec == audio_config_.codec &&
+                        pkt.payload().size() == audio_config_.payload().size() &&
+                        std::equal(pkt.payload().begin(), pkt.payload().end(), audio_config_.payload().begin());
+      if (!same) st = open_audio_decoder(pkt);
+    } else if (av::MediaToAv::carries_media(pkt)) {
+      if ((!audio_dec_ || audio_to_av_->codec() != pkt.codec) && pkt.codec == core::Codec::kMP3)
+        st = open_audio_decoder(pkt);  // MP3 has no config packet: its frames say rate and channels
+      if (st && audio_dec_ && audio_to_av_->codec() == pkt.codec) st = decode_audio(pkt);
+    }
+    if (!st) return st;
+  }
+  release_audio(out, !have_video_config_);
+  return Status::ok();
+}
+
+Status TranscodePipeline::open_audio_decoder(const core::MediaPacket& config) {
+  auto conv = av::MediaToAv::create(config, {kMs, av::BitstreamForm::kLengthPrefixed, true});
+  if (!conv) return Status::errorf("source audio config: {}", conv.error());
+  auto par = av::make_codec_parameters();
+  if (auto st = av::codec_parameters_from_config(config, par.get()); !st)
+    return Status::errorf("source audio config: {}", st.message());
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  if (!codec) return Status::errorf("no decoder for the source's {}", avcodec_get_name(par->codec_id));
+  av::CodecContextPtr dec(avcodec_alloc_context3(codec));
+  if (!dec) return Status::error("out of memory (audio decoder)");
+  if (int e = avcodec_parameters_to_context(dec.get(), par.get()); e < 0) return av_fail("audio decoder parameters", e);
+  dec->pkt_timebase = kMs;
+  dec->thread_count = 1;
+  if (int e = avcodec_open2(dec.get(), codec, nullptr); e < 0) return av_fail("opening the audio decoder", e);
+  if (audio_dec_) stats_.audio_reopens++;
+  audio_dec_ = std::move(dec);
+  audio_to_av_ = std::move(*conv);
+  audio_config_ = config;
+  have_audio_config_ = config.is_config();
+  audio_errors_in_row_ = 0;
+  return Status::ok();
+}
+
+Status TranscodePipeline::decode_audio(const core::MediaPacket& pkt) {
+  auto p = av::make_packet();
+  auto f = av::make_frame();
+  if (!p || !f) return Status::error("out of memory (audio decoder packet)");
+  auto failed = [&](const std::string& why) {
+    stats_.audio_decode_errors++;
+    if (++audio_errors_in_row_ >= kMaxDecodeErrors)
+      return Status::errorf("{} source audio packets in a row could not be decoded: {}", kMaxDecodeErrors, why);
+    return Status::ok();
+  };
+  if (auto st = audio_to_av_->convert(pkt, p.get()); !st) return failed(st.message());
+  int e = avcodec_send_packet(audio_dec_.get(), p.get());
+  if (e < 0 && e != AVERROR(EAGAIN)) return failed(av::av_error_text(e));
+  for (;;) {
+    e = avcodec_receive_frame(audio_dec_.get(), f.get());
+    if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) break;
+    if (e < 0) return failed(av::av_error_text(e));
+    audio_errors_in_row_ = 0;
+    stats_.audio_frames_in++;
+    f->pts = f->best_effort_timestamp;
+    for (size_t i = 0; i < outs_.size(); ++i) {
+      if (outs_[i].spec.cfg.audio == "copy") continue;
+      if (auto st = encode_audio(i, *f); !st) {
+        av_frame_unref(f.get());
+        return st;
+      }
+    }
+    av_frame_unref(f.get());
+  }
+  return Status::ok();
+}
+
+Status TranscodePipeline::encode_audio(size_t i, const AVFrame& f) {
+  Rendition& r = outs_[i];
+  if (!r.audio) {
+    // The source's rate where the codec takes it (AAC), else 48 kHz; mono stays mono, more goes down to stereo.
+    static const int kAacRates[] = {96000, 88200, 64000, 48000, 44100, 32000, 24000, 22050, 16000, 12000, 11025, 8000};
+    AudioEncoderSpec as;
+    as.codec = r.spec.cfg.audio;
+    as.bitrate_kbps = int(r.spec.cfg.audio_bitrate_kbps);
+    as.channels = f.ch_layout.nb_channels == 1 ? 1 : 2;
+    as.sample_rate = 48000;
+    if (as.codec == "aac" && std::find(std::begin(kAacRates), std::end(kAacRates), f.sample_rate) != std::end(kAacRates))
+      as.sample_rate = f.sample_rate;
+    auto enc = AudioEncoder::open(as);
+    if (!enc) return Status::errorf("rendition {}: {}", r.spec.name, enc.error());
+    r.audio = std::move(*enc);
+    core::MediaPacket c = r.audio->config();
+    c.dts = c.pts = f.pts == AV_NOPTS_VALUE ? 0 : f.pts;
+    held_audio_.push_back(Held{i, std::move(c)});
+  }
+  std::vector<core::MediaPacket> made;
+  if (auto st = r.audio->push(&f, made); !st) return Status::errorf("rendition {}: {}", r.spec.name, st.message());
+  for (auto& m : made) held_audio_.push_back(Held{i, std::move(m)});
+  return Status::ok();
+}
+
 void TranscodePipeline::release_audio(std::vector<Output>& out, bool all) {
   int64_t upto = INT64_MAX;
   if (!all)
     for (const auto& r : outs_) upto = std::min(upto, r.last_video_dts);
-  while (!held_audio_.empty() && (held_audio_.front().dts <= upto || held_audio_.size() > kMaxHeldAudio)) {
-    for (size_t i = 0; i < outs_.size(); ++i) out.push_back(Output{i, held_audio_.front()});
+  const size_t cap = kMaxHeldAudio * outs_.size();
+  while (!held_audio_.empty() && (held_audio_.front().pkt.dts <= upto || held_audio_.size() > cap)) {
+    Held& h = held_audio_.front();
+    if (h.rendition != kCopy) {
+      out.push_back(Output{h.rendition, std::move(h.pkt)});
+    } else {
+      for (size_t i = 0; i < outs_.size(); ++i)
+        if (outs_[i].spec.cfg.audio == "copy") out.push_back(Output{i, h.pkt});
+    }
     held_audio_.pop_front();
   }
 }

@@ -1,11 +1,15 @@
 // TranscodePipeline: the FFmpeg side of one transcode job: one video decoder
 // for the source, one libavfilter graph (buffer -> split -> per rendition
 // scale [-> fps] -> format=yuv420p -> buffersink) and one encoder per
-// rendition (libx264/libx265), plus the audio pass-through (copy).
+// rendition (libx264/libx265); for audio, the source's packets copied to the
+// renditions with `audio: copy`, and for those with `audio: aac|opus` one
+// audio decoder for the source (shared by all of them) and one AudioEncoder
+// each (resampling inside).
 //
 // Input: the source's packets in hub order (configs, frames). Output: for
-// each rendition the packets of its stream (its own video config and frames,
-// the source's audio config and frames), in dts order per rendition.
+// each rendition the packets of its stream (its own video config and frames;
+// the source's audio config and frames, or its own audio config and frames),
+// in dts order per rendition.
 //
 // Keyframes: every source keyframe's pts is remembered; each rendition's first
 // frame at or after it is encoded as an IDR (forced-idr, no scene-cut
@@ -16,14 +20,19 @@
 // Changes mid-stream: a new video config (codec or parameters) reopens the
 // decoder; a decoded frame of another size or pixel format rebuilds the
 // graph. Encoders stay open at the size they started with (the graph scales
-// the new picture into it, aspect kept by padding), so the outputs go on.
+// the new picture into it, aspect kept by padding), so the outputs go on. A
+// new audio config reopens the audio decoder; the audio encoders keep their
+// rate and layout (their resamplers follow the new input).
 //
-// Audio is held until every rendition's video has caught up with it (encoders
-// delay frames), so each output interleaves; at most kMaxHeldAudio packets
-// wait (overflow action: the oldest goes out early).
+// Audio (copied or encoded) is held until every rendition's video has caught
+// up with it (encoders delay frames), so each output interleaves; at most
+// kMaxHeldAudio packets per rendition wait (overflow action: the oldest goes
+// out early). Undecodable audio packets are skipped and counted;
+// kMaxDecodeErrors in a row fail the job like video.
 //
 // Thread: one thread at a time (the job's WorkerPool strand), never a loop.
-// Errors: push() fails when the source cannot be transcoded (no decoder,
+// Errors: push() fails when the source cannot be transcoded (no decoder (video,
+// or audio for an encoded rendition),
 // kMaxDecodeErrors undecodable packets in a row or
 // kMaxPacketsWithoutFrame packets without a frame, a graph or an encoder that
 // cannot be made); the message says why. The job then fails.
@@ -44,6 +53,7 @@ extern "C" {
 #include "protocol/av/av_ptr.h"
 #include "protocol/av/av_to_media.h"
 #include "protocol/av/media_to_av.h"
+#include "transcode/audio_encoder.h"
 #include "transcode/rendition_spec.h"
 
 namespace weir::transcode {
@@ -67,6 +77,9 @@ class TranscodePipeline {
     uint64_t decode_errors = 0;   // packets the decoder refused
     uint64_t reopens = 0;         // decoder reopened for a new config
     uint64_t graph_builds = 0;    // filter graph (re)built
+    uint64_t audio_frames_in = 0;       // source audio frames decoded (for encoded renditions)
+    uint64_t audio_decode_errors = 0;   // audio packets the decoder refused
+    uint64_t audio_reopens = 0;         // audio decoder reopened for a new config
   };
 
   TranscodePipeline(std::vector<RenditionSpec> specs, int encoder_threads);
@@ -86,6 +99,7 @@ class TranscodePipeline {
  private:
   struct Rendition {
     RenditionSpec spec;
+    std::unique_ptr<AudioEncoder> audio;  // audio aac|opus, from the first decoded audio frame
     protocol::av::CodecContextPtr enc;
     std::optional<protocol::av::AvToMedia> to_media;
     AVFilterContext* sink = nullptr;
@@ -101,6 +115,11 @@ class TranscodePipeline {
   core::Status open_encoder(size_t i, const AVFrame& f, AVRational sink_tb);
   void target_size(const Rendition& r, int src_w, int src_h, int& w, int& h) const;
   void release_audio(std::vector<Output>& out, bool all);
+  bool encodes_audio() const { return encoded_audio_; }
+  core::Status push_audio(const core::MediaPacket& pkt, std::vector<Output>& out);
+  core::Status open_audio_decoder(const core::MediaPacket& config);
+  core::Status decode_audio(const core::MediaPacket& pkt);
+  core::Status encode_audio(size_t i, const AVFrame& f);
 
   std::vector<Rendition> outs_;
   int encoder_threads_;
@@ -120,7 +139,21 @@ class TranscodePipeline {
   int graph_w_ = 0, graph_h_ = 0, graph_fmt_ = -1;
   AVRational src_rate_{0, 1};  // the source's frame rate as the decoder reports it
 
-  std::deque<core::MediaPacket> held_audio_;
+  // Audio waiting for the renditions' video: a copied source packet (for
+  // every `copy` rendition, kept once) or one rendition's encoded packet.
+  static constexpr size_t kCopy = SIZE_MAX;
+  struct Held {
+    size_t rendition = kCopy;
+    core::MediaPacket pkt;
+  };
+  std::deque<Held> held_audio_;
+  bool copied_audio_ = false;   // some rendition copies the source's audio
+  bool encoded_audio_ = false;  // some rendition encodes it
+  protocol::av::CodecContextPtr audio_dec_;
+  std::optional<protocol::av::MediaToAv> audio_to_av_;
+  core::MediaPacket audio_config_;
+  bool have_audio_config_ = false;
+  int audio_errors_in_row_ = 0;
   Stats stats_;
 };
 

@@ -638,3 +638,24 @@ TEST_CASE("cluster.redis: typed, checked at load, advertise URL derived from rtm
   CHECK(e->cluster.redis.address == "[::1]:6379");
   CHECK(*cluster_advertise_url(*e) == "rtmp://o1/{app}/{stream}");
 }
+
+TEST_CASE("a rendition's audio: copy, aac or opus, with a bitrate in range, refused by its key's name") {
+  auto ok = load_config_text("apps: {live: {renditions: {a: {height: 360, audio: aac, audio_bitrate_kbps: 64}, "
+                             "b: {height: 180, audio: opus, audio_bitrate_kbps: 48}, c: {height: 144}}}}",
+                             kNoEnv);
+  REQUIRE(ok.is_ok());
+  const auto& r = ok.value().apps.at("live").renditions;
+  CHECK(r.at("a").audio == "aac");
+  CHECK(r.at("a").audio_bitrate_kbps == 64);
+  CHECK(r.at("b").audio == "opus");
+  CHECK(r.at("c").audio == "copy");  // the default: today's pass-through
+  CHECK(r.at("c").audio_bitrate_kbps == 128);
+
+  auto codec = load_config_text("apps: {live: {renditions: {a: {height: 360, audio: mp3}}}}", kNoEnv);
+  REQUIRE_FALSE(codec.is_ok());
+  CHECK_THAT(codec.error(), Catch::Contains("apps.live.renditions.a.audio (line 1): must be one of copy|aac|opus"));
+  auto rate = load_config_text("apps: {live: {renditions: {a: {height: 360, audio: opus, audio_bitrate_kbps: 600}}}}",
+                               kNoEnv);
+  REQUIRE_FALSE(rate.is_ok());
+  CHECK_THAT(rate.error(), Catch::Contains("apps.live.renditions.a.audio_bitrate_kbps (line 1): must be from 16 to 510"));
+}

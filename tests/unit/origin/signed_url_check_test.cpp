@@ -227,3 +227,54 @@ TEST_CASE("signed_urls: every protocol, and the check accepts each URL") {
   r.ip = "10.9.8.7";
   CHECK(signed_urls(o.cfg, r));
 }
+
+TEST_CASE("signed URLs: a master playlist's token carried to its variants opens each of them, and only them") {
+  SignedOrigin o;
+  const auto play = protocol::SignDirection::kPlay;
+  const int64_t exp = now_s() + 120;
+  auto variant = [](AdmissionRequest r, const std::string& stream, const std::string& query) {
+    r.stream = stream;
+    r.params.clear();
+    REQUIRE(protocol::append_query_params(query, r.params));
+    return r;
+  };
+  SECTION("weir mode, the same expiry, bound to the client where the app binds") {
+    for (const char* app : {"live", "bound"}) {
+      INFO(app);
+      const std::string ip = std::string(app) == "bound" ? "127.0.0.1" : "";
+      const auto master = request(app, Direction::kPlay, AccessProtocol::kHlsPlaylist,
+                                  weir_query("play-secondary-2", play, app, exp, ip));
+      REQUIRE(o.ask(master).allowed());
+      const std::string carried = carried_play_token(o.cfg.apps[app], master, "cam1_360p");
+      CHECK_THAT(carried, Catch::StartsWith("expires=" + std::to_string(exp) + "&token="));
+      CHECK(o.ask(variant(master, "cam1_360p", carried)).allowed());
+      CHECK(o.ask(variant(master, "cam1_720p", carried)).refusal == Refusal::kForbidden);  // another stream
+      auto other_client = variant(master, "cam1_360p", carried);
+      other_client.client = "10.0.0.9:4000";
+      CHECK(o.ask(other_client).allowed() == ip.empty());
+    }
+  }
+  SECTION("an expired master token still admitted (a continuation) gets hls_session_s from now") {
+    auto master = request("live", Direction::kPlay, AccessProtocol::kHlsPlaylist,
+                          weir_query("play-primary-1", play, "live", now_s() - 5));
+    const std::string carried = carried_play_token(o.cfg.apps["live"], master, "cam1_360p");
+    const int64_t e = std::stoll(carried.substr(8, carried.find('&') - 8));
+    CHECK(e >= now_s() + 29);
+    CHECK(e <= now_s() + 31);
+    CHECK(o.ask(variant(master, "cam1_360p", carried)).allowed());
+  }
+  SECTION("tencent mode keeps txTime") {
+    const std::string t = protocol::tencent_tx_time(exp);
+    const auto master = request("tx", Direction::kPlay, AccessProtocol::kHlsPlaylist,
+                                "txSecret=" + protocol::make_tencent_secret("tencentkey1", "cam1", t) + "&txTime=" + t);
+    REQUIRE(o.ask(master).allowed());
+    const std::string carried = carried_play_token(o.cfg.apps["tx"], master, "cam1_360p");
+    CHECK_THAT(carried, Catch::StartsWith("txTime=" + t + "&txSecret="));
+    CHECK(o.ask(variant(master, "cam1_360p", carried)).allowed());
+  }
+  SECTION("unsigned apps carry nothing") {
+    CHECK(carried_play_token(o.cfg.apps["open"], request("open", Direction::kPlay, AccessProtocol::kHlsPlaylist, ""),
+                             "cam1_360p")
+              .empty());
+  }
+}

@@ -87,3 +87,21 @@ TEST_CASE("hls query: LL-HLS directives", "[hls_query]") {
   REQUIRE(msn_only.is_ok());
   CHECK_FALSE(msn_only->part);
 }
+
+TEST_CASE("hls query: the time-shift position passed on, in the native spelling", "[hls_query]") {
+  using weir::protocol::timeshift_query;
+  for (const char* q : {"delay=20", "txTimeshift=on&tsDelay=20", "delay=20.000"}) {
+    INFO(q);
+    CHECK(timeshift_query(*parse_hls_query(q)) == "delay=20");
+  }
+  CHECK(timeshift_query(*parse_hls_query("delay=2.5&token=x&expires=9")) == "delay=2.5");
+  CHECK(timeshift_query(*parse_hls_query("start=1795265000&end=1795265060.25")) ==
+        "start=1795265000&end=1795265060.25");
+  CHECK(timeshift_query(*parse_hls_query("txTimeshift=on&tsFormat=unix_s&tsStart=1700000000")) == "start=1700000000");
+  CHECK(timeshift_query(*parse_hls_query("_HLS_msn=4&x=1")).empty());
+  // What comes out parses back to the same position.
+  auto back = parse_hls_query(timeshift_query(*parse_hls_query("start=1795265000.125&end=1795265001")));
+  REQUIRE(back.is_ok());
+  CHECK(*back->start_unix_s == 1795265000.125);
+  CHECK(*back->end_unix_s == 1795265001);
+}

@@ -180,3 +180,124 @@ TEST_CASE("an undecodable source fails with the reason") {
     CHECK_THAT(st.message(), Catch::Contains("could not be"));
   }
 }
+
+TEST_CASE("audio is decoded once and encoded per rendition; copy renditions keep the source's") {
+  auto in = source(128, 72, 48);
+  test::AudioOptions ao;
+  ao.frames = 40;
+  ao.sample_rate = 44100;
+  auto a = test::encode_audio("aac", ao);
+  auto audio = test::to_media(*a.par, a.time_base, a.packets);
+  std::vector<core::MediaPacket> mixed;
+  std::merge(in.begin(), in.end(), audio.begin(), audio.end(), std::back_inserter(mixed),
+             [](const auto& x, const auto& y) { return x.dts < y.dts; });
+  auto copy = spec("copy", 64, 36);
+  auto aac = spec("aac", 64, 36);
+  aac.cfg.audio = "aac";
+  aac.cfg.audio_bitrate_kbps = 48;
+  auto opus = spec("opus", 32, 18);
+  opus.cfg.audio = "opus";
+  opus.cfg.audio_bitrate_kbps = 32;
+  TranscodePipeline p({copy, aac, opus}, 1);
+  std::vector<std::vector<core::MediaPacket>> per(3);
+  std::vector<TranscodePipeline::Output> got;
+  for (const auto& m : mixed) {
+    got.clear();
+    REQUIRE(p.push(m, got));
+    for (auto& o : got) per[o.rendition].push_back(o.pkt);
+  }
+  CHECK(p.stats().audio_frames_in == audio.size() - 1);  // all but the config, decoded once for both
+  const core::Codec want[] = {core::Codec::kAAC, core::Codec::kAAC, core::Codec::kOpus};
+  for (size_t r = 0; r < 3; ++r) {
+    INFO("rendition " << r);
+    std::vector<core::MediaPacket> configs, frames;
+    int64_t last_video = INT64_MIN;
+    for (const auto& m : per[r]) {
+      if (m.is_video() && !m.is_config()) last_video = m.dts;
+      if (!m.is_audio()) continue;
+      CHECK(m.codec == want[r]);
+      (m.is_config() ? configs : frames).push_back(m);
+      if (!m.is_config()) CHECK(m.dts <= std::max<int64_t>(last_video, 0) + 1);  // interleaved
+    }
+    REQUIRE(configs.size() == 1);
+    CHECK(frames.size() > 10);
+    CHECK(std::is_sorted(frames.begin(), frames.end(), [](auto& x, auto& y) { return x.dts < y.dts; }));
+    auto par = protocol::av::make_codec_parameters();
+    REQUIRE(protocol::av::codec_parameters_from_config(configs[0], par.get()));
+    CHECK(par->sample_rate == (r == 2 ? 48000 : 44100));
+    if (r == 0) {  // the source's own packets
+      CHECK(frames.size() == audio.size() - 1);
+      CHECK(frames[0].body.view().data() == audio[1].body.view().data());
+    }
+  }
+}
+
+TEST_CASE("an undecodable audio source fails the job when a rendition encodes audio") {
+  auto in = source(128, 72, 2);
+  auto aac = spec("aac", 64, 36);
+  aac.cfg.audio = "aac";
+  TranscodePipeline p({aac}, 1);
+  std::vector<TranscodePipeline::Output> out;
+  REQUIRE(p.push(in[0], out));
+  test::AudioOptions ao;
+  ao.frames = 2;
+  auto a = test::encode_audio("aac", ao);
+  auto audio = test::to_media(*a.par, a.time_base, a.packets);
+  REQUIRE(audio[0].is_config());
+  REQUIRE(p.push(audio[0], out));
+  core::MediaPacket junk = audio[1];
+  const uint8_t body[] = {0xaf, 1, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+  junk.body = core::Slice::copy_of(core::ByteView(body, sizeof(body)));
+  core::Status st = core::Status::ok();
+  int i = 0;
+  for (; i < 200 && st; ++i) {
+    junk.dts = junk.pts = i * 21;
+    st = p.push(junk, out);
+  }
+  CHECK_FALSE(st);
+  CHECK(i == TranscodePipeline::kMaxDecodeErrors);
+  CHECK_THAT(st.message(), Catch::Contains("audio packets in a row could not be decoded"));
+}
+
+TEST_CASE("a source sample-rate change reopens the audio decoder; the rendition's encoder and config go on") {
+  auto video = source(128, 72, 96);
+  test::AudioOptions first;
+  first.frames = 40;
+  first.sample_rate = 44100;
+  auto a1 = test::encode_audio("aac", first);
+  auto audio = test::to_media(*a1.par, a1.time_base, a1.packets);
+  test::AudioOptions second;
+  second.frames = 40;
+  second.sample_rate = 48000;
+  auto a2 = test::encode_audio("aac", second);
+  auto more = test::to_media(*a2.par, a2.time_base, a2.packets);
+  const int64_t next = audio.back().dts + 23;
+  for (auto& m : more) m.dts = m.pts = m.dts + next;
+  audio.insert(audio.end(), more.begin(), more.end());
+  std::vector<core::MediaPacket> mixed;
+  std::merge(video.begin(), video.end(), audio.begin(), audio.end(), std::back_inserter(mixed),
+             [](const auto& x, const auto& y) { return x.dts < y.dts; });
+  auto aac = spec("aac", 64, 36);
+  aac.cfg.audio = "aac";
+  aac.cfg.audio_bitrate_kbps = 48;
+  TranscodePipeline p({aac}, 1);
+  std::vector<core::MediaPacket> got_audio;
+  std::vector<TranscodePipeline::Output> got;
+  for (const auto& m : mixed) {
+    got.clear();
+    REQUIRE(p.push(m, got));
+    for (auto& o : got)
+      if (o.pkt.is_audio()) got_audio.push_back(o.pkt);
+  }
+  CHECK(p.stats().audio_reopens == 1);
+  CHECK(p.stats().audio_frames_in == audio.size() - 2);
+  REQUIRE_FALSE(got_audio.empty());
+  CHECK(got_audio.front().is_config());
+  CHECK(std::count_if(got_audio.begin(), got_audio.end(), [](auto& m) { return m.is_config(); }) == 1);
+  // Continuous 44.1 kHz AAC frames (23.2 ms) across the change, never back in time.
+  for (size_t i = 2; i < got_audio.size(); ++i) {
+    INFO("frame " << i);
+    CHECK(got_audio[i].dts - got_audio[i - 1].dts == Approx(23.2).margin(1));
+  }
+  CHECK(got_audio.back().dts > next + 500);
+}
