@@ -62,6 +62,7 @@
 #include "server/reload_api.h"
 #include "transcode/master_playlist.h"
 #include "transcode/transcode_api.h"
+#include "transcode/watermark_api.h"
 #include "transcode/transcode_service.h"
 #include "server/reloader.h"
 #include "transcode/snapshot_periodic.h"
@@ -331,6 +332,7 @@ int main(int argc, char** argv) {
   weir::transcode::TranscodeService transcoder(origin, transcode_pool);
   origin.sources().add(&transcoder);
   origin.add_observer(&transcoder);
+  origin.add_play_alias(&transcoder);  // apps.<app>.watermark.serve: replace
   origin.admission().add(transcoder.admission_check());
   origin.add_metrics_writer([&transcoder](std::string& out) { transcoder.write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
@@ -359,6 +361,7 @@ int main(int argc, char** argv) {
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::edge::add_upstream_routes(*admin_router, configs, edge);
   weir::transcode::add_transcode_routes(*admin_router, configs, transcoder);
+  weir::transcode::add_watermark_routes(*admin_router, configs, transcoder);
   // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards; and
   // an encoder's publish at an edge app pushed to its origins (upstream.publish).
   weir::edge::ForwardService forward(origin, client_tls, node_id, edge.health());
