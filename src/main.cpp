@@ -62,7 +62,6 @@
 #include "server/reload_api.h"
 #include "transcode/master_playlist.h"
 #include "transcode/transcode_api.h"
-#include "transcode/watermark_api.h"
 #include "transcode/transcode_service.h"
 #include "server/reloader.h"
 #include "transcode/snapshot_periodic.h"
@@ -361,7 +360,6 @@ int main(int argc, char** argv) {
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::edge::add_upstream_routes(*admin_router, configs, edge);
   weir::transcode::add_transcode_routes(*admin_router, configs, transcoder);
-  weir::transcode::add_watermark_routes(*admin_router, configs, transcoder);
   // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards; and
   // an encoder's publish at an edge app pushed to its origins (upstream.publish).
   weir::edge::ForwardService forward(origin, client_tls, node_id, edge.health());

@@ -57,9 +57,42 @@ std::string localtime_text(const std::string& format) {
   return out + "}";
 }
 
+// Why `path` is not a readable regular file of 1 to `max` bytes ("" if it is);
+// its first bytes into `head`.
+std::string check_file(const std::string& path, uint64_t max, unsigned char* head, size_t head_size) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return fmt::format("{}: {}", path, std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return path + " is not a regular file";
+  if (st.st_size <= 0) return path + " is empty";
+  if (uint64_t(st.st_size) > max) return fmt::format("{} is larger than {} bytes", path, max);
+  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
+  if (!f) return fmt::format("{}: {}", path, std::strerror(errno));
+  std::memset(head, 0, head_size);
+  (void)std::fread(head, 1, head_size, f.get());
+  return "";
+}
+
+bool is_image_signature(const unsigned char* h) {
+  auto starts = [h](const char* sig, size_t n, size_t at = 0) { return std::memcmp(h + at, sig, n) == 0; };
+  return starts("\x89PNG\r\n\x1a\n", 8) || starts("\xff\xd8\xff", 3) || starts("BM", 2) || starts("GIF8", 4) ||
+         (starts("RIFF", 4) && starts("WEBP", 4, 8)) || starts("II*\0", 4) || starts("MM\0*", 4);
+}
+
+// TrueType, OpenType (CFF), collections, WOFF/WOFF2. drawtext falls back to
+// a fontconfig default when FreeType refuses a file, so this is checked here.
+bool is_font_signature(const unsigned char* h) {
+  return std::memcmp(h, "\0\1\0\0", 4) == 0 || std::memcmp(h, "true", 4) == 0 || std::memcmp(h, "OTTO", 4) == 0 ||
+         std::memcmp(h, "ttcf", 4) == 0 || std::memcmp(h, "wOFF", 4) == 0 || std::memcmp(h, "wOF2", 4) == 0;
+}
+
 core::Result<AVFilterContext*> add_image(AVFilterGraph* g, AVFilterContext* in, int width, const WatermarkImage& img,
                                          std::string& field) {
   field = "image.file";
+  unsigned char head[16];
+  if (std::string why = check_file(img.file, kMaxImageBytes, head, sizeof head); !why.empty())
+    return Status::error("image.file: " + why);
+  if (!is_image_signature(head))
+    return Status::errorf("image.file: {} is not an image (PNG, JPEG, BMP, GIF, WebP or TIFF)", img.file);
   auto movie = make_filter(g, "movie", "wm_movie", {{"filename", img.file}});
   if (!movie) return Status::errorf("image.file: {} cannot be read as an image ({})", img.file, movie.error());
   field = "image";
@@ -90,6 +123,11 @@ core::Result<AVFilterContext*> add_image(AVFilterGraph* g, AVFilterContext* in, 
 core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, const WatermarkText& t,
                                         std::string& field) {
   field = "text.font";
+  unsigned char head[16];
+  if (std::string why = check_file(t.font, kMaxFontBytes, head, sizeof head); !why.empty())
+    return Status::error("text.font: " + why);
+  if (!is_font_signature(head))
+    return Status::errorf("text.font: {} is not a font file (TrueType, OpenType, WOFF)", t.font);
   Options o{{"fontfile", t.font},
             {"text", t.strftime ? localtime_text(t.text) : t.text},
             {"expansion", t.strftime ? "normal" : "none"},
@@ -105,28 +143,6 @@ core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, c
   if (!text) return Status::errorf("text.font: {} cannot be used ({})", t.font, text.error());
   if (auto st = link(in, 0, *text, 0); !st) return st;
   return *text;
-}
-
-// Why `path` is not a readable regular file of 1 to `max` bytes ("" if it is);
-// its first bytes into `head`.
-std::string check_file(const std::string& path, uint64_t max, unsigned char* head, size_t head_size) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return fmt::format("{}: {}", path, std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return path + " is not a regular file";
-  if (st.st_size <= 0) return path + " is empty";
-  if (uint64_t(st.st_size) > max) return fmt::format("{} is larger than {} bytes", path, max);
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) return fmt::format("{}: {}", path, std::strerror(errno));
-  std::memset(head, 0, head_size);
-  (void)std::fread(head, 1, head_size, f.get());
-  return "";
-}
-
-// TrueType, OpenType (CFF), collections, WOFF/WOFF2. drawtext falls back to
-// a fontconfig default when FreeType refuses a file, so this is checked here.
-bool is_font_signature(const unsigned char* h) {
-  return std::memcmp(h, "\0\1\0\0", 4) == 0 || std::memcmp(h, "true", 4) == 0 || std::memcmp(h, "OTTO", 4) == 0 ||
-         std::memcmp(h, "ttcf", 4) == 0 || std::memcmp(h, "wOFF", 4) == 0 || std::memcmp(h, "wOF2", 4) == 0;
 }
 
 core::Result<AVFilterContext*> add_both(AVFilterGraph* g, AVFilterContext* in, int width, const WatermarkSpec& spec,
@@ -145,11 +161,6 @@ core::Result<AVFilterContext*> add_both(AVFilterGraph* g, AVFilterContext* in, i
   return head;
 }
 
-bool is_image_signature(const unsigned char* h) {
-  auto starts = [h](const char* sig, size_t n, size_t at = 0) { return std::memcmp(h + at, sig, n) == 0; };
-  return starts("\x89PNG\r\n\x1a\n", 8) || starts("\xff\xd8\xff", 3) || starts("BM", 2) || starts("GIF8", 4) ||
-         (starts("RIFF", 4) && starts("WEBP", 4, 8)) || starts("II*\0", 4) || starts("MM\0*", 4);
-}
 }  // namespace
 
 core::Result<AVFilterContext*> add_watermark(AVFilterGraph* graph, AVFilterContext* in, int width, int height,
@@ -160,21 +171,6 @@ core::Result<AVFilterContext*> add_watermark(AVFilterGraph* graph, AVFilterConte
 }
 
 core::Status check_watermark_files(const WatermarkSpec& spec, std::string& field) {
-  unsigned char head[16];
-  if (spec.image) {
-    field = "image.file";
-    if (std::string why = check_file(spec.image->file, kMaxImageBytes, head, sizeof head); !why.empty())
-      return Status::error("image.file: " + why);
-    if (!is_image_signature(head))
-      return Status::errorf("image.file: {} is not an image (PNG, JPEG, BMP, GIF, WebP or TIFF)", spec.image->file);
-  }
-  if (spec.text) {
-    field = "text.font";
-    if (std::string why = check_file(spec.text->font, 64ull << 20, head, sizeof head); !why.empty())
-      return Status::error("text.font: " + why);
-    if (!is_font_signature(head))
-      return Status::errorf("text.font: {} is not a font file (TrueType, OpenType, WOFF)", spec.text->font);
-  }
   // A trial run: the graph the pipeline would build, on one grey frame.
   struct GraphFree {
     void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }

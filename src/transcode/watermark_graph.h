@@ -4,7 +4,9 @@
 //   in -> overlay(main) <- format=rgba <- scale <- movie=IMAGE [colorchannelmixer=aa for opacity]
 //      -> drawtext (font, size, colour, box, %{localtime:...} for strftime)  -> out
 //
-// Only libavfilter's filters draw (movie, scale, format, colorchannelmixer,
+// The files are checked first (a regular file, its size, an image's or a
+// font's signature: drawtext would silently fall back to a fontconfig
+// default for a missing or broken font). Only libavfilter's filters draw (movie, scale, format, colorchannelmixer,
 // overlay, drawtext); no pixel code here. The image is read by the movie
 // filter when the graph is configured: whoever builds a graph with a
 // watermark does blocking file I/O (the pipeline, on the transcode pool).
@@ -37,6 +39,7 @@ core::Result<AVFilterContext*> add_watermark(AVFilterGraph* graph, AVFilterConte
 // watermark draws on a trial 640x360 frame. On error `field` names the field
 // ("image.file", "text.font").
 constexpr uint64_t kMaxImageBytes = 32ull << 20;
+constexpr uint64_t kMaxFontBytes = 64ull << 20;
 core::Status check_watermark_files(const WatermarkSpec& spec, std::string& field);
 
 }  // namespace weir::transcode
