@@ -22,8 +22,8 @@ W, H = 320, 240
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
-def config(watermark, renditions=None):
-    app = {"reconnect_grace_ms": 2000, "hls": {"enabled": False}, "watermark": dict(enabled=True, **watermark)}
+def config(watermark, renditions=None, hls=False):
+    app = {"reconnect_grace_ms": 2000, "hls": {"enabled": hls}, "watermark": dict(enabled=True, **watermark)}
     if renditions:
         app["renditions"] = renditions
     return {"workers": 2, "transcode": {"threads": 2, "max_jobs": 2, "idle_ms": 2000, "encoder_threads": 1},
@@ -115,7 +115,7 @@ def first_frame_where(viewer, t0, pred, timeout):
 
 def publish_blue(s, tmp_path, name="s"):
     p = media.start_publisher(s.rtmp_url("live", name), tmp_path, name=f"pub-{name}", duration=None,
-                              size=f"{W}x{H}", fps=25, gop=50, pattern="color=c=blue")
+                              size=f"{W}x{H}", fps=30, gop=60, pattern="color=c=blue")
     s.wait_stream("live", name, timeout=20)
     return p
 
@@ -179,6 +179,7 @@ def test_image_and_text_changed_live(weir, tmp_path):
         assert st == 200 and wm["image"] is None, wm
         seen = first_frame_where(viewer, answered, lambda f: is_blue(top_right(f)), 5)
         assert seen is not None and seen - answered <= 1.0, seen and seen - answered
+        print(f"image removed {seen - answered:.3f} s after the DELETE answer")
         late = viewer.since(seen + 0.2)
         wait_until(lambda: len(viewer.since(seen + 0.2)) >= 10, 10, "frames after the removal")
         assert all(is_blue(top_right(f)) for f in viewer.since(seen + 0.2)), "red after the DELETE"
@@ -200,6 +201,7 @@ def test_image_and_text_changed_live(weir, tmp_path):
 
         seen = first_frame_where(viewer, answered, changed, 5)
         assert seen is not None, f"text region unchanged: {before} -> {region_mean(viewer.since(0)[-1], *box)}"
+        print(f"text shown {seen - answered:.3f} s after the PUT answer")
         assert seen - answered <= 1.0, seen - answered
         assert viewer.proc.poll() is None, "the viewer was disconnected"
         assert s.metric("weir_transcode_jobs") == 1
@@ -211,7 +213,7 @@ def test_image_and_text_changed_live(weir, tmp_path):
 def test_replace_mode_renditions_and_clean_name(weir, tmp_path):
     red = make_png(tmp_path / "red.png", "red")
     s = weir(config({"serve": "replace", "image": {"file": red, "position": "top-right", "width_percent": 25}},
-                    renditions={"small": {"height": 120, "bitrate_kbps": 300}}))
+                    renditions={"small": {"height": 120, "bitrate_kbps": 300}}, hls=True))
     pub = publish_blue(s, tmp_path)
     viewers = {}
     try:
@@ -230,6 +232,11 @@ def test_replace_mode_renditions_and_clean_name(weir, tmp_path):
         st, wm = api(s, "GET", "/api/v1/streams/live/s/watermark")
         assert st == 200 and wm["serve"] == "replace" and wm["clean_name"] == "s_clean" and wm["set_by"] == "config"
         assert wm["image"]["file"] == red
+        # HLS of the published name (playlist and segments) is the watermarked picture too.
+        raw = media.run([media.FFMPEG, "-v", "error", "-i", s.http_url("/live/s.m3u8"), "-frames:v", "1",
+                         "-f", "rawvideo", "-pix_fmt", "rgb24", "pipe:1"], timeout=90, input=b"").stdout
+        assert len(raw) == W * H * 3, len(raw)
+        assert is_red(top_right(raw)), f"HLS of live/s without the watermark: {top_right(raw)}"
         # DELETE reaches the published name's viewers too.
         st, _ = api(s, "DELETE", "/api/v1/streams/live/s/watermark")
         answered = time.monotonic()
