@@ -601,6 +601,7 @@ struct WatermarkTextConfig {
   bool strftime = false;
   std::string font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
   int64_t font_size = 24;
+  int64_t size_percent = 0;
   std::string color = "white";
   bool box = false;
   std::string box_color = "black@0.5";
@@ -613,7 +614,10 @@ struct WatermarkTextConfig {
     v.field("strftime", strftime, config::NoCheck{},
             "Expand strftime sequences in text on every frame (%H:%M:%S, %Y-%m-%d: a clock, local time).");
     v.field("font", font, config::NoCheck{}, "Font file (TrueType/OpenType) for the text.");
-    v.field("font_size", font_size, config::IntRange{4, 512}, "Font size in pixels.");
+    v.field("font_size", font_size, config::IntRange{4, 512}, "Font size in pixels (when size_percent is 0).");
+    v.field("size_percent", size_percent, config::IntRange{0, 50},
+            "Font size in percent of the frame's height (0 = font_size), so the text keeps its share of the picture "
+            "at any resolution.");
     v.field("color", color, config::NoCheck{},
             "Text colour: a name (white, red, ...), #RRGGBB or #RRGGBBAA, optionally @ALPHA (0.0 to 1.0).");
     v.field("box", box, config::NoCheck{}, "Draw a box behind the text.");

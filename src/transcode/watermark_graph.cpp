@@ -120,8 +120,9 @@ core::Result<AVFilterContext*> add_image(AVFilterGraph* g, AVFilterContext* in, 
   return *over;
 }
 
-core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, const WatermarkText& t,
+core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, int height, const WatermarkText& t,
                                         std::string& field) {
+  const int size = t.size_percent > 0 ? std::max(4, height * t.size_percent / 100) : t.font_size;
   field = "text.font";
   unsigned char head[16];
   if (std::string why = check_file(t.font, kMaxFontBytes, head, sizeof head); !why.empty())
@@ -131,11 +132,11 @@ core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, c
   Options o{{"fontfile", t.font},
             {"text", t.strftime ? localtime_text(t.text) : t.text},
             {"expansion", t.strftime ? "normal" : "none"},
-            {"fontsize", std::to_string(t.font_size)},
+            {"fontsize", std::to_string(size)},
             {"fontcolor", t.color},
             {"box", t.box ? "1" : "0"},
             {"boxcolor", t.box_color},
-            {"boxborderw", std::to_string(std::max(2, t.font_size / 5))},
+            {"boxborderw", std::to_string(std::max(2, size / 5))},
             {"x", t.position.x_expr("w", "tw")},
             {"y", t.position.y_expr("h", "th")},
             {"alpha", fraction(t.opacity)}};
@@ -145,8 +146,8 @@ core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, c
   return *text;
 }
 
-core::Result<AVFilterContext*> add_both(AVFilterGraph* g, AVFilterContext* in, int width, const WatermarkSpec& spec,
-                                        std::string& field) {
+core::Result<AVFilterContext*> add_both(AVFilterGraph* g, AVFilterContext* in, int width, int height,
+                                        const WatermarkSpec& spec, std::string& field) {
   AVFilterContext* head = in;
   if (spec.image) {
     auto r = add_image(g, head, width, *spec.image, field);
@@ -154,7 +155,7 @@ core::Result<AVFilterContext*> add_both(AVFilterGraph* g, AVFilterContext* in, i
     head = *r;
   }
   if (spec.text) {
-    auto r = add_text(g, head, *spec.text, field);
+    auto r = add_text(g, head, height, *spec.text, field);
     if (!r) return r.status();
     head = *r;
   }
@@ -165,9 +166,8 @@ core::Result<AVFilterContext*> add_both(AVFilterGraph* g, AVFilterContext* in, i
 
 core::Result<AVFilterContext*> add_watermark(AVFilterGraph* graph, AVFilterContext* in, int width, int height,
                                              const WatermarkSpec& spec) {
-  (void)height;
   std::string field;
-  return add_both(graph, in, width, spec, field);
+  return add_both(graph, in, width, height, spec, field);
 }
 
 core::Status check_watermark_files(const WatermarkSpec& spec, std::string& field) {
@@ -184,7 +184,7 @@ core::Status check_watermark_files(const WatermarkSpec& spec, std::string& field
                           {"pixel_aspect", "1/1"}});
   if (!src) return src.status();
   std::string f;
-  auto wm = add_both(g.get(), *src, kW, spec, f);
+  auto wm = add_both(g.get(), *src, kW, kH, spec, f);
   if (!wm) {
     field = f;
     return wm.status();

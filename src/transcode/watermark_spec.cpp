@@ -92,8 +92,9 @@ WatermarkSpec watermark_from_config(const core::WatermarkConfig& cfg) {
                              int(cfg.image.opacity)};
   if (!cfg.text.text.empty()) {
     const auto& t = cfg.text;
-    s.text = WatermarkText{t.text,      t.strftime, t.font, int(t.font_size), t.color, t.box,
-                           t.box_color, position_or_default(t.position), int(t.opacity)};
+    s.text = WatermarkText{t.text,  t.strftime, t.font,      int(t.font_size),
+                           int(t.size_percent), t.color, t.box, t.box_color,
+                           position_or_default(t.position), int(t.opacity)};
   }
   return s;
 }
@@ -132,12 +133,13 @@ core::Result<WatermarkSpec> watermark_from_json(const json& body, std::string& f
     WatermarkText t;
     t.font = defaults.font;
     t.position = position_or_default(defaults.position);
-    Status st = f.only({"text", "strftime", "font", "font_size", "color", "box", "box_color", "position", "opacity"});
+    Status st = f.only({"text", "strftime", "font", "font_size", "size_percent", "color", "box", "box_color", "position", "opacity"});
     if (st) st = f.string("text", t.text, true, WatermarkText::kMaxText);
     if (st) st = f.boolean("strftime", t.strftime);
     if (st) st = f.string("font", t.font, false, 4096);
     if (st && (t.font.empty() || t.font.front() != '/')) st = f.fail("font", "must be an absolute path");
     if (st) st = f.integer("font_size", t.font_size, 4, 512);
+    if (st) st = f.integer("size_percent", t.size_percent, 0, 50);
     if (st) st = f.color("color", t.color);
     if (st) st = f.boolean("box", t.box);
     if (st) st = f.color("box_color", t.box_color);
@@ -163,6 +165,7 @@ json watermark_json(const WatermarkSpec& s) {
   if (s.text)
     j["text"] = {{"text", s.text->text},         {"strftime", s.text->strftime},
                  {"font", s.text->font},         {"font_size", s.text->font_size},
+                 {"size_percent", s.text->size_percent},
                  {"color", s.text->color},       {"box", s.text->box},
                  {"box_color", s.text->box_color}, {"position", s.text->position.to_string()},
                  {"opacity", s.text->opacity}};

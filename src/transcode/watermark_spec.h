@@ -32,7 +32,8 @@ struct WatermarkText {
   std::string text;
   bool strftime = false;  // expanded per frame (local time)
   std::string font;
-  int font_size = 24;  // pixels
+  int font_size = 24;     // pixels
+  int size_percent = 0;   // of the frame's height; 0 = font_size
   std::string color = "white";
   bool box = false;
   std::string box_color = "black@0.5";

@@ -189,7 +189,7 @@ def test_image_and_text_changed_live(weir, tmp_path):
         box = (4, H - 60, 200, H - 4)
         before = region_mean(viewer.since(0)[-1], *box)
         st, wm = api(s, "PUT", "/api/v1/streams/live/s/watermark",
-                     {"text": {"text": "%H:%M:%S", "strftime": True, "font": FONT, "font_size": 40,
+                     {"text": {"text": "%H:%M:%S", "strftime": True, "font": FONT, "size_percent": 15,
                                "color": "yellow", "box": True, "box_color": "white@1.0",
                                "position": "bottom-left+4+4"}})
         answered = time.monotonic()
