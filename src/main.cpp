@@ -331,6 +331,7 @@ int main(int argc, char** argv) {
   weir::transcode::TranscodeService transcoder(origin, transcode_pool);
   origin.sources().add(&transcoder);
   origin.add_observer(&transcoder);
+  origin.add_play_alias(&transcoder);  // apps.<app>.watermark.serve: replace
   origin.admission().add(transcoder.admission_check());
   origin.add_metrics_writer([&transcoder](std::string& out) { transcoder.write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);

@@ -12,6 +12,8 @@
 # tests); nothing else is downloaded. The test packages include nginx with
 # libnginx-mod-rtmp, wrk and valgrind for the benchmark script's smoke test
 # (tools/bench); Debian's nginx package starts its default site on port 80.
+# fonts-dejavu-core gives the watermark text's default font
+# (apps.<app>.watermark.text.font).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +23,7 @@ BUILD_PKGS=(
   libavformat-dev libavcodec-dev libavfilter-dev libavutil-dev libswscale-dev libswresample-dev
   node-llhttp libjemalloc-dev catch2 libyaml-cpp-dev nlohmann-json3-dev libspdlog-dev libfmt-dev
   libsqlite3-dev libcurl4-openssl-dev libhiredis-dev
+  fonts-dejavu-core
 )
 TEST_PKGS=(
   ffmpeg srt-tools python3 python3-pytest python3-pytest-xdist curl procps

@@ -1,5 +1,6 @@
 #include "core/config.h"
 #include "core/srt_url.h"
+#include "core/watermark_position.h"
 
 #include <algorithm>
 #include <cctype>
@@ -431,6 +432,39 @@ std::string check_snapshot_dir(const std::string& t) {
   return check_path_template(t, {"{app}", "{stream}"});
 }
 
+// Why a watermark colour is unusable ("" if it looks like one FFmpeg takes:
+// a name of letters, #RRGGBB[AA] or 0xRRGGBB[AA], then optionally @ALPHA with
+// ALPHA a number from 0 to 1). The name itself is checked by FFmpeg when a
+// job builds its graph (an unknown one: the job runs without that text).
+std::string check_watermark_color(const std::string& c) {
+  const size_t at = c.find('@');
+  const std::string base = c.substr(0, at);
+  auto hex = [](const std::string& h) {
+    return (h.size() == 6 || h.size() == 8) && std::all_of(h.begin(), h.end(), [](char ch) { return std::isxdigit((unsigned char)ch); });
+  };
+  bool ok = !base.empty() && std::all_of(base.begin(), base.end(), [](char ch) { return std::isalpha((unsigned char)ch); });
+  if (!ok && base.size() > 1 && base[0] == '#') ok = hex(base.substr(1));
+  if (!ok && base.size() > 2 && base.compare(0, 2, "0x") == 0) ok = hex(base.substr(2));
+  if (!ok) return "'" + c + "' is not a colour (a name, #RRGGBB or #RRGGBBAA, optionally @ALPHA)";
+  if (at != std::string::npos) {
+    const std::string a = c.substr(at + 1);
+    char* end = nullptr;
+    const double v = a.empty() ? -1 : std::strtod(a.c_str(), &end);
+    if (a.empty() || *end != 0 || !(v >= 0 && v <= 1)) return "'" + c + "': the alpha after @ must be 0.0 to 1.0";
+  }
+  return "";
+}
+
+// Why a watermark stream-name template is unusable: {stream} once, plus something.
+std::string check_stream_template(const std::string& t) {
+  const size_t s = t.find("{stream}");
+  if (s == std::string::npos || t.find("{stream}", s + 1) != std::string::npos) return "must hold {stream} once";
+  if (t == "{stream}") return "must add something to {stream} (e.g. {stream}_wm)";
+  if (t.find_first_of("/ \t") != std::string::npos)
+    return "must not hold '/' or spaces";
+  return "";
+}
+
 // Why a rendition_name template is unusable ("" if it is fine): {stream} and
 // {rendition} once each, not side by side (the split would be ambiguous), and
 // otherwise only characters a stream name may hold.
@@ -581,6 +615,22 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
         errors.push_back(key + ".profile: " + r.profile + " is an H.264 profile (libx265: main, main10)");
       if (r.video_codec == "libx264" && r.profile == "main10")
         errors.push_back(key + ".profile: main10 is an HEVC profile (libx264: baseline, main, high)");
+    }
+    if (const WatermarkConfig& wm = app.watermark; true) {
+      const std::string key = "apps." + name + ".watermark.";
+      if (std::string why = check_stream_template(wm.output); !why.empty()) errors.push_back(key + "output: " + why);
+      if (std::string why = check_stream_template(wm.clean_name); !why.empty())
+        errors.push_back(key + "clean_name: " + why);
+      if (wm.output == wm.clean_name) errors.push_back(key + "clean_name: must differ from output");
+      if (auto p = parse_watermark_position(wm.image.position); !p)
+        errors.push_back(key + "image.position: " + p.error());
+      if (auto p = parse_watermark_position(wm.text.position); !p) errors.push_back(key + "text.position: " + p.error());
+      if (wm.text.text.size() > 256) errors.push_back(key + "text.text: at most 256 bytes");
+      if (wm.text.font.empty()) errors.push_back(key + "text.font: must be a font file");
+      if (std::string why = check_watermark_color(wm.text.color); !why.empty())
+        errors.push_back(key + "text.color: " + why);
+      if (std::string why = check_watermark_color(wm.text.box_color); !why.empty())
+        errors.push_back(key + "text.box_color: " + why);
     }
     if (app.sign.bind_ip && app.sign.mode == "tencent")
       errors.push_back("apps." + name + ".sign.bind_ip: Tencent tokens are not signed over the client's address");

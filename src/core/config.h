@@ -576,6 +576,97 @@ struct RenditionConfig {
   int64_t peak_kbps() const { return maxrate_kbps > 0 ? maxrate_kbps : bitrate_kbps * 3 / 2; }
 };
 
+// Watermarks (src/transcode/watermark_*): an image and/or a text drawn on the
+// picture of every stream of an app by its transcode job, which publishes the
+// watermarked picture as an output stream (and carries it into the app's
+// renditions). The admin API sets, changes or removes it per live stream.
+struct WatermarkImageConfig {
+  std::string file;
+  std::string position = "top-right+2%+2%";
+  int64_t width_percent = 15;
+  int64_t opacity = 100;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("file", file, config::NoCheck{},
+            "PNG (alpha kept) or other image file drawn on the picture; empty = no image. Read when a job builds its "
+            "filter graph (on the transcode pool).");
+    v.field("position", position, config::NoCheck{},
+            "Corner plus offset: top-left, top-right, bottom-left, bottom-right or center, optionally followed by "
+            "two offsets in pixels or percent of the frame's side, e.g. top-right+20+20, bottom-left+2%+3%.");
+    v.field("width_percent", width_percent, config::IntRange{1, 100},
+            "Image width in percent of the frame's width (aspect kept).");
+    v.field("opacity", opacity, config::IntRange{0, 100}, "Opacity in percent (100 = as the image is).");
+  }
+};
+
+struct WatermarkTextConfig {
+  std::string text;
+  bool strftime = false;
+  std::string font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  int64_t font_size = 24;
+  int64_t size_percent = 0;
+  std::string color = "white";
+  bool box = false;
+  std::string box_color = "black@0.5";
+  std::string position = "bottom-left+2%+2%";
+  int64_t opacity = 100;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("text", text, config::NoCheck{}, "Text drawn on the picture (at most 256 bytes); empty = no text.");
+    v.field("strftime", strftime, config::NoCheck{},
+            "Expand strftime sequences in text on every frame (%H:%M:%S, %Y-%m-%d: a clock, local time).");
+    v.field("font", font, config::NoCheck{}, "Font file (TrueType/OpenType) for the text.");
+    v.field("font_size", font_size, config::IntRange{4, 512}, "Font size in pixels (when size_percent is 0).");
+    v.field("size_percent", size_percent, config::IntRange{0, 50},
+            "Font size in percent of the frame's height (0 = font_size), so the text keeps its share of the picture "
+            "at any resolution.");
+    v.field("color", color, config::NoCheck{},
+            "Text colour: a name (white, red, ...), #RRGGBB or #RRGGBBAA, optionally @ALPHA (0.0 to 1.0).");
+    v.field("box", box, config::NoCheck{}, "Draw a box behind the text.");
+    v.field("box_color", box_color, config::NoCheck{}, "Colour of the box, as color.");
+    v.field("position", position, config::NoCheck{}, "Corner plus offset, as image.position.");
+    v.field("opacity", opacity, config::IntRange{0, 100}, "Opacity of the text and its box in percent.");
+  }
+};
+
+struct WatermarkConfig {
+  bool enabled = false;
+  std::string output = "{stream}_wm";
+  std::string serve = "separate";
+  std::string clean_name = "{stream}_clean";
+  std::string video_codec = "libx264";
+  std::string preset = "veryfast";
+  int64_t bitrate_kbps = 2500;
+  WatermarkImageConfig image;
+  WatermarkTextConfig text;
+
+  template <class V>
+  void visit(V& v) {
+    v.field("enabled", enabled, config::NoCheck{},
+            "Make a watermarked output of every stream of this app (a transcode job; on demand or always as "
+            "transcode_mode says). Its watermark is image and text below, or what the admin API sets per stream.");
+    v.field("output", output, config::NoCheck{},
+            "Name of the watermarked output stream: a template holding {stream} once (not just {stream}).");
+    v.field("serve", serve, config::OneOf{{"separate", "replace"}},
+            "separate: the published name plays the clean picture, output the watermarked one. replace: the "
+            "published name plays the watermarked picture (every protocol, HLS too) and clean_name the clean one "
+            "(protect it with access rules or signed URLs: it is meant for the operator).");
+    v.field("clean_name", clean_name, config::NoCheck{},
+            "With serve: replace, the name that plays the clean picture: a template holding {stream} once.");
+    v.field("video_codec", video_codec, config::OneOf{{"libx264", "libx265"}}, "Encoder of the watermarked output.");
+    v.field("preset", preset,
+            config::OneOf{{"ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower",
+                           "veryslow"}},
+            "Encoder speed preset of the watermarked output.");
+    v.field("bitrate_kbps", bitrate_kbps, config::IntRange{50, 100000},
+            "Target video bitrate of the watermarked output (the source's size), kbit/s.");
+    v.section("image", image);
+    v.section("text", text);
+  }
+};
+
 // Settings of one application (the first path element of a stream URL).
 struct AppConfig {
   bool gop_cache = true;
@@ -600,6 +691,7 @@ struct AppConfig {
   UpstreamConfig upstream;
   ForwardConfig forward;
   SnapshotConfig snapshot;
+  WatermarkConfig watermark;
   std::map<std::string, RenditionConfig> renditions;
   std::string rendition_name = "{stream}_{rendition}";
   std::string transcode_mode = "on_demand";
@@ -644,6 +736,7 @@ struct AppConfig {
     v.section("upstream", upstream);
     v.section("forward", forward);
     v.section("snapshot", snapshot);
+    v.section("watermark", watermark);
     v.map("renditions", renditions,
           "ABR ladder: outputs transcoded from every stream of this app, by rendition name (letters, digits, _ - .). "
           "Each is a stream like any other, named by rendition_name.");

@@ -30,6 +30,7 @@
 #include "origin/registry.h"
 #include "origin/stream_blocks.h"
 #include "origin/stream_observer.h"
+#include "origin/play_alias.h"
 #include "origin/stream_sources.h"
 
 namespace weir::origin {
@@ -151,6 +152,18 @@ class Origin {
   // Sources are added on the main thread before the loops start.
   StreamSources& sources() { return sources_; }
 
+  // Plays of one name that read another stream (play_alias.h). Main thread,
+  // before the loops start; the alias outlives the loops.
+  void add_play_alias(PlayAlias* a) { aliases_.push_back(a); }
+  // The stream a play of app/stream reads: the first alias's answer, else
+  // `stream`. Any thread.
+  std::string play_hub_name(const core::AppConfig* app, const std::string& stream) const {
+    if (app)
+      for (const PlayAlias* a : aliases_)
+        if (std::string hub = a->hub_for(*app, stream); !hub.empty()) return hub;
+    return stream;
+  }
+
   // Main thread, before the loops start; the observer outlives the loops.
   void add_observer(StreamObserver* o) { observers_.push_back(o); }
   // Fixed once the loops run: read without a lock.
@@ -193,6 +206,7 @@ class Origin {
   core::ConnectionsPerIp connections_per_ip_;
   std::vector<std::unique_ptr<OriginLoop>> loops_ctx_;
   std::vector<StreamObserver*> observers_;
+  std::vector<PlayAlias*> aliases_;  // fixed once the loops run
   std::vector<MetricsWriter> metrics_writers_;
   mutable std::mutex app_counters_mu_;
   std::map<std::string, std::unique_ptr<AppCounters>, std::less<>> app_counters_;  // guarded by app_counters_mu_

@@ -48,9 +48,10 @@ void PlayRequest::start(AdmissionRequest req, Done done, size_t admission_from) 
 
 void PlayRequest::on_admitted(const std::shared_ptr<State>& st) {
   const std::string& app = st->req.app;
-  const std::string& stream = st->req.stream;
-  if (auto hub = origin_.registry().find(app, stream)) return finish(st, Outcome{hub, Refusal::kNone, {}});
   const core::AppConfig* cfg = origin_.config().find_app(app);
+  // The stream the viewer reads (a watermark's serve: replace maps names).
+  const std::string stream = origin_.play_hub_name(cfg, st->req.stream);
+  if (auto hub = origin_.registry().find(app, stream)) return finish(st, Outcome{hub, Refusal::kNone, {}});
   int64_t wait_ms = cfg ? cfg->play_wait_ms : 0;
   // A source that makes the stream on demand (an edge pull) is told now,
   // once per stream however many viewers miss it; they all wait for it.

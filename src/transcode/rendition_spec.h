@@ -17,7 +17,8 @@ struct RenditionSpec {
 };
 
 // A rendition's picture size for a source of src_w x src_h: the configured
-// sides, the missing one from the source's aspect; both even, at least 2.
+// sides, the missing one from the source's aspect, or the source's size when
+// neither is set (the watermarked output); both even, at least 2.
 std::pair<int, int> rendition_size(const core::RenditionConfig& c, int src_w, int src_h);
 
 }  // namespace weir::transcode

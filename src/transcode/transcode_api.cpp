@@ -3,6 +3,7 @@
 #include "origin/api/admin_api.h"
 #include "origin/api/api_format.h"
 #include "transcode/transcode_service.h"
+#include "transcode/watermark_api.h"
 
 namespace weir::transcode {
 
@@ -24,6 +25,7 @@ void add_transcode_routes(origin::http::Router& router, const core::ConfigStore&
     if (more) next = api::encode_cursor(last);
     api::respond_json(ex, 200, {{"items", std::move(items)}, {"next_cursor", next}});
   });
+  add_watermark_routes(router, configs, service);
 }
 
 }  // namespace weir::transcode

@@ -1,6 +1,7 @@
 // Admin routes of the transcoder (../shared/API.md):
 //   GET /api/v1/transcodes   the running jobs (one per source stream), with
 //                            their outputs and frame counters; ?limit, ?cursor.
+// and the live watermark routes (watermark_api.h).
 //
 // Thread: add_transcode_routes() on the main thread before the loops start;
 // the handler runs on an API loop. `service` and `configs` outlive the router.

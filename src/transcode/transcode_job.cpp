@@ -30,7 +30,8 @@ int64_t mono_ms() {
 }  // namespace
 
 TranscodeJob::TranscodeJob(TranscodeService& service, core::Loop& loop, std::string app, std::string source,
-                           std::vector<RenditionSpec> specs, bool on_demand)
+                           std::vector<RenditionSpec> specs, bool on_demand,
+                           std::shared_ptr<const WatermarkSlot> watermark)
     : service_(service),
       loop_(loop),
       app_(std::move(app)),
@@ -38,6 +39,7 @@ TranscodeJob::TranscodeJob(TranscodeService& service, core::Loop& loop, std::str
       key_(app_ + "/" + source_),
       specs_(std::move(specs)),
       on_demand_(on_demand),
+      watermark_(std::move(watermark)),
       started_ms_(core::wall_clock_ms()),
       sweep_(loop) {}
 
@@ -48,6 +50,7 @@ core::Status TranscodeJob::start(const std::shared_ptr<origin::StreamHub>& sourc
   strand_ = std::make_unique<core::WorkerPool::Strand>(service_.pool(),
                                                        size_t(service_.origin().startup_config().transcode.max_queued_packets));
   pipe_ = std::make_shared<TranscodePipeline>(specs_, int(tc.encoder_threads));
+  if (watermark_) pipe_->set_watermark(watermark_, key_);
   for (const auto& s : specs_) {
     auto out = std::make_unique<origin::HubPublisher>(service_.origin(), loop_, origin::HubPublisher::Source{"transcode", key_},
                                                       [this](const std::string& why) { stop("output taken over: " + why); });

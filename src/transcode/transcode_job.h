@@ -68,7 +68,7 @@ class TranscodeJob final : public origin::Consumer {
   };
 
   TranscodeJob(TranscodeService& service, core::Loop& loop, std::string app, std::string source,
-               std::vector<RenditionSpec> specs, bool on_demand);
+               std::vector<RenditionSpec> specs, bool on_demand, std::shared_ptr<const WatermarkSlot> watermark = {});
   ~TranscodeJob() override;
 
   // Attaches to `source` and starts publishing every output. On error the job
@@ -101,6 +101,7 @@ class TranscodeJob final : public origin::Consumer {
   const std::string app_, source_, key_;
   const std::vector<RenditionSpec> specs_;
   const bool on_demand_;
+  const std::shared_ptr<const WatermarkSlot> watermark_;  // null: the app draws none
   const int64_t started_ms_;
   origin::ConsumerHandle in_{*this};
   std::vector<std::unique_ptr<origin::HubPublisher>> outs_;

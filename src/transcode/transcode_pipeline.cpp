@@ -9,10 +9,13 @@ extern "C" {
 }
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <iterator>
 #include <tuple>
+
+#include "transcode/watermark_graph.h"
 
 namespace weir::transcode {
 
@@ -28,6 +31,7 @@ int even(int64_t v) { return int(std::max<int64_t>(2, v & ~int64_t(1))); }
 }  // namespace
 
 std::pair<int, int> rendition_size(const core::RenditionConfig& c, int src_w, int src_h) {
+  if (c.width <= 0 && c.height <= 0) return {even(src_w), even(src_h)};  // the source's size (watermark output)
   if (c.width > 0 && c.height > 0) return {even(c.width), even(c.height)};
   if (c.height > 0) return {even((int64_t(src_w) * c.height + src_h / 2) / std::max(1, src_h)), even(c.height)};
   return {even(c.width), even((int64_t(src_h) * c.width + src_w / 2) / std::max(1, src_w))};
@@ -143,6 +147,19 @@ void TranscodePipeline::target_size(const Rendition& r, int src_w, int src_h, in
 }
 
 Status TranscodePipeline::build_graph(const AVFrame& f) {
+  if (!watermark_) return build_graph(f, nullptr);
+  graph_wm_version_ = watermark_->version();
+  const WatermarkSlot::State wm = watermark_->get();
+  if (wm.spec->empty()) return build_graph(f, nullptr);
+  Status st = build_graph(f, wm.spec.get());
+  if (st) return st;
+  // Blocking work is fine here (the pool); the outputs go on without it.
+  stats_.watermark_errors++;
+  spdlog::warn("transcode {}: watermark not drawn (until it is changed): {}", label_, st.message());
+  return build_graph(f, nullptr);
+}
+
+Status TranscodePipeline::build_graph(const AVFrame& f, const WatermarkSpec* wm) {
   graph_.reset(avfilter_graph_alloc());
   if (!graph_) return Status::error("out of memory (filter graph)");
   graph_->nb_threads = 1;
@@ -155,6 +172,12 @@ Status TranscodePipeline::build_graph(const AVFrame& f) {
                                            graph_.get());
       e < 0)
     return av_fail("filter graph source", e);
+  AVFilterContext* head = src_;  // what the split reads: the source, or the watermark drawn on it
+  if (wm) {
+    auto r = add_watermark(graph_.get(), src_, f.width, f.height, *wm);
+    if (!r) return r.status();
+    head = *r;
+  }
   // [in] split=N [s0]..; [si] scale=W:H (aspect kept, padded) [, fps=F] , format=yuv420p [outi]
   std::string desc = fmt::format("[in]split={}", outs_.size());
   for (size_t i = 0; i < outs_.size(); ++i) desc += fmt::format("[s{}]", i);
@@ -194,7 +217,7 @@ Status TranscodePipeline::build_graph(const AVFrame& f) {
     return Status::error("out of memory (filter graph)");
   }
   outputs->name = av_strdup("in");
-  outputs->filter_ctx = src_;
+  outputs->filter_ctx = head;
   outputs->pad_idx = 0;
   outputs->next = nullptr;
   int e = avfilter_graph_parse_ptr(graph_.get(), desc.c_str(), &inputs, &outputs, nullptr);
@@ -210,7 +233,8 @@ Status TranscodePipeline::build_graph(const AVFrame& f) {
 }
 
 Status TranscodePipeline::filter(AVFrame* f, std::vector<Output>& out) {
-  if (!graph_ || f->width != graph_w_ || f->height != graph_h_ || f->format != graph_fmt_)
+  if (!graph_ || f->width != graph_w_ || f->height != graph_h_ || f->format != graph_fmt_ ||
+      (watermark_ && watermark_->version() != graph_wm_version_))
     if (auto st = build_graph(*f); !st) return st;
   if (int e = av_buffersrc_add_frame_flags(src_, f, AV_BUFFERSRC_FLAG_KEEP_REF); e < 0) return av_fail("filter input", e);
   auto filtered = av::make_frame();

@@ -17,6 +17,12 @@
 // source's keyframes. Without an fps cap below the source's rate frames keep
 // the source's pts exactly.
 //
+// Watermark (optional, set_watermark): drawn on the decoded picture before
+// the split (transcode/watermark_graph.h), so every output carries it. A
+// change of the slot's version rebuilds the graph at the next frame, encoders
+// kept open; a watermark that cannot be drawn (image gone, font unusable) is
+// logged and the graph is built without it until the next change.
+//
 // Changes mid-stream: a new video config (codec or parameters) reopens the
 // decoder; a decoded frame of another size or pixel format rebuilds the
 // graph. Encoders stay open at the size they started with (the graph scales
@@ -55,6 +61,7 @@ extern "C" {
 #include "protocol/av/media_to_av.h"
 #include "transcode/audio_encoder.h"
 #include "transcode/rendition_spec.h"
+#include "transcode/watermark_board.h"
 
 namespace weir::transcode {
 
@@ -80,6 +87,7 @@ class TranscodePipeline {
     uint64_t audio_frames_in = 0;       // source audio frames decoded (for encoded renditions)
     uint64_t audio_decode_errors = 0;   // audio packets the decoder refused
     uint64_t audio_reopens = 0;         // audio decoder reopened for a new config
+    uint64_t watermark_errors = 0;  // graphs built without the watermark: it could not be drawn
   };
 
   TranscodePipeline(std::vector<RenditionSpec> specs, int encoder_threads);
@@ -89,6 +97,12 @@ class TranscodePipeline {
 
   // One source packet; appends what it produces to `out`.
   core::Status push(const core::MediaPacket& pkt, std::vector<Output>& out);
+  // The watermark to draw (null: none). Before the first push. `label`
+  // names the job in log lines.
+  void set_watermark(std::shared_ptr<const WatermarkSlot> slot, std::string label) {
+    watermark_ = std::move(slot);
+    label_ = std::move(label);
+  }
   // The source skipped packets (the job dropped them, or the ring lost them):
   // frames up to the next keyframe are not decoded.
   void skip_to_keyframe() { need_key_ = true; }
@@ -110,6 +124,7 @@ class TranscodePipeline {
   core::Status open_decoder(const core::MediaPacket& config);
   core::Status decode(const core::MediaPacket& pkt, std::vector<Output>& out);
   core::Status build_graph(const AVFrame& f);
+  core::Status build_graph(const AVFrame& f, const WatermarkSpec* wm);
   core::Status filter(AVFrame* f, std::vector<Output>& out);
   core::Status encode(size_t i, AVFrame* f, std::vector<Output>& out);
   core::Status open_encoder(size_t i, const AVFrame& f, AVRational sink_tb);
@@ -138,6 +153,9 @@ class TranscodePipeline {
   AVFilterContext* src_ = nullptr;
   int graph_w_ = 0, graph_h_ = 0, graph_fmt_ = -1;
   AVRational src_rate_{0, 1};  // the source's frame rate as the decoder reports it
+  std::shared_ptr<const WatermarkSlot> watermark_;
+  std::string label_;
+  uint64_t graph_wm_version_ = 0;  // the slot's version the graph was built with
 
   // Audio waiting for the renditions' video: a copied source packet (for
   // every `copy` rendition, kept once) or one rendition's encoded packet.

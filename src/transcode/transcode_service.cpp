@@ -22,6 +22,7 @@ extern "C" {
 #include "origin/stream_hub.h"
 #include "transcode/rendition_name.h"
 #include "transcode/transcode_job.h"
+#include "transcode/watermark_names.h"
 
 namespace weir::transcode {
 
@@ -34,6 +35,9 @@ std::string key_of(std::string_view app, std::string_view stream) {
   return std::string(app) + "/" + std::string(stream);
 }
 
+// Whether the app's streams are transcoded at all (renditions or a watermark).
+bool transcodes(const core::AppConfig& app) { return !app.renditions.empty() || app.watermark.enabled; }
+
 class TranscodeAdmission final : public origin::AdmissionCheck {
  public:
   TranscodeAdmission(TranscodeService& svc) : svc_(svc) {}
@@ -41,8 +45,8 @@ class TranscodeAdmission final : public origin::AdmissionCheck {
   std::optional<origin::AdmissionDecision> check_now(const origin::AdmissionRequest& req) override {
     if (req.direction != origin::Direction::kPlay) return origin::AdmissionDecision::allow();
     const core::AppConfig* cfg = svc_.origin().config().find_app(req.app);
-    if (!cfg || cfg->renditions.empty()) return origin::AdmissionDecision::allow();
-    std::string why = svc_.refusal(*cfg, req.app, req.stream);
+    if (!cfg || !transcodes(*cfg)) return origin::AdmissionDecision::allow();
+    std::string why = svc_.refusal(*cfg, req.app, svc_.origin().play_hub_name(cfg, req.stream));
     if (why.empty()) return origin::AdmissionDecision::allow();
     std::optional<uint64_t> n;
     {
@@ -81,40 +85,54 @@ bool TranscodeService::is_output(std::string_view app, std::string_view stream) 
   return outputs_.count(key_of(app, stream)) > 0;
 }
 
+std::optional<std::string> TranscodeService::source_of_output(const core::AppConfig& app, std::string_view stream) {
+  if (auto m = match_rendition(app.rendition_name, app.renditions, stream)) return m->source;
+  if (app.watermark.enabled) return watermark_source_of(app.watermark, stream);
+  return std::nullopt;
+}
+
 int64_t TranscodeService::serves(const core::AppConfig& app, std::string_view stream) const {
-  if (app.renditions.empty()) return 0;
-  auto m = match_rendition(app.rendition_name, app.renditions, stream);
-  if (!m || is_output(app.name, m->source)) return 0;
+  if (!transcodes(app)) return 0;
+  auto source = source_of_output(app, stream);
+  if (!source || is_output(app.name, *source)) return 0;
   return kViewerWaitMs;
 }
 
 std::string TranscodeService::refusal(const core::AppConfig& app, std::string_view app_name, std::string_view stream) const {
-  auto m = match_rendition(app.rendition_name, app.renditions, stream);
-  if (!m) return "";
+  auto source = source_of_output(app, stream);
+  if (!source) return "";
   if (origin_.registry().find(app_name, stream)) return "";  // live already (a job's output, or a plain stream)
   const int64_t max_jobs = origin_.config().transcode.max_jobs;
   std::lock_guard<std::mutex> lk(mu_);
-  if (outputs_.count(key_of(app_name, stream)) || outputs_.count(key_of(app_name, m->source))) return "";
-  if (jobs_.count(key_of(app_name, m->source))) return "";
+  if (outputs_.count(key_of(app_name, stream)) || outputs_.count(key_of(app_name, *source))) return "";
+  if (jobs_.count(key_of(app_name, *source))) return "";
   if (int64_t(jobs_.size()) < max_jobs) return "";
-  return fmt::format("transcode.max_jobs ({}) reached: {}/{} cannot be transcoded now", max_jobs, app_name, m->source);
+  return fmt::format("transcode.max_jobs ({}) reached: {}/{} cannot be transcoded now", max_jobs, app_name, *source);
+}
+
+std::string TranscodeService::hub_for(const core::AppConfig& app, std::string_view stream) const {
+  return watermark_play_hub(app, stream);
 }
 
 void TranscodeService::want(const std::string& app, const std::string& stream, const origin::AdmissionRequest&) {
   const core::AppConfig* cfg = origin_.config().find_app(app);
-  std::optional<RenditionMatch> m;
-  if (cfg) m = match_rendition(cfg->rendition_name, cfg->renditions, stream);
-  if (!m) return origin_.sources().release(app, stream, "not a rendition of this app");
-  std::string why = start_job(app, m->source, "on demand");
+  std::optional<std::string> source;
+  if (cfg) source = source_of_output(*cfg, stream);
+  if (!source) return origin_.sources().release(app, stream, "not a rendition or watermarked output of this app");
+  std::string why = start_job(app, *source, "on demand");
   if (!why.empty()) {
-    spdlog::warn("transcode {}/{}: not started: {}", app, m->source, why);
+    spdlog::warn("transcode {}/{}: not started: {}", app, *source, why);
     origin_.sources().release(app, stream, why);
   }
 }
 
+void TranscodeService::on_stream_ended(const std::shared_ptr<origin::StreamHub>& stream, const std::string&) {
+  watermarks_.forget(stream->app(), stream->name());
+}
+
 void TranscodeService::on_stream_published(const std::shared_ptr<origin::StreamHub>& stream, const origin::PublishEvent&) {
   const core::AppConfig* cfg = origin_.config().find_app(stream->app());
-  if (!cfg || cfg->renditions.empty() || cfg->transcode_mode != "always") return;
+  if (!cfg || !transcodes(*cfg) || cfg->transcode_mode != "always") return;
   if (is_output(stream->app(), stream->name())) return;
   core::Loop* loop = core::Loop::current();
   if (!loop) return;
@@ -129,12 +147,23 @@ std::string TranscodeService::start_job(const std::string& app, const std::strin
   core::Loop* loop = core::Loop::current();
   if (!loop) return "no loop";
   const core::AppConfig* cfg = origin_.config().find_app(app);
-  if (!cfg || cfg->renditions.empty()) return "app " + app + " has no renditions";
+  if (!cfg || !transcodes(*cfg)) return "app " + app + " has no renditions and no watermark";
   auto hub = origin_.registry().find(app, source);
   if (!hub) return "source stream " + app + "/" + source + " is not published";
   std::vector<RenditionSpec> specs;
   for (const auto& [name, r] : cfg->renditions)
     specs.push_back(RenditionSpec{name, rendition_stream_name(cfg->rendition_name, source, name), r});
+  std::shared_ptr<WatermarkSlot> watermark;
+  if (cfg->watermark.enabled) {
+    // The watermarked output: the source's size, no fps cap.
+    core::RenditionConfig out;
+    out.width = out.height = 0;
+    out.video_codec = cfg->watermark.video_codec;
+    out.preset = cfg->watermark.preset;
+    out.bitrate_kbps = cfg->watermark.bitrate_kbps;
+    specs.push_back(RenditionSpec{"watermark", watermark_stream_name(cfg->watermark, source), out});
+    watermark = watermarks_.slot(app, source, cfg->watermark);
+  }
   const std::string key = key_of(app, source);
   TranscodeJob* job = nullptr;
   {
@@ -146,7 +175,7 @@ std::string TranscodeService::start_job(const std::string& app, const std::strin
       jobs_refused_++;
       return fmt::format("transcode.max_jobs ({}) reached", max_jobs);
     }
-    job = new TranscodeJob(*this, *loop, app, source, specs, std::string_view(cause) != "always");
+    job = new TranscodeJob(*this, *loop, app, source, specs, std::string_view(cause) != "always", watermark);
     jobs_[key] = job;
     for (const auto& s : specs) outputs_.insert(key_of(app, s.stream));
   }

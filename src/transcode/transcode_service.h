@@ -8,11 +8,17 @@
 //  - an admission check ("transcode") refusing with 503 a play that would
 //    start a job past transcode.max_jobs (logged), so the viewer is told at
 //    once instead of waiting;
+//  - the same for the watermarked output of apps with watermark.enabled
+//    (live/foo_wm: the job draws the stream's WatermarkSlot before the
+//    renditions' split, so renditions carry the watermark too), the
+//    WatermarkBoard of live streams' watermarks (forgotten at stream end),
+//    and the PlayAlias of watermark.serve: replace;
 //  - the metrics and the job list for the admin API.
 //
 //   transcode::TranscodeService transcoder(origin, transcode_pool);   // main thread
 //   origin.sources().add(&transcoder);
 //   origin.add_observer(&transcoder);
+//   origin.add_play_alias(&transcoder);
 //   origin.admission().add(transcoder.admission_check());
 //   ...
 //   transcoder.stop_all();                                          // shutdown, loops running
@@ -30,6 +36,7 @@
 #include <atomic>
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <mutex>
 #include <set>
@@ -39,8 +46,10 @@
 #include <nlohmann/json.hpp>
 
 #include "origin/admission.h"
+#include "origin/play_alias.h"
 #include "origin/stream_observer.h"
 #include "origin/stream_sources.h"
+#include "transcode/watermark_board.h"
 
 namespace weir::core {
 class Loop;
@@ -55,7 +64,7 @@ namespace weir::transcode {
 
 class TranscodeJob;
 
-class TranscodeService final : public origin::StreamSource, public origin::StreamObserver {
+class TranscodeService final : public origin::StreamSource, public origin::StreamObserver, public origin::PlayAlias {
  public:
   TranscodeService(origin::Origin& origin, core::WorkerPool& pool);
   ~TranscodeService() override;
@@ -65,7 +74,12 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   void want(const std::string& app, const std::string& stream, const origin::AdmissionRequest& first) override;
   // StreamObserver
   void on_stream_published(const std::shared_ptr<origin::StreamHub>& stream, const origin::PublishEvent& e) override;
+  void on_stream_ended(const std::shared_ptr<origin::StreamHub>& stream, const std::string& why) override;
+  // PlayAlias (watermark.serve: replace)
+  std::string hub_for(const core::AppConfig& app, std::string_view stream) const override;
 
+  // Watermarks of live streams (the admin API sets them). Any thread.
+  WatermarkBoard& watermarks() { return watermarks_; }
   // The admission check to add to the origin's chain (refers to this service).
   std::unique_ptr<origin::AdmissionCheck> admission_check();
 
@@ -83,6 +97,9 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   // releases its output keys (`failure` non-empty: waiting viewers get it).
   void job_ended(TranscodeJob* job, const std::string& failure);
 
+  // Whether app/stream is an output of a running job. Any thread.
+  bool is_output(std::string_view app, std::string_view stream) const;
+
   // Why a play of app/stream must be refused now ("" if not): it would start
   // a job past transcode.max_jobs. Any thread.
   std::string refusal(const core::AppConfig& app, std::string_view app_name, std::string_view stream) const;
@@ -90,7 +107,9 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
  private:
   // Starts the job of app/source on the calling loop. "" or why not.
   std::string start_job(const std::string& app, const std::string& source, const char* cause);
-  bool is_output(std::string_view app, std::string_view stream) const;
+  // The source `stream` is an output of (a rendition or the watermarked
+  // output), if it is one by name.
+  static std::optional<std::string> source_of_output(const core::AppConfig& app, std::string_view stream);
 
   origin::Origin& origin_;
   core::WorkerPool& pool_;
@@ -100,6 +119,7 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   mutable std::mutex mu_;
   std::map<std::string, TranscodeJob*> jobs_;        // by "app/source"; guarded by mu_
   std::set<std::string, std::less<>> outputs_;       // "app/stream" of every running job's outputs; guarded by mu_
+  WatermarkBoard watermarks_;
 };
 
 }  // namespace weir::transcode

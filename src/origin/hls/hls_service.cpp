@@ -263,7 +263,7 @@ void HlsService::serve_file(const http::ExchangeRef& ex, FileKind kind, const st
                             const std::string& stream, uint64_t a, uint64_t b) {
   const core::AppConfig* cfg = origin_.config().find_app(app);
   if (!cfg || !cfg->hls.enabled) return ex->respond_text(404, "no HLS for app '" + app + "'");
-  auto hub = origin_.registry().find(app, stream);
+  auto hub = origin_.registry().find(app, origin_.play_hub_name(cfg, stream));
   if (!hub) return ex->respond_text(404, "stream " + app + "/" + stream + " is not published");
   auto store = find(hub.get());
   if (!store) return ex->respond_text(404, "no HLS session for this stream; load the playlist first");

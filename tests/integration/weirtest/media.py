@@ -16,16 +16,16 @@ ALL_PROCS = []
 
 
 def publisher_args(url, duration=3.0, size="320x240", fps=25, gop=25, bitrate="500k", audio=True, video=True,
-                   cbr=False, realtime=True, extra=(), fmt="flv"):
+                   cbr=False, realtime=True, extra=(), fmt="flv", pattern="testsrc2"):
     """ffmpeg argument list that publishes a test pattern (and a 440 Hz tone)
     to `url`. gop: fixed keyframe interval in frames (scene cuts off). cbr:
     pad to a constant `bitrate` with filler NAL units. duration None = until
-    killed."""
+    killed. pattern: the lavfi video source ("color=c=blue" for a flat one)."""
     a = [FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error"]
     if video:
         if realtime:
             a += ["-re"]
-        a += ["-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}"]
+        a += ["-f", "lavfi", "-i", f"{pattern}:size={size}:rate={fps}" if "=" in pattern else f"{pattern}=size={size}:rate={fps}"]
     if audio:
         if realtime:
             a += ["-re"]

@@ -1,6 +1,8 @@
 #include <catch2/catch.hpp>
 
 #include <algorithm>
+#include <initializer_list>
+#include <utility>
 #include <string>
 #include <vector>
 
@@ -658,4 +660,40 @@ TEST_CASE("a rendition's audio: copy, aac or opus, with a bitrate in range, refu
                                kNoEnv);
   REQUIRE_FALSE(rate.is_ok());
   CHECK_THAT(rate.error(), Catch::Contains("apps.live.renditions.a.audio_bitrate_kbps (line 1): must be from 16 to 510"));
+}
+
+TEST_CASE("watermark keys are typed and checked with their names") {
+  auto ok = load_config_text(R"(
+apps:
+  live:
+    watermark:
+      enabled: true
+      serve: replace
+      image: {file: /srv/logo.png, position: "top-right+2%+3%", width_percent: 20, opacity: 80}
+      text: {text: "%H:%M:%S", strftime: true, color: "#ffcc00@0.8", box: true, box_color: black@0.5}
+)", kNoEnv);
+  REQUIRE(ok.is_ok());
+  const auto& wm = ok.value().apps.at("live").watermark;
+  CHECK(wm.enabled);
+  CHECK(wm.serve == "replace");
+  CHECK(wm.image.width_percent == 20);
+  CHECK(wm.text.strftime);
+  CHECK(wm.output == "{stream}_wm");
+
+  for (auto [yaml, key] : std::initializer_list<std::pair<const char*, const char*>>{
+           {"apps: {live: {watermark: {image: {position: upper-left}}}}", "apps.live.watermark.image.position"},
+           {"apps: {live: {watermark: {text: {position: 'top-left+5'}}}}", "apps.live.watermark.text.position"},
+           {"apps: {live: {watermark: {text: {color: 'not a colour'}}}}", "apps.live.watermark.text.color"},
+           {"apps: {live: {watermark: {text: {box_color: 'black@2'}}}}", "apps.live.watermark.text.box_color"},
+           {"apps: {live: {watermark: {output: '{stream}'}}}", "apps.live.watermark.output"},
+           {"apps: {live: {watermark: {clean_name: 'clean'}}}", "apps.live.watermark.clean_name"},
+           {"apps: {live: {watermark: {serve: both}}}", "apps.live.watermark.serve"},
+           {"apps: {live: {watermark: {image: {opacity: 150}}}}", "apps.live.watermark.image.opacity"},
+           {"apps: {live: {watermark: {image: {logo: x}}}}", "apps.live.watermark.image.logo"},
+       }) {
+    auto bad = load_config_text(yaml, kNoEnv);
+    INFO(yaml);
+    REQUIRE_FALSE(bad.is_ok());
+    CHECK_THAT(bad.error(), Catch::Contains(key));
+  }
 }

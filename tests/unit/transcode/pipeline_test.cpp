@@ -12,6 +12,7 @@
 #include "protocol/av/codec_parameters.h"
 #include "protocol/av/media_to_av.h"
 #include "transcode/transcode_pipeline.h"
+#include "transcode/watermark_board.h"
 
 using namespace weir;
 using transcode::RenditionSpec;
@@ -300,4 +301,39 @@ TEST_CASE("a source sample-rate change reopens the audio decoder; the rendition'
     CHECK(got_audio[i].dts - got_audio[i - 1].dts == Approx(23.2).margin(1));
   }
   CHECK(got_audio.back().dts > next + 500);
+}
+
+TEST_CASE("a watermark change rebuilds the graph at the next frame; the encoders stay open") {
+  const auto in = source(128, 72, 48);
+  TranscodePipeline p({spec("full", 0, 0), spec("half", 64, 0)}, 1);
+  auto slot = std::make_shared<transcode::WatermarkSlot>(
+      transcode::WatermarkSlot::State{std::make_shared<const transcode::WatermarkSpec>(), "config"});
+  p.set_watermark(slot, "live/s");
+  const size_t half = in.size() / 2;
+  auto first = run(p, std::vector<core::MediaPacket>(in.begin(), in.begin() + half), 2);
+  CHECK(p.stats().graph_builds == 1);
+  transcode::WatermarkSpec wm;
+  transcode::WatermarkText t;
+  t.text = "%H:%M:%S";
+  t.strftime = true;
+  t.font = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf";
+  t.font_size = 12;
+  wm.text = t;
+  slot->set({std::make_shared<const transcode::WatermarkSpec>(wm), "api"});
+  auto second = run(p, std::vector<core::MediaPacket>(in.begin() + half, in.end()), 2);
+  CHECK(p.stats().graph_builds == 2);
+  CHECK(p.stats().watermark_errors == 0);
+  // A watermark that cannot be drawn: logged, the graph is built without it.
+  wm.text->font = "/nonexistent/font.ttf";
+  slot->set({std::make_shared<const transcode::WatermarkSpec>(wm), "api"});
+  auto third = run(p, source(128, 72, 24, 5000), 2);
+  CHECK(p.stats().graph_builds == 3);
+  CHECK(p.stats().watermark_errors == 1);
+  for (size_t i = 0; i < 2; ++i) {
+    CHECK(first[i].config.size() == 1);  // opened once: no new config after the changes
+    CHECK(second[i].config.empty());
+    CHECK(third[i].config.empty());
+    CHECK(third[i].frames.size() > 0);
+  }
+  CHECK(size_of(first[0].config[0]) == std::pair{128, 72});  // the source's size (no width, no height)
 }
