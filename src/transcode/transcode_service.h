@@ -83,6 +83,11 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   // releases its output keys (`failure` non-empty: waiting viewers get it).
   void job_ended(TranscodeJob* job, const std::string& failure);
 
+  // A job of another kind (a mix) takes one of transcode.max_jobs' slots for
+  // its life: false (counted as refused) when none is free. Any thread.
+  bool acquire_slot();
+  void release_slot();
+
   // Why a play of app/stream must be refused now ("" if not): it would start
   // a job past transcode.max_jobs. Any thread.
   std::string refusal(const core::AppConfig& app, std::string_view app_name, std::string_view stream) const;
@@ -100,6 +105,7 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   mutable std::mutex mu_;
   std::map<std::string, TranscodeJob*> jobs_;        // by "app/source"; guarded by mu_
   std::set<std::string, std::less<>> outputs_;       // "app/stream" of every running job's outputs; guarded by mu_
+  int64_t slots_taken_ = 0;                          // by acquire_slot(); guarded by mu_
 };
 
 }  // namespace weir::transcode
