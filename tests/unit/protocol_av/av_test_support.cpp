@@ -133,6 +133,23 @@ Encoded encode_video(const char* name, const VideoOptions& o) {
   return out;
 }
 
+FramePtr sine_frame(AVSampleFormat format, int sample_rate, int channels, int64_t first_sample, int samples,
+                    double freq, int64_t pts) {
+  FramePtr f = protocol::av::make_frame();
+  REQUIRE(f);
+  f->format = format;
+  f->nb_samples = samples;
+  f->sample_rate = sample_rate;
+  av_channel_layout_default(&f->ch_layout, channels);
+  REQUIRE(av_frame_get_buffer(f.get(), 0) == 0);
+  for (int i = 0; i < samples; ++i) {
+    double t = double(first_sample + i) / sample_rate;
+    for (int ch = 0; ch < channels; ++ch) put_sample(f.get(), ch, i, 0.5 * std::sin(2 * M_PI * (freq + 110 * ch) * t));
+  }
+  f->pts = pts;
+  return f;
+}
+
 Encoded encode_audio(const char* name, const AudioOptions& o) {
   INFO("encoder " << name);
   const AVCodec* codec = avcodec_find_encoder_by_name(name);

@@ -46,6 +46,12 @@ struct AudioOptions {
 Encoded encode_video(const char* encoder, const VideoOptions& o);
 Encoded encode_audio(const char* encoder, const AudioOptions& o);
 
+// A decoded-audio frame of `samples` samples of a sine at `freq` Hz (amplitude
+// 0.5, channel c at freq + 110 * c), continuing from sample `first_sample`, in
+// any sample format (planar or packed, s16/s32/flt/dbl); pts as given.
+protocol::av::FramePtr sine_frame(AVSampleFormat format, int sample_rate, int channels, int64_t first_sample,
+                                  int samples, double freq, int64_t pts);
+
 // What a decoder produced.
 struct DecodedFrame {
   double pts_ms = 0;  // best-effort timestamp, in ms
