@@ -119,7 +119,7 @@ std::variant<nlohmann::json, MixError> MixService::create(const nlohmann::json& 
 std::variant<nlohmann::json, MixError> MixService::get(const std::string& id) const {
   std::lock_guard<std::mutex> lk(mu_);
   auto it = mixes_.find(id);
-  if (it == mixes_.end() || !it->second.job) return error(404, "not_found", "no mix " + id);
+  if (it == mixes_.end() || it->second.deleting) return error(404, "not_found", "no mix " + id);
   return record(id, it->second);
 }
 
@@ -129,7 +129,7 @@ std::variant<nlohmann::json, MixError> MixService::update(const std::string& id,
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = mixes_.find(id);
-    if (it == mixes_.end() || !it->second.job) return error(404, "not_found", "no mix " + id);
+    if (it == mixes_.end() || it->second.deleting) return error(404, "not_found", "no mix " + id);
     MixSpec next;
     if (auto e = parse_mix_patch(body, it->second.spec, next)) return error(400, "bad_request", e->message, e->field);
     if (auto e = check_apps(next)) return *e;
@@ -145,7 +145,7 @@ std::variant<nlohmann::json, MixError> MixService::update(const std::string& id,
         {
           std::lock_guard<std::mutex> lk(mu_);
           auto it = mixes_.find(id);
-          if (it == mixes_.end() || !it->second.job) return;
+          if (it == mixes_.end() || it->second.deleting) return;
           spec = it->second.spec;
           job = it->second.job;
         }
@@ -160,7 +160,7 @@ std::optional<MixError> MixService::remove(const std::string& id) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = mixes_.find(id);
-    if (it == mixes_.end() || !it->second.job) return error(404, "not_found", "no mix " + id);
+    if (it == mixes_.end() || it->second.deleting) return error(404, "not_found", "no mix " + id);
     loop = it->second.loop;
   }
   // The job is stopped on its loop; it leaves the table there (job_ended).
@@ -172,8 +172,11 @@ std::optional<MixError> MixService::remove(const std::string& id) {
           if (it != mixes_.end()) job = it->second.job;
         }
         if (job) job->stop("deleted");
-      }))
+      })) {
+    std::lock_guard<std::mutex> lk(mu_);
+    if (auto it = mixes_.find(id); it != mixes_.end()) it->second.deleting = false;
     return error(503, "unavailable", "the mix's loop refused the removal; try again");
+  }
   return std::nullopt;
 }
 
@@ -196,6 +199,7 @@ nlohmann::json MixService::list(const std::string& after, size_t limit, bool& mo
   more = false;
   std::lock_guard<std::mutex> lk(mu_);
   for (auto it = mixes_.upper_bound(after); it != mixes_.end(); ++it) {
+    if (it->second.deleting) continue;
     if (items.size() >= limit) {
       more = true;
       break;

@@ -81,6 +81,7 @@ class MixService {
     core::Loop* loop = nullptr;
     MixJob* job = nullptr;  // touched on `loop` only
     int64_t created_ms = 0;
+    bool deleting = false;  // DELETE answered; the job stops on its loop (still holds its name and slot)
     std::shared_ptr<MixJob::Counters> counters;
   };
   nlohmann::json record(const std::string& id, const Entry& e) const;

@@ -189,9 +189,9 @@ def test_four_inputs_grid_colours_tones_loss_and_return(weir, tmp_path):
         # DELETE ends the program.
         st, _ = api(s, "DELETE", f"/api/v1/mixes/{mix['id']}")
         assert st == 204
-        wait_until(lambda: s.stream_info("studio", "prog") is None, 10, "the program to end")
         st, _ = api(s, "GET", f"/api/v1/mixes/{mix['id']}")
         assert st == 404
+        wait_until(lambda: s.stream_info("studio", "prog") is None, 10, "the program to end")
     finally:
         if v:
             v.stop()
