@@ -36,18 +36,9 @@ void add_mix_routes(http::Router& router, const core::ConfigStore& configs, MixS
     answer(ex, 201, s->create(*body));
   });
   g.add("GET", "/api/v1/mixes", [s](http::ExchangeRef ex) {
-    protocol::QueryParams q;
-    if (!api::only_params(ex, {"limit", "cursor"}, q)) return;
-    const int64_t limit = api::limit_param(ex, q);
-    if (limit < 0) return;
-    std::string after;
-    if (!api::cursor_param(ex, q, after)) return;
-    bool more = false;
-    std::string last;
-    nlohmann::json items = s->list(after, size_t(limit), more, last);
-    nlohmann::json next;
-    if (more) next = api::encode_cursor(last);
-    api::respond_json(ex, 200, {{"items", std::move(items)}, {"next_cursor", next}});
+    api::respond_page(ex, [s](const std::string& after, size_t limit, bool& more, std::string& last) {
+      return s->list(after, limit, more, last);
+    });
   });
   g.add("GET", "/api/v1/mixes/{id}", [s](http::ExchangeRef ex) {
     std::string id;

@@ -12,6 +12,7 @@
 #include "origin/registry.h"
 #include "origin/stream_hub.h"
 #include "transcode/mix_service.h"
+#include "transcode/release_on_pool.h"
 
 namespace weir::transcode {
 
@@ -215,14 +216,7 @@ void MixJob::stop(const std::string& why) {
   if (out_hub_) out_hub_->end("mix stopped: " + why);
   out_hub_.reset();
   // The encoders are closed on the pool (x264 joins its threads), not here.
-  if (engine_) {
-    auto engine = std::move(engine_);
-    if (!service_.pool().submit(loop_, [engine = std::move(engine)]() mutable {
-          engine.reset();
-          return core::Status::ok();
-        }, nullptr))
-      spdlog::debug("mix {}: pool refused the engine's release; closed on the loop", id_);
-  }
+  release_on_pool(service_.pool(), loop_, std::move(engine_), "mix " + id_);
   const auto& c = *counters_;
   spdlog::info("mix {}: stopped ({}): frames out {}, dropped {}, input packets dropped {}", id_, why,
                c.frames_out.load(), c.frames_dropped.load(), c.packets_dropped.load());
