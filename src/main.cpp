@@ -61,6 +61,8 @@
 #include "server/listener_set.h"
 #include "server/reload_api.h"
 #include "transcode/master_playlist.h"
+#include "transcode/mix_api.h"
+#include "transcode/mix_service.h"
 #include "transcode/transcode_api.h"
 #include "transcode/transcode_service.h"
 #include "server/reloader.h"
@@ -334,6 +336,9 @@ int main(int argc, char** argv) {
   origin.add_play_alias(&transcoder);  // apps.<app>.watermark.serve: replace
   origin.admission().add(transcoder.admission_check());
   origin.add_metrics_writer([&transcoder](std::string& out) { transcoder.write_metrics(out); });
+  // Mixes (POST /api/v1/mixes): on the transcode pool, each taking a max_jobs slot.
+  weir::transcode::MixService mixer(origin, transcode_pool, transcoder);
+  origin.add_metrics_writer([&mixer](std::string& out) { mixer.write_metrics(out); });
   weir::record::RecordService recorder(origin, storage_pool, assets, record_metrics);
   origin.add_observer(&recorder);
   origin.add_metrics_writer([&record_metrics](std::string& out) { weir::record::write_metrics(record_metrics, out); });
@@ -363,6 +368,7 @@ int main(int argc, char** argv) {
   weir::record::add_record_api(*admin_router, configs, assets, recorder);
   weir::edge::add_upstream_routes(*admin_router, configs, edge);
   weir::transcode::add_transcode_routes(*admin_router, configs, transcoder);
+  weir::transcode::add_mix_routes(*admin_router, configs, mixer);
   // Forward (restream): apps.<app>.forward.urls and /api/v1/.../forwards; and
   // an encoder's publish at an edge app pushed to its origins (upstream.publish).
   weir::edge::ForwardService forward(origin, client_tls, node_id, edge.health());
@@ -462,6 +468,7 @@ int main(int argc, char** argv) {
   if (srt) srt->stop();  // sources first: SRT sessions close while the loops still run
   edge.stop_all();
   transcoder.stop_all();
+  mixer.stop_all();
   forward.stop_all();
   srt_bridge.stop();  // every SRT session closed: the sockets left, the thread, srt_cleanup
   origin.registry().end_all("server shutting down");

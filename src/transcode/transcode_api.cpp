@@ -12,18 +12,9 @@ void add_transcode_routes(origin::http::Router& router, const core::ConfigStore&
   auto g = api::admin_group(router, configs, "transcode");
   TranscodeService* svc = &service;
   g.add("GET", "/api/v1/transcodes", [svc](origin::http::ExchangeRef ex) {
-    protocol::QueryParams q;
-    if (!api::only_params(ex, {"limit", "cursor"}, q)) return;
-    const int64_t limit = api::limit_param(ex, q);
-    if (limit < 0) return;
-    std::string after;
-    if (!api::cursor_param(ex, q, after)) return;
-    bool more = false;
-    std::string last;
-    nlohmann::json items = svc->jobs_json(after, size_t(limit), more, last);
-    nlohmann::json next;
-    if (more) next = api::encode_cursor(last);
-    api::respond_json(ex, 200, {{"items", std::move(items)}, {"next_cursor", next}});
+    api::respond_page(ex, [svc](const std::string& after, size_t limit, bool& more, std::string& last) {
+      return svc->jobs_json(after, limit, more, last);
+    });
   });
   add_watermark_routes(router, configs, service);
 }

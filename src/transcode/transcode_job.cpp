@@ -11,6 +11,7 @@
 #include "origin/origin.h"
 #include "origin/stream_hub.h"
 #include "origin/viewer_activity.h"
+#include "transcode/release_on_pool.h"
 #include "transcode/transcode_service.h"
 
 namespace weir::transcode {
@@ -196,14 +197,7 @@ void TranscodeJob::stop(const std::string& why, const std::string& failure) {
   for (auto& h : out_hubs_) h->end("transcode stopped: " + why);
   out_hubs_.clear();
   // The encoders are closed on the pool (x264 joins its threads), not here.
-  if (pipe_) {
-    auto pipe = std::move(pipe_);
-    if (!service_.pool().submit(loop_, [pipe = std::move(pipe)]() mutable {
-          pipe.reset();
-          return core::Status::ok();
-        }, nullptr))
-      spdlog::debug("transcode {}: pool refused the pipeline's release; closed on the loop", key_);
-  }
+  release_on_pool(service_.pool(), loop_, std::move(pipe_), "transcode " + key_);
   const auto& c = *counters_;
   spdlog::info("transcode {}: stopped ({}): frames in {}, decoded {}, out {}, dropped {}", key_, why, c.frames_in.load(),
                c.frames_decoded.load(), c.frames_out.load(), c.frames_dropped.load());

@@ -25,7 +25,7 @@ using core::Status;
 namespace {
 constexpr AVRational kMs{1, 1000};
 
-Status av_fail(const char* what, int err) { return Status::errorf("{}: {}", what, av::av_error_text(err)); }
+Status av_fail(const char* what, int err) { return Status::errorf("{}: {}", what, protocol::av::av_error_text(err)); }
 
 int even(int64_t v) { return int(std::max<int64_t>(2, v & ~int64_t(1))); }
 }  // namespace
@@ -42,105 +42,38 @@ TranscodePipeline::TranscodePipeline(std::vector<RenditionSpec> specs, int encod
   outs_.reserve(specs.size());
   for (auto& s : specs) {
     (s.cfg.audio == "copy" ? copied_audio_ : encoded_audio_) = true;
-    outs_.push_back(Rendition{std::move(s), nullptr, nullptr, std::nullopt, nullptr, {}, INT64_MIN});
+    outs_.push_back(Rendition{std::move(s), nullptr, nullptr, nullptr, {}, INT64_MIN});
   }
 }
 
 TranscodePipeline::~TranscodePipeline() = default;
 
 Status TranscodePipeline::push(const core::MediaPacket& pkt, std::vector<Output>& out) {
+  Status st = push_packet(pkt, out);
+  const auto& d = dec_.stats();
+  stats_.frames_in = d.frames;
+  stats_.decode_errors = d.errors;
+  stats_.reopens = d.reopens;
+  return st;
+}
+
+Status TranscodePipeline::push_packet(const core::MediaPacket& pkt, std::vector<Output>& out) {
   if (pkt.is_audio()) return push_audio(pkt, out);
   if (!pkt.is_video()) return Status::ok();  // onMetaData: each output makes its own
-  if (pkt.is_config()) {
-    if (have_video_config_ && pkt.codec == video_config_.codec && pkt.payload().size() == video_config_.payload().size() &&
-        std::equal(pkt.payload().begin(), pkt.payload().end(), video_config_.payload().begin()))
-      return Status::ok();
-    return open_decoder(pkt);
-  }
-  if (!av::MediaToAv::carries_media(pkt)) return Status::ok();
-  if (!dec_) return Status::ok();  // no config yet: nothing can decode it
-  if (need_key_) {
-    if (!pkt.is_keyframe()) return Status::ok();
-    need_key_ = false;
-  }
+  if (pkt.is_config()) return dec_.configure(pkt);
+  if (!dec_.admit(pkt)) return Status::ok();  // no config yet, or waiting for a keyframe
   if (pkt.is_keyframe())
     for (auto& r : outs_) {
       if (r.key_pts.size() >= kMaxKeyPts) r.key_pts.pop_front();
       r.key_pts.push_back(pkt.pts);
     }
-  return decode(pkt, out);
-}
-
-Status TranscodePipeline::open_decoder(const core::MediaPacket& config) {
-  auto conv = av::MediaToAv::create(config, {kMs, av::BitstreamForm::kLengthPrefixed, true});
-  if (!conv) return Status::errorf("source video config: {}", conv.error());
-  auto par = av::make_codec_parameters();
-  if (auto st = av::codec_parameters_from_config(config, par.get()); !st) return Status::errorf("source video config: {}", st.message());
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (!codec) return Status::errorf("no decoder for the source's {}", avcodec_get_name(par->codec_id));
-  av::CodecContextPtr dec(avcodec_alloc_context3(codec));
-  if (!dec) return Status::error("out of memory (decoder)");
-  if (int e = avcodec_parameters_to_context(dec.get(), par.get()); e < 0) return av_fail("decoder parameters", e);
-  dec->pkt_timebase = kMs;
-  dec->thread_count = 1;  // frame threads would add a frame of delay each
-  if (int e = avcodec_open2(dec.get(), codec, nullptr); e < 0) return av_fail("opening the decoder", e);
-  if (dec_) stats_.reopens++;
-  dec_ = std::move(dec);
-  to_av_ = std::move(*conv);
-  video_config_ = config;
-  have_video_config_ = true;
-  need_key_ = true;
-  decode_errors_in_row_ = 0;
-  packets_since_frame_ = 0;
-  return Status::ok();
-}
-
-Status TranscodePipeline::decode(const core::MediaPacket& pkt, std::vector<Output>& out) {
-  auto p = av::make_packet();
-  auto f = av::make_frame();
-  if (!p || !f) return Status::error("out of memory (decoder packet)");
-  if (auto st = to_av_->convert(pkt, p.get()); !st) {
-    stats_.decode_errors++;
-    if (++decode_errors_in_row_ >= kMaxDecodeErrors)
-      return Status::errorf("{} source packets in a row could not be read: {}", kMaxDecodeErrors, st.message());
-    need_key_ = true;
-    return Status::ok();
-  }
-  int e = avcodec_send_packet(dec_.get(), p.get());
-  if (e < 0 && e != AVERROR(EAGAIN)) {
-    stats_.decode_errors++;
-    if (++decode_errors_in_row_ >= kMaxDecodeErrors)
-      return Status::errorf("{} source packets in a row could not be decoded: {}", kMaxDecodeErrors, av::av_error_text(e));
-    return Status::ok();
-  }
-  if (++packets_since_frame_ > kMaxPacketsWithoutFrame)
-    return Status::errorf("the decoder made no picture from the last {} source packets", kMaxPacketsWithoutFrame);
-  for (;;) {
-    e = avcodec_receive_frame(dec_.get(), f.get());
-    if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) break;
-    if (e < 0) {
-      stats_.decode_errors++;
-      if (++decode_errors_in_row_ >= kMaxDecodeErrors)
-        return Status::errorf("{} source frames in a row could not be decoded: {}", kMaxDecodeErrors, av::av_error_text(e));
-      break;
-    }
-    decode_errors_in_row_ = 0;
-    packets_since_frame_ = 0;
-    stats_.frames_in++;
-    f->pts = f->best_effort_timestamp;
-    f->pict_type = AV_PICTURE_TYPE_NONE;  // the encoders choose, except where filter() forces an IDR
-    if (dec_->framerate.num > 0 && dec_->framerate.den > 0) src_rate_ = dec_->framerate;
-    Status st = filter(f.get(), out);
-    av_frame_unref(f.get());
-    if (!st) return st;
-  }
-  return Status::ok();
+  return dec_.decode(pkt, [&](AVFrame* f) { return filter(f, out); });
 }
 
 void TranscodePipeline::target_size(const Rendition& r, int src_w, int src_h, int& w, int& h) const {
   if (r.enc) {  // the encoder's size holds for the job's life
-    w = r.enc->width;
-    h = r.enc->height;
+    w = r.enc->width();
+    h = r.enc->height();
     return;
   }
   std::tie(w, h) = rendition_size(r.spec.cfg, src_w, src_h);
@@ -181,7 +114,8 @@ Status TranscodePipeline::build_graph(const AVFrame& f, const WatermarkSpec* wm)
   // [in] split=N [s0]..; [si] scale=W:H (aspect kept, padded) [, fps=F] , format=yuv420p [outi]
   std::string desc = fmt::format("[in]split={}", outs_.size());
   for (size_t i = 0; i < outs_.size(); ++i) desc += fmt::format("[s{}]", i);
-  const double src_fps = src_rate_.num > 0 ? av_q2d(src_rate_) : 0;
+  const AVRational src_rate = dec_.frame_rate();
+  const double src_fps = src_rate.num > 0 ? av_q2d(src_rate) : 0;
   AVFilterInOut* inputs = nullptr;  // the graph's open outputs: our sinks
   for (size_t i = 0; i < outs_.size(); ++i) {
     Rendition& r = outs_[i];
@@ -253,47 +187,21 @@ Status TranscodePipeline::filter(AVFrame* f, std::vector<Output>& out) {
   return Status::ok();
 }
 
-Status TranscodePipeline::open_encoder(size_t i, const AVFrame& f, AVRational sink_tb) {
+Status TranscodePipeline::open_encoder(size_t i, const AVFrame& f) {
   Rendition& r = outs_[i];
   const auto& c = r.spec.cfg;
-  const AVCodec* codec = avcodec_find_encoder_by_name(c.video_codec.c_str());
-  if (!codec) return Status::errorf("rendition {}: encoder {} is not available", r.spec.name, c.video_codec);
-  av::CodecContextPtr enc(avcodec_alloc_context3(codec));
-  if (!enc) return Status::error("out of memory (encoder)");
-  enc->width = f.width;
-  enc->height = f.height;
-  enc->pix_fmt = AVPixelFormat(f.format);
-  enc->sample_aspect_ratio = AVRational{1, 1};
-  enc->time_base = kMs;
   AVRational rate = av_buffersink_get_frame_rate(r.sink);
-  if (rate.num <= 0 || rate.den <= 0) rate = src_rate_.num > 0 ? src_rate_ : AVRational{30, 1};
-  enc->framerate = rate;
-  const int64_t fps = std::max<int64_t>(1, int64_t(av_q2d(rate) + 0.5));
-  enc->gop_size = int(fps * 10);  // keyframes come from the source's; this caps a GOP when it has few
-  enc->bit_rate = c.bitrate_kbps * 1000;
-  enc->rc_max_rate = c.peak_kbps() * 1000;
-  enc->rc_buffer_size = int(c.peak_kbps() * 1000);
-  enc->thread_count = encoder_threads_;
-  enc->flags |= AV_CODEC_FLAG_GLOBAL_HEADER;
-  AVDictionary* opts = nullptr;
-  av_dict_set(&opts, "preset", c.preset.c_str(), 0);
-  if (!c.profile.empty()) av_dict_set(&opts, "profile", c.profile.c_str(), 0);
-  av_dict_set(&opts, "forced-idr", "1", 0);
-  if (c.video_codec == "libx265") {
-    av_dict_set(&opts, "x265-params", "scenecut=0:log-level=error:repeat-headers=0", 0);
-  } else {
-    av_dict_set(&opts, "x264-params", "scenecut=0", 0);
-  }
-  int e = avcodec_open2(enc.get(), codec, &opts);
-  av_dict_free(&opts);
-  if (e < 0) return Status::errorf("rendition {}: opening {}: {}", r.spec.name, c.video_codec, av::av_error_text(e));
-  auto par = av::make_codec_parameters();
-  if ((e = avcodec_parameters_from_context(par.get(), enc.get())) < 0) return av_fail("encoder parameters", e);
-  auto conv = av::AvToMedia::create(*par, kMs);
-  if (!conv) return Status::errorf("rendition {}: {}", r.spec.name, conv.error());
-  (void)sink_tb;
-  r.enc = std::move(enc);
-  r.to_media = std::move(*conv);
+  if (rate.num <= 0 || rate.den <= 0) rate = dec_.frame_rate().num > 0 ? dec_.frame_rate() : AVRational{30, 1};
+  VideoEncoderSpec vs;
+  vs.codec = c.video_codec;
+  vs.preset = c.preset;
+  vs.profile = c.profile;
+  vs.bitrate_kbps = c.bitrate_kbps;
+  vs.maxrate_kbps = c.peak_kbps();
+  vs.threads = encoder_threads_;  // gop_frames 0 (10 s): keyframes come from the source's, this caps a GOP
+  auto enc = VideoEncoder::open(vs, f.width, f.height, AVPixelFormat(f.format), rate);
+  if (!enc) return Status::errorf("rendition {}: {}", r.spec.name, enc.error());
+  r.enc = std::move(*enc);
   return Status::ok();
 }
 
@@ -301,39 +209,22 @@ Status TranscodePipeline::encode(size_t i, AVFrame* f, std::vector<Output>& out)
   Rendition& r = outs_[i];
   const AVRational tb = av_buffersink_get_time_base(r.sink);
   if (!r.enc)
-    if (auto st = open_encoder(i, *f, tb); !st) return st;
-  if (f->width != r.enc->width || f->height != r.enc->height) return Status::ok();  // cannot happen: the graph pads to it
+    if (auto st = open_encoder(i, *f); !st) return st;
+  if (f->width != r.enc->width() || f->height != r.enc->height()) return Status::ok();  // cannot happen: the graph pads to it
   f->pts = av_rescale_q_rnd(f->pts, tb, kMs, AVRounding(AV_ROUND_NEAR_INF | AV_ROUND_PASS_MINMAX));
-  f->pict_type = AV_PICTURE_TYPE_NONE;
   bool forced = false;
   while (!r.key_pts.empty() && r.key_pts.front() <= f->pts) {
     r.key_pts.pop_front();
     forced = true;
   }
-  if (forced) f->pict_type = AV_PICTURE_TYPE_I;
-  int e = avcodec_send_frame(r.enc.get(), f);
-  if (e < 0) return Status::errorf("rendition {}: encoding: {}", r.spec.name, av::av_error_text(e));
-  auto p = av::make_packet();
-  if (!p) return Status::error("out of memory (encoder packet)");
   std::vector<core::MediaPacket> made;
-  for (;;) {
-    e = avcodec_receive_packet(r.enc.get(), p.get());
-    if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) break;
-    if (e < 0) return Status::errorf("rendition {}: encoding: {}", r.spec.name, av::av_error_text(e));
-    // B-frames make the first dts precede the first pts; FLV and RTMP have no
-    // negative time, so those go out at 0 (dts stays non-decreasing, pts as is).
-    if (p->dts != AV_NOPTS_VALUE && p->dts < 0 && p->pts != AV_NOPTS_VALUE && p->pts >= 0) p->dts = 0;
-    made.clear();
-    Status st = r.to_media->convert(*p, made);
-    av_packet_unref(p.get());
-    if (!st) return Status::errorf("rendition {}: {}", r.spec.name, st.message());
-    for (auto& m : made) {
-      if (!m.is_config()) {
-        stats_.frames_out++;
-        r.last_video_dts = m.dts;
-      }
-      out.push_back(Output{i, std::move(m)});
+  if (Status st = r.enc->encode(f, forced, made); !st) return Status::errorf("rendition {}: {}", r.spec.name, st.message());
+  for (auto& m : made) {
+    if (!m.is_config()) {
+      stats_.frames_out++;
+      r.last_video_dts = m.dts;
     }
+    out.push_back(Output{i, std::move(m)});
   }
   return Status::ok();
 }
@@ -357,7 +248,7 @@ Status TranscodePipeline::push_audio(const core::MediaPacket& pkt, std::vector<O
     }
     if (!st) return st;
   }
-  release_audio(out, !have_video_config_);
+  release_audio(out, !dec_.open());
   return Status::ok();
 }
 

@@ -1,6 +1,6 @@
-// TranscodePipeline: the FFmpeg side of one transcode job: one video decoder
+// TranscodePipeline: the FFmpeg side of one transcode job: one VideoDecoder
 // for the source, one libavfilter graph (buffer -> split -> per rendition
-// scale [-> fps] -> format=yuv420p -> buffersink) and one encoder per
+// scale [-> fps] -> format=yuv420p -> buffersink) and one VideoEncoder per
 // rendition (libx264/libx265); for audio, the source's packets copied to the
 // renditions with `audio: copy`, and for those with `audio: aac|opus` one
 // audio decoder for the source (shared by all of them) and one AudioEncoder
@@ -38,9 +38,9 @@
 //
 // Thread: one thread at a time (the job's WorkerPool strand), never a loop.
 // Errors: push() fails when the source cannot be transcoded (no decoder (video,
-// or audio for an encoded rendition),
-// kMaxDecodeErrors undecodable packets in a row or
-// kMaxPacketsWithoutFrame packets without a frame, a graph or an encoder that
+// or audio for an encoded rendition), the VideoDecoder's limits on
+// undecodable packets, kMaxDecodeErrors undecodable audio packets in a row, a
+// graph or an encoder that
 // cannot be made); the message says why. The job then fails.
 #pragma once
 
@@ -57,20 +57,18 @@ extern "C" {
 #include "core/media_packet.h"
 #include "core/status.h"
 #include "protocol/av/av_ptr.h"
-#include "protocol/av/av_to_media.h"
 #include "protocol/av/media_to_av.h"
 #include "transcode/audio_encoder.h"
 #include "transcode/rendition_spec.h"
+#include "transcode/video_decoder.h"
+#include "transcode/video_encoder.h"
 #include "transcode/watermark_board.h"
 
 namespace weir::transcode {
 
 class TranscodePipeline {
  public:
-  static constexpr int kMaxDecodeErrors = 50;
-  // Packets the decoder may take without giving a frame (it may swallow
-  // garbage without an error) before the source counts as undecodable.
-  static constexpr int kMaxPacketsWithoutFrame = 300;
+  static constexpr int kMaxDecodeErrors = VideoDecoder::kMaxDecodeErrors;  // audio packets too
   static constexpr size_t kMaxHeldAudio = 512;
   static constexpr size_t kMaxKeyPts = 64;
 
@@ -105,7 +103,7 @@ class TranscodePipeline {
   }
   // The source skipped packets (the job dropped them, or the ring lost them):
   // frames up to the next keyframe are not decoded.
-  void skip_to_keyframe() { need_key_ = true; }
+  void skip_to_keyframe() { dec_.skip_to_keyframe(); }
 
   const Stats& stats() const { return stats_; }
   size_t renditions() const { return outs_.size(); }
@@ -114,20 +112,18 @@ class TranscodePipeline {
   struct Rendition {
     RenditionSpec spec;
     std::unique_ptr<AudioEncoder> audio;  // audio aac|opus, from the first decoded audio frame
-    protocol::av::CodecContextPtr enc;
-    std::optional<protocol::av::AvToMedia> to_media;
+    std::unique_ptr<VideoEncoder> enc;
     AVFilterContext* sink = nullptr;
     std::deque<int64_t> key_pts;  // source keyframe pts (ms) not yet forced
     int64_t last_video_dts = INT64_MIN;
   };
 
-  core::Status open_decoder(const core::MediaPacket& config);
-  core::Status decode(const core::MediaPacket& pkt, std::vector<Output>& out);
+  core::Status push_packet(const core::MediaPacket& pkt, std::vector<Output>& out);
   core::Status build_graph(const AVFrame& f);
   core::Status build_graph(const AVFrame& f, const WatermarkSpec* wm);
   core::Status filter(AVFrame* f, std::vector<Output>& out);
   core::Status encode(size_t i, AVFrame* f, std::vector<Output>& out);
-  core::Status open_encoder(size_t i, const AVFrame& f, AVRational sink_tb);
+  core::Status open_encoder(size_t i, const AVFrame& f);
   void target_size(const Rendition& r, int src_w, int src_h, int& w, int& h) const;
   void release_audio(std::vector<Output>& out, bool all);
   bool encodes_audio() const { return encoded_audio_; }
@@ -138,13 +134,7 @@ class TranscodePipeline {
 
   std::vector<Rendition> outs_;
   int encoder_threads_;
-  protocol::av::CodecContextPtr dec_;
-  std::optional<protocol::av::MediaToAv> to_av_;
-  core::MediaPacket video_config_;
-  bool have_video_config_ = false;
-  bool need_key_ = true;
-  int decode_errors_in_row_ = 0;
-  int packets_since_frame_ = 0;
+  VideoDecoder dec_;
 
   struct GraphFree {
     void operator()(AVFilterGraph* g) const { avfilter_graph_free(&g); }
@@ -152,7 +142,6 @@ class TranscodePipeline {
   std::unique_ptr<AVFilterGraph, GraphFree> graph_;
   AVFilterContext* src_ = nullptr;
   int graph_w_ = 0, graph_h_ = 0, graph_fmt_ = -1;
-  AVRational src_rate_{0, 1};  // the source's frame rate as the decoder reports it
   std::shared_ptr<const WatermarkSlot> watermark_;
   std::string label_;
   uint64_t graph_wm_version_ = 0;  // the slot's version the graph was built with

@@ -106,7 +106,7 @@ std::string TranscodeService::refusal(const core::AppConfig& app, std::string_vi
   std::lock_guard<std::mutex> lk(mu_);
   if (outputs_.count(key_of(app_name, stream)) || outputs_.count(key_of(app_name, *source))) return "";
   if (jobs_.count(key_of(app_name, *source))) return "";
-  if (int64_t(jobs_.size()) < max_jobs) return "";
+  if (int64_t(jobs_.size()) + slots_taken_ < max_jobs) return "";
   return fmt::format("transcode.max_jobs ({}) reached: {}/{} cannot be transcoded now", max_jobs, app_name, *source);
 }
 
@@ -171,7 +171,7 @@ std::string TranscodeService::start_job(const std::string& app, const std::strin
     if (outputs_.count(key)) return "stream " + key + " is a rendition itself";
     if (jobs_.count(key)) return "";  // running: its outputs are published
     const int64_t max_jobs = origin_.config().transcode.max_jobs;
-    if (int64_t(jobs_.size()) >= max_jobs) {
+    if (int64_t(jobs_.size()) + slots_taken_ >= max_jobs) {
       jobs_refused_++;
       return fmt::format("transcode.max_jobs ({}) reached", max_jobs);
     }
@@ -191,6 +191,22 @@ std::string TranscodeService::start_job(const std::string& app, const std::strin
     return st.message();
   }
   return "";
+}
+
+bool TranscodeService::acquire_slot() {
+  const int64_t max_jobs = origin_.config().transcode.max_jobs;
+  std::lock_guard<std::mutex> lk(mu_);
+  if (int64_t(jobs_.size()) + slots_taken_ >= max_jobs) {
+    jobs_refused_++;
+    return false;
+  }
+  slots_taken_++;
+  return true;
+}
+
+void TranscodeService::release_slot() {
+  std::lock_guard<std::mutex> lk(mu_);
+  if (slots_taken_ > 0) slots_taken_--;
 }
 
 void TranscodeService::job_ended(TranscodeJob* job, const std::string& failure) {

@@ -99,6 +99,10 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
 
   // Whether app/stream is an output of a running job. Any thread.
   bool is_output(std::string_view app, std::string_view stream) const;
+  // A job of another kind (a mix) takes one of transcode.max_jobs' slots for
+  // its life: false (counted as refused) when none is free. Any thread.
+  bool acquire_slot();
+  void release_slot();
 
   // Why a play of app/stream must be refused now ("" if not): it would start
   // a job past transcode.max_jobs. Any thread.
@@ -120,6 +124,7 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   std::map<std::string, TranscodeJob*> jobs_;        // by "app/source"; guarded by mu_
   std::set<std::string, std::less<>> outputs_;       // "app/stream" of every running job's outputs; guarded by mu_
   WatermarkBoard watermarks_;
+  int64_t slots_taken_ = 0;                          // by acquire_slot(); guarded by mu_
 };
 
 }  // namespace weir::transcode

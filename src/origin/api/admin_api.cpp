@@ -227,6 +227,21 @@ bool cursor_param(const http::ExchangeRef& ex, const protocol::QueryParams& q, s
   return true;
 }
 
+void respond_page(const http::ExchangeRef& ex, const PageFn& page) {
+  protocol::QueryParams q;
+  if (!only_params(ex, {"limit", "cursor"}, q)) return;
+  const int64_t limit = limit_param(ex, q);
+  if (limit < 0) return;
+  std::string after;
+  if (!cursor_param(ex, q, after)) return;
+  bool more = false;
+  std::string last;
+  nlohmann::json items = page(after, size_t(limit), more, last);
+  nlohmann::json next;
+  if (more) next = encode_cursor(last);
+  respond_json(ex, 200, {{"items", std::move(items)}, {"next_cursor", next}});
+}
+
 http::Router::Group admin_group(http::Router& router, const core::ConfigStore& configs, std::string name) {
   const core::ConfigStore* c = &configs;
   return router.group(std::move(name), [c](const http::ExchangeRef& ex, std::function<void()> proceed) {

@@ -76,6 +76,14 @@ int64_t limit_param(const http::ExchangeRef& ex, const protocol::QueryParams& q)
 // ?cursor= decoded into `after` ("" without one); false when it answered 400.
 bool cursor_param(const http::ExchangeRef& ex, const protocol::QueryParams& q, std::string& after);
 
+// A paged list keyed by strings: `page(after, limit, more, last_key)` gives
+// up to `limit` items after the key `after`, sets `more` when others follow
+// and `last_key` to the last item's key.
+using PageFn = std::function<nlohmann::json(const std::string& after, size_t limit, bool& more, std::string& last_key)>;
+// A list route's whole answer: only ?limit and ?cursor taken (400 naming
+// anything else), then {"items": [...], "next_cursor": "..." | null}.
+void respond_page(const http::ExchangeRef& ex, const PageFn& page);
+
 // A stream's record (GET /streams/{app}/{stream}) with the modules' fields.
 nlohmann::json stream_record(const StreamStats& s, const AdminExtensions* ext);
 

@@ -21,6 +21,8 @@
 #include "record/asset_store.h"
 #include "record/record_api.h"
 #include "record/record_service.h"
+#include "transcode/mix_api.h"
+#include "transcode/mix_service.h"
 #include "transcode/transcode_api.h"
 #include "transcode/transcode_service.h"
 #include "../openapi_routes.h"
@@ -47,6 +49,8 @@ TEST_CASE("docs/openapi.yaml describes exactly the admin API's routes, modules i
   edge::add_forward_routes(*router, origin.config_store(), forward);
   transcode::TranscodeService transcoder(origin, pool);
   transcode::add_transcode_routes(*router, origin.config_store(), transcoder);
+  transcode::MixService mixer(origin, pool, transcoder);
+  transcode::add_mix_routes(*router, origin.config_store(), mixer);
   server::ListenerSet listeners(loops, origin, router, router);
   server::Reloader reloader("unused.yaml", nullptr, origin, listeners);
   server::add_reload_route(*router, origin.config_store(), reloader);

@@ -1,0 +1,219 @@
+#include "transcode/mix_audio.h"
+
+extern "C" {
+#include <libavcodec/avcodec.h>
+#include <libavfilter/buffersink.h>
+#include <libavfilter/buffersrc.h>
+#include <libavutil/channel_layout.h>
+#include <libavutil/samplefmt.h>
+}
+
+#include <fmt/format.h>
+
+#include <algorithm>
+
+#include "protocol/av/codec_parameters.h"
+
+namespace weir::transcode {
+
+namespace av = protocol::av;
+using core::Status;
+
+namespace {
+constexpr AVRational kMs{1, 1000};
+constexpr char kMixFormat[] = "sample_fmts=fltp:sample_rates=48000:channel_layouts=stereo";
+}  // namespace
+
+MixAudio::MixAudio(MixSpec spec) : spec_(std::move(spec)) {}
+MixAudio::~MixAudio() = default;
+
+Status MixAudio::open_input(Input& in, const core::MediaPacket& config) {
+  auto conv = av::MediaToAv::create(config, {kMs, av::BitstreamForm::kLengthPrefixed, true});
+  if (!conv) return Status::errorf("input audio config: {}", conv.error());
+  auto par = av::make_codec_parameters();
+  if (!par) return Status::error("out of memory (audio parameters)");
+  if (auto st = av::codec_parameters_from_config(config, par.get()); !st) return st;
+  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
+  if (!codec) return Status::errorf("no decoder for {}", avcodec_get_name(par->codec_id));
+  av::CodecContextPtr dec(avcodec_alloc_context3(codec));
+  if (!dec) return Status::error("out of memory (audio decoder)");
+  if (int e = avcodec_parameters_to_context(dec.get(), par.get()); e < 0) return Status::error(av::av_error_text(e));
+  dec->pkt_timebase = kMs;
+  if (int e = avcodec_open2(dec.get(), codec, nullptr); e < 0) return Status::error(av::av_error_text(e));
+  in.dec = std::move(dec);
+  in.to_av = std::move(*conv);
+  in.config = config;
+  in.resample.reset();
+  in.resample_key.clear();
+  return Status::ok();
+}
+
+void MixAudio::push(const std::string& key, const core::MediaPacket& pkt) {
+  Input& in = inputs_[key];
+  Status st = Status::ok();
+  if (pkt.is_config()) {
+    const bool same = in.dec && pkt.codec == in.config.codec && pkt.payload().size() == in.config.payload().size() &&
+                      std::equal(pkt.payload().begin(), pkt.payload().end(), in.config.payload().begin());
+    if (!same) st = open_input(in, pkt);
+  } else if (in.dec && av::MediaToAv::carries_media(pkt)) {
+    st = decode(in, pkt);
+  }
+  if (!st) {
+    // This input's audio is silent until its next config.
+    stats_.input_errors++;
+    in.dec.reset();
+    in.to_av.reset();
+  }
+}
+
+Status MixAudio::decode(Input& in, const core::MediaPacket& pkt) {
+  auto p = av::make_packet();
+  auto f = av::make_frame();
+  if (!p || !f) return Status::error("out of memory (audio packet)");
+  if (Status st = in.to_av->convert(pkt, p.get()); !st) return Status::ok();  // one unreadable frame: skipped
+  int e = avcodec_send_packet(in.dec.get(), p.get());
+  if (e < 0 && e != AVERROR(EAGAIN)) {
+    stats_.input_errors++;  // one undecodable frame: skipped
+    return Status::ok();
+  }
+  while ((e = avcodec_receive_frame(in.dec.get(), f.get())) >= 0) {
+    Status st = queue(in, f.get());
+    av_frame_unref(f.get());
+    if (!st) return st;
+  }
+  return Status::ok();
+}
+
+Status MixAudio::queue(Input& in, AVFrame* f) {
+  char layout[128] = "";
+  av_channel_layout_describe(&f->ch_layout, layout, sizeof layout);
+  const std::string key = fmt::format("{}:{}:{}", f->sample_rate, f->format, layout);
+  if (!in.resample || key != in.resample_key) {
+    const char* fmt_name = av_get_sample_fmt_name(AVSampleFormat(f->format));
+    auto g = FilterGraph::build(
+        true,
+        {{"in", fmt::format("time_base=1/{}:sample_rate={}:sample_fmt={}:channel_layout={}", f->sample_rate,
+                            f->sample_rate, fmt_name ? fmt_name : "fltp", layout)}},
+        fmt::format("[in]aresample={},aformat={}[out]", kRate, kMixFormat));
+    if (!g) return Status::errorf("input resampler: {}", g.error());
+    in.resample = std::move(*g);
+    in.resample_key = key;
+  }
+  if (!in.fifo) {
+    in.fifo.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, int(kMaxBacklogSamples)));
+    if (!in.fifo) return Status::error("out of memory (audio fifo)");
+  }
+  f->pts = AV_NOPTS_VALUE;  // the program counts samples; the input's time plays no part
+  if (int e = av_buffersrc_add_frame_flags(in.resample->source(0), f, AV_BUFFERSRC_FLAG_KEEP_REF); e < 0)
+    return Status::errorf("input resampler: {}", av::av_error_text(e));
+  auto r = av::make_frame();
+  if (!r) return Status::error("out of memory (audio frame)");
+  while (av_buffersink_get_frame(in.resample->sink(), r.get()) >= 0) {
+    if (av_audio_fifo_write(in.fifo.get(), reinterpret_cast<void**>(r->extended_data), r->nb_samples) < r->nb_samples)
+      return Status::error("out of memory (audio fifo)");
+    av_frame_unref(r.get());
+  }
+  const int size = av_audio_fifo_size(in.fifo.get());
+  if (size > kMaxBacklogSamples) {  // overflow action: the oldest go, down to the prebuffer
+    const int drop = size - int(kPrebufferSamples);
+    av_audio_fifo_drain(in.fifo.get(), drop);
+    stats_.samples_dropped += uint64_t(drop);
+  }
+  return Status::ok();
+}
+
+void MixAudio::lost(const std::string& key) { inputs_.erase(key); }
+
+void MixAudio::set_spec(MixSpec spec) {
+  spec_ = std::move(spec);
+  std::map<std::string, Input> kept;
+  for (const auto& in : spec_.inputs)
+    if (auto it = inputs_.find(in.key()); it != inputs_.end()) kept.emplace(it->first, std::move(it->second));
+  inputs_ = std::move(kept);
+}
+
+Status MixAudio::build_mix() {
+  std::vector<FilterGraph::Source> sources;
+  std::string desc, mixins;
+  for (size_t i = 0; i < spec_.inputs.size(); ++i) {
+    const auto& in = spec_.inputs[i];
+    sources.push_back({fmt::format("a{}", i),
+                       fmt::format("time_base=1/{}:sample_rate={}:sample_fmt=fltp:channel_layout=stereo", kRate, kRate)});
+    desc += fmt::format("[a{}]volume={:.6f}:precision=float[g{}];", i, in.mute ? 0.0 : in.gain, i);
+    mixins += fmt::format("[g{}]", i);
+  }
+  desc += fmt::format("{}amix=inputs={}:normalize=0:dropout_transition=0,aformat={}[out]", mixins, spec_.inputs.size(),
+                      kMixFormat);
+  auto g = FilterGraph::build(true, sources, desc);
+  if (!g) return Status::errorf("audio mix graph: {}", g.error());
+  mix_ = std::move(*g);
+  return Status::ok();
+}
+
+Status MixAudio::tick(int64_t upto, std::vector<core::MediaPacket>& out) {
+  const int64_t n = upto - done_;
+  if (n <= 0) return Status::ok();
+  if (!enc_) {
+    AudioEncoderSpec as;
+    as.codec = "aac";
+    as.bitrate_kbps = spec_.audio_bitrate_kbps;
+    as.sample_rate = kRate;
+    as.channels = 2;
+    auto enc = AudioEncoder::open(as);
+    if (!enc) return Status::errorf("program audio encoder: {}", enc.error());
+    enc_ = std::move(*enc);
+    config_ = enc_->config();
+  }
+  std::string key;
+  for (const auto& in : spec_.inputs) key += fmt::format("{}:{}|", in.mute ? 0.0 : in.gain, in.key());
+  if (!mix_ || key != mix_key_) {
+    mix_key_.clear();
+    if (Status st = build_mix(); !st) return st;
+    mix_key_ = key;
+  }
+  for (size_t i = 0; i < spec_.inputs.size(); ++i) {
+    auto f = av::make_frame();
+    if (!f) return Status::error("out of memory (audio frame)");
+    f->format = AV_SAMPLE_FMT_FLTP;
+    f->sample_rate = kRate;
+    av_channel_layout_default(&f->ch_layout, 2);
+    f->nb_samples = int(n);
+    f->pts = done_;
+    if (av_frame_get_buffer(f.get(), 0) < 0) return Status::error("out of memory (audio frame)");
+    int got = 0;
+    auto it = inputs_.find(spec_.inputs[i].key());
+    if (it != inputs_.end() && it->second.fifo) {
+      Input& in = it->second;
+      const int have = av_audio_fifo_size(in.fifo.get());
+      if (!in.primed && have >= kPrebufferSamples) in.primed = true;
+      if (in.primed) {
+        got = av_audio_fifo_read(in.fifo.get(), reinterpret_cast<void**>(f->extended_data), int(n));
+        if (got < 0) got = 0;
+        if (got < n) {
+          in.primed = false;
+          stats_.underruns++;
+        }
+      }
+    }
+    if (got < n) av_samples_set_silence(f->extended_data, got, int(n - got), 2, AV_SAMPLE_FMT_FLTP);
+    if (int e = av_buffersrc_add_frame_flags(mix_->source(i), f.get(), 0); e < 0)
+      return Status::errorf("audio mix input: {}", av::av_error_text(e));
+  }
+  done_ = upto;
+  auto m = av::make_frame();
+  if (!m) return Status::error("out of memory (audio frame)");
+  for (;;) {
+    int e = av_buffersink_get_frame(mix_->sink(), m.get());
+    if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) break;
+    if (e < 0) return Status::errorf("audio mix output: {}", av::av_error_text(e));
+    m->pts = av_rescale_q(m->pts, av_buffersink_get_time_base(mix_->sink()), kMs);
+    const size_t before = out.size();
+    Status st = enc_->push(m.get(), out);
+    av_frame_unref(m.get());
+    if (!st) return Status::errorf("program audio encoder: {}", st.message());
+    stats_.frames_out += out.size() - before;
+  }
+  return Status::ok();
+}
+
+}  // namespace weir::transcode
