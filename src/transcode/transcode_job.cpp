@@ -140,6 +140,8 @@ bool TranscodeJob::submit(const core::MediaPacket& pkt) {
         counters->frames_decoded = s.frames_in;
         counters->frames_out = s.frames_out;
         counters->decode_errors = s.decode_errors;
+        counters->audio_decoded = s.audio_frames_in;
+        counters->audio_decode_errors = s.audio_decode_errors;
         if (!st) return st;
         return out;
       },

@@ -63,6 +63,8 @@ class TranscodeJob final : public origin::Consumer {
     std::atomic<uint64_t> frames_dropped{0};  // source video frames dropped (queue full, ring gap)
     std::atomic<uint64_t> audio_dropped{0};   // source audio frames dropped with them
     std::atomic<uint64_t> decode_errors{0};
+    std::atomic<uint64_t> audio_decoded{0};        // source audio frames decoded for aac/opus renditions
+    std::atomic<uint64_t> audio_decode_errors{0};  // source audio packets its decoder refused
     std::atomic<uint64_t> queued{0};          // packets waiting for the strand
     core::Histogram latency{{kLatencyBounds.begin(), kLatencyBounds.end()}};  // source frame in -> rendition frame out
   };

@@ -301,7 +301,8 @@ nlohmann::json TranscodeService::jobs_json(const std::string& after, size_t limi
     nlohmann::json outs = nlohmann::json::array();
     for (const auto& s : j->specs())
       outs.push_back({{"rendition", s.name}, {"stream", s.stream}, {"width", s.cfg.width}, {"height", s.cfg.height},
-                      {"video_codec", s.cfg.video_codec}, {"bitrate_kbps", s.cfg.bitrate_kbps}});
+                      {"video_codec", s.cfg.video_codec}, {"bitrate_kbps", s.cfg.bitrate_kbps},
+                      {"audio", s.cfg.audio}, {"audio_bitrate_kbps", s.cfg.audio_bitrate_kbps}});
     const auto& c = j->counters();
     items.push_back({{"app", j->app()},
                      {"stream", j->source()},
@@ -312,6 +313,8 @@ nlohmann::json TranscodeService::jobs_json(const std::string& after, size_t limi
                      {"frames_decoded", c.frames_decoded.load()},
                      {"frames_out", c.frames_out.load()},
                      {"frames_dropped", c.frames_dropped.load()},
+                     {"audio_frames_decoded", c.audio_decoded.load()},
+                     {"audio_decode_errors", c.audio_decode_errors.load()},
                      {"queued_packets", c.queued.load()}});
   }
   return items;

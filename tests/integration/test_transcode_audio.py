@@ -145,6 +145,11 @@ def test_aac_rendition_sends_aac_at_its_bitrate(env):
             worst_lead = max(worst_lead, t.timestamp - last_video)
             worst_lag = max(worst_lag, last_video - t.timestamp)
     assert worst_lead <= 70 and worst_lag <= 500, (worst_lead, worst_lag)
+    # The job lists each output's audio and counts the one shared decode.
+    job = [j for j in s.api("/api/v1/transcodes") if j["stream"] == "s"][0]
+    assert {o["rendition"]: (o["audio"], o["audio_bitrate_kbps"]) for o in job["outputs"]} == \
+        {"360p": ("aac", AAC_KBPS), "180p": ("opus", OPUS_KBPS)}, job
+    assert job["audio_frames_decoded"] > 100 and job["audio_decode_errors"] == 0, job
     # The source's audio is untouched (96 kbit/s from the publisher).
     st, pkts = probe_audio(s.http_url(signed("/live/s.flv", "s")), 5)
     assert st["codec_name"] == "aac" and kbps_of(pkts) > 80
