@@ -129,6 +129,8 @@ bool TranscodeJob::submit(const core::MediaPacket& pkt) {
         counters->frames_decoded = s.frames_in;
         counters->frames_out = s.frames_out;
         counters->decode_errors = s.decode_errors;
+        counters->graph_builds = s.graph_builds;
+        counters->watermark_errors = s.watermark_errors;
         if (!st) return st;
         return out;
       },
