@@ -142,6 +142,8 @@ bool TranscodeJob::submit(const core::MediaPacket& pkt) {
         counters->decode_errors = s.decode_errors;
         counters->audio_decoded = s.audio_frames_in;
         counters->audio_decode_errors = s.audio_decode_errors;
+        counters->graph_builds = s.graph_builds;
+        counters->watermark_errors = s.watermark_errors;
         if (!st) return st;
         return out;
       },

@@ -67,6 +67,8 @@ class TranscodeJob final : public origin::Consumer {
     std::atomic<uint64_t> audio_decode_errors{0};  // source audio packets its decoder refused
     std::atomic<uint64_t> queued{0};          // packets waiting for the strand
     core::Histogram latency{{kLatencyBounds.begin(), kLatencyBounds.end()}};  // source frame in -> rendition frame out
+    std::atomic<uint64_t> graph_builds{0};    // filter graphs built (source changes, watermark changes)
+    std::atomic<uint64_t> watermark_errors{0};  // graphs built without the watermark: it could not be drawn
   };
 
   TranscodeJob(TranscodeService& service, core::Loop& loop, std::string app, std::string source,

@@ -271,6 +271,12 @@ void TranscodeService::write_metrics(std::string& out) const {
       {"weir_transcode_frames_dropped_total",
        "Source video frames a job dropped up to the next keyframe (its queue was full: the encoders could not keep up).",
        &TranscodeJob::Counters::frames_dropped},
+      {"weir_transcode_graph_builds_total",
+       "Filter graphs a job built (the first, a source size or format change, a watermark change).",
+       &TranscodeJob::Counters::graph_builds},
+      {"weir_transcode_watermark_errors_total",
+       "Filter graphs a job built without its watermark because it could not be drawn (image or font unreadable).",
+       &TranscodeJob::Counters::watermark_errors},
   };
   for (const auto& f : kFamilies) {
     out += fmt::format("# HELP {} {}\n# TYPE {} counter\n", f.name, f.help, f.name);

@@ -205,6 +205,9 @@ def test_image_and_text_changed_live(weir, tmp_path):
         assert seen - answered <= 1.0, seen - answered
         assert viewer.proc.poll() is None, "the viewer was disconnected"
         assert s.metric("weir_transcode_jobs") == 1
+        # One graph at start, one per change (PUT image, DELETE, PUT text); none failed.
+        assert s.metric('weir_transcode_graph_builds_total{app="live",stream="s"}') == 4
+        assert s.metric('weir_transcode_watermark_errors_total{app="live",stream="s"}') == 0
     finally:
         viewer.stop()
         pub.stop()

@@ -14,6 +14,7 @@
 #include "core/loop.h"
 #include "origin/hub_publisher.h"
 #include "origin/origin.h"
+#include "origin/play_alias.h"
 #include "origin/play_request.h"
 #include "origin/stream_hub.h"
 
@@ -48,7 +49,7 @@ struct Fixture {
   core::LoopGroup loops{2};
   TestSource source;
   std::unique_ptr<Origin> origin;
-  Fixture() {
+  explicit Fixture(PlayAlias* alias = nullptr) {
     core::AppConfig edge;
     edge.name = "edge";
     edge.hls.enabled = false;
@@ -59,6 +60,7 @@ struct Fixture {
     cfg.apps["plain"] = plain;
     origin = std::make_unique<Origin>(cfg, loops);
     origin->sources().add(&source);
+    if (alias) origin->add_play_alias(alias);
     loops.start([this](core::Loop& l) { origin->at(l.index()).start(); });
   }
   ~Fixture() {
@@ -211,4 +213,44 @@ TEST_CASE("StreamSources: remembered failures are bounded") {
     f.origin->sources().release("edge", "s" + std::to_string(i), "down");
   CHECK(f.origin->sources().last_failure("edge", "s0").empty());
   CHECK(f.origin->sources().last_failure("edge", "s" + std::to_string(StreamSources::kMaxFailures + 9)) == "down");
+}
+
+// The play alias seam (origin/play_alias.h): a play of one name reads the hub
+// of another (a watermark's serve: replace); admission saw the asked name.
+TEST_CASE("PlayAlias: a play of an aliased name gets the other stream's hub") {
+  struct Alias : PlayAlias {
+    std::string hub_for(const core::AppConfig& app, std::string_view stream) const override {
+      return app.name == "plain" && stream == "shown" ? "behind" : "";
+    }
+  } alias;
+  Fixture f(&alias);
+  Outcomes out;
+  std::unique_ptr<HubPublisher> pub;
+  f.on(1, [&] {
+    pub = std::make_unique<HubPublisher>(*f.origin, f.loops.at(1), HubPublisher::Source{"test", "behind"}, nullptr);
+    REQUIRE(pub->start_admitted("plain", "behind").hub);
+  });
+  CHECK(f.origin->play_hub_name(f.cfg.find_app("plain"), "shown") == "behind");
+  CHECK(f.origin->play_hub_name(f.cfg.find_app("plain"), "other") == "other");
+  CHECK(f.origin->play_hub_name(nullptr, "shown") == "shown");
+  std::vector<std::unique_ptr<PlayRequest>> reqs;
+  std::shared_ptr<StreamHub> got;  // loop 0 only
+  std::atomic<bool> have{false};
+  f.on(0, [&] {
+    reqs.push_back(std::make_unique<PlayRequest>(*f.origin));
+    reqs.back()->start(play("plain", "shown"), [&](PlayRequest::Outcome o) {
+      got = o.hub;
+      have = got != nullptr;
+    });
+    reqs.push_back(std::make_unique<PlayRequest>(*f.origin));
+    reqs.back()->start(play("plain", "other"), out.done());
+  });
+  CHECK(eventually([&] { return have && out.not_found == 1; }));
+  f.on(0, [&] {
+    REQUIRE(got);
+    CHECK(got->name() == "behind");
+    got.reset();
+    reqs.clear();
+  });
+  f.on(1, [&] { pub.reset(); });
 }
