@@ -295,9 +295,12 @@ def test_bad_bodies_conflicts_and_max_jobs(weir, tmp_path):
     refused({"layout": "pip"}, "id", method="PATCH", path="/api/v1/mixes/not-a-mix-id")
     st, r = api(s, "PATCH", f"/api/v1/mixes/{mid}", {"layout": "pip", "inputs": [{"stream": "live/a", "gain": 0.5}]})
     assert st == 200 and r["layout"] == "pip" and r["inputs"][0]["gain"] == 0.5, r
-    for q, field in (("limit=0", "limit"), ("cursor=not!base64", "cursor"), ("app=studio", "app")):
-        st, r = api(s, "GET", f"/api/v1/mixes?{q}")
-        assert st == 400 and r["error"]["field"] == field, (q, st, r)
+    for route in ("mixes", "transcodes"):  # the same paged-list answer (api::respond_page)
+        for q, field in (("limit=0", "limit"), ("cursor=not!base64", "cursor"), ("app=studio", "app")):
+            st, r = api(s, "GET", f"/api/v1/{route}?{q}")
+            assert st == 400 and r["error"]["field"] == field, (route, q, st, r)
+    st, page = api(s, "GET", "/api/v1/transcodes?limit=5")
+    assert st == 200 and page == {"items": [], "next_cursor": None}, page
     st, page = api(s, "GET", "/api/v1/mixes?limit=1")
     assert st == 200 and [m["id"] for m in page["items"]] == [mid] and page["next_cursor"] is None, page
     # The program runs with nothing live: background pictures at its frame rate.
