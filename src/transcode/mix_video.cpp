@@ -44,7 +44,17 @@ void MixVideo::push(const std::string& key, const core::MediaPacket& pkt, int64_
   }
 }
 
-void MixVideo::lost(const std::string& key) { inputs_.erase(key); }
+void MixVideo::lost(const std::string& key) {
+  auto it = inputs_.find(key);
+  if (it == inputs_.end()) return;
+  if (spec_.on_input_loss == MixInputLoss::kLastFrame && it->second.last) {
+    // The picture stays up; the decoder starts afresh with the stream's next publish.
+    it->second.dec = VideoDecoder();
+    it->second.have_config = false;
+    return;
+  }
+  inputs_.erase(it);
+}
 
 void MixVideo::set_spec(MixSpec spec) {
   if (spec.background != spec_.background) background_.reset();

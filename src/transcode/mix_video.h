@@ -57,7 +57,8 @@ class MixVideo {
 
   // A video packet of input `key` ("app/stream"); `now_ms` monotonic.
   void push(const std::string& key, const core::MediaPacket& pkt, int64_t now_ms);
-  // The input's stream ended (or was replaced): its picture and decoder go.
+  // The input's stream ended: its decoder goes, and its picture unless
+  // on_input_loss is last_frame.
   void lost(const std::string& key);
   void set_spec(MixSpec spec);
   // Composes and encodes the picture of `pts_ms`; appends the program's
