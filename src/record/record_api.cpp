@@ -52,6 +52,14 @@ bool asset_id_param(const http::ExchangeRef& ex, std::string& id) {
   return true;
 }
 
+// A catalogue list that failed: 400 for a cursor that is not one of its
+// own (the catalogue says "cursor"), else 503.
+void list_failed(const http::ExchangeRef& ex, const std::string& error) {
+  if (error.find("cursor") != std::string::npos)
+    return respond_error(ex, 400, "bad_request", "malformed cursor", "cursor");
+  respond_error(ex, 503, "unavailable", error);
+}
+
 // GET /api/v1/assets/{asset}/thumbnails: the pictures taken while it
 // recorded, oldest first (404 for an unknown asset).
 void list_thumbnails(AssetStore* store, const http::ExchangeRef& ex) {
@@ -67,11 +75,7 @@ void list_thumbnails(AssetStore* store, const http::ExchangeRef& ex) {
     if (!check_found(ex, a, id)) return;
     store->thumbnails(ex->loop(), id, int(limit), cursor, [ex, id](core::Result<ThumbnailPage> r) {
       if (!ex->alive()) return;
-      if (!r) {
-        if (r.error().find("cursor") != std::string::npos)
-          return respond_error(ex, 400, "bad_request", "malformed cursor", "cursor");
-        return respond_error(ex, 503, "unavailable", r.error());
-      }
+      if (!r) return list_failed(ex, r.error());
       nlohmann::json items = nlohmann::json::array();
       for (const Thumbnail& t : r->items)
         items.push_back({{"time", rfc3339_ms(t.at_ms)},
@@ -114,12 +118,7 @@ void list_assets(AssetStore* store, const http::ExchangeRef& ex) {
   }
   store->list(ex->loop(), std::move(aq), [ex](core::Result<AssetPage> r) {
     if (!ex->alive()) return;
-    if (!r) {
-      // The catalogue refuses a cursor that is not one of its own.
-      if (r.error().find("cursor") != std::string::npos)
-        return respond_error(ex, 400, "bad_request", "malformed cursor", "cursor");
-      return respond_error(ex, 503, "unavailable", r.error());
-    }
+    if (!r) return list_failed(ex, r.error());
     nlohmann::json items = nlohmann::json::array();
     for (const Asset& a : r->items) items.push_back(asset_json(a));
     respond_json(ex, 200,
