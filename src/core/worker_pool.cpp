@@ -184,13 +184,15 @@ struct PoolCore : std::enable_shared_from_this<PoolCore> {
         dropped.fetch_add(1, std::memory_order_relaxed);
       } else {
         Job::Outcome out = job.run();
+        // The gauge drops before the completion is posted: a `done` that reads
+        // stats() never counts its own job as running.
+        running.fetch_sub(1, std::memory_order_relaxed);
         completed.fetch_add(1, std::memory_order_relaxed);
         if (out.threw) failed.fetch_add(1, std::memory_order_relaxed);
         deliver(job, std::move(out));
       }
       job = Job{};  // the closures die here, outside the lock
       lk.lock();
-      if (!cancelled) running.fetch_sub(1, std::memory_order_relaxed);
       if (strand) {
         if (strand->jobs.empty()) {
           strand->scheduled = false;
