@@ -330,7 +330,11 @@ int main(int argc, char** argv) {
   }
   // Transcoding (apps.<app>.renditions): decode/filter/encode on its own pool, never on a loop.
   weir::core::WorkerPool transcode_pool(int(cfg.transcode.threads), 1 << 20, "weir-transcode");
-  weir::transcode::TranscodeService transcoder(origin, transcode_pool);
+  // Events of modules that only emit (any thread; nothing queued while events are off).
+  const auto emit_event = [&events](std::string type, std::string data, std::string app) {
+    if (events.enabled()) events.emit(std::move(type), std::move(data), std::move(app));
+  };
+  weir::transcode::TranscodeService transcoder(origin, transcode_pool, emit_event);
   origin.sources().add(&transcoder);
   origin.add_observer(&transcoder);
   origin.add_play_alias(&transcoder);  // apps.<app>.watermark.serve: replace
@@ -348,11 +352,7 @@ int main(int argc, char** argv) {
   weir::transcode::SnapshotMetrics snapshot_metrics;
   weir::core::WorkerPool snapshot_pool(int(cfg.snapshot.threads), size_t(cfg.snapshot.max_queued), "weir-snap");
   weir::transcode::SnapshotService snapshots(origin, snapshot_pool, snapshot_metrics, size_t(cfg.snapshot.max_waiters));
-  weir::transcode::SnapshotPeriodic periodic_snapshots(snapshot_pool, cfg.storage.root, snapshot_metrics,
-                                                       [&events](std::string type, std::string data, std::string app) {
-                                                         if (events.enabled())
-                                                           events.emit(std::move(type), std::move(data), std::move(app));
-                                                       });
+  weir::transcode::SnapshotPeriodic periodic_snapshots(snapshot_pool, cfg.storage.root, snapshot_metrics, emit_event);
   periodic_snapshots.set_picture_hook([&recorder](weir::core::Loop& loop, const weir::transcode::SnapshotPeriodic::Picture& p) {
     recorder.picture_taken(loop, p.app, p.stream, p.path, p.at_ms, p.width, p.height, p.bytes);
   });

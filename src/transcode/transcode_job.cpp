@@ -205,7 +205,7 @@ void TranscodeJob::stop(const std::string& why, const std::string& failure) {
   const auto& c = *counters_;
   spdlog::info("transcode {}: stopped ({}): frames in {}, decoded {}, out {}, dropped {}", key_, why, c.frames_in.load(),
                c.frames_decoded.load(), c.frames_out.load(), c.frames_dropped.load());
-  service_.job_ended(this, failure);
+  service_.job_ended(this, why, failure);
   if (!loop_.post([this] { delete this; })) delete this;
 }
 

@@ -65,7 +65,8 @@ class TranscodeAdmission final : public origin::AdmissionCheck {
 };
 }  // namespace
 
-TranscodeService::TranscodeService(origin::Origin& origin, core::WorkerPool& pool) : origin_(origin), pool_(pool) {
+TranscodeService::TranscodeService(origin::Origin& origin, core::WorkerPool& pool, Emit emit)
+    : origin_(origin), pool_(pool), emit_(std::move(emit)) {
   // FFmpeg's own log goes to stderr per packet (a garbage source would flood
   // it); the pipeline reports what fails in its own one-line errors.
   av_log_set_level(AV_LOG_FATAL);
@@ -187,10 +188,38 @@ std::string TranscodeService::start_job(const std::string& app, const std::strin
       for (const auto& s : specs) outputs_.erase(key_of(app, s.stream));
     }
     jobs_failed_++;
+    if (emit_) {
+      nlohmann::json data = job_event(*job, false);
+      data["error"] = {{"message", st.message()}};
+      emit_("transcode.failed", data.dump(), app);
+    }
     delete job;
     return st.message();
   }
+  if (emit_) {
+    nlohmann::json data = job_event(*job, false);
+    data["cause"] = cause;
+    emit_("transcode.started", data.dump(), app);
+  }
   return "";
+}
+
+nlohmann::json TranscodeService::job_event(const TranscodeJob& job, bool ended) const {
+  nlohmann::json outs = nlohmann::json::array();
+  for (const auto& s : job.specs()) outs.push_back({{"rendition", s.name}, {"stream", s.stream}});
+  nlohmann::json j = {{"app", job.app()},
+                      {"stream", job.source()},
+                      {"mode", job.on_demand() ? "on_demand" : "always"},
+                      {"outputs", std::move(outs)},
+                      {"started_at", origin::api::rfc3339_ms(job.started_ms())}};
+  if (ended) {
+    const auto& c = job.counters();
+    j["duration_ms"] = std::max<int64_t>(0, core::wall_clock_ms() - job.started_ms());
+    j["frames_in"] = c.frames_in.load();
+    j["frames_out"] = c.frames_out.load();
+    j["frames_dropped"] = c.frames_dropped.load();
+  }
+  return j;
 }
 
 bool TranscodeService::acquire_slot() {
@@ -209,7 +238,7 @@ void TranscodeService::release_slot() {
   if (slots_taken_ > 0) slots_taken_--;
 }
 
-void TranscodeService::job_ended(TranscodeJob* job, const std::string& failure) {
+void TranscodeService::job_ended(TranscodeJob* job, const std::string& why, const std::string& failure) {
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = jobs_.find(job->key());
@@ -217,6 +246,12 @@ void TranscodeService::job_ended(TranscodeJob* job, const std::string& failure) 
     for (const auto& s : job->specs()) outputs_.erase(key_of(job->app(), s.stream));
   }
   if (!failure.empty()) jobs_failed_++;
+  if (emit_) {
+    nlohmann::json data = job_event(*job, true);
+    data["reason"] = why;
+    if (!failure.empty()) data["error"] = {{"message", failure}};
+    emit_(failure.empty() ? "transcode.stopped" : "transcode.failed", data.dump(), job->app());
+  }
   for (const auto& s : job->specs()) origin_.sources().release(job->app(), s.stream, failure);
 }
 

@@ -13,9 +13,11 @@
 //    renditions' split, so renditions carry the watermark too), the
 //    WatermarkBoard of live streams' watermarks (forgotten at stream end),
 //    and the PlayAlias of watermark.serve: replace;
-//  - the metrics and the job list for the admin API.
+//  - the metrics and the job list for the admin API;
+//  - the events transcode.started, transcode.stopped and transcode.failed
+//    (through `emit`, which must be callable from any loop).
 //
-//   transcode::TranscodeService transcoder(origin, transcode_pool);   // main thread
+//   transcode::TranscodeService transcoder(origin, transcode_pool, emit);   // main thread
 //   origin.sources().add(&transcoder);
 //   origin.add_observer(&transcoder);
 //   origin.add_play_alias(&transcoder);
@@ -43,6 +45,8 @@
 #include <string>
 #include <string_view>
 
+#include <functional>
+
 #include <nlohmann/json.hpp>
 
 #include "origin/admission.h"
@@ -66,7 +70,9 @@ class TranscodeJob;
 
 class TranscodeService final : public origin::StreamSource, public origin::StreamObserver, public origin::PlayAlias {
  public:
-  TranscodeService(origin::Origin& origin, core::WorkerPool& pool);
+  // An event out (type, data as JSON text, app): called from the job's loop.
+  using Emit = std::function<void(std::string type, std::string data_json, std::string app)>;
+  TranscodeService(origin::Origin& origin, core::WorkerPool& pool, Emit emit = {});
   ~TranscodeService() override;
 
   // StreamSource
@@ -94,8 +100,9 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   origin::Origin& origin() { return origin_; }
   core::WorkerPool& pool() { return pool_; }
   // From the job's loop as it ends (it is freed after): forgets it and
-  // releases its output keys (`failure` non-empty: waiting viewers get it).
-  void job_ended(TranscodeJob* job, const std::string& failure);
+  // releases its output keys (`failure` non-empty: waiting viewers get it);
+  // `why` is the reason given in its event.
+  void job_ended(TranscodeJob* job, const std::string& why, const std::string& failure);
 
   // Whether app/stream is an output of a running job. Any thread.
   bool is_output(std::string_view app, std::string_view stream) const;
@@ -115,8 +122,12 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   // output), if it is one by name.
   static std::optional<std::string> source_of_output(const core::AppConfig& app, std::string_view stream);
 
+  // Event data: the job's app, stream, mode and outputs (and counters when it ended).
+  nlohmann::json job_event(const TranscodeJob& job, bool ended) const;
+
   origin::Origin& origin_;
   core::WorkerPool& pool_;
+  Emit emit_;
   std::atomic<uint64_t> jobs_started_{0};
   std::atomic<uint64_t> jobs_failed_{0};
   std::atomic<uint64_t> jobs_refused_{0};

@@ -11,6 +11,10 @@ the configured one whatever the test pattern compresses to.
 `live/hd` is also pulled by an edge (another weir): every edge output keeps
 the frame count within 2 % and the bit rate, over one upstream.
 
+`live/hd` gets a 360p30 rendition made in-process (decoding 1080p60 at
+10 Mbit/s) that keeps real time: size, frame rate and bit rate as configured,
+no frame dropped.
+
 Both are also recorded at their full rate (started and stopped through the
 admin API while the shared publishers go on), and the merged MP4 keeps every
 frame.
@@ -35,6 +39,7 @@ from weirtest.ws import BINARY, CLOSE, WsClient
 HD = dict(size="1920x1080", fps=60, rate_kbps=10000, gop=120)
 UHD = dict(size="3840x2160", fps=30, rate_kbps=25000, gop=60)
 READ_S = 4.0
+RENDITION_KBPS = 800
 
 
 def make_clip(path, size, fps, rate_kbps, gop, fmt, seconds=6):
@@ -70,7 +75,11 @@ def streams(weir_module, tmp_path_factory):
     d = tmp_path_factory.mktemp("highrate")
     hd_clip = make_clip(d / "hd.flv", fmt="flv", **HD)
     uhd_clip = make_clip(d / "uhd.ts", fmt="mpegts", **UHD)
-    s = weir_module({"apps": {"live": {}, "nots": {"timeshift": {"enabled": False}}}}, name="highrate")
+    # live/hd_360p is a rendition made on demand (its first viewer starts the job).
+    live = {"renditions": {"360p": {"height": 360, "fps": 30, "preset": "veryfast", "bitrate_kbps": RENDITION_KBPS,
+                                    "maxrate_kbps": RENDITION_KBPS}}}
+    s = weir_module({"transcode": {"threads": 2, "encoder_threads": 1, "max_jobs": 2},
+                     "apps": {"live": live, "nots": {"timeshift": {"enabled": False}}}}, name="highrate")
     pubs = [pusher(hd_clip, s.rtmp_url("live", "hd"), "flv", d, "hd"),
             pusher(hd_clip, s.rtmp_url("nots", "hd"), "flv", d, "hd-nots"),
             pusher(uhd_clip, S.srt_url(s, S.streamid(stream="uhd"), latency=200000), "mpegts", d, "uhd")]
@@ -265,5 +274,19 @@ def test_recording_at_the_full_rate_keeps_every_frame(streams, name, spec, tmp_p
     failed = {k: v for k, v in m.items() if k.startswith("weir_record_failures_total{") and v}
     assert not failed and "weir_record_failures_total{reason=\"queue_full\"}" in m, failed
     assert s.metric("weir_viewers_slow_closed_total") == 0
+    for p in streams.pubs:
+        assert p.running(), f"publisher {p.name} stopped: {p.log()[-500:]}"
+
+
+def test_a_360p_rendition_of_1080p60_at_10_mbit_keeps_real_time(streams):
+    s = streams.s
+    host, port = s.http_addr
+    url = f"http://{host}:{port}/live/hd_360p.flv"
+    video, pkts = probe_packets(url, 8.0, ("-rw_timeout", "30000000"))
+    assert video["codec_name"] == "h264" and (video["width"], video["height"]) == (640, 360), video
+    check_rate("the 360p rendition of hd", pkts, 30, RENDITION_KBPS, skip_s=2.0)
+    jobs = [j for j in s.api("/api/v1/transcodes") if j["app"] == "live" and j["stream"] == "hd"]
+    assert jobs, "no transcode job for live/hd"
+    assert jobs[0]["frames_dropped"] == 0, jobs[0]
     for p in streams.pubs:
         assert p.running(), f"publisher {p.name} stopped: {p.log()[-500:]}"

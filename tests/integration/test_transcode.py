@@ -9,6 +9,7 @@ import time
 
 from weirtest import media
 from weirtest.httpc import FlvViewer, get
+from weirtest.receiver import Receiver
 from weirtest.rtmp import RtmpClient
 from weirtest.server import wait_until
 
@@ -87,7 +88,10 @@ def test_rendition_size_rate_bitrate_and_keyframes(weir, tmp_path):
 
 
 def test_job_stops_when_idle_and_max_jobs_refuses_with_503(weir, tmp_path):
-    s = weir(config(max_jobs=1, idle_ms=1500))
+    rx = Receiver()
+    cfg = config(max_jobs=1, idle_ms=1500)
+    cfg["events"] = {"url": rx.url}
+    s = weir(cfg)
     pubs = [publish_720p(s, tmp_path, "a", size="640x360", bitrate="800k"),
             publish_720p(s, tmp_path, "b", size="640x360", bitrate="800k")]
     try:
@@ -107,6 +111,14 @@ def test_job_stops_when_idle_and_max_jobs_refuses_with_503(weir, tmp_path):
         assert time.monotonic() - left >= 1.0
         s.wait_log(r"transcode live/a: no viewer for 1500 ms; stopping", timeout=5)
         wait_until(lambda: s.stream_info("live", "a_360p") is None, 10, "the output to end")
+        # Events: started by the viewer, stopped idle, with what it made.
+        started = rx.events("transcode.started", app="live", stream="a")
+        assert len(started) == 1 and started[0]["data"]["cause"] == "on demand", started
+        assert {"rendition": "360p", "stream": "a_360p"} in started[0]["data"]["outputs"], started
+        wait_until(lambda: rx.events("transcode.stopped", app="live", stream="a"), 10, "transcode.stopped")
+        stopped = rx.events("transcode.stopped", app="live", stream="a")[0]["data"]
+        assert stopped["reason"] == "idle" and stopped["frames_out"] > 0 and stopped["duration_ms"] > 1000, stopped
+        assert not rx.events("transcode.started", app="live", stream="b"), "b's job was refused, not started"
         # Now b's rendition can start.
         w = FlvViewer(s.http_addr, "/live/b_360p.flv", connect_timeout=30)
         w.start()
@@ -115,10 +127,14 @@ def test_job_stops_when_idle_and_max_jobs_refuses_with_503(weir, tmp_path):
     finally:
         for p in pubs:
             p.stop()
+        rx.close()
 
 
 def test_undecodable_source_fails_its_job_alone(weir, tmp_path):
-    s = weir(config())
+    rx = Receiver()
+    cfg = config()
+    cfg["events"] = {"url": rx.url}
+    s = weir(cfg)
     good = publish_720p(s, tmp_path, "good", size="640x360", bitrate="800k")
     bad = RtmpClient.open(s.rtmp_addr)
     try:
@@ -138,9 +154,14 @@ def test_undecodable_source_fails_its_job_alone(weir, tmp_path):
         v.stop()
         assert s.stream_info("live", "good") is not None
         assert r.status in (200, 404), r.status
+        wait_until(lambda: rx.events("transcode.failed", app="live", stream="bad"), 10, "transcode.failed")
+        failed = rx.events("transcode.failed", app="live", stream="bad")[0]["data"]
+        assert failed["error"]["message"], failed
+        assert not rx.events("transcode.failed", app="live", stream="good")
     finally:
         bad.close()
         good.stop()
+        rx.close()
 
 
 def test_master_playlist_lists_source_and_renditions(weir, tmp_path):

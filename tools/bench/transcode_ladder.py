@@ -39,9 +39,9 @@ Parts (--only runs one; --previous merges an earlier results file's others):
             by at most MAX_LAG_MS (last dts, both ends of the window); Weir
             drops no frame (weir_transcode_frames_dropped_total via
             /api/v1/transcodes) and no job queue holds over a second.
-  extras    The watermark's and the mixer's added CPU: filled when those land
-            (see --watermark-app and --mix-body); without them the part
-            reports "not measured".
+  extras    The watermark's and the mixer's added CPU, against ffmpeg command
+            lines doing the same in the same run (--watermark-app and
+            --mix-body give the feature; without them "not measured").
 
 Usage (hold the build lock: no build may run during a measurement):
   flock /tmp/build.lock tools/bench/transcode_ladder.py [--only cpu|latency|capacity|extras] [--previous R.json]
@@ -142,6 +142,17 @@ def x264_delay_frames(threads=2):
         return lib.x264_encoder_maximum_delayed_frames(h)
     finally:
         lib.x264_encoder_close(h)
+
+
+def source_reorder_frames(clip):
+    """The source's B-frame reorder depth (has_b_frames: frames any decoder,
+    Weir's or ffmpeg's, holds before it can output one), from ffprobe."""
+    p = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries", "stream=has_b_frames",
+                        "-of", "csv=p=0", str(clip)], capture_output=True, text=True)
+    try:
+        return int(p.stdout.strip().splitlines()[0])
+    except (ValueError, IndexError):
+        return None
 
 
 def renditions_yaml():
@@ -350,7 +361,8 @@ def summarize(src, outs, t0, t1):
 
 
 def part_latency(a, weir_bin, clip, workdir):
-    res = {"warmup": a.lat_warmup, "seconds": a.lat_seconds, "x264_delay_frames": x264_delay_frames()}
+    res = {"warmup": a.lat_warmup, "seconds": a.lat_seconds, "x264_delay_frames": x264_delay_frames(),
+           "source_reorder_frames": source_reorder_frames(clip)}
     # Weir: the ladder in the server.
     w = weir_server(weir_bin, workdir / "lat-weir", True)
     try:
@@ -500,14 +512,76 @@ def part_capacity(a, weir_bin, clip, workdir):
 
 # --------------------------------------------------------------------------- extras
 
+def wm_text_filter(app_extra):
+    """ffmpeg's drawtext for the text watermark of --watermark-app (Weir's
+    defaults where the JSON is silent: DejaVu Sans 24 px, white on a box); the
+    position is drawn top-right with a 2% margin (the bench's watermark)."""
+    t = json.loads(app_extra).get("watermark", {}).get("text", {})
+    text = t.get("text", "")
+    # Three parsers read it (graph, options, drawtext's %{} expansion): a colon
+    # inside the strftime format takes three backslashes, the separator one.
+    text = text.replace("'", "").replace("\\", "").replace(":", "\\\\\\:")
+    if t.get("strftime"):
+        text = "%{localtime\\:" + text + "}"
+    font = t.get("font", "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    box = ":box=1:boxcolor=black@0.5:boxborderw=4" if t.get("box") else ""
+    return (f"drawtext=fontfile={font}:text='{text}':fontsize={t.get('font_size', 24)}:fontcolor=white{box}"
+            ":x=w-tw-w*0.02:y=h*0.02")
+
+
+def ffmpeg_watermark_ladder(clip, app_extra):
+    """The plain ladder plus what Weir's job adds for a watermark: the text drawn
+    once before the split and a fourth output at the source's size (Weir's
+    `_wm` stream: libx264 veryfast at watermark.bitrate_kbps, 2500 by default)."""
+    wm_kbps = json.loads(app_extra).get("watermark", {}).get("bitrate_kbps", 2500)
+    n = len(LADDER) + 1
+    fc = (f"[0:v]{wm_text_filter(app_extra)},split={n}" + "".join(f"[s{i}]" for i in range(n)) + ";"
+          + ";".join(f"[s{i}]scale=-2:{h}[o{i}]" for i, (_, h, _) in enumerate(LADDER)))
+    cmd = ["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-threads", "1",
+           "-re", "-stream_loop", "-1", "-i", str(clip), "-filter_complex", fc, "-filter_complex_threads", "1"]
+    for i, (_, _, b) in enumerate(LADDER):
+        cmd += ["-map", f"[o{i}]", "-map", "0:a"] + encoder_args(b) + ["-c:a", "copy", "-f", "flv", "/dev/null"]
+    cmd += ["-map", f"[s{len(LADDER)}]", "-map", "0:a"] + encoder_args(wm_kbps) + [
+        "-c:a", "copy", "-f", "flv", "/dev/null"]
+    return cmd
+
+
+def ffmpeg_mix(w, body):
+    """One ffmpeg command line making the program of --mix-body from the four
+    inputs read off Weir over HTTP-FLV: each scaled into its quarter (aspect
+    kept), xstack, fps, the four audios mixed (amix, no normalisation, as
+    Weir's) and resampled to 48 kHz; libx264 at the body's preset/bitrate with
+    Weir's VBV (maxrate = bitrate), AAC at its audio bitrate."""
+    spec = json.loads(body)
+    cw, ch, fps = spec.get("width", 1280), spec.get("height", 720), spec.get("fps", 30)
+    v = spec.get("video", {})
+    kbps, preset = v.get("bitrate_kbps", 2000), v.get("preset", "veryfast")
+    akbps = spec.get("audio", {}).get("bitrate_kbps", 128)
+    inputs = []
+    for i in range(4):
+        inputs += ["-fflags", "nobuffer", "-i", f"http://{w.http}/live/in{i}.flv"]
+    qw, qh = cw // 2, ch // 2
+    fc = "".join(f"[{i}:v]scale={qw}:{qh}:force_original_aspect_ratio=decrease:force_divisible_by=2,"
+                 f"pad={qw}:{qh}:(ow-iw)/2:(oh-ih)/2,setsar=1,format=yuv420p[v{i}];" for i in range(4))
+    fc += "[v0][v1][v2][v3]xstack=inputs=4:layout=0_0|w0_0|0_h0|w0_h0,fps=" + str(fps) + "[v];"
+    fc += "[0:a][1:a][2:a][3:a]amix=inputs=4:normalize=0:dropout_transition=0,aresample=48000[a]"
+    return (["ffmpeg", "-hide_banner", "-loglevel", "error", "-nostdin", "-y", "-threads", "1"] + inputs
+            + ["-filter_complex", fc, "-filter_complex_threads", "1", "-map", "[v]", "-map", "[a]",
+               "-c:v", "libx264", "-preset", preset, "-b:v", f"{kbps}k", "-maxrate", f"{kbps}k", "-bufsize",
+               f"{kbps}k", "-threads", "2", "-c:a", "aac", "-b:a", f"{akbps}k", "-f", "flv", "/dev/null"])
+
+
 def part_extras(a, weir_bin, clip, workdir):
-    """Added CPU of a feature on the Weir ladder: the Weir process's CPU with
-    the feature minus without, same window. The features are given by flags
-    (they are not on this branch yet): --watermark-app merges a JSON object
-    into app `live` (e.g. its watermark setting); --mix-body is the JSON body
-    of POST /api/v1/mixes, with four inputs pushed as live/in0..in3."""
+    """Added CPU of a feature, Weir against ffmpeg doing the same in the same
+    run. --watermark-app merges a JSON object into app `live` (its watermark):
+    Weir's process CPU with the ladder and the watermark minus with the ladder
+    alone; ffmpeg's: the ladder command line with the same text drawn and a
+    fourth output (Weir's `_wm` stream) minus the plain ladder command line.
+    --mix-body is the JSON body of POST /api/v1/mixes over four inputs pushed as
+    live/in0..in3: Weir's process CPU with the mix minus without (inputs pushed
+    either way); ffmpeg's: its mix process plus what Weir spends serving it the
+    four inputs over HTTP-FLV (Weir's CPU then minus without)."""
     res = {}
-    base = None
 
     def ladder_cpu(app_extra, name):
         w = weir_server(weir_bin, workdir / name, True, app_extra=app_extra)
@@ -519,37 +593,70 @@ def part_extras(a, weir_bin, clip, workdir):
         finally:
             bench.stop_all()
 
+    def ffmpeg_cpu(cmd, name):
+        ff = bench.start(cmd, name, workdir)
+        try:
+            cpu, = cpu_window([ff.pid], a.warmup, a.seconds)
+            if ff.poll() is not None:
+                raise RuntimeError(f"ffmpeg ({name}) exited: {(workdir / f'{name}.err').read_text()[-2000:]}")
+            return cpu
+        finally:
+            bench.stop(ff)
+
     if a.watermark_app:
         base = ladder_cpu(None, "extras-plain")
         with_wm = ladder_cpu(json.loads(a.watermark_app), "extras-watermark")
-        res["watermark"] = {"without": base, "with": with_wm, "added": with_wm - base, "app": a.watermark_app}
+        ff_base = ffmpeg_cpu(ffmpeg_ladder(["-re", "-stream_loop", "-1", "-i", str(clip)], ["/dev/null"] * len(LADDER)),
+                             "extras-ffmpeg-plain")
+        ff_cmd = ffmpeg_watermark_ladder(clip, a.watermark_app)
+        ff_wm = ffmpeg_cpu(ff_cmd, "extras-ffmpeg-watermark")
+        res["watermark"] = {"without": base, "with": with_wm, "added": with_wm - base, "app": a.watermark_app,
+                            "ffmpeg_without": ff_base, "ffmpeg_with": ff_wm, "ffmpeg_added": ff_wm - ff_base,
+                            "ffmpeg_command": shlex.join(ff_cmd).replace(str(clip), "SOURCE.flv")}
     else:
-        res["watermark"] = {"not_measured": "the watermark is not on this branch: run with --watermark-app"}
+        res["watermark"] = {"not_measured": "run with --watermark-app"}
     if a.mix_body:
-        cpus = []
-        for mixed in (False, True):
-            w = weir_server(weir_bin, workdir / f"extras-mix-{int(mixed)}", False)
+        cpus = {}
+        for case in ("none", "weir", "ffmpeg"):
+            w = weir_server(weir_bin, workdir / f"extras-mix-{case}", False)
             try:
                 for i in range(4):
                     pusher(clip, w, f"in{i}", workdir)
                 bench.wait_for(lambda: all(f"in{i}" in stream_frames(w) for i in range(4)), 30, "the mix inputs")
-                if mixed:
+                pids = [w.pid]
+                if case == "weir":
                     req = urllib.request.Request(f"http://{w.api}/api/v1/mixes", data=a.mix_body.encode(),
                                                  headers={"Content-Type": "application/json"}, method="POST")
                     with urllib.request.urlopen(req, timeout=10) as r:
                         if r.status not in (200, 201):
                             raise RuntimeError(f"POST /api/v1/mixes answered {r.status}")
-                cpu, = cpu_window([w.pid], a.warmup, a.seconds)
-                cpus.append(cpu)
+                elif case == "ffmpeg":
+                    cmd = ffmpeg_mix(w, a.mix_body)
+                    ff = bench.start(cmd, "extras-ffmpeg-mix", workdir)
+                    pids.append(ff.pid)
+                    res.setdefault("mix_ffmpeg_command", shlex.join(cmd).replace(w.http, "WEIR"))
+                cpus[case] = cpu_window(pids, a.warmup, a.seconds)
+                if case == "ffmpeg" and ff.poll() is not None:
+                    raise RuntimeError(f"the ffmpeg mix exited: {(workdir / 'extras-ffmpeg-mix.err').read_text()[-2000:]}")
             finally:
                 bench.stop_all()
-        res["mixer"] = {"without": cpus[0], "with": cpus[1], "added": cpus[1] - cpus[0], "body": a.mix_body}
+        none, = cpus["none"]
+        weir_with, = cpus["weir"]
+        weir_serving, ff = cpus["ffmpeg"]
+        res["mixer"] = {"without": none, "with": weir_with, "added": weir_with - none, "body": a.mix_body,
+                        "ffmpeg_process": ff, "ffmpeg_weir_serving": weir_serving - none,
+                        "ffmpeg_added": ff + weir_serving - none,
+                        "ffmpeg_command": res.pop("mix_ffmpeg_command", None)}
     else:
-        res["mixer"] = {"not_measured": "the mixer is not on this branch: run with --mix-body"}
+        res["mixer"] = {"not_measured": "run with --mix-body"}
     return res
 
 
 # --------------------------------------------------------------------------- report
+
+def a_seconds(r):
+    return f"{r.get('extras_seconds', 20):.0f} s"
+
 
 def f2(v, d=1):
     return bench.fmt(v, d)
@@ -605,6 +712,14 @@ def render(r):
                      f"{d} frames with these settings, x264_encoder_maximum_delayed_frames): ({d} + 2) × "
                      f"{1000 / FPS:.1f} = {target:.0f} ms; Weir p50 {f2(lat['weir']['p50'])} ms: "
                      f"**{mark(lat['weir']['p50'])}**, p99 {f2(lat['weir']['p99'])} ms: {mark(lat['weir']['p99'])}.")
+            rf = lat.get("source_reorder_frames")
+            if rf:
+                t2 = (d + rf + 2) * 1000.0 / FPS
+                mark2 = lambda v: "–" if v is None else ("met" if v < t2 else "NOT met")  # noqa: E731
+                L.append(f"The source's own encoder lookahead counts too: its B-frames make any decoder (Weir's and "
+                         f"ffmpeg's) hold {rf} frames before it can output one (has_b_frames = {rf}), so with both "
+                         f"encoders' lookahead the target is ({d} + {rf} + 2) × {1000 / FPS:.1f} = {t2:.0f} ms: Weir "
+                         f"p50 **{mark2(lat['weir']['p50'])}**, p99 {mark2(lat['weir']['p99'])}.")
         L.append("")
     cap = r.get("capacity")
     if cap:
@@ -624,13 +739,31 @@ def render(r):
               "ladder processes.", ""]
     ex = r.get("extras")
     if ex:
-        for k, label in (("watermark", "Watermark"), ("mixer", "Mixer")):
+        L += [f"**Added CPU** of the watermark and the mixer (CPU s per s over a {a_seconds(r)} window, Weir and "
+              "ffmpeg doing the same work in the same run):", "",
+              "| feature | Weir without | Weir with | Weir added | ffmpeg without | ffmpeg with | ffmpeg added | "
+              "Weir ÷ ffmpeg (added) |", "|---|---:|---:|---:|---:|---:|---:|---:|"]
+        for k, label in (("watermark", "text watermark on the ladder (+ the `_wm` 720p output)"),
+                         ("mixer", "mix of four 720p30 inputs (grid, 1280x720@30)")):
             x = ex[k]
             if "not_measured" in x:
-                L.append(f"**{label} added CPU**: not measured ({x['not_measured']}).")
+                L.append(f"| {label} | not measured ({x['not_measured']}) | | | | | | |")
+            elif k == "watermark":
+                L.append(f"| {label} | {f2(x['without'], 2)} | {f2(x['with'], 2)} | **{f2(x['added'], 2)}** | "
+                         f"{f2(x.get('ffmpeg_without'), 2)} | {f2(x.get('ffmpeg_with'), 2)} | "
+                         f"**{f2(x.get('ffmpeg_added'), 2)}** | {f2(bench.ratio(x['added'], x.get('ffmpeg_added')), 2)} |")
             else:
-                L.append(f"**{label} added CPU**: {f2(x['added'], 3)} CPU s per s (Weir {f2(x['with'], 2)} with, "
-                         f"{f2(x['without'], 2)} without).")
+                L.append(f"| {label} | {f2(x['without'], 2)} | {f2(x['with'], 2)} | **{f2(x['added'], 2)}** | "
+                         f"{f2(x['without'], 2)} | {f2(x['without'] + x.get('ffmpeg_added', 0), 2)} | "
+                         f"**{f2(x.get('ffmpeg_added'), 2)}** | {f2(bench.ratio(x['added'], x.get('ffmpeg_added')), 2)} |")
+        L.append("")
+        w_, m_ = ex["watermark"], ex["mixer"]
+        if "app" in w_:
+            L.append(f"Watermark: app `live` += `{w_['app']}`; ffmpeg: `{w_.get('ffmpeg_command')}`.")
+        if "body" in m_:
+            L.append(f"Mixer: `POST /api/v1/mixes` `{m_['body']}`; ffmpeg (reading the four inputs from Weir over "
+                     f"HTTP-FLV; its figure is its process plus the {f2(m_.get('ffmpeg_weir_serving'), 2)} CPU s/s Weir "
+                     f"spends serving them): `{m_.get('ffmpeg_command')}`.")
         L.append("")
     return "\n".join(L).rstrip("\n")
 
@@ -686,6 +819,8 @@ def main():
                 bench.log(f"part {name}")
                 r["commands"][name] = command
                 r[name] = fn(a, weir_bin, clip, workdir)
+                if name == "extras":
+                    r["extras_seconds"] = a.seconds
     finally:
         bench.stop_all()
     bench.save_results(r, a.json_out or build / "bench" / "ladder_results.json", a.out, render(r), START, END, bench.log)
