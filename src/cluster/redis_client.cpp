@@ -86,6 +86,39 @@ void RedisClient::on_connect(const redisAsyncContext* c, int status) {
 }
 
 void RedisClient::connected() {
+  if (opts_.password.empty()) return authenticated();
+  // The connect timer goes on running: it bounds the AUTH too. Sent from a
+  // timer, not inside onConnect, where a failed send must not free the context.
+  state_ = State::kAuthenticating;
+  later_.start(0, [this] { send_auth(); });
+}
+
+void RedisClient::send_auth() {
+  if (state_ != State::kAuthenticating || !ctx_) return;
+  std::vector<const char*> args{"AUTH"};
+  std::vector<size_t> lens{4};
+  if (!opts_.username.empty()) {
+    args.push_back(opts_.username.data());
+    lens.push_back(opts_.username.size());
+  }
+  args.push_back(opts_.password.data());
+  lens.push_back(opts_.password.size());
+  if (redisAsyncCommandArgv(ctx_, &RedisClient::on_auth_reply, nullptr, int(args.size()), args.data(), lens.data()) !=
+      REDIS_OK)
+    drop("AUTH: not sent");
+}
+
+void RedisClient::on_auth_reply(redisAsyncContext* c, void* reply, void* /*privdata*/) {
+  auto* self = static_cast<RedisClient*>(c->data);
+  // A NULL reply: hiredis is freeing the context (onDisconnect follows).
+  if (!self || !reply || self->state_ != State::kAuthenticating) return;
+  const auto* r = static_cast<const redisReply*>(reply);
+  if (r->type == REDIS_REPLY_ERROR)
+    return self->drop("AUTH refused: " + std::string(r->str, std::min<size_t>(r->len, 200)));
+  self->authenticated();
+}
+
+void RedisClient::authenticated() {
   state_ = State::kUp;
   connect_timer_.stop();
   if (failures_ > 0) spdlog::info("cluster: Redis at {} is back", address());

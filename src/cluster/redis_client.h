@@ -3,8 +3,11 @@
 // no call here blocks the loop. The host name is resolved by core::Resolver
 // (libuv's threadpool); hiredis is handed a numeric address only.
 //
-// States: idle -> resolving -> connecting -> up. Any failure (resolve,
-// connect, lost connection, a deadline missed) -> backoff (0.25 s doubling to
+// States: idle -> resolving -> connecting [-> authenticating] -> up. With a
+// password, AUTH ([username] password) is the first command of every
+// connection and nothing else is sent before its OK; a refused AUTH is a
+// failure like the others. Any failure (resolve, connect, AUTH, lost
+// connection, a deadline missed) -> backoff (0.25 s doubling to
 // 8 s, cluster/discovery_keys.h) -> resolving again. Commands are pipelined on
 // the one connection; those issued while resolving or connecting wait for it.
 //
@@ -80,8 +83,10 @@ class RedisClient final : public core::Closable {
   struct Options {
     std::string host;  // a name or a numeric address
     uint16_t port = 6379;
-    uint64_t timeout_ms = 500;
+    uint64_t timeout_ms = 500;  // also bounds connect + AUTH
     size_t max_queued = 10000;
+    std::string username;       // Redis 6 ACL user; "" = AUTH password alone
+    std::string password;       // "" = no AUTH
   };
 
   RedisClient(core::Loop& loop, Options o);
@@ -101,7 +106,7 @@ class RedisClient final : public core::Closable {
   std::string address() const { return opts_.host + ":" + std::to_string(opts_.port); }
 
  private:
-  enum class State { kIdle, kResolving, kConnecting, kUp, kBackoff, kClosed };
+  enum class State { kIdle, kResolving, kConnecting, kAuthenticating, kUp, kBackoff, kClosed };
   struct Pending {
     uint64_t id = 0;
     uint64_t deadline_ms = 0;        // the loop's clock (uv_now)
@@ -114,6 +119,8 @@ class RedisClient final : public core::Closable {
   void connect();
   void resolved(core::Result<core::Resolver::Addresses> r);
   void connected();
+  void send_auth();
+  void authenticated();
   void flush();
   bool send(Pending& p);
   void replied(uint64_t id, const void* reply);
@@ -127,6 +134,7 @@ class RedisClient final : public core::Closable {
   static void on_connect(const redisAsyncContext* c, int status);
   static void on_disconnect(const redisAsyncContext* c, int status);
   static void on_reply(redisAsyncContext* c, void* reply, void* privdata);
+  static void on_auth_reply(redisAsyncContext* c, void* reply, void* privdata);
 
   core::Loop& loop_;
   const Options opts_;

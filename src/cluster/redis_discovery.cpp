@@ -24,6 +24,8 @@ RedisClient::Options client_options(const core::ClusterRedisConfig& cfg) {
   }
   o.timeout_ms = uint64_t(cfg.timeout_ms);
   o.max_queued = size_t(cfg.max_queued);
+  o.username = cfg.username;
+  o.password = cfg.password;
   return o;
 }
 }  // namespace

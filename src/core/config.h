@@ -875,6 +875,8 @@ struct ShutdownConfig {
 // static upstream.urls. Read once at start (a reload keeps the running value).
 struct ClusterRedisConfig {
   std::string address;
+  std::string username;
+  std::string password;
   std::string key_prefix = "weir:";
   int64_t ttl_ms = 15000;
   int64_t timeout_ms = 500;
@@ -886,6 +888,12 @@ struct ClusterRedisConfig {
   void visit(V& v) {
     v.field("address", address, config::NoCheck{},
             "Redis server, HOST:PORT (a name is resolved off the event loops); empty = no cluster discovery.");
+    v.field("username", username, config::NoCheck{},
+            "Redis 6 ACL user sent with AUTH (needs password); empty = AUTH with the password alone (requirepass).");
+    v.field("password", password, config::Secret{},
+            "Password sent with AUTH on every connection before any command; empty = no AUTH. A refused AUTH "
+            "counts as Redis unavailable (logged, reconnect with backoff). Better from the environment, "
+            "WEIR_CLUSTER_REDIS_PASSWORD, than in this file.");
     v.field("key_prefix", key_prefix, config::NoCheck{},
             "Prefix of the keys: a live stream is the key <prefix><app>/<stream> holding its pull URL template "
             "(letters, digits and _ - . : / only, at most 64 characters).");

@@ -29,16 +29,20 @@ REDIS_CLI = shutil.which("redis-cli") or "/usr/bin/redis-cli"
 
 
 class RedisServer:
-    def __init__(self, tmp_path):
+    def __init__(self, tmp_path, password=None):
         self.port = free_port()
+        self.password = password
         self.log = open(tmp_path / f"redis-{self.port}.log", "wb")
+        extra = ["--requirepass", password] if password else []
         self.proc = subprocess.Popen([REDIS_SERVER, "--port", str(self.port), "--bind", "127.0.0.1", "--save", "",
-                                      "--appendonly", "no"], stdout=self.log, stderr=subprocess.STDOUT,
+                                      "--appendonly", "no", *extra], stdout=self.log, stderr=subprocess.STDOUT,
                                      stdin=subprocess.DEVNULL, cwd=str(tmp_path))
         wait_until(lambda: self.cli("PING") == "PONG", 10, "redis-server to answer PING")
 
     def cli(self, *args):
-        r = subprocess.run([REDIS_CLI, "-p", str(self.port), *args], capture_output=True, text=True, timeout=10)
+        auth = ["--no-auth-warning", "-a", self.password] if self.password else []
+        r = subprocess.run([REDIS_CLI, "-p", str(self.port), *auth, *args], capture_output=True, text=True,
+                           timeout=10)
         return r.stdout.strip()
 
     def stop(self):
@@ -90,7 +94,7 @@ def redis_cfg(port, **kw):
     return {"redis": r}
 
 
-def origin(weir, name, redis_port, explicit_url=False):
+def origin(weir, name, redis_port, explicit_url=False, env=None):
     """An origin recording its streams in Redis. Its RTMP port is chosen
     first so the advertised URL names it: derived from rtmp.listen, or given
     as advertise_url."""
@@ -99,18 +103,18 @@ def origin(weir, name, redis_port, explicit_url=False):
     extra = {"advertise_url": tmpl} if explicit_url else {}
     cfg = {"workers": 2, "cluster": redis_cfg(redis_port, **extra),
            "apps": {"live": {"play_wait_ms": 0, "reconnect_grace_ms": 500, "hls": {"enabled": False}}}}
-    s = weir(cfg, env={"WEIR_RTMP_LISTEN": "127.0.0.1:%d" % port}, name=name)
+    s = weir(cfg, env={"WEIR_RTMP_LISTEN": "127.0.0.1:%d" % port, **(env or {})}, name=name)
     assert s.rtmp_addr == ("127.0.0.1", port)
     return s, tmpl
 
 
-def edge(weir, name, redis_port, urls=(), advertise=False):
+def edge(weir, name, redis_port, urls=(), advertise=False, **redis_kw):
     up = {"discover": True, "connect_timeout_ms": 1000, "stall_timeout_ms": 2000, "backoff_ms": 200,
           "backoff_max_ms": 1000, "idle_ms": 1500}
     if urls:
         up["urls"] = list(urls)
     env = None
-    cluster = redis_cfg(redis_port, advertise=advertise)
+    cluster = redis_cfg(redis_port, advertise=advertise, **redis_kw)
     if advertise:
         port = free_port()
         env = {"WEIR_RTMP_LISTEN": "127.0.0.1:%d" % port}
@@ -185,6 +189,34 @@ def test_edge_finds_streams_on_two_origins_through_redis(weir, redis, tmp_path):
     assert redis.cli("GET", "weir:live/sb") == tmpl_b
     assert a.metric("weir_cluster_advertised_streams") == 0
     pb.stop()
+
+
+def test_redis_with_a_password_origin_and_edge_authenticate_a_wrong_one_falls_back(weir, tmp_path):
+    redis = RedisServer(tmp_path, password="pw with spaces")
+    try:
+        # The origin's password from the environment, the edge's from its config file.
+        a, tmpl_a = origin(weir, "origin_pw", redis.port, env={"WEIR_CLUSTER_REDIS_PASSWORD": "pw with spaces"})
+        pa = media.start_publisher(a.rtmp_url(stream="s"), tmp_path, "pub_pw", duration=None, size="320x240", gop=25)
+        a.wait_stream(name="s", pred=lambda i: i["video_frames"] >= 5)
+        wait_until(lambda: redis.cli("GET", "weir:live/s") == tmpl_a, 5, "weir:live/s recorded through AUTH")
+        assert a.metric("weir_cluster_redis_up") == 1
+        e = edge(weir, "edge_pw", redis.port, password="pw with spaces")
+        v = FlvViewer(e.http_addr, "/live/s.flv")
+        v.start()
+        v.wait(lambda t: len(video_frames(t)) >= 25, 15, "25 video frames found through Redis with AUTH")
+        v.stop()
+        assert e.metric('weir_cluster_lookups_total{result="found"}') == 1
+        # A wrong password: refused at AUTH (logged, never up); the static list serves meanwhile.
+        bad = edge(weir, "edge_badpw", redis.port, urls=["rtmp://%s:%d/{app}/{stream}" % a.rtmp_addr],
+                   password="wrong")
+        bad.wait_log("AUTH refused", timeout=5)
+        assert bad.metric("weir_cluster_redis_up") == 0
+        w = play_through_fallback(bad, "with Redis refusing the password")
+        w.stop()
+        assert "pw with spaces" not in bad.log() and "pw with spaces" not in a.log()
+        pa.stop()
+    finally:
+        redis.stop()
 
 
 def test_redis_down_edges_fall_back_to_static_urls_or_404(weir, redis, tmp_path):

@@ -26,14 +26,19 @@ namespace {
 // redis-server on 127.0.0.1:port, no persistence; killed by the destructor.
 class RedisServer {
  public:
-  explicit RedisServer(uint16_t port) : port_(port) {
+  // `extra`: more redis-server arguments (e.g. --requirepass x).
+  explicit RedisServer(uint16_t port, std::vector<std::string> extra = {}) : port_(port) {
     REQUIRE(::access("/usr/bin/redis-server", X_OK) == 0);  // Debian's redis-server (tools/dev.sh TEST_PKGS)
+    std::vector<std::string> args{"redis-server", "--port", std::to_string(port), "--bind", "127.0.0.1",
+                                  "--save", "", "--appendonly", "no", "--loglevel", "warning"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
     pid_ = ::fork();
     REQUIRE(pid_ >= 0);
     if (pid_ == 0) {
-      const std::string p = std::to_string(port);
-      ::execl("/usr/bin/redis-server", "redis-server", "--port", p.c_str(), "--bind", "127.0.0.1", "--save", "",
-              "--appendonly", "no", "--loglevel", "warning", static_cast<char*>(nullptr));
+      ::execv("/usr/bin/redis-server", argv.data());
       ::_exit(127);
     }
     REQUIRE(test::wait_until([&] { return accepting(); }, 10000));
@@ -164,6 +169,49 @@ TEST_CASE("RedisClient: commands against redis-server, compare-and-delete, recon
   CHECK(answer(tl, *c, {"SET", "k", "v"}).is_ok());
   CHECK(c->stats().disconnects.load() >= 1);
   tl.run([&] { c.reset(); });
+}
+
+TEST_CASE("RedisClient: AUTH with a password (requirepass) and with an ACL user; a wrong one never goes up") {
+  const uint16_t port = test::free_port();
+  RedisServer server(port, {"--requirepass", "s3cret pass"});
+  test::TestLoop tl;
+  std::unique_ptr<RedisClient> good, acl, wrong, none;
+  tl.run([&] {
+    RedisClient::Options o{"127.0.0.1", port, 500, 64};
+    o.password = "s3cret pass";
+    good = std::make_unique<RedisClient>(tl.loop(), o);
+    o.username = "default";  // Redis 6: AUTH default <requirepass>
+    acl = std::make_unique<RedisClient>(tl.loop(), o);
+    o.username.clear();
+    o.password = "wrong";
+    wrong = std::make_unique<RedisClient>(tl.loop(), o);
+    none = std::make_unique<RedisClient>(tl.loop(), RedisClient::Options{"127.0.0.1", port, 500, 64});
+    for (auto* c : {good.get(), acl.get(), wrong.get(), none.get()}) c->start();
+  });
+  // Issued while connecting and authenticating: waits for both.
+  auto set = answer(tl, *good, {"SET", "weir:live/auth", "v"});
+  REQUIRE(set.is_ok());
+  CHECK(set->str == "OK");
+  CHECK(good->stats().up.load());
+  auto get = answer(tl, *acl, {"GET", "weir:live/auth"});
+  REQUIRE(get.is_ok());
+  CHECK(get->str == "v");
+  // A wrong password: AUTH refused, the client backs off and is never up.
+  auto refused = answer(tl, *wrong, {"GET", "weir:live/auth"});
+  REQUIRE_FALSE(refused.is_ok());
+  CHECK_THAT(refused.error(), Catch::Contains("AUTH refused"));
+  CHECK_FALSE(wrong->stats().up.load());
+  CHECK(wrong->stats().disconnects.load() >= 1);
+  // No password at all: connected, but Redis refuses the command itself.
+  auto noauth = answer(tl, *none, {"GET", "weir:live/auth"});
+  REQUIRE_FALSE(noauth.is_ok());
+  CHECK_THAT(noauth.error(), Catch::Contains("NOAUTH"));
+  tl.run([&] {
+    good.reset();
+    acl.reset();
+    wrong.reset();
+    none.reset();
+  });
 }
 
 TEST_CASE("RedisClient: a peer that accepts and never answers trips the deadline; the queue is capped") {
