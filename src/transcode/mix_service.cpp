@@ -113,7 +113,9 @@ std::variant<nlohmann::json, MixError> MixService::create(const nlohmann::json& 
     delete job;
     return error(503, "unavailable", st.message());
   }
-  return get(id);
+  auto rec = get(id);
+  if (const auto* j = std::get_if<nlohmann::json>(&rec)) transcoder_.emit_event("mix.created", *j, spec.app);
+  return rec;
 }
 
 std::variant<nlohmann::json, MixError> MixService::get(const std::string& id) const {
@@ -152,6 +154,7 @@ std::variant<nlohmann::json, MixError> MixService::update(const std::string& id,
         job->update(spec);
       }))
     return error(503, "unavailable", "the mix's loop refused the change; try again");
+  transcoder_.emit_event("mix.updated", rec, rec.value("app", ""));
   return rec;
 }
 
@@ -181,17 +184,26 @@ std::optional<MixError> MixService::remove(const std::string& id) {
 }
 
 void MixService::job_ended(MixJob* job, const std::string& why) {
-  bool found = false;
+  std::optional<nlohmann::json> rec;
+  std::string app;
   {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = mixes_.find(job->id());
     if (it != mixes_.end() && it->second.job == job) {
+      rec = record(it->first, it->second);
+      app = it->second.spec.app;
       mixes_.erase(it);
-      found = true;
     }
   }
-  if (found) transcoder_.release_slot();
   spdlog::info("mix {}: ended ({})", job->id(), why);
+  if (!rec) return;
+  transcoder_.release_slot();
+  // deleted: by the API; failed: the job's own error; ended: anything else
+  // (the program's name taken over, shutdown).
+  (*rec)["reason"] = why;
+  const bool failed = why.rfind("failed", 0) == 0;
+  if (failed) (*rec)["error"] = {{"message", why}};
+  transcoder_.emit_event(why == "deleted" ? "mix.deleted" : failed ? "mix.failed" : "mix.ended", *rec, app);
 }
 
 nlohmann::json MixService::list(const std::string& after, size_t limit, bool& more, std::string& last_id) const {

@@ -188,20 +188,20 @@ std::string TranscodeService::start_job(const std::string& app, const std::strin
       for (const auto& s : specs) outputs_.erase(key_of(app, s.stream));
     }
     jobs_failed_++;
-    if (emit_) {
-      nlohmann::json data = job_event(*job, false);
-      data["error"] = {{"message", st.message()}};
-      emit_("transcode.failed", data.dump(), app);
-    }
+    nlohmann::json data = job_event(*job, false);
+    data["error"] = {{"message", st.message()}};
+    emit_event("transcode.failed", data, app);
     delete job;
     return st.message();
   }
-  if (emit_) {
-    nlohmann::json data = job_event(*job, false);
-    data["cause"] = cause;
-    emit_("transcode.started", data.dump(), app);
-  }
+  nlohmann::json data = job_event(*job, false);
+  data["cause"] = cause;
+  emit_event("transcode.started", data, app);
   return "";
+}
+
+void TranscodeService::emit_event(std::string type, const nlohmann::json& data, std::string app) const {
+  if (emit_) emit_(std::move(type), data.dump(), std::move(app));
 }
 
 nlohmann::json TranscodeService::job_event(const TranscodeJob& job, bool ended) const {
@@ -246,12 +246,10 @@ void TranscodeService::job_ended(TranscodeJob* job, const std::string& why, cons
     for (const auto& s : job->specs()) outputs_.erase(key_of(job->app(), s.stream));
   }
   if (!failure.empty()) jobs_failed_++;
-  if (emit_) {
-    nlohmann::json data = job_event(*job, true);
-    data["reason"] = why;
-    if (!failure.empty()) data["error"] = {{"message", failure}};
-    emit_(failure.empty() ? "transcode.stopped" : "transcode.failed", data.dump(), job->app());
-  }
+  nlohmann::json data = job_event(*job, true);
+  data["reason"] = why;
+  if (!failure.empty()) data["error"] = {{"message", failure}};
+  emit_event(failure.empty() ? "transcode.stopped" : "transcode.failed", data, job->app());
   for (const auto& s : job->specs()) origin_.sources().release(job->app(), s.stream, failure);
 }
 

@@ -96,6 +96,9 @@ class TranscodeService final : public origin::StreamSource, public origin::Strea
   // Main thread, loops running: stops every job and waits (up to 3 s).
   void stop_all();
 
+  // An event of a transcoding module (jobs here, mixes): to `emit` if set. Any thread.
+  void emit_event(std::string type, const nlohmann::json& data, std::string app) const;
+
   // For TranscodeJob ----------------------------------------------------------
   origin::Origin& origin() { return origin_; }
   core::WorkerPool& pool() { return pool_; }

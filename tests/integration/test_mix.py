@@ -12,6 +12,7 @@ import time
 
 from weirtest import media
 from weirtest.httpc import FlvViewer, request
+from weirtest.receiver import Receiver
 from weirtest.server import wait_until
 
 W, H, FPS = 320, 180, 25
@@ -254,7 +255,10 @@ def test_layout_patch_moves_an_input_within_one_second(weir, tmp_path):
 
 
 def test_bad_bodies_conflicts_and_max_jobs(weir, tmp_path):
-    s = weir(config(max_jobs=1))
+    rx = Receiver()
+    cfg = config(max_jobs=1)
+    cfg["events"] = {"url": rx.url}
+    s = weir(cfg)
 
     def refused(body, field, status=400, method="POST", path="/api/v1/mixes"):
         st, r = api(s, method, path, body)
@@ -315,3 +319,15 @@ def test_bad_bodies_conflicts_and_max_jobs(weir, tmp_path):
     assert st == 204
     # The slot is free again.
     wait_until(lambda: api(s, "POST", "/api/v1/mixes", mix_body(name="prog2"))[0] == 201, 10, "the slot to free")
+    # Events: created, the accepted PATCH (refused bodies and refused creations send none), deleted.
+    wait_until(lambda: rx.events("mix.deleted", id=mid), 10, "mix.deleted")
+    created = rx.events("mix.created", id=mid)
+    assert len(created) == 1 and created[0]["data"]["stream"] == "studio/prog", created
+    updated = rx.events("mix.updated", id=mid)
+    assert len(updated) == 1 and updated[0]["data"]["layout"] == "pip", updated
+    deleted = rx.events("mix.deleted", id=mid)[0]["data"]
+    assert deleted["reason"] == "deleted" and deleted["frames_out"] > 0 and "error" not in deleted, deleted
+    wait_until(lambda: rx.events("mix.created", name="prog2"), 10, "mix.created of prog2")
+    assert len(rx.events("mix.created")) == 2, [e["data"]["name"] for e in rx.events("mix.created")]
+    assert not rx.events("mix.failed")
+    rx.close()
