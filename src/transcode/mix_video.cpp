@@ -6,6 +6,9 @@ extern "C" {
 }
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "transcode/mix_background.h"
 
 namespace weir::transcode {
 
@@ -57,7 +60,7 @@ void MixVideo::lost(const std::string& key) {
 }
 
 void MixVideo::set_spec(MixSpec spec) {
-  if (spec.background != spec_.background) background_.reset();
+  if (spec.background != spec_.background || spec.background_image != spec_.background_image) background_.reset();
   spec_ = std::move(spec);
   std::map<std::string, Input> kept;  // inputs no longer listed are dropped
   for (const auto& in : spec_.inputs)
@@ -72,15 +75,15 @@ bool MixVideo::shown(const std::string& key, int64_t now_ms) const {
 }
 
 Status MixVideo::make_background() {
-  auto g = FilterGraph::build(false, {},
-                              fmt::format("color=c=0x{:06x}:s={}x{}:r=1,format=yuv420p[out]", spec_.background,
-                                          spec_.width, spec_.height));
-  if (!g) return Status::errorf("background: {}", g.error());
-  auto f = av::make_frame();
-  if (!f) return Status::error("out of memory (background)");
-  if (int e = av_buffersink_get_frame((*g)->sink(), f.get()); e < 0)
-    return Status::errorf("background: {}", av::av_error_text(e));
-  background_ = std::move(f);
+  auto f = make_mix_background(spec_.width, spec_.height, spec_.background, spec_.background_image);
+  if (!f && !spec_.background_image.empty()) {
+    // The API checked the image; it went (or changed) since: the colour alone, not a failed program.
+    spdlog::warn("mix {}: {}; the background is its colour alone", spec_.key(), f.error());
+    stats_.background_errors++;
+    f = make_mix_background(spec_.width, spec_.height, spec_.background, "");
+  }
+  if (!f) return f.status();
+  background_ = std::move(*f);
   graph_.reset();
   return Status::ok();
 }

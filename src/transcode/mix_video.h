@@ -1,14 +1,16 @@
 // MixVideo: the picture side of a mix. Each input's video is decoded
 // (VideoDecoder) and only its latest picture kept; each tick composes the
-// program picture with one libavfilter graph - the background (a colour
-// frame made once by a `color` source) and, per shown input in z order,
+// program picture with one libavfilter graph - the background (one
+// picture made when it changes) and, per shown input in z order,
 // scale (aspect kept, centred in its rectangle) + overlay - and encodes it
 // (VideoEncoder, libx264, a keyframe every 2 s).
 //
 // Every source and the background get the tick's pts, so the graph gives
 // exactly one picture per tick whatever the inputs' rates: inputs of other
 // sizes, pixel formats and frame rates are normalised by construction. The
-// graph is rebuilt when what it draws changes: a layout or background PATCH,
+// background is made by make_mix_background (mix_background.h: the colour,
+// and the image over it, read from disk here on the strand when it changes).
+// The graph is rebuilt when what it draws changes: a layout or background PATCH,
 // an input appearing or going, an input's size or pixel format changing.
 //
 // An input is shown while its latest picture is younger than kStaleMs (or,
@@ -50,6 +52,7 @@ class MixVideo {
     uint64_t graph_builds = 0;   // compose graph (re)built
     uint64_t input_resets = 0;   // input decoders reset after an error
     uint64_t inputs_shown = 0;   // inputs drawn in the last picture
+    uint64_t background_errors = 0;  // background image unusable at draw time (colour alone drawn)
   };
 
   MixVideo(MixSpec spec, int encoder_threads);
