@@ -144,7 +144,7 @@ void MixJob::Link::on_stream_end(const std::string& why) {
 bool MixJob::submit_packet(const std::string& key, const core::MediaPacket& pkt) {
   auto engine = engine_;
   auto counters = counters_;
-  const int64_t now = mono_ms();
+  const int64_t now = mono_ms() - start_ms_;  // the program's clock
   const bool ok = strand_->submit(loop_, [engine, counters, key, pkt, now]() -> core::Status {
     counters->queued--;
     engine->push(key, pkt, now);
@@ -169,7 +169,7 @@ void MixJob::on_timer() {
 void MixJob::tick(int64_t frame) {
   auto engine = engine_;
   auto counters = counters_;
-  const int64_t now = mono_ms();
+  const int64_t now = mono_ms() - start_ms_;  // the program's clock
   std::optional<MixSpec> spec;
   if (pending_spec_) spec = spec_;
   const bool ok = strand_->submit(

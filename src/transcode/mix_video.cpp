@@ -19,7 +19,7 @@ MixVideo::MixVideo(MixSpec spec, int encoder_threads) : spec_(std::move(spec)), 
 
 MixVideo::~MixVideo() = default;
 
-void MixVideo::push(const std::string& key, const core::MediaPacket& pkt, int64_t now_ms) {
+void MixVideo::push(const std::string& key, const core::MediaPacket& pkt) {
   Input& in = inputs_[key];
   if (pkt.is_config()) {
     in.config = pkt;
@@ -32,11 +32,16 @@ void MixVideo::push(const std::string& key, const core::MediaPacket& pkt, int64_
   }
   if (!in.dec.admit(pkt)) return;
   Status st = in.dec.decode(pkt, [&](AVFrame* f) {
-    if (!in.last) in.last = av::make_frame();
-    if (!in.last) return Status::error("out of memory (input picture)");
-    av_frame_unref(in.last.get());
-    if (int e = av_frame_ref(in.last.get(), f); e < 0) return Status::error("out of memory (input picture)");
-    in.last_ms = now_ms;
+    const int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE) return Status::ok();  // no time: not shown
+    if (!in.waiting.empty() && ts < in.waiting.back().first) in.waiting.clear();  // its timestamps went back
+    av::FramePtr copy(av_frame_clone(f));
+    if (!copy) return Status::error("out of memory (input picture)");
+    in.waiting.emplace_back(ts, std::move(copy));
+    if (in.waiting.size() > kMaxQueued) {  // overflow action: the oldest waiting picture goes
+      in.waiting.pop_front();
+      stats_.frames_dropped++;
+    }
     return Status::ok();
   });
   if (!st) {
@@ -54,6 +59,7 @@ void MixVideo::lost(const std::string& key) {
     // The picture stays up; the decoder starts afresh with the stream's next publish.
     it->second.dec = VideoDecoder();
     it->second.have_config = false;
+    it->second.waiting.clear();
     return;
   }
   inputs_.erase(it);
@@ -117,7 +123,18 @@ Status MixVideo::build(const std::vector<std::pair<MixPlacement, const AVFrame*>
   return Status::ok();
 }
 
-Status MixVideo::tick(int64_t pts_ms, int64_t now_ms, std::vector<core::MediaPacket>& out) {
+void MixVideo::promote(Input& in, const MixClock& clock, int64_t pts_ms, int64_t now_ms) {
+  while (!in.waiting.empty() && clock.to_program(in.waiting.front().first) <= pts_ms) {
+    in.last = std::move(in.waiting.front().second);
+    in.last_ms = now_ms;
+    in.waiting.pop_front();
+  }
+}
+
+Status MixVideo::tick(int64_t pts_ms, int64_t now_ms, const std::map<std::string, MixClock>& clocks,
+                      std::vector<core::MediaPacket>& out) {
+  for (auto& [key, in] : inputs_)
+    if (auto c = clocks.find(key); c != clocks.end() && c->second.anchored()) promote(in, c->second, pts_ms, now_ms);
   if (!background_)
     if (Status st = make_background(); !st) return st;
   std::vector<std::pair<MixPlacement, const AVFrame*>> shown;
