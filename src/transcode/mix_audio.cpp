@@ -1,7 +1,6 @@
 #include "transcode/mix_audio.h"
 
 extern "C" {
-#include <libavcodec/avcodec.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavutil/channel_layout.h>
@@ -12,7 +11,6 @@ extern "C" {
 
 #include <algorithm>
 
-#include "protocol/av/codec_parameters.h"
 
 namespace weir::transcode {
 
@@ -27,61 +25,14 @@ constexpr char kMixFormat[] = "sample_fmts=fltp:sample_rates=48000:channel_layou
 MixAudio::MixAudio(MixSpec spec) : spec_(std::move(spec)) {}
 MixAudio::~MixAudio() = default;
 
-Status MixAudio::open_input(Input& in, const core::MediaPacket& config) {
-  auto conv = av::MediaToAv::create(config, {kMs, av::BitstreamForm::kLengthPrefixed, true});
-  if (!conv) return Status::errorf("input audio config: {}", conv.error());
-  auto par = av::make_codec_parameters();
-  if (!par) return Status::error("out of memory (audio parameters)");
-  if (auto st = av::codec_parameters_from_config(config, par.get()); !st) return st;
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (!codec) return Status::errorf("no decoder for {}", avcodec_get_name(par->codec_id));
-  av::CodecContextPtr dec(avcodec_alloc_context3(codec));
-  if (!dec) return Status::error("out of memory (audio decoder)");
-  if (int e = avcodec_parameters_to_context(dec.get(), par.get()); e < 0) return Status::error(av::av_error_text(e));
-  dec->pkt_timebase = kMs;
-  if (int e = avcodec_open2(dec.get(), codec, nullptr); e < 0) return Status::error(av::av_error_text(e));
-  in.dec = std::move(dec);
-  in.to_av = std::move(*conv);
-  in.config = config;
-  in.resample.reset();
-  in.resample_key.clear();
-  return Status::ok();
-}
-
 void MixAudio::push(const std::string& key, const core::MediaPacket& pkt) {
   Input& in = inputs_[key];
-  Status st = Status::ok();
-  if (pkt.is_config()) {
-    const bool same = in.dec && pkt.codec == in.config.codec && pkt.payload().size() == in.config.payload().size() &&
-                      std::equal(pkt.payload().begin(), pkt.payload().end(), in.config.payload().begin());
-    if (!same) st = open_input(in, pkt);
-  } else if (in.dec && av::MediaToAv::carries_media(pkt)) {
-    st = decode(in, pkt);
-  }
+  Status st = in.dec.push(pkt, [&](AVFrame* f) { return queue(in, f); });
   if (!st) {
     // This input's audio is silent until its next config.
     stats_.input_errors++;
-    in.dec.reset();
-    in.to_av.reset();
+    in.dec = AudioDecoder();
   }
-}
-
-Status MixAudio::decode(Input& in, const core::MediaPacket& pkt) {
-  auto p = av::make_packet();
-  auto f = av::make_frame();
-  if (!p || !f) return Status::error("out of memory (audio packet)");
-  if (Status st = in.to_av->convert(pkt, p.get()); !st) return Status::ok();  // one unreadable frame: skipped
-  int e = avcodec_send_packet(in.dec.get(), p.get());
-  if (e < 0 && e != AVERROR(EAGAIN)) {
-    stats_.input_errors++;  // one undecodable frame: skipped
-    return Status::ok();
-  }
-  while ((e = avcodec_receive_frame(in.dec.get(), f.get())) >= 0) {
-    Status st = queue(in, f.get());
-    av_frame_unref(f.get());
-    if (!st) return st;
-  }
-  return Status::ok();
 }
 
 Status MixAudio::queue(Input& in, AVFrame* f) {

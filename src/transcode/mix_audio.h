@@ -1,5 +1,5 @@
 // MixAudio: the sound side of a mix. Each input's audio is decoded
-// (libavcodec), resampled to 48 kHz stereo float by its own libavfilter
+// (AudioDecoder, the rendition pipeline's), resampled to 48 kHz stereo float by its own libavfilter
 // graph (aresample + aformat; rebuilt when the input's format changes) and
 // queued in a FIFO; each tick takes the same number of samples from every
 // input - silence where one has none (not live, dropped, muted by having no
@@ -38,7 +38,7 @@ extern "C" {
 #include "core/media_packet.h"
 #include "core/status.h"
 #include "protocol/av/av_ptr.h"
-#include "protocol/av/media_to_av.h"
+#include "transcode/audio_decoder.h"
 #include "transcode/audio_encoder.h"
 #include "transcode/filter_graph.h"
 #include "transcode/mix_clock.h"
@@ -56,7 +56,7 @@ class MixAudio {
     uint64_t frames_out = 0;       // AAC frames encoded
     uint64_t underruns = 0;        // an input ran dry while read
     uint64_t samples_dropped = 0;  // input samples dropped: late, or past the backlog cap
-    uint64_t input_errors = 0;     // input audio that could not be decoded
+    uint64_t input_errors = 0;     // an input's audio decoder failed (silent until its next config)
   };
 
   explicit MixAudio(MixSpec spec);
@@ -77,9 +77,7 @@ class MixAudio {
     void operator()(AVAudioFifo* f) const { av_audio_fifo_free(f); }
   };
   struct Input {
-    protocol::av::CodecContextPtr dec;
-    std::optional<protocol::av::MediaToAv> to_av;
-    core::MediaPacket config;
+    AudioDecoder dec;
     std::unique_ptr<FilterGraph> resample;
     std::string resample_key;
     std::unique_ptr<AVAudioFifo, FifoFree> fifo;
@@ -89,8 +87,6 @@ class MixAudio {
   // channels) from offset 0, silence where it has none; true on an underrun.
   bool take(Input& in, int64_t start, int n, AVFrame* f);
 
-  core::Status open_input(Input& in, const core::MediaPacket& config);
-  core::Status decode(Input& in, const core::MediaPacket& pkt);
   core::Status queue(Input& in, AVFrame* decoded);
   core::Status build_mix();
 
