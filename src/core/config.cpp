@@ -645,6 +645,8 @@ Result<Config> load_from_node(YAML::Node root, const std::string& source, char**
       errors.push_back("tls.cert_file: must be set for rtmps.listen, https.listen or api.tls");
     if (cfg.tls.key_file.empty()) errors.push_back("tls.key_file: must be set for rtmps.listen, https.listen or api.tls");
   }
+  if (!cfg.transcode.media_dir.empty() && cfg.transcode.media_dir.front() != '/')
+    errors.push_back("transcode.media_dir: must be an absolute directory (or empty: no file through the API)");
   if (cfg.storage.root.empty()) errors.push_back("storage.root: must not be empty");
   if (const S3Config& s3 = cfg.storage.s3; s3.enabled) {
     std::string_view ep = s3.endpoint;

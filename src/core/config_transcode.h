@@ -217,6 +217,7 @@ struct TranscodeConfig {
   int64_t idle_ms = 10000;
   int64_t encoder_threads = 2;
   int64_t max_queued_packets = 300;
+  std::string media_dir;
 
   template <class V>
   void visit(V& v) {
@@ -232,6 +233,10 @@ struct TranscodeConfig {
     v.field("max_queued_packets", max_queued_packets, config::IntRange{16, 100000},
             "Source packets waiting for a job's decoder; past it the job drops source packets up to the next "
             "keyframe (counted in weir_transcode_frames_dropped_total). Restart to change.");
+    v.field("media_dir", media_dir, config::NoCheck{},
+            "Absolute directory that image and font files named through the admin API (watermark image.file and "
+            "text.font, mix background.image) must resolve inside (realpath: no .. or symlink escapes); empty = the "
+            "API may name no file (config-file paths are not restricted).");
   }
 };
 

@@ -140,6 +140,8 @@ Status AudioEncoder::resample(const uint8_t* const* data, int samples) {
   return st;
 }
 
+int AudioEncoder::priming_samples() const { return enc_->initial_padding; }
+
 Status AudioEncoder::push(const AVFrame* f, std::vector<core::MediaPacket>& out) {
   if (finished_) return Status::error("audio encoder: push after the flush");
   if (!f) {

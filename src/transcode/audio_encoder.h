@@ -83,6 +83,9 @@ class AudioEncoder {
   const AudioEncoderSpec& spec() const { return spec_; }
   core::Codec codec() const { return to_media_->codec(); }
   int frame_size() const { return frame_size_; }  // samples per encoded frame
+  // Samples of encoder delay (AAC priming): the first input sample is
+  // stamped this much after the first input frame's pts when that pts is 0.
+  int priming_samples() const;
   const Stats& stats() const { return stats_; }
 
  private:

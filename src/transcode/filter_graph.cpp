@@ -2,6 +2,7 @@
 
 extern "C" {
 #include <libavutil/mem.h>
+#include <libavutil/opt.h>
 }
 
 #include "protocol/av/av_ptr.h"
@@ -28,6 +29,26 @@ bool link(InOutPtr& list, const std::string& name, AVFilterContext* ctx) {
   return io->name != nullptr;
 }
 }  // namespace
+
+core::Result<AVFilterContext*> make_filter(AVFilterGraph* g, const char* filter, const char* name,
+                                           const FilterOptions& opts) {
+  const AVFilter* f = avfilter_get_by_name(filter);
+  if (!f) return Status::errorf("this FFmpeg has no {} filter", filter);
+  AVFilterContext* c = avfilter_graph_alloc_filter(g, f, name);
+  if (!c) return Status::errorf("out of memory ({} filter)", filter);
+  for (const auto& [k, v] : opts)
+    if (int e = av_opt_set(c, k, v.c_str(), AV_OPT_SEARCH_CHILDREN); e < 0)
+      return Status::errorf("{} {}={}: {}", filter, k, v, protocol::av::av_error_text(e));
+  if (int e = avfilter_init_str(c, nullptr); e < 0)
+    return Status::errorf("{}: {}", filter, protocol::av::av_error_text(e));
+  return c;
+}
+
+core::Status link_filters(AVFilterContext* from, unsigned out_pad, AVFilterContext* to, unsigned in_pad) {
+  if (int e = avfilter_link(from, out_pad, to, in_pad); e < 0)
+    return Status::errorf("filter link {} -> {}: {}", from->name, to->name, protocol::av::av_error_text(e));
+  return Status::ok();
+}
 
 core::Result<std::unique_ptr<FilterGraph>> FilterGraph::build(bool audio, const std::vector<Source>& sources,
                                                               const std::string& description) {

@@ -24,6 +24,14 @@ extern "C" {
 
 namespace weir::transcode {
 
+// Building a graph filter by filter (the watermark's, a mix background's):
+// `filter` by name in `g`, its options set with av_opt_set before init (so a
+// file name needs no escaping); the error names the filter and option.
+using FilterOptions = std::vector<std::pair<const char*, std::string>>;
+core::Result<AVFilterContext*> make_filter(AVFilterGraph* g, const char* filter, const char* name,
+                                           const FilterOptions& opts);
+core::Status link_filters(AVFilterContext* from, unsigned out_pad, AVFilterContext* to, unsigned in_pad);
+
 class FilterGraph {
  public:
   struct Source {

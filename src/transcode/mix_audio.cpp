@@ -1,7 +1,6 @@
 #include "transcode/mix_audio.h"
 
 extern "C" {
-#include <libavcodec/avcodec.h>
 #include <libavfilter/buffersink.h>
 #include <libavfilter/buffersrc.h>
 #include <libavutil/channel_layout.h>
@@ -12,7 +11,6 @@ extern "C" {
 
 #include <algorithm>
 
-#include "protocol/av/codec_parameters.h"
 
 namespace weir::transcode {
 
@@ -27,61 +25,14 @@ constexpr char kMixFormat[] = "sample_fmts=fltp:sample_rates=48000:channel_layou
 MixAudio::MixAudio(MixSpec spec) : spec_(std::move(spec)) {}
 MixAudio::~MixAudio() = default;
 
-Status MixAudio::open_input(Input& in, const core::MediaPacket& config) {
-  auto conv = av::MediaToAv::create(config, {kMs, av::BitstreamForm::kLengthPrefixed, true});
-  if (!conv) return Status::errorf("input audio config: {}", conv.error());
-  auto par = av::make_codec_parameters();
-  if (!par) return Status::error("out of memory (audio parameters)");
-  if (auto st = av::codec_parameters_from_config(config, par.get()); !st) return st;
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (!codec) return Status::errorf("no decoder for {}", avcodec_get_name(par->codec_id));
-  av::CodecContextPtr dec(avcodec_alloc_context3(codec));
-  if (!dec) return Status::error("out of memory (audio decoder)");
-  if (int e = avcodec_parameters_to_context(dec.get(), par.get()); e < 0) return Status::error(av::av_error_text(e));
-  dec->pkt_timebase = kMs;
-  if (int e = avcodec_open2(dec.get(), codec, nullptr); e < 0) return Status::error(av::av_error_text(e));
-  in.dec = std::move(dec);
-  in.to_av = std::move(*conv);
-  in.config = config;
-  in.resample.reset();
-  in.resample_key.clear();
-  return Status::ok();
-}
-
 void MixAudio::push(const std::string& key, const core::MediaPacket& pkt) {
   Input& in = inputs_[key];
-  Status st = Status::ok();
-  if (pkt.is_config()) {
-    const bool same = in.dec && pkt.codec == in.config.codec && pkt.payload().size() == in.config.payload().size() &&
-                      std::equal(pkt.payload().begin(), pkt.payload().end(), in.config.payload().begin());
-    if (!same) st = open_input(in, pkt);
-  } else if (in.dec && av::MediaToAv::carries_media(pkt)) {
-    st = decode(in, pkt);
-  }
+  Status st = in.dec.push(pkt, [&](AVFrame* f) { return queue(in, f); });
   if (!st) {
     // This input's audio is silent until its next config.
     stats_.input_errors++;
-    in.dec.reset();
-    in.to_av.reset();
+    in.dec = AudioDecoder();
   }
-}
-
-Status MixAudio::decode(Input& in, const core::MediaPacket& pkt) {
-  auto p = av::make_packet();
-  auto f = av::make_frame();
-  if (!p || !f) return Status::error("out of memory (audio packet)");
-  if (Status st = in.to_av->convert(pkt, p.get()); !st) return Status::ok();  // one unreadable frame: skipped
-  int e = avcodec_send_packet(in.dec.get(), p.get());
-  if (e < 0 && e != AVERROR(EAGAIN)) {
-    stats_.input_errors++;  // one undecodable frame: skipped
-    return Status::ok();
-  }
-  while ((e = avcodec_receive_frame(in.dec.get(), f.get())) >= 0) {
-    Status st = queue(in, f.get());
-    av_frame_unref(f.get());
-    if (!st) return st;
-  }
-  return Status::ok();
 }
 
 Status MixAudio::queue(Input& in, AVFrame* f) {
@@ -103,23 +54,72 @@ Status MixAudio::queue(Input& in, AVFrame* f) {
     in.fifo.reset(av_audio_fifo_alloc(AV_SAMPLE_FMT_FLTP, 2, int(kMaxBacklogSamples)));
     if (!in.fifo) return Status::error("out of memory (audio fifo)");
   }
-  f->pts = AV_NOPTS_VALUE;  // the program counts samples; the input's time plays no part
+  // The decoder's pts (ms) into the resampler's time base (1/sample_rate).
+  const int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+  f->pts = ts == AV_NOPTS_VALUE ? AV_NOPTS_VALUE : av_rescale(ts, f->sample_rate, 1000);
   if (int e = av_buffersrc_add_frame_flags(in.resample->source(0), f, AV_BUFFERSRC_FLAG_KEEP_REF); e < 0)
     return Status::errorf("input resampler: {}", av::av_error_text(e));
   auto r = av::make_frame();
   if (!r) return Status::error("out of memory (audio frame)");
+  const AVRational tb = av_buffersink_get_time_base(in.resample->sink());
   while (av_buffersink_get_frame(in.resample->sink(), r.get()) >= 0) {
-    if (av_audio_fifo_write(in.fifo.get(), reinterpret_cast<void**>(r->extended_data), r->nb_samples) < r->nb_samples)
+    AVAudioFifo* fifo = in.fifo.get();
+    const int64_t size = av_audio_fifo_size(fifo);
+    if (r->pts != AV_NOPTS_VALUE) {
+      const int64_t at = av_rescale_q(r->pts, tb, AVRational{1, kRate});
+      const int64_t gap = at - (in.head + size);
+      if (size == 0 || gap < -kJoinSamples || gap > kMaxBacklogSamples) {
+        // Empty, a jump back, or a hole too long to fill: the FIFO starts at this frame.
+        stats_.samples_dropped += uint64_t(size);
+        av_audio_fifo_reset(fifo);
+        in.head = at;
+      } else if (gap > kJoinSamples) {  // a hole in the input's timestamps: silence in it
+        auto hole = av::make_frame();
+        if (!hole) return Status::error("out of memory (audio frame)");
+        hole->format = AV_SAMPLE_FMT_FLTP;
+        hole->nb_samples = int(gap);
+        av_channel_layout_default(&hole->ch_layout, 2);
+        if (av_frame_get_buffer(hole.get(), 0) < 0) return Status::error("out of memory (audio frame)");
+        av_samples_set_silence(hole->extended_data, 0, int(gap), 2, AV_SAMPLE_FMT_FLTP);
+        if (av_audio_fifo_write(fifo, reinterpret_cast<void**>(hole->extended_data), int(gap)) < gap)
+          return Status::error("out of memory (audio fifo)");
+      }
+    }
+    if (av_audio_fifo_write(fifo, reinterpret_cast<void**>(r->extended_data), r->nb_samples) < r->nb_samples)
       return Status::error("out of memory (audio fifo)");
     av_frame_unref(r.get());
-  }
-  const int size = av_audio_fifo_size(in.fifo.get());
-  if (size > kMaxBacklogSamples) {  // overflow action: the oldest go, down to the prebuffer
-    const int drop = size - int(kPrebufferSamples);
-    av_audio_fifo_drain(in.fifo.get(), drop);
-    stats_.samples_dropped += uint64_t(drop);
+    const int over = av_audio_fifo_size(fifo) - int(kMaxBacklogSamples);
+    if (over > 0) {  // overflow action: the oldest go
+      av_audio_fifo_drain(fifo, over);
+      in.head += over;
+      stats_.samples_dropped += uint64_t(over);
+    }
   }
   return Status::ok();
+}
+
+bool MixAudio::take(Input& in, int64_t start, int n, AVFrame* f) {
+  AVAudioFifo* fifo = in.fifo.get();
+  int size = av_audio_fifo_size(fifo);
+  if (size > 0 && in.head < start) {  // late: their time has passed
+    const int late = int(std::min<int64_t>(size, start - in.head));
+    av_audio_fifo_drain(fifo, late);
+    in.head += late;
+    size -= late;
+    stats_.samples_dropped += uint64_t(late);
+  }
+  int pos = 0;
+  if (size > 0 && in.head > start) pos = int(std::min<int64_t>(n, in.head - start));  // not come yet
+  av_samples_set_silence(f->extended_data, 0, pos, 2, AV_SAMPLE_FMT_FLTP);
+  int got = 0;
+  if (pos < n && size > 0) {
+    float* at[2] = {reinterpret_cast<float*>(f->extended_data[0]) + pos,
+                    reinterpret_cast<float*>(f->extended_data[1]) + pos};
+    got = std::max(0, av_audio_fifo_read(fifo, reinterpret_cast<void**>(at), n - pos));
+    in.head += got;
+  }
+  if (pos + got < n) av_samples_set_silence(f->extended_data, pos + got, n - pos - got, 2, AV_SAMPLE_FMT_FLTP);
+  return got > 0 && pos + got < n;
 }
 
 void MixAudio::lost(const std::string& key) { inputs_.erase(key); }
@@ -150,7 +150,8 @@ Status MixAudio::build_mix() {
   return Status::ok();
 }
 
-Status MixAudio::tick(int64_t upto, std::vector<core::MediaPacket>& out) {
+Status MixAudio::tick(int64_t upto, const std::map<std::string, MixClock>& clocks,
+                      std::vector<core::MediaPacket>& out) {
   const int64_t n = upto - done_;
   if (n <= 0) return Status::ok();
   if (!enc_) {
@@ -180,22 +181,15 @@ Status MixAudio::tick(int64_t upto, std::vector<core::MediaPacket>& out) {
     f->nb_samples = int(n);
     f->pts = done_;
     if (av_frame_get_buffer(f.get(), 0) < 0) return Status::error("out of memory (audio frame)");
-    int got = 0;
     auto it = inputs_.find(spec_.inputs[i].key());
-    if (it != inputs_.end() && it->second.fifo) {
-      Input& in = it->second;
-      const int have = av_audio_fifo_size(in.fifo.get());
-      if (!in.primed && have >= kPrebufferSamples) in.primed = true;
-      if (in.primed) {
-        got = av_audio_fifo_read(in.fifo.get(), reinterpret_cast<void**>(f->extended_data), int(n));
-        if (got < 0) got = 0;
-        if (got < n) {
-          in.primed = false;
-          stats_.underruns++;
-        }
-      }
+    auto clock = clocks.find(spec_.inputs[i].key());
+    if (it != inputs_.end() && it->second.fifo && clock != clocks.end() && clock->second.anchored()) {
+      // Program sample s plays input time s - offset; the encoder stamps sample k as k + priming.
+      const int64_t start = done_ + enc_->priming_samples() - clock->second.offset() * (kRate / 1000);
+      if (take(it->second, start, int(n), f.get())) stats_.underruns++;
+    } else {
+      av_samples_set_silence(f->extended_data, 0, int(n), 2, AV_SAMPLE_FMT_FLTP);
     }
-    if (got < n) av_samples_set_silence(f->extended_data, got, int(n - got), 2, AV_SAMPLE_FMT_FLTP);
     if (int e = av_buffersrc_add_frame_flags(mix_->source(i), f.get(), 0); e < 0)
       return Status::errorf("audio mix input: {}", av::av_error_text(e));
   }

@@ -86,8 +86,7 @@ void MixJob::Link::try_attach() {
   if (in_.attached() || job_.stopped_) return;
   auto hub = job_.service_.origin().registry().find(app_, stream_);
   if (!hub) return;
-  have_video_config_ = false;
-  dropping_ = false;
+  gate_.reset();
   if (!in_.attach(hub, {origin::ConsumerPolicy::kLossless, origin::StartAt::kLatestKeyframe})) return;
   spdlog::info("mix {}: input {} attached", job_.id_, key_);
   on_packets();
@@ -98,34 +97,16 @@ void MixJob::Link::on_packets() {
     batch_.clear();
     origin::ReadResult r = in_.read(batch_, 1 << 20);
     if (r == origin::ReadResult::kGap) {
-      dropping_ = true;
+      gate_.gap();
       continue;
     }
     if (r != origin::ReadResult::kOk) break;
     for (const auto& ref : batch_) {
       const core::MediaPacket& m = ref->media();
       if (m.is_data()) continue;
-      const bool video_frame = m.is_video() && !m.is_config();
-      if (m.is_video() && m.is_config()) {
-        video_config_ = m;
-        have_video_config_ = true;
-      }
-      if (dropping_) {
-        // Overflow action: this input's packets wait for its next keyframe.
-        if (!(video_frame && m.is_keyframe())) {
-          if (!m.is_config()) job_.counters_->packets_dropped++;
-          continue;
-        }
-        if (have_video_config_ && !job_.submit_packet(key_, video_config_)) {
-          job_.counters_->packets_dropped++;
-          continue;
-        }
-        dropping_ = false;
-      }
-      if (!job_.submit_packet(key_, m)) {
-        dropping_ = true;
-        job_.counters_->packets_dropped++;
-      }
+      // Overflow action: this input's packets wait for its next keyframe.
+      const auto o = gate_.offer(m, [this](const core::MediaPacket& p) { return job_.submit_packet(key_, p); });
+      if (!o.sent && !m.is_config()) job_.counters_->packets_dropped++;
     }
   }
 }
@@ -144,7 +125,7 @@ void MixJob::Link::on_stream_end(const std::string& why) {
 bool MixJob::submit_packet(const std::string& key, const core::MediaPacket& pkt) {
   auto engine = engine_;
   auto counters = counters_;
-  const int64_t now = mono_ms();
+  const int64_t now = mono_ms() - start_ms_;  // the program's clock
   const bool ok = strand_->submit(loop_, [engine, counters, key, pkt, now]() -> core::Status {
     counters->queued--;
     engine->push(key, pkt, now);
@@ -169,7 +150,7 @@ void MixJob::on_timer() {
 void MixJob::tick(int64_t frame) {
   auto engine = engine_;
   auto counters = counters_;
-  const int64_t now = mono_ms();
+  const int64_t now = mono_ms() - start_ms_;  // the program's clock
   std::optional<MixSpec> spec;
   if (pending_spec_) spec = spec_;
   const bool ok = strand_->submit(

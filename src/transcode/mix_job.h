@@ -38,6 +38,7 @@
 #include "origin/consumer.h"
 #include "origin/consumer_handle.h"
 #include "origin/hub_publisher.h"
+#include "transcode/keyframe_gate.h"
 #include "transcode/mix_engine.h"
 #include "transcode/mix_spec.h"
 
@@ -88,9 +89,7 @@ class MixJob {
     const std::string app_, stream_, key_;
     origin::ConsumerHandle in_{*this};
     std::vector<origin::PacketRef> batch_;
-    core::MediaPacket video_config_;
-    bool have_video_config_ = false;
-    bool dropping_ = false;
+    KeyframeGate gate_;  // overflow action: drop to the input's next keyframe
   };
 
   bool submit_packet(const std::string& key, const core::MediaPacket& pkt);

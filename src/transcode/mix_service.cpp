@@ -164,6 +164,7 @@ std::optional<MixError> MixService::remove(const std::string& id) {
     std::lock_guard<std::mutex> lk(mu_);
     auto it = mixes_.find(id);
     if (it == mixes_.end() || it->second.deleting) return error(404, "not_found", "no mix " + id);
+    it->second.deleting = true;  // 404 for GET/PATCH/DELETE from now on, before its loop stops the job
     loop = it->second.loop;
   }
   // The job is stopped on its loop; it leaves the table there (job_ended).

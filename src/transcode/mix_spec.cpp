@@ -74,23 +74,48 @@ Err parse_stream(const Json& v, const std::string& field, std::string& app, std:
   return std::nullopt;
 }
 
+Err parse_colour(const Json& v, const std::string& field, uint32_t& out) {
+  if (!v.is_string()) return fail(field, "must be a colour \"#rrggbb\"");
+  const std::string& s = v.get_ref<const std::string&>();
+  if (s.size() != 7 || s[0] != '#') return fail(field, "must be a colour \"#rrggbb\"");
+  uint32_t c = 0;
+  for (size_t i = 1; i < 7; ++i) {
+    const char ch = s[i];
+    int d = -1;
+    if (ch >= '0' && ch <= '9') d = ch - '0';
+    else if (ch >= 'a' && ch <= 'f') d = ch - 'a' + 10;
+    else if (ch >= 'A' && ch <= 'F') d = ch - 'A' + 10;
+    if (d < 0) return fail(field, "must be a colour \"#rrggbb\"");
+    c = c << 4 | uint32_t(d);
+  }
+  out = c;
+  return std::nullopt;
+}
+
 Err parse_background(const Json& body, MixSpec& out) {
   auto it = body.find("background");
   if (it == body.end()) return std::nullopt;
-  if (!it->is_string()) return fail("background", "must be a colour \"#rrggbb\"");
-  const std::string& s = it->get_ref<const std::string&>();
-  if (s.size() != 7 || s[0] != '#') return fail("background", "must be a colour \"#rrggbb\"");
-  uint32_t v = 0;
-  for (size_t i = 1; i < 7; ++i) {
-    const char c = s[i];
-    int d = -1;
-    if (c >= '0' && c <= '9') d = c - '0';
-    else if (c >= 'a' && c <= 'f') d = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') d = c - 'A' + 10;
-    if (d < 0) return fail("background", "must be a colour \"#rrggbb\"");
-    v = v << 4 | uint32_t(d);
+  uint32_t colour = 0;
+  if (!it->is_object()) {
+    if (!it->is_string())
+      return fail("background", "must be a colour \"#rrggbb\" or {\"color\": \"#rrggbb\", \"image\": \"/path\"}");
+    if (auto e = parse_colour(*it, "background", colour)) return e;
+    out.background = colour;
+    out.background_image.clear();
+    return std::nullopt;
   }
-  out.background = v;
+  if (auto e = only_keys(*it, "background.", {"color", "image"})) return e;
+  if (auto c = it->find("color"); c != it->end())
+    if (auto e = parse_colour(*c, "background.color", colour)) return e;
+  std::string image;
+  if (auto im = it->find("image"); im != it->end()) {
+    if (!im->is_string()) return fail("background.image", "must be an absolute path to an image file");
+    image = im->get<std::string>();
+    if (image.empty() || image.front() != '/' || image.size() > 4096 || image.find('\0') != std::string::npos)
+      return fail("background.image", "must be an absolute path to an image file");
+  }
+  out.background = colour;
+  out.background_image = std::move(image);
   return std::nullopt;
 }
 
@@ -287,6 +312,15 @@ std::optional<MixFieldError> parse_mix_patch(const Json& body, const MixSpec& cu
   return std::nullopt;
 }
 
+std::optional<std::string> mix_background_image(const Json& body) {
+  if (!body.is_object()) return std::nullopt;
+  auto it = body.find("background");
+  if (it == body.end() || !it->is_object()) return std::nullopt;
+  auto im = it->find("image");
+  if (im == it->end() || !im->is_string() || im->get_ref<const std::string&>().empty()) return std::nullopt;
+  return im->get<std::string>();
+}
+
 std::vector<MixPlacement> mix_placements(const MixSpec& s) {
   std::vector<MixRect> rects;
   const size_t n = s.inputs.size();
@@ -344,7 +378,9 @@ Json mix_spec_json(const MixSpec& s) {
           {"width", s.width},
           {"height", s.height},
           {"fps", s.fps},
-          {"background", fmt::format("#{:06x}", s.background)},
+          {"background", s.background_image.empty()
+                             ? Json(fmt::format("#{:06x}", s.background))
+                             : Json{{"color", fmt::format("#{:06x}", s.background)}, {"image", s.background_image}}},
           {"on_input_loss", s.on_input_loss == MixInputLoss::kLastFrame ? "last_frame" : "background"},
           {"layout", std::move(layout)},
           {"inputs", std::move(inputs)},

@@ -11,6 +11,12 @@
 // name an input once, and two that overlap must have distinct z (higher z
 // is drawn on top).
 //
+// Background: "#rrggbb", or {"color": "#rrggbb", "image": "/abs/path.png"}
+// (color defaults to black; the image is drawn over it, see
+// mix_background.h). A PATCH's background replaces the whole background
+// (a colour string removes the image). Whether the image file is usable and
+// allowed (transcode.media_dir) is checked by the API, not here.
+//
 // Inputs: "app/stream" of a stream that may not be live yet (it shows the
 // background and is silent until it is published); whether its app exists
 // is for the caller to check (mix_spec knows no config).
@@ -51,6 +57,7 @@ struct MixSpec {
   std::string app, name;  // the program stream
   int width = 1280, height = 720, fps = 30;
   uint32_t background = 0x000000;  // 0xRRGGBB
+  std::string background_image;    // absolute path; "" = the colour alone
   MixInputLoss on_input_loss = MixInputLoss::kBackground;
   std::string layout_template = "grid";  // "" when rects are given
   std::vector<MixRect> rects;            // explicit layout (layout_template empty)
@@ -72,6 +79,11 @@ std::optional<MixFieldError> parse_mix_create(const nlohmann::json& body, MixSpe
 // `current`; the result is validated as a whole (a rect naming an input
 // that the new inputs no longer have is refused). nullopt when valid.
 std::optional<MixFieldError> parse_mix_patch(const nlohmann::json& body, const MixSpec& current, MixSpec& out);
+
+// The image path of a body's "background": {"image": "/path"} (whether the
+// rest of the body is valid or not), for the API's file checks before
+// parse_mix_create/patch; nullopt when the body names no image.
+std::optional<std::string> mix_background_image(const nlohmann::json& body);
 
 // A rectangle in pixels of the canvas, in drawing order (z ascending).
 struct MixPlacement {

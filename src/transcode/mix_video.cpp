@@ -6,6 +6,9 @@ extern "C" {
 }
 
 #include <fmt/format.h>
+#include <spdlog/spdlog.h>
+
+#include "transcode/mix_background.h"
 
 namespace weir::transcode {
 
@@ -16,7 +19,7 @@ MixVideo::MixVideo(MixSpec spec, int encoder_threads) : spec_(std::move(spec)), 
 
 MixVideo::~MixVideo() = default;
 
-void MixVideo::push(const std::string& key, const core::MediaPacket& pkt, int64_t now_ms) {
+void MixVideo::push(const std::string& key, const core::MediaPacket& pkt) {
   Input& in = inputs_[key];
   if (pkt.is_config()) {
     in.config = pkt;
@@ -29,11 +32,16 @@ void MixVideo::push(const std::string& key, const core::MediaPacket& pkt, int64_
   }
   if (!in.dec.admit(pkt)) return;
   Status st = in.dec.decode(pkt, [&](AVFrame* f) {
-    if (!in.last) in.last = av::make_frame();
-    if (!in.last) return Status::error("out of memory (input picture)");
-    av_frame_unref(in.last.get());
-    if (int e = av_frame_ref(in.last.get(), f); e < 0) return Status::error("out of memory (input picture)");
-    in.last_ms = now_ms;
+    const int64_t ts = f->pts != AV_NOPTS_VALUE ? f->pts : f->best_effort_timestamp;
+    if (ts == AV_NOPTS_VALUE) return Status::ok();  // no time: not shown
+    if (!in.waiting.empty() && ts < in.waiting.back().first) in.waiting.clear();  // its timestamps went back
+    av::FramePtr copy(av_frame_clone(f));
+    if (!copy) return Status::error("out of memory (input picture)");
+    in.waiting.emplace_back(ts, std::move(copy));
+    if (in.waiting.size() > kMaxQueued) {  // overflow action: the oldest waiting picture goes
+      in.waiting.pop_front();
+      stats_.frames_dropped++;
+    }
     return Status::ok();
   });
   if (!st) {
@@ -51,13 +59,14 @@ void MixVideo::lost(const std::string& key) {
     // The picture stays up; the decoder starts afresh with the stream's next publish.
     it->second.dec = VideoDecoder();
     it->second.have_config = false;
+    it->second.waiting.clear();
     return;
   }
   inputs_.erase(it);
 }
 
 void MixVideo::set_spec(MixSpec spec) {
-  if (spec.background != spec_.background) background_.reset();
+  if (spec.background != spec_.background || spec.background_image != spec_.background_image) background_.reset();
   spec_ = std::move(spec);
   std::map<std::string, Input> kept;  // inputs no longer listed are dropped
   for (const auto& in : spec_.inputs)
@@ -72,15 +81,15 @@ bool MixVideo::shown(const std::string& key, int64_t now_ms) const {
 }
 
 Status MixVideo::make_background() {
-  auto g = FilterGraph::build(false, {},
-                              fmt::format("color=c=0x{:06x}:s={}x{}:r=1,format=yuv420p[out]", spec_.background,
-                                          spec_.width, spec_.height));
-  if (!g) return Status::errorf("background: {}", g.error());
-  auto f = av::make_frame();
-  if (!f) return Status::error("out of memory (background)");
-  if (int e = av_buffersink_get_frame((*g)->sink(), f.get()); e < 0)
-    return Status::errorf("background: {}", av::av_error_text(e));
-  background_ = std::move(f);
+  auto f = make_mix_background(spec_.width, spec_.height, spec_.background, spec_.background_image);
+  if (!f && !spec_.background_image.empty()) {
+    // The API checked the image; it went (or changed) since: the colour alone, not a failed program.
+    spdlog::warn("mix {}: {}; the background is its colour alone", spec_.key(), f.error());
+    stats_.background_errors++;
+    f = make_mix_background(spec_.width, spec_.height, spec_.background, "");
+  }
+  if (!f) return f.status();
+  background_ = std::move(*f);
   graph_.reset();
   return Status::ok();
 }
@@ -114,7 +123,18 @@ Status MixVideo::build(const std::vector<std::pair<MixPlacement, const AVFrame*>
   return Status::ok();
 }
 
-Status MixVideo::tick(int64_t pts_ms, int64_t now_ms, std::vector<core::MediaPacket>& out) {
+void MixVideo::promote(Input& in, const MixClock& clock, int64_t pts_ms, int64_t now_ms) {
+  while (!in.waiting.empty() && clock.to_program(in.waiting.front().first) <= pts_ms) {
+    in.last = std::move(in.waiting.front().second);
+    in.last_ms = now_ms;
+    in.waiting.pop_front();
+  }
+}
+
+Status MixVideo::tick(int64_t pts_ms, int64_t now_ms, const std::map<std::string, MixClock>& clocks,
+                      std::vector<core::MediaPacket>& out) {
+  for (auto& [key, in] : inputs_)
+    if (auto c = clocks.find(key); c != clocks.end() && c->second.anchored()) promote(in, c->second, pts_ms, now_ms);
   if (!background_)
     if (Status st = make_background(); !st) return st;
   std::vector<std::pair<MixPlacement, const AVFrame*>> shown;

@@ -81,7 +81,7 @@ void TranscodeJob::on_packets() {
     batch_.clear();
     origin::ReadResult r = in_.read(batch_, 1 << 20);
     if (r == origin::ReadResult::kGap) {
-      dropping_ = true;  // resume at the next keyframe
+      gate_.gap();  // resume at the next keyframe
       continue;
     }
     if (r != origin::ReadResult::kOk) break;
@@ -90,37 +90,19 @@ void TranscodeJob::on_packets() {
       if (m.is_data()) continue;
       const bool video_frame = m.is_video() && !m.is_config();
       if (video_frame) counters_->frames_in++;
-      if (m.is_video() && m.is_config()) {
-        video_config_ = m;
-        have_video_config_ = true;
-      }
-      if (dropping_) {
-        // Overflow action: nothing goes to the pipeline until a source keyframe.
-        if (!(video_frame && m.is_keyframe())) {
-          if (video_frame) counters_->frames_dropped++;
-          else if (m.is_audio() && !m.is_config()) counters_->audio_dropped++;
-          continue;
-        }
-        if (have_video_config_ && !submit(video_config_)) {
-          counters_->frames_dropped++;
-          continue;
-        }
-        dropping_ = false;
-        spdlog::info("transcode {}: resumed at the source keyframe at {} ms", key_, m.pts);
-      }
-      if (submit(m)) {
-        if (video_frame) {
-          timed_[m.pts] = Timed{mono_us(), specs_.size()};
-          if (timed_.size() > kMaxTimedFrames) timed_.erase(timed_.begin());
-        }
-      } else {
-        if (!dropping_)
-          spdlog::warn("transcode {}: {} source packets queued (transcode.max_queued_packets): the encoders cannot "
-                       "keep up; dropping to the next keyframe",
-                       key_, counters_->queued.load());
-        dropping_ = true;
+      // Overflow action: nothing goes to the pipeline until a source keyframe.
+      const auto o = gate_.offer(m, [this](const core::MediaPacket& p) { return submit(p); });
+      if (o.resumed) spdlog::info("transcode {}: resumed at the source keyframe at {} ms", key_, m.pts);
+      if (o.began_dropping)
+        spdlog::warn("transcode {}: {} source packets queued (transcode.max_queued_packets): the encoders cannot "
+                     "keep up; dropping to the next keyframe",
+                     key_, counters_->queued.load());
+      if (!o.sent) {
         if (video_frame) counters_->frames_dropped++;
         else if (m.is_audio() && !m.is_config()) counters_->audio_dropped++;
+      } else if (video_frame) {
+        timed_[m.pts] = Timed{mono_us(), specs_.size()};
+        if (timed_.size() > kMaxTimedFrames) timed_.erase(timed_.begin());
       }
     }
     if (stopped_) return;

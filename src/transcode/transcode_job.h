@@ -43,6 +43,7 @@
 #include "origin/consumer.h"
 #include "origin/consumer_handle.h"
 #include "origin/hub_publisher.h"
+#include "transcode/keyframe_gate.h"
 #include "transcode/rendition_spec.h"
 #include "transcode/transcode_pipeline.h"
 
@@ -120,9 +121,7 @@ class TranscodeJob final : public origin::Consumer {
     size_t outputs_left;  // renditions that have not published this pts yet
   };
   std::map<int64_t, Timed> timed_;  // by source pts; at most kMaxTimedFrames
-  core::MediaPacket video_config_;  // the source's latest, sent again when a drop ends
-  bool have_video_config_ = false;
-  bool dropping_ = false;
+  KeyframeGate gate_;  // overflow action: drop to the next source keyframe
   bool stopped_ = false;
   int64_t idle_since_ms_ = 0;
 };

@@ -235,75 +235,19 @@ Status TranscodePipeline::push_audio(const core::MediaPacket& pkt, std::vector<O
   // (or go at once while there is no video).
   if (copied_audio_) held_audio_.push_back(Held{kCopy, pkt});
   if (encoded_audio_) {
-    Status st = Status::ok();
-    if (pkt.is_config()) {
-      const bool same = have_audio_config_ && pkt.codec == audio_config_.codec &&
-                        pkt.payload().size() == audio_config_.payload().size() &&
-                        std::equal(pkt.payload().begin(), pkt.payload().end(), audio_config_.payload().begin());
-      if (!same) st = open_audio_decoder(pkt);
-    } else if (av::MediaToAv::carries_media(pkt)) {
-      if ((!audio_dec_ || audio_to_av_->codec() != pkt.codec) && pkt.codec == core::Codec::kMP3)
-        st = open_audio_decoder(pkt);  // MP3 has no config packet: its frames say rate and channels
-      if (st && audio_dec_ && audio_to_av_->codec() == pkt.codec) st = decode_audio(pkt);
-    }
-    if (!st) return st;
+    Status st = audio_dec_.push(pkt, [this](AVFrame* f) -> Status {
+      for (size_t i = 0; i < outs_.size(); ++i)
+        if (outs_[i].spec.cfg.audio != "copy")
+          if (Status e = encode_audio(i, *f); !e) return e;
+      return Status::ok();
+    });
+    const auto& d = audio_dec_.stats();
+    stats_.audio_frames_in = d.frames;
+    stats_.audio_decode_errors = d.errors;
+    stats_.audio_reopens = d.reopens;
+    if (!st) return Status::errorf("source audio decoder: {}", st.message());
   }
   release_audio(out, !dec_.open());
-  return Status::ok();
-}
-
-Status TranscodePipeline::open_audio_decoder(const core::MediaPacket& config) {
-  auto conv = av::MediaToAv::create(config, {kMs, av::BitstreamForm::kLengthPrefixed, true});
-  if (!conv) return Status::errorf("source audio config: {}", conv.error());
-  auto par = av::make_codec_parameters();
-  if (auto st = av::codec_parameters_from_config(config, par.get()); !st)
-    return Status::errorf("source audio config: {}", st.message());
-  const AVCodec* codec = avcodec_find_decoder(par->codec_id);
-  if (!codec) return Status::errorf("no decoder for the source's {}", avcodec_get_name(par->codec_id));
-  av::CodecContextPtr dec(avcodec_alloc_context3(codec));
-  if (!dec) return Status::error("out of memory (audio decoder)");
-  if (int e = avcodec_parameters_to_context(dec.get(), par.get()); e < 0) return av_fail("audio decoder parameters", e);
-  dec->pkt_timebase = kMs;
-  dec->thread_count = 1;
-  if (int e = avcodec_open2(dec.get(), codec, nullptr); e < 0) return av_fail("opening the audio decoder", e);
-  if (audio_dec_) stats_.audio_reopens++;
-  audio_dec_ = std::move(dec);
-  audio_to_av_ = std::move(*conv);
-  audio_config_ = config;
-  have_audio_config_ = config.is_config();
-  audio_errors_in_row_ = 0;
-  return Status::ok();
-}
-
-Status TranscodePipeline::decode_audio(const core::MediaPacket& pkt) {
-  auto p = av::make_packet();
-  auto f = av::make_frame();
-  if (!p || !f) return Status::error("out of memory (audio decoder packet)");
-  auto failed = [&](const std::string& why) {
-    stats_.audio_decode_errors++;
-    if (++audio_errors_in_row_ >= kMaxDecodeErrors)
-      return Status::errorf("{} source audio packets in a row could not be decoded: {}", kMaxDecodeErrors, why);
-    return Status::ok();
-  };
-  if (auto st = audio_to_av_->convert(pkt, p.get()); !st) return failed(st.message());
-  int e = avcodec_send_packet(audio_dec_.get(), p.get());
-  if (e < 0 && e != AVERROR(EAGAIN)) return failed(av::av_error_text(e));
-  for (;;) {
-    e = avcodec_receive_frame(audio_dec_.get(), f.get());
-    if (e == AVERROR(EAGAIN) || e == AVERROR_EOF) break;
-    if (e < 0) return failed(av::av_error_text(e));
-    audio_errors_in_row_ = 0;
-    stats_.audio_frames_in++;
-    f->pts = f->best_effort_timestamp;
-    for (size_t i = 0; i < outs_.size(); ++i) {
-      if (outs_[i].spec.cfg.audio == "copy") continue;
-      if (auto st = encode_audio(i, *f); !st) {
-        av_frame_unref(f.get());
-        return st;
-      }
-    }
-    av_frame_unref(f.get());
-  }
   return Status::ok();
 }
 

@@ -58,6 +58,7 @@ extern "C" {
 #include "core/status.h"
 #include "protocol/av/av_ptr.h"
 #include "protocol/av/media_to_av.h"
+#include "transcode/audio_decoder.h"
 #include "transcode/audio_encoder.h"
 #include "transcode/rendition_spec.h"
 #include "transcode/video_decoder.h"
@@ -128,8 +129,6 @@ class TranscodePipeline {
   void release_audio(std::vector<Output>& out, bool all);
   bool encodes_audio() const { return encoded_audio_; }
   core::Status push_audio(const core::MediaPacket& pkt, std::vector<Output>& out);
-  core::Status open_audio_decoder(const core::MediaPacket& config);
-  core::Status decode_audio(const core::MediaPacket& pkt);
   core::Status encode_audio(size_t i, const AVFrame& f);
 
   std::vector<Rendition> outs_;
@@ -156,11 +155,7 @@ class TranscodePipeline {
   std::deque<Held> held_audio_;
   bool copied_audio_ = false;   // some rendition copies the source's audio
   bool encoded_audio_ = false;  // some rendition encodes it
-  protocol::av::CodecContextPtr audio_dec_;
-  std::optional<protocol::av::MediaToAv> audio_to_av_;
-  core::MediaPacket audio_config_;
-  bool have_audio_config_ = false;
-  int audio_errors_in_row_ = 0;
+  AudioDecoder audio_dec_;  // the source's, shared by every encoded rendition
   Stats stats_;
 };
 

@@ -10,6 +10,7 @@
 #include "origin/api/admin_api.h"
 #include "origin/origin.h"
 #include "origin/registry.h"
+#include "transcode/media_path.h"
 #include "transcode/transcode_service.h"
 #include "transcode/watermark_graph.h"
 #include "transcode/watermark_names.h"
@@ -72,7 +73,22 @@ void put_watermark(TranscodeService* svc, const http::ExchangeRef& ex) {
   auto failed_field = std::make_shared<std::string>();
   // Blocking checks (file reads, a trial graph) on the transcode pool; the
   // answer goes out from this loop when they are done.
-  auto work = [shared, failed_field]() { return check_watermark_files(*shared, *failed_field); };
+  // Files named here must be inside transcode.media_dir (read per request:
+  // reloadable); the default font (no "font" given) is the server's own.
+  const bool font_named = body->contains("text") && (*body)["text"].is_object() && (*body)["text"].contains("font");
+  auto work = [shared, failed_field, font_named, media_dir = svc->origin().config().transcode.media_dir]() {
+    if (shared->image)
+      if (core::Status st = check_media_path(media_dir, shared->image->file, "image.file"); !st) {
+        *failed_field = "image.file";
+        return st;
+      }
+    if (shared->text && font_named)
+      if (core::Status st = check_media_path(media_dir, shared->text->font, "text.font"); !st) {
+        *failed_field = "text.font";
+        return st;
+      }
+    return check_watermark_files(*shared, *failed_field);
+  };
   auto done = [svc, ex, t, shared, failed_field](core::Status st) {
     if (!ex->alive()) return;
     if (!st) return respond_error(ex, 400, "bad_request", st.message(), *failed_field);

@@ -5,11 +5,9 @@ extern "C" {
 #include <libavfilter/buffersrc.h>
 #include <libavutil/frame.h>
 #include <libavutil/imgutils.h>
-#include <libavutil/opt.h>
 }
 
 #include <fmt/format.h>
-#include <sys/stat.h>
 
 #include <cstdio>
 #include <cstring>
@@ -18,31 +16,15 @@ extern "C" {
 #include <vector>
 
 #include "protocol/av/av_ptr.h"
+#include "transcode/filter_graph.h"
+#include "transcode/image_source.h"
 
 namespace weir::transcode {
 
 namespace {
 using core::Status;
-using Options = std::vector<std::pair<const char*, std::string>>;
-
-core::Result<AVFilterContext*> make_filter(AVFilterGraph* g, const char* filter, const char* name, const Options& opts) {
-  const AVFilter* f = avfilter_get_by_name(filter);
-  if (!f) return Status::errorf("this FFmpeg has no {} filter", filter);
-  AVFilterContext* c = avfilter_graph_alloc_filter(g, f, name);
-  if (!c) return Status::error("out of memory (watermark filter)");
-  for (const auto& [k, v] : opts)
-    if (int e = av_opt_set(c, k, v.c_str(), AV_OPT_SEARCH_CHILDREN); e < 0)
-      return Status::errorf("{} {}={}: {}", filter, k, v, protocol::av::av_error_text(e));
-  if (int e = avfilter_init_str(c, nullptr); e < 0)
-    return Status::errorf("{}: {}", filter, protocol::av::av_error_text(e));
-  return c;
-}
-
-Status link(AVFilterContext* from, unsigned out_pad, AVFilterContext* to, unsigned in_pad) {
-  if (int e = avfilter_link(from, out_pad, to, in_pad); e < 0)
-    return Status::errorf("watermark filter link: {}", protocol::av::av_error_text(e));
-  return Status::ok();
-}
+using Options = FilterOptions;
+constexpr auto link = link_filters;
 
 std::string fraction(int percent) { return fmt::format("{}.{:02d}", percent / 100, percent % 100); }
 
@@ -57,27 +39,6 @@ std::string localtime_text(const std::string& format) {
   return out + "}";
 }
 
-// Why `path` is not a readable regular file of 1 to `max` bytes ("" if it is);
-// its first bytes into `head`.
-std::string check_file(const std::string& path, uint64_t max, unsigned char* head, size_t head_size) {
-  struct stat st {};
-  if (::stat(path.c_str(), &st) != 0) return fmt::format("{}: {}", path, std::strerror(errno));
-  if (!S_ISREG(st.st_mode)) return path + " is not a regular file";
-  if (st.st_size <= 0) return path + " is empty";
-  if (uint64_t(st.st_size) > max) return fmt::format("{} is larger than {} bytes", path, max);
-  std::unique_ptr<FILE, int (*)(FILE*)> f(std::fopen(path.c_str(), "rb"), &std::fclose);
-  if (!f) return fmt::format("{}: {}", path, std::strerror(errno));
-  std::memset(head, 0, head_size);
-  (void)std::fread(head, 1, head_size, f.get());
-  return "";
-}
-
-bool is_image_signature(const unsigned char* h) {
-  auto starts = [h](const char* sig, size_t n, size_t at = 0) { return std::memcmp(h + at, sig, n) == 0; };
-  return starts("\x89PNG\r\n\x1a\n", 8) || starts("\xff\xd8\xff", 3) || starts("BM", 2) || starts("GIF8", 4) ||
-         (starts("RIFF", 4) && starts("WEBP", 4, 8)) || starts("II*\0", 4) || starts("MM\0*", 4);
-}
-
 // TrueType, OpenType (CFF), collections, WOFF/WOFF2. drawtext falls back to
 // a fontconfig default when FreeType refuses a file, so this is checked here.
 bool is_font_signature(const unsigned char* h) {
@@ -88,13 +49,8 @@ bool is_font_signature(const unsigned char* h) {
 core::Result<AVFilterContext*> add_image(AVFilterGraph* g, AVFilterContext* in, int width, const WatermarkImage& img,
                                          std::string& field) {
   field = "image.file";
-  unsigned char head[16];
-  if (std::string why = check_file(img.file, kMaxImageBytes, head, sizeof head); !why.empty())
-    return Status::error("image.file: " + why);
-  if (!is_image_signature(head))
-    return Status::errorf("image.file: {} is not an image (PNG, JPEG, BMP, GIF, WebP or TIFF)", img.file);
-  auto movie = make_filter(g, "movie", "wm_movie", {{"filename", img.file}});
-  if (!movie) return Status::errorf("image.file: {} cannot be read as an image ({})", img.file, movie.error());
+  auto movie = add_image_source(g, "wm_movie", img.file, field);
+  if (!movie) return movie.status();
   field = "image";
   const int w = std::max(2, (width * img.width_percent / 100) & ~1);
   auto scale = make_filter(g, "scale", "wm_scale", {{"w", std::to_string(w)}, {"h", "-2"}});
@@ -125,7 +81,7 @@ core::Result<AVFilterContext*> add_text(AVFilterGraph* g, AVFilterContext* in, i
   const int size = t.size_percent > 0 ? std::max(4, height * t.size_percent / 100) : t.font_size;
   field = "text.font";
   unsigned char head[16];
-  if (std::string why = check_file(t.font, kMaxFontBytes, head, sizeof head); !why.empty())
+  if (std::string why = read_file_head(t.font, kMaxFontBytes, head, sizeof head); !why.empty())
     return Status::error("text.font: " + why);
   if (!is_font_signature(head))
     return Status::errorf("text.font: {} is not a font file (TrueType, OpenType, WOFF)", t.font);

@@ -22,6 +22,7 @@ extern "C" {
 #include <string>
 
 #include "core/status.h"
+#include "transcode/image_source.h"
 #include "transcode/watermark_spec.h"
 
 namespace weir::transcode {
@@ -38,7 +39,6 @@ core::Result<AVFilterContext*> add_watermark(AVFilterGraph* graph, AVFilterConte
 // signature: drawtext would silently fall back to a fontconfig default); the whole
 // watermark draws on a trial 640x360 frame. On error `field` names the field
 // ("image.file", "text.font").
-constexpr uint64_t kMaxImageBytes = 32ull << 20;
 constexpr uint64_t kMaxFontBytes = 64ull << 20;
 core::Status check_watermark_files(const WatermarkSpec& spec, std::string& field);
 

@@ -22,12 +22,14 @@ W, H = 320, 240
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
 
 
-def config(watermark, renditions=None, hls=False):
+def config(watermark, renditions=None, hls=False, media_dir=None):
     app = {"reconnect_grace_ms": 2000, "hls": {"enabled": hls}, "watermark": dict(enabled=True, **watermark)}
     if renditions:
         app["renditions"] = renditions
-    return {"workers": 2, "transcode": {"threads": 2, "max_jobs": 2, "idle_ms": 2000, "encoder_threads": 1},
-            "apps": {"live": app}}
+    tc = {"threads": 2, "max_jobs": 2, "idle_ms": 2000, "encoder_threads": 1}
+    if media_dir:
+        tc["media_dir"] = str(media_dir)
+    return {"workers": 2, "transcode": tc, "apps": {"live": app}}
 
 
 def make_png(path, colour, size="64x64"):
@@ -121,8 +123,14 @@ def publish_blue(s, tmp_path, name="s"):
 
 
 def test_image_and_text_changed_live(weir, tmp_path):
-    red = make_png(tmp_path / "red.png", "red")
-    s = weir(config({}))
+    media_dir = tmp_path / "media"  # transcode.media_dir: files named through the API must be inside
+    media_dir.mkdir()
+    red = make_png(media_dir / "red.png", "red")
+    font = media_dir / "font.ttf"
+    font.write_bytes(open(FONT, "rb").read())
+    outside = make_png(tmp_path / "outside.png", "red")
+    (media_dir / "escape.png").symlink_to(outside)
+    s = weir(config({}, media_dir=media_dir))
     pub = publish_blue(s, tmp_path)
     viewer = RgbViewer(s.http_url("/live/s_wm.flv"), tmp_path, "viewer")
     try:
@@ -147,15 +155,19 @@ def test_image_and_text_changed_live(weir, tmp_path):
         frames_before = viewer.count()
 
         # Bad input: 400 naming the field; the viewer goes on, the watermark stays.
-        notimg = tmp_path / "notimage.png"
+        notimg = media_dir / "notimage.png"
         notimg.write_text("not an image at all\n" * 10)
         for body, field in [
             ({"image": {"file": red, "position": "upper-right"}}, "image.position"),
             ({"image": {"file": red, "position": "top-right+10+101%"}}, "image.position"),
-            ({"image": {"file": str(tmp_path / "missing.png")}}, "image.file"),
+            ({"image": {"file": str(media_dir / "missing.png")}}, "image.file"),
+            ({"image": {"file": outside}}, "image.file"),  # outside transcode.media_dir
+            ({"image": {"file": str(media_dir / ".." / "outside.png")}}, "image.file"),
+            ({"image": {"file": str(media_dir / "escape.png")}}, "image.file"),  # a symlink leading out
+            ({"text": {"text": "x", "font": FONT}}, "text.font"),  # a real font, outside media_dir
             ({"image": {"file": str(notimg)}}, "image.file"),
             ({"image": {"file": "relative.png"}}, "image.file"),
-            ({"text": {"text": "x", "font": "/nonexistent/font.ttf"}}, "text.font"),
+            ({"text": {"text": "x", "font": str(media_dir / "nofont.ttf")}}, "text.font"),
             ({"text": {"text": "x", "font": red}}, "text.font"),
             ({"text": {"text": "x", "color": "notacolour"}}, "text.color"),
             ({"image": {"file": red, "opacity": 101}}, "image.opacity"),
@@ -189,7 +201,7 @@ def test_image_and_text_changed_live(weir, tmp_path):
         box = (4, H - 60, 200, H - 4)
         before = region_mean(viewer.since(0)[-1], *box)
         st, wm = api(s, "PUT", "/api/v1/streams/live/s/watermark",
-                     {"text": {"text": "%H:%M:%S", "strftime": True, "font": FONT, "size_percent": 15,
+                     {"text": {"text": "%H:%M:%S", "strftime": True, "font": str(font), "size_percent": 15,
                                "color": "yellow", "box": True, "box_color": "white@1.0",
                                "position": "bottom-left+4+4"}})
         answered = time.monotonic()

@@ -226,3 +226,42 @@ TEST_CASE("a patch changes layout, inputs and gains, and nothing fixed") {
   CHECK(next.inputs.size() == 1);
   CHECK(next.inputs[0].gain == 2);
 }
+
+TEST_CASE("background: a colour or {color, image}; a PATCH replaces it whole") {
+  Json b = four_inputs();
+  b["background"] = Json::parse(R"({"color": "#102030", "image": "/media/bg.png"})");
+  MixSpec s;
+  REQUIRE_FALSE(parse_mix_create(b, s));
+  CHECK(s.background == 0x102030);
+  CHECK(s.background_image == "/media/bg.png");
+  CHECK(mix_background_image(b) == std::optional<std::string>("/media/bg.png"));
+  const Json j = mix_spec_json(s);
+  CHECK(j["background"] == Json::parse(R"({"color": "#102030", "image": "/media/bg.png"})"));
+  MixSpec back;
+  Json again = four_inputs();
+  again["background"] = j["background"];
+  REQUIRE_FALSE(parse_mix_create(again, back));
+  CHECK(back.background_image == s.background_image);
+
+  b["background"] = Json::parse(R"({"image": "/media/bg.png"})");  // colour: black under it
+  REQUIRE_FALSE(parse_mix_create(b, s));
+  CHECK(s.background == 0);
+
+  MixSpec next;
+  REQUIRE_FALSE(parse_mix_patch(Json::parse(R"({"background": "#00ff00"})"), s, next));
+  CHECK(next.background == 0x00ff00);
+  CHECK(next.background_image.empty());
+  CHECK(mix_spec_json(next)["background"] == "#00ff00");
+  CHECK_FALSE(mix_background_image(Json::parse(R"({"background": "#00ff00"})")));
+
+  for (const char* bad : {R"({"image": "rel.png"})", R"({"image": 3})", R"({"image": ""})"}) {
+    b["background"] = Json::parse(bad);
+    CHECK(field_of(b) == "background.image");
+  }
+  b["background"] = Json::parse(R"({"color": "red"})");
+  CHECK(field_of(b) == "background.color");
+  b["background"] = Json::parse(R"({"colour": "#000000"})");
+  CHECK(field_of(b) == "background.colour");
+  b["background"] = 7;
+  CHECK(field_of(b) == "background");
+}
