@@ -74,17 +74,6 @@ Probe probe(const origin::StreamHub& hub) {
   return p;
 }
 
-// A measured rate reads a little off (the first frames, the clock): the
-// nearest common rate within 5% stands for it.
-double snap_frame_rate(double measured) {
-  for (double ntsc : {23.976, 29.97, 59.94})  // only when measured that closely
-    if (std::abs(measured - ntsc) < 0.01) return ntsc;
-  static const double kRates[] = {24, 25, 30, 48, 50, 60, 120};
-  double best = 0, best_err = 1e9;
-  for (double r : kRates)
-    if (double err = std::abs(measured - r); err < best_err) best = r, best_err = err;
-  return best_err <= measured * 0.05 ? best : std::round(measured);
-}
 
 std::string join(const std::string& a, const std::string& b, const char* sep = ",") {
   return a.empty() ? b : b.empty() ? a : a + sep + b;
@@ -124,7 +113,8 @@ void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const st
   const Probe src = probe(*hub);
   // Frames over the stream's own time (its timeline starts near 0), else over the wall time since its publish.
   const int64_t since_ms = s.last_dts > 1000 ? s.last_dts : core::wall_clock_ms() - s.published_at_ms;
-  const double src_fps = since_ms > 1000 ? snap_frame_rate(double(s.video_frames) * 1000.0 / double(since_ms)) : 0.0;
+  const double src_fps =
+      since_ms > 1000 ? snap_frame_rate(double(s.video_frames) * 1000.0 / double(since_ms), since_ms) : 0.0;
   std::vector<Variant> vs;
   vs.push_back(Variant{uri(hub->name()), measured_bps(s), src.width, src.height, join(src.video, src.audio), src_fps});
   for (const auto& [name, r] : cfg->renditions) {
@@ -156,6 +146,17 @@ void serve(origin::Origin& origin, const origin::http::ExchangeRef& ex, const st
 }
 
 }  // namespace
+
+double snap_frame_rate(double measured, int64_t span_ms) {
+  if (span_ms >= 200000)
+    for (double ntsc : {23.976, 29.97, 59.94})
+      if (std::abs(measured - ntsc) < 0.01) return ntsc;
+  static const double kRates[] = {24, 25, 30, 48, 50, 60, 120};
+  double best = 0, best_err = 1e9;
+  for (double r : kRates)
+    if (double err = std::abs(measured - r); err < best_err) best = r, best_err = err;
+  return best_err <= measured * 0.05 ? best : std::round(measured);
+}
 
 void add_master_playlist_routes(origin::http::Router& router, origin::Origin& origin) {
   origin::Origin* o = &origin;

@@ -43,6 +43,13 @@ struct Variant {
 
 std::string render_master_playlist(const std::vector<Variant>& variants);
 
+// A frame rate measured over `span_ms` as FRAME-RATE gives it: it reads a
+// little off (the first frames, the clock), so the nearest common rate within
+// 5% stands for it. An NTSC rate (1000/1001 of one) only over a span long
+// enough to tell it from the whole rate: the count is off by up to a frame at
+// each end, 2000/span_ms fps, under the 0.01 fps this needs only past 200 s.
+double snap_frame_rate(double measured, int64_t span_ms);
+
 // An RFC 6381 codec string for a rendition that is not running: H.264
 // "avc1.PPCCLL" / HEVC "hvc1.1.6.LNN.B0" from the profile and the level its
 // picture and rate need.

@@ -36,3 +36,14 @@ TEST_CASE("rendition sizes keep the source's aspect and are even") {
   c.height = 100;
   CHECK(rendition_size(c, 1280, 720) == std::pair<int, int>{426, 100});
 }
+
+TEST_CASE("a measured frame rate snaps to a common one; NTSC only over a long span") {
+  CHECK(snap_frame_rate(29.975, 10000) == 30.0);  // 10 s cannot tell 29.97 from 30
+  CHECK(snap_frame_rate(30.02, 10000) == 30.0);
+  CHECK(snap_frame_rate(29.97, 300000) == 29.97);
+  CHECK(snap_frame_rate(30.0, 300000) == 30.0);
+  CHECK(snap_frame_rate(59.94, 10000) == 60.0);
+  CHECK(snap_frame_rate(59.941, 250000) == 59.94);
+  CHECK(snap_frame_rate(25.3, 5000) == 25.0);
+  CHECK(snap_frame_rate(15.0, 5000) == 15.0);  // no common rate within 5%: rounded
+}
