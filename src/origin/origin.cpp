@@ -81,6 +81,13 @@ void OriginLoop::forget(LoopHub* lh) {
   if (it != hubs_.end() && it->second.get() == lh) hubs_.erase(it);
 }
 
+void OriginLoop::end_hub(const std::shared_ptr<LoopHub>& lh, const std::string& why) {
+  drain();
+  lh->notify();
+  forget(lh.get());
+  lh->end(why);
+}
+
 void OriginLoop::enqueue(const std::shared_ptr<LoopHub>& lh, const PacketRef& pkt) {
   std::lock_guard<std::mutex> lk(mu_);
   if (inbox_.size() >= kInboxCap) {
@@ -152,8 +159,7 @@ void OriginLoop::on_sweep(uv_timer_t* t) {
     // (its queue was full) is ended here: its viewers are told, and the map
     // lets go of the mirror (which holds the stream).
     if (!lh->ended() && lh->stream()->state() == StreamHub::State::kEnded) {
-      self->forget(lh.get());
-      lh->end("stream ended");
+      self->end_hub(lh, "stream ended");
       continue;
     }
     lh->sweep();

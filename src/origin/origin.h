@@ -62,6 +62,12 @@ class OriginLoop {
   void release_if_unused(LoopHub* lh);
   // Loop thread: forget a LoopHub that ended.
   void forget(LoopHub* lh);
+  // Loop thread: ends this loop's mirror of a stream that ended. Packets
+  // queued for it before the end (in the inbox, or appended and not yet
+  // notified) reach its consumers first, so viewers on a loop other than the
+  // publisher's get the stream's tail as the publisher's loop does (the end
+  // task could otherwise run before the inbox wake-up).
+  void end_hub(const std::shared_ptr<LoopHub>& lh, const std::string& why);
 
   // Any thread (under the hub lock): queue a packet for a LoopHub on this loop.
   void enqueue(const std::shared_ptr<LoopHub>& lh, const PacketRef& pkt);

@@ -289,10 +289,7 @@ void StreamHub::end(const std::string& why) {
   origin_.registry().remove(this);
   if (pub) kick(pub, why);
   for (auto& lh : to_end) {
-    bool posted = lh->loop().post([lh, why, o = &origin_] {
-      o->current().forget(lh.get());
-      lh->end(why);
-    });
+    bool posted = lh->loop().post([lh, why, o = &origin_] { o->current().end_hub(lh, why); });
     // That loop's sweep finds the ended stream within half a second and ends
     // its mirror there (OriginLoop::on_sweep).
     if (!posted)
@@ -355,6 +352,7 @@ void StreamHub::add_ts_user() {
     protocol::TsMuxerOptions opts;
     opts.audio_frames_per_pes = 1;        // low latency: each frame goes out at once
     opts.tables_before_keyframes = true;  // every keyframe is a join point
+    opts.bounded_video_pes = true;        // a reader completes each frame without waiting for the next
     ts_mux_ = std::make_unique<protocol::TsMuxer>(opts);
     ts_failed_logged_ = false;
   }

@@ -410,7 +410,7 @@ Status TsMuxer::write_video(core::ByteWriter& out, const core::MediaPacket& pkt)
   bool disc = false;
   int64_t pcr = next_pcr(dts90, &disc);
   core::ByteWriter hdr(32);
-  write_pes_header(hdr, kPesStreamIdVideo, mask33(pts90), mask33(dts90), es.size(), false);
+  write_pes_header(hdr, kPesStreamIdVideo, mask33(pts90), mask33(dts90), es.size(), options_.bounded_video_pes);
   write_pes(out, kTsPidVideo, hdr.view(), es.view(), keyframe, true, pcr, disc);
   return Status::ok();
 }

@@ -10,7 +10,8 @@
 //  - video: length-prefixed NAL units -> Annex-B, an access unit delimiter
 //    first (H.264 type 9 / HEVC type 35) unless the AU starts with one, and on
 //    keyframes the VPS/SPS/PPS of the decoder config unless the AU has them;
-//    PES stream id 0xE0 with PES_packet_length 0 (unbounded);
+//    PES stream id 0xE0 with PES_packet_length 0 (unbounded), or the real
+//    length when bounded_video_pes is set and it fits in 16 bits;
 //  - audio: raw AAC frames get an ADTS header built from the AudioSpecificConfig;
 //    PES stream id 0xC0 (0xBD for Opus), bounded length; up to
 //    audio_frames_per_pes AAC frames share one PES;
@@ -60,6 +61,12 @@ struct TsMuxerOptions {
   // keyframe. Tables are always written before the first PES and after a
   // track change, whatever this says.
   bool tables_before_keyframes = false;
+  // Video PES carry their PES_packet_length when it fits (payload + header
+  // <= 65535 bytes; larger ones stay unbounded). A live reader then knows a
+  // frame is complete when its last byte arrives, not at the next frame's
+  // start: no frame of delay, and the last frame of a stream is not left
+  // waiting for a PES that never comes (an SRT edge lost it).
+  bool bounded_video_pes = false;
   uint16_t transport_stream_id = 1;
   uint16_t program_number = 1;
 };

@@ -1,5 +1,6 @@
 #include "ingest/srt/srt_player.h"
 
+#include <algorithm>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -52,6 +53,7 @@ void SrtPlayer::start_playing(const std::shared_ptr<origin::StreamHub>& hub) {
 void SrtPlayer::on_writable() {
   if (closing_) return;
   blocked_ = false;
+  if (lingering_) return linger_step();
   pump();
 }
 
@@ -84,6 +86,7 @@ bool SrtPlayer::flush_stage() {
     if (app_counters_) app_counters_->bytes_out.fetch_add(stage_len_, std::memory_order_relaxed);
     conn_->io.add_out(stage_len_);
     stage_len_ = 0;
+    last_send_ms_ = int64_t(uv_now(loop_.uv()));
     return true;
   }
   int err = srt_getlasterror(nullptr);
@@ -131,9 +134,29 @@ void SrtPlayer::sample_queue() {
 }
 
 void SrtPlayer::on_stream_end(const std::string& why) {
-  // Detached already. What is staged still goes out (best effort).
-  if (!blocked_ && !closing_) flush_stage();
-  close("stream ended: " + why);
+  // Detached already; what was read from the ring still goes out.
+  if (closing_ || lingering_) return;
+  lingering_ = true;
+  end_why_ = "stream ended: " + why;
+  int peer_latency = 0;
+  int len = sizeof peer_latency;
+  if (srt_getsockflag(conn_->sock, SRTO_PEERLATENCY, &peer_latency, &len) == SRT_ERROR) peer_latency = 0;
+  peer_latency_ms_ = std::max(peer_latency, 0);
+  linger_deadline_ms_ = int64_t(uv_now(loop_.uv())) + peer_latency_ms_ + kMaxLingerMs;
+  linger_step();
+}
+
+void SrtPlayer::linger_step() {
+  if (closing_) return;
+  const int64_t now = int64_t(uv_now(loop_.uv()));
+  if (!blocked_ && send_out() && flush_stage()) {
+    size_t bytes = 0;
+    bool acked = srt_getsndbuffer(conn_->sock, nullptr, &bytes) < 0 || bytes == 0;
+    if (acked && now - last_send_ms_ >= peer_latency_ms_ + kLingerMarginMs) return close(end_why_);
+  }
+  if (closing_) return;  // a send error closed it
+  if (now >= linger_deadline_ms_) return close(end_why_ + " (the tail may not have been delivered)");
+  linger_timer_.start(20, [this] { linger_step(); });
 }
 
 void SrtPlayer::on_too_slow(uint64_t backlog_bytes) {
@@ -145,6 +168,7 @@ void SrtPlayer::on_too_slow(uint64_t backlog_bytes) {
 void SrtPlayer::close(const std::string& why) {
   if (closing_) return;
   closing_ = true;
+  linger_timer_.stop();
   play_.cancel();
   client_.end(why);
   in_.release();

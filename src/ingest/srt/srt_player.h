@@ -14,6 +14,15 @@
 // burst) plus what the player holds unsent, so the app's viewer_skip_bytes and
 // viewer_max_bytes apply as for TCP viewers.
 //
+// End of stream: what was read from the ring still goes out, then the
+// connection lingers until libsrt's send buffer is empty (the peer acknowledged
+// every packet) and the peer's latency (SRTO_PEERLATENCY) plus kLingerMarginMs
+// has passed since the last send, so the peer's TSBPD has delivered the
+// stream's last packets before it sees the close (a receiver drops what it
+// holds undelivered when its peer closes: the last ~latency of every stream
+// was lost). Bounded: at most the peer latency + kMaxLingerMs; a peer close
+// or a server shutdown ends it at once.
+//
 // Thread: its loop only. Ownership: frees itself (deferred to a posted task)
 // after close(); the SrtConn outlives it.
 #pragma once
@@ -56,6 +65,9 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   void on_too_slow(uint64_t backlog_bytes) override;
 
  private:
+  static constexpr int64_t kLingerMarginMs = 100;
+  static constexpr int64_t kMaxLingerMs = 3000;
+
   explicit SrtPlayer(SrtConnRef c);
   ~SrtPlayer() override;
   void start_playing(const std::shared_ptr<origin::StreamHub>& hub);
@@ -66,6 +78,8 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   bool flush_stage();
   size_t unsent_bytes() const;
   void close(const std::string& why);
+  // After the stream ended: sends what is left, then closes once delivered (see above).
+  void linger_step();
 
   SrtConnRef conn_;
   core::Loop& loop_;
@@ -83,6 +97,12 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   bool blocked_ = false;
   bool pumping_ = false;
   bool closing_ = false;
+  bool lingering_ = false;        // the stream ended; closing once the peer has the tail
+  std::string end_why_;           // the close reason once lingering ends
+  int64_t linger_deadline_ms_ = 0;
+  int64_t last_send_ms_ = 0;      // monotonic ms of the last message handed to libsrt
+  int64_t peer_latency_ms_ = 0;
+  core::Timer linger_timer_{loop_};
 };
 
 }  // namespace weir::ingest::srt

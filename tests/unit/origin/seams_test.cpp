@@ -82,6 +82,7 @@ struct Counter : Consumer {
   ConsumerHandle h{*this};
   std::atomic<int> packets{0};
   std::atomic<bool> ended{false};
+  std::atomic<int> packets_at_end{-1};
   void on_packets() override {
     std::vector<PacketRef> out;
     while (h.read(out, 1 << 20) == ReadResult::kOk) {
@@ -89,7 +90,10 @@ struct Counter : Consumer {
       out.clear();
     }
   }
-  void on_stream_end(const std::string&) override { ended = true; }
+  void on_stream_end(const std::string&) override {
+    packets_at_end = packets.load();
+    ended = true;
+  }
 };
 
 bool eventually(const std::function<bool()>& pred, std::chrono::milliseconds limit = 3000ms) {
@@ -439,4 +443,31 @@ TEST_CASE("a stream ended while a loop refuses tasks still ends that loop's view
   release.set_value();
   CHECK(eventually([&] { return viewer.ended.load(); }, 5000ms));
   o.on(0, [&] { pub.reset(); });
+}
+
+TEST_CASE("a viewer on another loop reads every packet published before the stream ended") {
+  // The publisher's last packets go through loop 1's inbox (its wake-up); the
+  // end is a task posted to loop 1 in the same loop-0 task. The end must not
+  // overtake the packets: it did in about half the runs (the viewer got none
+  // of them), and an SRT edge lost the tail of each stream.
+  LiveOrigin o(/*grace_ms=*/0);
+  std::unique_ptr<HubPublisher> pub;
+  Counter viewer;
+  o.on(0, [&] {
+    pub = std::make_unique<HubPublisher>(*o.origin, o.loops.at(0), HubPublisher::Source{"test", "a"}, nullptr);
+    REQUIRE(pub->start_admitted("live", "s").hub);
+    pub->publish(video(0, true));
+  });
+  o.on(1, [&] {
+    REQUIRE(viewer.h.attach(o.origin->registry().find("live", "s"), {}));
+    viewer.on_packets();
+  });
+  REQUIRE(viewer.packets == 1);
+  o.on(0, [&] {
+    for (int i = 1; i < 50; ++i) pub->publish(i % 2 ? audio(i * 20) : video(i * 20, false));
+    pub->flush();
+    pub.reset();  // no grace: the stream ends now
+  });
+  REQUIRE(eventually([&] { return viewer.ended.load(); }, 5000ms));
+  CHECK(viewer.packets_at_end == 50);
 }

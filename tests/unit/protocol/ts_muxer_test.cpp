@@ -662,3 +662,66 @@ TEST_CASE("TsMuxer keeps PCRs within 100 ms when video is sparse", "[ts][ffmpeg]
   CHECK(ffmpeg_warnings(file) == "");
   CHECK(ffprobe_frames(file) == "h264,2\naac,88\n");
 }
+
+TEST_CASE("TsMuxer bounded_video_pes: a reader completes each frame at its last byte", "[ts]") {
+  // A live TS reader (the SRT edge) only knows an unbounded video PES is
+  // complete when the next one starts: the last frame of a stream never came
+  // out. With bounded_video_pes every frame that fits carries its length.
+  auto flv = flv_packets("h264_aac.flv");
+  // One more frame, too large for a 16-bit PES length: it stays unbounded.
+  std::vector<uint8_t> big(4 + 70000, 0xAA);
+  big[0] = 0, big[1] = 0x01, big[2] = 0x11, big[3] = 0x70;  // 70000 = 0x011170
+  big[4] = 0x41;                                            // non-IDR slice
+  int64_t last = 0;
+  for (const MediaPacket& p : flv) last = std::max(last, p.dts);
+  auto large = make_media_packet(kFlvTagVideo, last + 40, build_video_tag_avc(false, kAvcPacketNalu, 0, bv(big)));
+  REQUIRE(large.is_ok());
+
+  size_t in_v = count_frames(flv, true);
+  for (bool bounded : {false, true}) {
+    INFO("bounded_video_pes " << bounded);
+    TsMuxerOptions opt;
+    opt.bounded_video_pes = bounded;
+    auto ts = mux_all(flv, opt);
+    size_t video_pes = 0;
+    for (const Pes& pes : collect_pes(split_ts(ts))) {
+      if (pes.pid != kTsPidVideo) continue;
+      ++video_pes;
+      size_t len = size_t(pes.bytes[4]) << 8 | pes.bytes[5];
+      // The last TS packet's stuffing is in its adaptation field: the bytes are the PES exactly.
+      CHECK(len == (bounded ? pes.bytes.size() - 6 : 0));
+    }
+    CHECK(video_pes == in_v);
+    // Fed without flush(): every frame is out only if bounded.
+    TsDemuxer d;
+    std::vector<MediaPacket> out;
+    auto cb = [&](const MediaPacket& p) {
+      out.push_back(p);
+      return core::Status::ok();
+    };
+    REQUIRE(d.feed(bv(ts), cb).is_ok());
+    CHECK(count_frames(out, true) == (bounded ? in_v : in_v - 1));
+    CHECK(d.stats().pes_dropped == 0);
+
+    // The large frame: PES_packet_length 0, complete only at flush().
+    TsMuxer m(opt);
+    core::ByteWriter w;
+    for (const MediaPacket& p : flv) REQUIRE(m.write_packet(w, p).is_ok());
+    REQUIRE(m.write_packet(w, large.value()).is_ok());
+    m.flush(w);
+    auto ts2 = vec(w.view());
+    auto pes2 = collect_pes(split_ts(ts2));
+    const Pes* lastv = nullptr;
+    for (const Pes& pes : pes2)
+      if (pes.pid == kTsPidVideo) lastv = &pes;
+    REQUIRE(lastv);
+    CHECK(lastv->bytes.size() > 0xFFFF);
+    CHECK((size_t(lastv->bytes[4]) << 8 | lastv->bytes[5]) == 0);
+    TsDemuxer d2;
+    out.clear();
+    REQUIRE(d2.feed(bv(ts2), cb).is_ok());
+    CHECK(count_frames(out, true) == in_v);  // the large one waits for the end, bounded or not
+    REQUIRE(d2.flush(cb).is_ok());
+    CHECK(count_frames(out, true) == in_v + 1);
+  }
+}
