@@ -377,6 +377,7 @@ def test_transcode_ladder_quick_measures_latency_and_capacity(tmp_path, source_d
     # Weir's own latency histogram saw the rendition frames of the window.
     ip = lat["weir_in_process"]
     assert ip["samples"] >= 3 * 60 and 0 < ip["mean"] < 5000 and ip["p50_le"] <= ip["p99_le"], ip
-    # The watermark and mixer rows are placeholders until those features are given to the bench.
+    # Without --watermark-app / --mix-body the added-CPU rows say so (the full run measures them).
     assert "not_measured" in res["extras"]["watermark"] and "not_measured" in res["extras"]["mixer"]
-    assert "| Weir | 720p |" in text and "| ffmpeg | 1 |" in text and "Watermark added CPU" in text
+    assert "| Weir | 720p |" in text and "| ffmpeg | 1 |" in text and "**Added CPU**" in text
+    assert "not measured (run with --watermark-app)" in text and "not measured (run with --mix-body)" in text
