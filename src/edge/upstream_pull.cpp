@@ -266,6 +266,16 @@ void UpstreamPull::on_srt_data(core::ByteView bytes) {
 }
 
 void UpstreamPull::on_srt_closed(const std::string& why) {
+  // A video PES over 64 KB cannot carry its length, so the demuxer holds the
+  // stream's last frame until a next PES that will not come: hand it over
+  // before the hub ends, as SRT ingest does (SrtPublisher::close).
+  if (is_streaming_ && ts_ && out_) {
+    (void)ts_->flush([this](const core::MediaPacket& p) {
+      out_->publish(p);
+      return core::Status::ok();
+    });
+    out_->flush();
+  }
   // A Weir origin rejects a stream it does not have with 1404 (1000 + HTTP
   // status, srt_server.h); other 14xx refusals are about the stream or our
   // credentials too. Anything else (timeouts, lost connection) is about the origin.

@@ -374,6 +374,7 @@ Status TsDemuxer::handle_es_packet(Es& es, const TsPacketInfo& info, const TsPac
     return Status::ok();
   }
   es.pes.insert(es.pes.end(), info.payload.begin(), info.payload.end());
+  es.ends_stuffed = info.stuffed;
   if (!es.header_done) {
     ByteView have(es.pes.data(), es.pes.size());
     if (have.size() < pes_header_needed(have)) return Status::ok();
@@ -490,9 +491,12 @@ Status TsDemuxer::finish_pes(Es& es, const TsPacketCallback& cb) {
 
 Status TsDemuxer::flush(const TsPacketCallback& cb) {
   for (Es* es : {&video_, &audio_}) {
-    if (es->in_pes) {
-      if (Status s = finish_pes(*es, cb); !s) return s;
+    if (!es->in_pes) continue;
+    if (es->header_done && es->expected == 0 && !es->ends_stuffed) {
+      drop_pes(*es);
+      continue;
     }
+    if (Status s = finish_pes(*es, cb); !s) return s;
   }
   return Status::ok();
 }

@@ -84,7 +84,10 @@ class TsDemuxer {
   // survived.
   core::Status feed(core::ByteView data, const TsPacketCallback& on_packet);
   // End of input: hands over PES packets still being assembled (an unbounded
-  // video PES is only known to be complete when the next one starts).
+  // video PES is only known to be complete when the next one starts). An
+  // unbounded PES whose last packet was not stuffed has most likely lost its
+  // tail with the connection: it is dropped (pes_dropped), not handed over as
+  // a damaged frame; the rare PES that ends exactly on a packet's end goes too.
   core::Status flush(const TsPacketCallback& on_packet);
 
   const TsDemuxStats& stats() const;
@@ -124,6 +127,7 @@ class TsDemuxer {
     bool header_done = false;
     PesHeader header;
     size_t expected = 0;         // 6 + PES_packet_length, 0 if unbounded
+    bool ends_stuffed = false;   // its last packet so far was stuffed (TsPacketInfo::stuffed)
     bool disc_armed = false;     // PCR discontinuity_indicator seen; applies to the next PES
     bool pes_disc = false;       // the PES being assembled follows a discontinuity_indicator
     Clock clock;

@@ -96,6 +96,7 @@ core::Result<TsPacketInfo> parse_ts_packet(ByteView p) {
         info.pcr = base * 300 + ext;
       }
     }
+    info.stuffed = af_len == 0 || (af_len > (info.has_pcr ? 7u : 1u) && p[4 + af_len] == 0xFF);
     pos = 5 + af_len;
   }
   if (info.has_payload) info.payload = p.subspan(pos);

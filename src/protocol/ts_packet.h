@@ -76,6 +76,10 @@ struct TsPacketInfo {
   bool random_access = false;
   bool has_pcr = false;
   int64_t pcr = 0;           // 27 MHz: base * 300 + extension
+  // The adaptation field ends in stuffing (0xFF bytes, or a zero length):
+  // a muxer pads a packet so when a PES ends inside it. Fields other than
+  // the PCR are not parsed, so one that ends in 0xFF reads as stuffing too.
+  bool stuffed = false;
   core::ByteView payload;    // borrowed from the packet; empty if none
 };
 

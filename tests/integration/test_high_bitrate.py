@@ -42,15 +42,22 @@ READ_S = 4.0
 RENDITION_KBPS = 800
 
 
-def make_clip(path, size, fps, rate_kbps, gop, fmt, seconds=6):
+def make_clip(path, size, fps, rate_kbps, gop, fmt, seconds=6, last_keyframe=False):
+    """A CBR H.264/AAC clip; last_keyframe ends it on a forced IDR made large
+    (ipratio 5: about 90 KB at 1080p 8 Mbit/s, over the 64 KB a TS PES can
+    give as its length)."""
     rate = f"{rate_kbps}k"
     args = [media.FFMPEG, "-hide_banner", "-nostdin", "-loglevel", "error", "-y",
             "-f", "lavfi", "-i", f"testsrc2=size={size}:rate={fps}",
             "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=48000", "-t", str(seconds),
             "-c:v", "libx264", "-preset", "ultrafast", "-pix_fmt", "yuv420p", "-g", str(gop),
             "-keyint_min", str(gop), "-sc_threshold", "0", "-b:v", rate, "-minrate", rate, "-maxrate", rate,
-            "-bufsize", f"{rate_kbps // 2}k", "-x264-params", "nal-hrd=cbr:force-cfr=1",
-            "-c:a", "aac", "-b:a", "128k", "-f", fmt, str(path)]
+            "-bufsize", f"{rate_kbps // 2}k",
+            "-x264-params", "nal-hrd=cbr:force-cfr=1" + (":ipratio=5" if last_keyframe else ""),
+            "-c:a", "aac", "-b:a", "128k"]
+    if last_keyframe:
+        args += ["-force_key_frames", f"expr:eq(n,{seconds * fps - 1})"]
+    args += ["-f", fmt, str(path)]
     r = subprocess.run(args, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stderr[-2000:]
     return path

@@ -300,7 +300,9 @@ def json_text(j):
 
 
 def test_edge_pulls_1080p60_8mbps_over_srt(weir, tmp_path):
-    clip = make_clip(tmp_path / "hd.flv", "1920x1080", 60, 8000, 60, "flv", seconds=6)
+    # The clip ends on a keyframe: a video PES over 64 KB carries no length,
+    # and the edge's demuxer must still hand the stream's last frame over.
+    clip = make_clip(tmp_path / "hd.flv", "1920x1080", 60, 8000, 60, "flv", seconds=6, last_keyframe=True)
     pushed_v = media.count_frames(clip)["video"]
 
     def publish(a):
@@ -315,5 +317,7 @@ def test_edge_pulls_1080p60_8mbps_over_srt(weir, tmp_path):
     print(f"\n1080p60 over an SRT upstream: {got_v} video frames at the edge viewer, {pushed_v} in the clip, "
           f"{want_v} at the origin; {rate:.1f} Mbit/s video")
     assert got_v == pushed_v, f"1080p60 video frames through the SRT upstream: {got_v}, {pushed_v} in the clip"
+    last = video_frames(tags)[-1]
+    assert last.is_keyframe and len(last.body) > 65536, (last.is_keyframe, len(last.body))
     assert rate > 6.0, rate
     checks.assert_per_track_monotonic(media_tags(tags), "edge viewer (1080p60 srt upstream)")

@@ -89,6 +89,16 @@ core::Result<RedisReply> answer(test::TestLoop& tl, RedisClient& c, std::vector<
   return std::move(*out->result);
 }
 
+// Options with the connection fields set and no AUTH.
+RedisClient::Options options(const char* host, uint16_t port, uint64_t timeout_ms, size_t max_queued) {
+  RedisClient::Options o;
+  o.host = host;
+  o.port = port;
+  o.timeout_ms = timeout_ms;
+  o.max_queued = max_queued;
+  return o;
+}
+
 }  // namespace
 
 TEST_CASE("discovery keys, URL checks, refresh period and reconnect backoff") {
@@ -117,7 +127,7 @@ TEST_CASE("RedisClient: commands against redis-server, compare-and-delete, recon
   test::TestLoop tl;
   std::unique_ptr<RedisClient> c;
   tl.run([&] {
-    c = std::make_unique<RedisClient>(tl.loop(), RedisClient::Options{"localhost", port, 500, 64});
+    c = std::make_unique<RedisClient>(tl.loop(), options("localhost", port, 500, 64));
     c->start();
   });
   // Issued while connecting: waits for the connection.
@@ -177,7 +187,7 @@ TEST_CASE("RedisClient: AUTH with a password (requirepass) and with an ACL user;
   test::TestLoop tl;
   std::unique_ptr<RedisClient> good, acl, wrong, none;
   tl.run([&] {
-    RedisClient::Options o{"127.0.0.1", port, 500, 64};
+    RedisClient::Options o = options("127.0.0.1", port, 500, 64);
     o.password = "s3cret pass";
     good = std::make_unique<RedisClient>(tl.loop(), o);
     o.username = "default";  // Redis 6: AUTH default <requirepass>
@@ -185,7 +195,7 @@ TEST_CASE("RedisClient: AUTH with a password (requirepass) and with an ACL user;
     o.username.clear();
     o.password = "wrong";
     wrong = std::make_unique<RedisClient>(tl.loop(), o);
-    none = std::make_unique<RedisClient>(tl.loop(), RedisClient::Options{"127.0.0.1", port, 500, 64});
+    none = std::make_unique<RedisClient>(tl.loop(), options("127.0.0.1", port, 500, 64));
     for (auto* c : {good.get(), acl.get(), wrong.get(), none.get()}) c->start();
   });
   // Issued while connecting and authenticating: waits for both.
@@ -219,7 +229,7 @@ TEST_CASE("RedisClient: a peer that accepts and never answers trips the deadline
   test::TestLoop tl;
   std::unique_ptr<RedisClient> c;
   tl.run([&] {
-    c = std::make_unique<RedisClient>(tl.loop(), RedisClient::Options{"127.0.0.1", silent.port, 300, 16});
+    c = std::make_unique<RedisClient>(tl.loop(), options("127.0.0.1", silent.port, 300, 16));
     c->start();
   });
   // 16 wait; the 17th is refused at once (overflow action: refuse).
@@ -254,7 +264,7 @@ TEST_CASE("RedisClient: nobody listening fails fast and keeps retrying") {
   test::TestLoop tl;
   std::unique_ptr<RedisClient> c;
   tl.run([&] {
-    c = std::make_unique<RedisClient>(tl.loop(), RedisClient::Options{"127.0.0.1", port, 500, 16});
+    c = std::make_unique<RedisClient>(tl.loop(), options("127.0.0.1", port, 500, 16));
     c->start();
   });
   auto r = answer(tl, *c, {"GET", "k"}, 2000);

@@ -462,6 +462,20 @@ TEST_CASE("TsDemuxer survives lost, flagged and out-of-order packets", "[ts]") {
     CHECK(frames(out, true).size() == 49);
     CHECK(flat_track(out, false) == flat_track(clean.pkts, false));
   }
+  SECTION("input cut inside the last (unbounded) video PES: flush drops that frame, hands over the rest") {
+    auto t = ts;
+    auto tail = find_packets(t, kTsPidVideo, false);
+    REQUIRE(parse_ts_packet(ByteView(pkt(t, tail.back()), kTsPacketSize))->stuffed);
+    REQUIRE_FALSE(parse_ts_packet(ByteView(pkt(t, tail.back() - 1), kTsPacketSize))->stuffed);
+    t.resize(tail.back() * kTsPacketSize);  // the connection lost its last packets
+    auto r = demux(t);
+    CHECK(r.stats.cc_errors == 0);
+    CHECK(r.stats.pes_dropped == 1);
+    CHECK(frames(r.pkts, true).size() == 49);
+    // Whole, it ends stuffed: the last frame is handed over (50, nothing dropped).
+    CHECK(frames(clean.pkts, true).size() == 50);
+    CHECK(clean.stats.pes_dropped == 0);
+  }
   SECTION("transport_error_indicator packets are dropped") {
     auto t = ts;
     pkt(t, mid_video(t))[1] |= 0x80;
