@@ -61,6 +61,12 @@ class Consumer {
   // New packets exist past the cursor. Sent only to consumers whose last read
   // found nothing (waiting), once per batch of appends.
   virtual void on_packets() = 0;
+  // The stream is ending: called before on_stream_end, while the handle is
+  // still attached, so what the ring holds past the cursor can be read now
+  // (a viewer that held off reading while its socket write was in flight
+  // would otherwise lose the stream's last packets). Reads only: the
+  // consumer must not release or free its handle from here.
+  virtual void on_stream_ending() {}
   // The stream ended (publisher gone past its grace, or the hub shut down).
   // The handle is already detached when this is called.
   virtual void on_stream_end(const std::string& why) = 0;

@@ -219,7 +219,10 @@ void LoopHub::sweep() {
 
 void LoopHub::end(const std::string& why) {
   if (ended_) return;
-  ended_ = true;
+  ended_ = true;  // nothing is appended from here on
+  // Each consumer may take what it has not read before anything is detached.
+  // on_stream_ending may not release a handle, so consumers_ holds still.
+  for (ConsumerHandle* c : consumers_) c->consumer_.on_stream_ending();
   std::vector<ConsumerHandle*> all;
   all.swap(consumers_);
   waiting_.clear();

@@ -82,19 +82,7 @@ void StreamWriter::pump() {
     }
     // Only a batch of nothing but audio may wait: a video frame that arrived
     // together with audio behind it goes out now.
-    bool audio_only = false;
-    if (r == ReadResult::kOk) {
-      size_t before = conn_->pending_bytes();
-      audio_only = true;
-      for (const PacketRef& p : batch_) {
-        frame(p);
-        audio_only = audio_only && p->media().is_audio();
-      }
-      const size_t queued = conn_->pending_bytes() - before;
-      origin_.metrics().viewer_bytes_out_total.fetch_add(queued, std::memory_order_relaxed);
-      if (app_counters_) app_counters_->bytes_out.fetch_add(queued, std::memory_order_relaxed);
-      batch_.clear();
-    }
+    const bool audio_only = r == ReadResult::kOk && queue_batch();
     if (audio_only && audio_hold_ms_ && in_.ring()->video_seen() && in_.wait_if_caught_up()) {
       // Caught up after audio alone: let it ride with the next video frame.
       if (!hold_timer_.active()) hold_timer_.start(audio_hold_ms_, [this] { release_hold(); });
@@ -104,6 +92,32 @@ void StreamWriter::pump() {
     if (!conn_->flush() || r == ReadResult::kEmpty) break;  // the rest goes out from on_drained
   }
   pumping_ = false;
+}
+
+bool StreamWriter::queue_batch() {
+  const size_t before = conn_->pending_bytes();
+  bool audio_only = true;
+  for (const PacketRef& p : batch_) {
+    frame(p);
+    audio_only = audio_only && p->media().is_audio();
+  }
+  const size_t queued = conn_->pending_bytes() - before;
+  origin_.metrics().viewer_bytes_out_total.fetch_add(queued, std::memory_order_relaxed);
+  if (app_counters_) app_counters_->bytes_out.fetch_add(queued, std::memory_order_relaxed);
+  batch_.clear();
+  return audio_only;
+}
+
+void StreamWriter::on_stream_ending() {
+  // Too slow (kTooSlow) or nothing left: the tail is not queued. No flush
+  // here: a write error must not reach the owner from inside LoopHub::end.
+  if (pumping_ || !in_.attached() || !conn_ || done_) return;
+  for (;;) {
+    batch_.clear();
+    if (in_.read(batch_, kBatchBytes) != ReadResult::kOk) break;
+    queue_batch();
+  }
+  batch_.clear();
 }
 
 void StreamWriter::release_hold() {

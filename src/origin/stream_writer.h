@@ -62,6 +62,9 @@ class StreamWriter final : public Consumer {
   const GopRing* ring() const { return in_.ring(); }
 
   void on_packets() override { pump(); }
+  // Queues what this viewer has not read (a write in flight held it back)
+  // behind the queued bytes; the owner sends them before closing.
+  void on_stream_ending() override;
   void on_stream_end(const std::string& why) override;
   // Our write queue plus the kernel's unsent bytes as last sampled.
   size_t queued_bytes() const override { return conn_ ? conn_->pending_bytes() + kernel_queued_ : 0; }
@@ -70,6 +73,9 @@ class StreamWriter final : public Consumer {
 
  private:
   void pump();
+  // Frames batch_ onto the conn and counts the bytes; true if it held only
+  // audio. Clears batch_.
+  bool queue_batch();
   void frame(const PacketRef& p);
   void finish(const std::string& why);
   void release_hold();

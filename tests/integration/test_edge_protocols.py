@@ -8,12 +8,15 @@ same stream; the origin sees one viewer per edge."""
 
 import time
 
+import pytest
+
 from weirtest import checks, hls, media
 from weirtest import srt as S
 from weirtest.flv import FlvParser
 from weirtest.ws import WsClient
 
-from test_edge import edge_config, origin_config, rtmp_tmpl, viewers_of
+from test_edge import edge_config, flv_tmpl, origin_config, rtmp_tmpl, video_frames, viewers_of
+from test_srt_outbound import media_tags, pull_whole_stream
 
 
 def ws_flv_first_viewer(edge):
@@ -88,3 +91,22 @@ def test_cold_edge_first_viewer_on_every_protocol(weir, tmp_path):
     assert all(c["protocol"] == "rtmp" for c in clients), clients
     assert (viewers_of(a) or 0) <= len(protocols)
     pub.stop()
+
+
+@pytest.mark.parametrize("upstream,metric", [(rtmp_tmpl, "weir_connections"), (flv_tmpl, "weir_http_connections")],
+                         ids=["rtmp", "http-flv"])
+def test_edge_viewer_gets_every_frame_pushed_over_an_rtmp_or_http_flv_upstream(weir, tmp_path, upstream, metric):
+    # The viewer waits at the edge, the edge's pull waits at the origin, then
+    # the encoder pushes 8 s: every video frame, the last ones included
+    # (the stream's end drains each loop's inbox before it ends the hub).
+    def publish(a):
+        return media.start_publisher(a.rtmp_url(), tmp_path, "pub", duration=8, size="320x240", gop=25)
+
+    a, edge, tags, cap, want_v = pull_whole_stream(weir, tmp_path, publish, 8, 25, upstream=upstream,
+                                                   upstream_metric=metric)
+    got_v = len(video_frames(tags))
+    print(f"\n{upstream(a).split(':')[0]} upstream: {got_v} video frames at the edge viewer, {want_v} pushed")
+    assert got_v == want_v, f"video frames through the upstream: {got_v}, pushed {want_v}"
+    checks.assert_per_track_monotonic(media_tags(tags), "edge viewer")
+    checks.assert_av_basics(cap)
+    checks.assert_decodes_cleanly(cap)

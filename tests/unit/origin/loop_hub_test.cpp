@@ -218,6 +218,47 @@ TEST_CASE("end detaches every consumer and tells each why") {
   CHECK(lh.consumer_count() == 0);
 }
 
+TEST_CASE("end lets each consumer read what it has left before detaching it") {
+  core::Loop loop(0);
+  core::AppConfig cfg = app_cfg();
+  auto lhp = make_hub(loop, cfg, {60000, 64 << 20});
+  LoopHub& lh = *lhp;
+  gop(lh, 0);
+  // A viewer whose socket write is in flight: it read the GOP, then held off.
+  struct Holding : TestConsumer {
+    std::vector<PacketRef> tail;
+    bool attached_at_ending = false, ended_before = false;
+    void on_stream_ending() override {
+      attached_at_ending = h.attached();
+      ended_before = !ended.empty();
+      std::vector<PacketRef> got;  // read() appends, and says kOk while `got` is not empty
+      while (h.read(got, 1 << 20) == ReadResult::kOk) {
+        tail.insert(tail.end(), got.begin(), got.end());
+        got.clear();
+      }
+    }
+  } c;
+  TestConsumer idle;
+  c.h.attach_to(lhp, viewer(StartAt::kLatestKeyframe));
+  idle.h.attach_to(lhp, viewer(StartAt::kLatestKeyframe));
+  std::vector<PacketRef> out;
+  REQUIRE(c.h.read(out, 1 << 20) == ReadResult::kOk);
+  out.clear();
+  REQUIRE(c.h.read(out, 1 << 20) == ReadResult::kEmpty);
+  lh.append(hub(video(1000, false)));
+  lh.append(hub(audio(1001)));
+  lh.end("publisher left");
+  CHECK(c.attached_at_ending);
+  CHECK_FALSE(c.ended_before);
+  REQUIRE(c.tail.size() == 2);
+  CHECK(c.tail[0]->media().dts == 1000);
+  CHECK(c.tail[1]->media().dts == 1001);
+  CHECK(c.ended == "publisher left");
+  CHECK(idle.ended == "publisher left");  // the default on_stream_ending reads nothing
+  CHECK(!c.attached());
+  CHECK(lh.consumer_count() == 0);
+}
+
 TEST_CASE("resync after lost packets restarts consumers at the next sync point") {
   core::Loop loop(0);
   core::AppConfig cfg = app_cfg();
