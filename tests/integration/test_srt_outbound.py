@@ -52,20 +52,24 @@ def within(got, want, pct, what):
     assert abs(got - want) <= want * pct / 100.0, f"{what}: {got}, expected {want} within {pct} %"
 
 
+def srt_play_waiting(origin):
+    return origin.metric("weir_srt_connections") == 1
+
+
 def pull_whole_stream(weir, tmp_path, publish, expect_s, fps, edge_up=None, upstream=srt_tmpl,
-                      upstream_metric="weir_srt_connections"):
+                      upstream_waiting=srt_play_waiting):
     """Origin with play_wait (the edge's play waits for the stream), an edge
     with one upstream (srt:// unless `upstream` makes another URL template
-    from the origin; `upstream_metric` counts its connection there), a viewer
-    on the edge before the encoder starts: every frame pushed reaches the
-    viewer. Returns (origin, edge, viewer tags, capture path, frames pushed)."""
+    from the origin; `upstream_waiting(origin)` tells its play is there), a
+    viewer on the edge before the encoder starts: every frame pushed reaches
+    the viewer. Returns (origin, edge, viewer tags, capture path, frames pushed)."""
     a = weir(origin_config(play_wait_ms=20000, reconnect_grace_ms=0), name="origin")
     edge = weir(edge_config([upstream(a)], connect_timeout_ms=20000, stall_timeout_ms=20000, **(edge_up or {})),
                 name="edge")
     viewer = FlvViewer(edge.http_addr, "/live/s.flv")
     viewer.start()
     # The edge's play is waiting at the origin (its play_wait).
-    wait_until(lambda: a.metric(upstream_metric) == 1, 15, "the edge's upstream connection at the origin")
+    wait_until(lambda: upstream_waiting(a), 15, "the edge's upstream connection at the origin")
     pub = publish(a)
     a.wait_stream(pred=lambda i: i["video_frames"] >= 5, timeout=30)
     pub.wait(120)

@@ -133,6 +133,16 @@ void SrtPlayer::sample_queue() {
   if (srt_getsndbuffer(conn_->sock, nullptr, &bytes) >= 0) snd_queued_ = int64_t(bytes);
 }
 
+void SrtPlayer::on_stream_ending() {
+  if (closing_ || pumping_ || !in_.attached()) return;
+  // read() appends to out_ and says kOk while out_ holds anything: stop when
+  // a read adds nothing (or the viewer is past its cap: no tail then).
+  for (;;) {
+    const size_t before = out_.size();
+    if (in_.read(out_, kBatchBytes) != origin::ReadResult::kOk || out_.size() == before) break;
+  }
+}
+
 void SrtPlayer::on_stream_end(const std::string& why) {
   // Detached already; what was read from the ring still goes out.
   if (closing_ || lingering_) return;

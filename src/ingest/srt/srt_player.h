@@ -59,6 +59,9 @@ class SrtPlayer final : public SrtSession, public origin::Consumer {
   void close_for_shutdown() override { close("server shutting down"); }
   // Consumer
   void on_packets() override { pump(); }
+  // Takes the unread tail (held back while the send buffer was full) into
+  // out_; the linger after on_stream_end sends it.
+  void on_stream_ending() override;
   void on_stream_end(const std::string& why) override;
   size_t queued_bytes() const override { return size_t(snd_queued_) + stage_len_ + unsent_bytes(); }
   void sample_queue() override;
